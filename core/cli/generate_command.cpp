@@ -1,0 +1,148 @@
+// kvstudio-cli generate: prompt -> prefill -> decode, streamed or as one JSON object.
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "cache/kv_cache.h"
+#include "cli/commands.h"
+#include "kvs/version.h"
+#include "model/llama_model.h"
+#include "session/generator.h"
+#include "tokenizer/token_stream_decoder.h"
+#include "tokenizer/tokenizer_locator.h"
+#include "util/error.h"
+
+namespace kvs::cli {
+namespace {
+
+constexpr int kDefaultSteps = 256;
+
+struct GenerateOptions {
+  std::string model;
+  std::string tokenizer;
+  std::string prompt;
+  bool bosOnly = false;
+  int steps = 0;  // 0 = default
+  float temperature = 1.0f;
+  float topP = 0.9f;
+  int64_t seed = -1;  // -1 = random, reported in the output
+  bool json = false;
+};
+
+std::vector<int> promptIds(const GenerateOptions& o, const Tokenizer& tokenizer, bool promptGiven) {
+  if (o.bosOnly) {
+    require(!promptGiven, "--prompt and --bos-only exclude each other");
+    return {tokenizer.bosId()};
+  }
+  require(promptGiven, "no prompt: pass --prompt TEXT, or --bos-only to generate from BOS alone");
+  require(o.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
+          "the prompt is empty; pass --prompt TEXT with some text, or --bos-only to generate "
+          "from BOS alone");
+  return tokenizer.encode(o.prompt, /*addBos=*/true);
+}
+
+int chooseSteps(const GenerateOptions& o, int context, int promptTokens) {
+  if (o.steps > 0) return o.steps;
+  const int steps = std::min(kDefaultSteps, context);
+  if (steps < kDefaultSteps) {
+    std::cerr << "note: --steps defaults to " << kDefaultSteps << ", capped at the model's context of "
+              << context << " positions\n";
+  }
+  require(promptTokens < steps, "the prompt is " + std::to_string(promptTokens) +
+                                    " tokens, which fills the default --steps " +
+                                    std::to_string(steps) + "; pass --steps N (up to " +
+                                    std::to_string(context) + ")");
+  return steps;
+}
+
+int runGenerate(const GenerateOptions& o, bool promptGiven) {
+  const auto model = loadModel(o.model);
+  const Tokenizer tokenizer = locateTokenizer(o.model, o.tokenizer, model->config().vocabSize);
+  if (o.tokenizer.empty()) std::cerr << "using tokenizer " << tokenizer.path() << "\n";
+
+  GenerationRequest request;
+  request.promptIds = promptIds(o, tokenizer, promptGiven);
+  request.steps = chooseSteps(o, model->config().seqLen, static_cast<int>(request.promptIds.size()));
+  request.sampling.temperature = o.temperature;
+  request.sampling.topP = o.topP;
+  request.sampling.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
+  for (int id : {tokenizer.bosId(), tokenizer.eosId()}) {
+    if (id >= 0) request.stopIds.push_back(id);
+  }
+  validateRequest(*model, request);
+
+  KvCache cache = model->makeCache();
+  TokenStreamDecoder continuation(tokenizer, /*atTextStart=*/request.promptIds.size() <= 1);
+  TokenCallback onToken;
+  if (!o.json) {
+    // As llama2.c prints: the prompt's text (without BOS), then the continuation as it comes.
+    TokenStreamDecoder promptText(tokenizer, /*atTextStart=*/true);
+    for (size_t i = 1; i < request.promptIds.size(); ++i) {
+      std::cout << promptText.push(request.promptIds[i]);
+    }
+    std::cout << promptText.finish() << std::flush;
+    onToken = [&](int token) {
+      std::cout << continuation.push(token) << std::flush;
+      return true;
+    };
+  }
+  const GenerationResult result = generate(*model, cache, request, onToken);
+
+  if (!o.json) {
+    std::cout << continuation.finish() << "\n";
+    std::cerr << "prefill: " << request.promptIds.size() << " tokens in "
+              << result.prefillSeconds * 1000 << " ms; decode: " << result.decodeTokensPerSecond()
+              << " tokens/s\n";
+    return 0;
+  }
+  nlohmann::ordered_json out;
+  out["app_version"] = kVersion;
+  out["model"] = o.model;
+  out["tokenizer"] = tokenizer.path();
+  out["config"] = toJson(model->config());
+  out["prompt"] = o.bosOnly ? "" : o.prompt;
+  out["steps"] = request.steps;
+  out["temperature"] = request.sampling.temperature;
+  out["top_p"] = request.sampling.topP;
+  out["seed"] = request.sampling.seed;
+  out["threads"] = computeThreads();
+  out["prompt_token_ids"] = request.promptIds;
+  out["generated_token_ids"] = result.generatedIds;
+  out["text"] = decodeStream(tokenizer, result.generatedIds, request.promptIds.size() <= 1);
+  out["stop_reason"] = toString(result.stopReason);
+  out["prefill_tokens"] = request.promptIds.size();
+  out["prefill_seconds"] = result.prefillSeconds;
+  out["decode_tokens"] = result.decodeForwardPasses;
+  out["decode_seconds"] = result.decodeSeconds;
+  out["decode_tokens_per_second"] = result.decodeTokensPerSecond();
+  out["kv_cache_bytes"] = cache.bytes();
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+Action addGenerateCommand(CLI::App& app, const GlobalOptions& /*global*/) {
+  auto o = std::make_shared<GenerateOptions>();
+  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  app.add_option("--tokenizer", o->tokenizer,
+                 "SentencePiece .model file (default: the one next to the model whose "
+                 "vocabulary matches)");
+  auto* prompt = app.add_option("--prompt", o->prompt, "Prompt text (BOS is added)");
+  app.add_flag("--bos-only", o->bosOnly, "Generate from BOS alone, without a prompt");
+  app.add_option("--steps", o->steps,
+                 "Positions to run, the prompt's included, as llama2.c's -n (default 256, "
+                 "capped at the model's context)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--temperature", o->temperature, "Sampling temperature; 0 = greedy")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--top-p", o->topP, "Nucleus sampling mass in (0, 1]")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--seed", o->seed, "Random seed (default: random, reported in --json)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--json", o->json, "Print one JSON object instead of streaming text");
+  return [o, prompt] { return runGenerate(*o, prompt->count() > 0); };
+}
+
+}  // namespace kvs::cli

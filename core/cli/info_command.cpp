@@ -1,0 +1,70 @@
+// kvstudio-cli info: what a model file holds and what the runtime is.
+
+#include <ATen/Context.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "kvs/version.h"
+#include "model/llama2c_checkpoint.h"
+#include "model/llama_model.h"
+#include "util/blas_info.h"
+
+namespace kvs::cli {
+namespace {
+
+struct InfoOptions {
+  std::string model;
+  bool json = false;
+};
+
+int runInfo(const InfoOptions& o) {
+  const Llama2cCheckpoint header = readLlama2cHeader(o.model);  // header and size check only
+  const ModelConfig& c = header.config;
+  const BlasInfo blas = detectBlas();
+  nlohmann::ordered_json out;
+  out["app_version"] = kVersion;
+  out["model"] = o.model;
+  out["format"] = toString(header.format);
+  out["config"] = toJson(c);
+  out["parameters"] = c.parameterCount();
+  out["dtype"] = "float32";
+  out["kv_cache_bytes_per_token"] = c.kvBytesPerToken(4);
+  out["kv_cache_bytes_full_context"] = c.kvBytesPerToken(4) * c.seqLen;
+  out["device"] = "cpu";
+  out["cuda_available"] = at::hasCUDA();
+  out["threads"] = computeThreads();
+  out["blas"] = describeBlas(blas);
+  if (o.json) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "model:            " << o.model << " (" << toString(header.format) << ")\n"
+            << "config:           dim " << c.dim << ", hidden " << c.hiddenDim << ", layers "
+            << c.nLayers << ", heads " << c.nHeads << " (kv " << c.nKvHeads << ", head dim "
+            << c.headDim() << "), vocab " << c.vocabSize << ", context " << c.seqLen << "\n"
+            << "                  rope " << toString(c.ropeStyle) << " theta " << c.ropeTheta
+            << ", classifier " << (c.sharedClassifier ? "shared with embedding" : "separate")
+            << "\n"
+            << "parameters:       " << c.parameterCount() << "\n"
+            << "dtype:            float32\n"
+            << "KV cache:         " << c.kvBytesPerToken(4) << " bytes per token, "
+            << c.kvBytesPerToken(4) * c.seqLen << " bytes for the full context\n"
+            << "device:           cpu" << (at::hasCUDA() ? " (CUDA available)" : "") << "\n"
+            << "threads:          " << computeThreads() << "\n"
+            << "BLAS:             " << describeBlas(blas) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+Action addInfoCommand(CLI::App& app, const GlobalOptions& /*global*/) {
+  auto o = std::make_shared<InfoOptions>();
+  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  app.add_flag("--json", o->json, "Print one JSON object");
+  return [o] { return runInfo(*o); };
+}
+
+}  // namespace kvs::cli

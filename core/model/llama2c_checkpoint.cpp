@@ -1,0 +1,194 @@
+#include "model/llama2c_checkpoint.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "util/error.h"
+
+namespace kvs {
+namespace {
+
+constexpr uint32_t kAk42Magic = 0x616b3432;  // "ak42" as written by export.py
+constexpr int64_t kLegacyHeaderBytes = 7 * 4;
+constexpr int64_t kAk42HeaderBytes = 256;
+constexpr int kMaxDimension = 1 << 24;  // far above any real model; rejects garbage headers
+
+// The tensors of a checkpoint in file order; a null tensor marks run.c's unused freq_cis tables.
+struct Entry {
+  at::Tensor* tensor;  // nullptr: bytes to skip
+  std::vector<int64_t> shape;
+};
+
+std::vector<Entry> fileLayout(const ModelConfig& c, Llama2cFormat format, StackedWeights& w) {
+  const int64_t L = c.nLayers, C = c.dim, F = c.hiddenDim, V = c.vocabSize;
+  const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim();
+  std::vector<Entry> e;
+  if (format == Llama2cFormat::kLegacy) {
+    e = {{&w.embedding, {V, C}}, {&w.attnNorm, {L, C}}, {&w.wq, {L, q, C}},
+         {&w.wk, {L, kv, C}},    {&w.wv, {L, kv, C}},   {&w.wo, {L, C, q}},
+         {&w.ffnNorm, {L, C}},   {&w.w1, {L, F, C}},    {&w.w2, {L, C, F}},
+         {&w.w3, {L, F, C}},     {&w.finalNorm, {C}},
+         {nullptr, {int64_t{c.seqLen} * c.headDim()}}};  // freq_cis_real + freq_cis_imag
+  } else {
+    e = {{&w.attnNorm, {L, C}}, {&w.ffnNorm, {L, C}}, {&w.finalNorm, {C}},
+         {&w.embedding, {V, C}}, {&w.wq, {L, q, C}},   {&w.wk, {L, kv, C}},
+         {&w.wv, {L, kv, C}},    {&w.wo, {L, C, q}},   {&w.w1, {L, F, C}},
+         {&w.w2, {L, C, F}},     {&w.w3, {L, F, C}}};
+  }
+  if (!c.sharedClassifier) e.push_back({&w.classifier, {V, C}});
+  return e;
+}
+
+int64_t elements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+int64_t headerBytes(Llama2cFormat f) {
+  return f == Llama2cFormat::kLegacy ? kLegacyHeaderBytes : kAk42HeaderBytes;
+}
+
+std::string mib(int64_t bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%lld bytes (%.1f MiB)", static_cast<long long>(bytes),
+                bytes / 1048576.0);
+  return buf;
+}
+
+}  // namespace
+
+const char* toString(Llama2cFormat format) {
+  return format == Llama2cFormat::kLegacy ? "llama2.c legacy (v0)" : "llama2.c ak42 v1";
+}
+
+int64_t llama2cFileSize(const ModelConfig& config, Llama2cFormat format) {
+  StackedWeights scratch;
+  int64_t floats = 0;
+  for (const auto& e : fileLayout(config, format, scratch)) floats += elements(e.shape);
+  return headerBytes(format) + 4 * floats;
+}
+
+Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  require(fs::exists(path, ec), "model file not found: " + path +
+                                    " (pass --model with the path of a llama2.c .bin checkpoint)");
+  require(fs::is_regular_file(path, ec), "model path is not a file: " + path);
+  const int64_t size = static_cast<int64_t>(fs::file_size(path, ec));
+  const std::string notCheckpoint = "not a llama2.c checkpoint: " + path;
+  require(size >= kLegacyHeaderBytes,
+          notCheckpoint + " is " + std::to_string(size) + " bytes, shorter than any header");
+
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), "cannot open model file " + path + ": " + std::strerror(errno));
+  unsigned char head[kAk42HeaderBytes] = {};
+  in.read(reinterpret_cast<char*>(head), std::min<int64_t>(size, kAk42HeaderBytes));
+
+  Llama2cCheckpoint ckpt;
+  int32_t ints[7];
+  uint32_t magic;
+  std::memcpy(&magic, head, 4);
+  if (magic == kAk42Magic) {
+    int32_t version;
+    std::memcpy(&version, head + 4, 4);
+    require(version == 1, "unsupported llama2.c checkpoint version " + std::to_string(version) +
+                              " in " + path +
+                              ": only float32 files (export.py --version 1, or legacy) are "
+                              "supported; version 2 is int8-quantized");
+    require(size >= kAk42HeaderBytes, notCheckpoint + ": ak42 header is truncated");
+    std::memcpy(ints, head + 8, sizeof ints);
+    ckpt.format = Llama2cFormat::kAk42V1;
+    ckpt.config.sharedClassifier = head[36] != 0;
+  } else {
+    std::memcpy(ints, head, sizeof ints);
+    ckpt.format = Llama2cFormat::kLegacy;
+    ckpt.config.sharedClassifier = ints[5] > 0;
+    ints[5] = ints[5] < 0 ? -ints[5] : ints[5];
+  }
+  ModelConfig& c = ckpt.config;
+  c.dim = ints[0];
+  c.hiddenDim = ints[1];
+  c.nLayers = ints[2];
+  c.nHeads = ints[3];
+  c.nKvHeads = ints[4];
+  c.vocabSize = ints[5];
+  c.seqLen = ints[6];
+  c.ropeStyle = RopeStyle::kAdjacentPairs;
+  for (int v : ints) {
+    require(v > 0 && v < kMaxDimension,
+            notCheckpoint + " (its header holds implausible sizes: " + std::to_string(ints[0]) +
+                ", " + std::to_string(ints[1]) + ", " + std::to_string(ints[2]) + ", ...)");
+  }
+  try {
+    c.validate();
+  } catch (const KvsError& e) {
+    throw KvsError(notCheckpoint + ": " + e.what());
+  }
+  const int64_t expected = llama2cFileSize(c, ckpt.format);
+  require(size >= expected, "truncated model file " + path + ": the header (" +
+                                toString(ckpt.format) + ") implies " + mib(expected) +
+                                " but the file has " + mib(size) +
+                                "; download or export it again");
+  require(size <= expected, "model file " + path + " is larger than its header implies: " +
+                                mib(size) + " instead of " + mib(expected) +
+                                " (wrong format, or not a llama2.c float32 checkpoint)");
+  return ckpt;
+}
+
+Llama2cCheckpoint readLlama2cCheckpoint(const std::string& path) {
+  Llama2cCheckpoint ckpt = readLlama2cHeader(path);
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(headerBytes(ckpt.format));
+  for (const auto& e : fileLayout(ckpt.config, ckpt.format, ckpt.weights)) {
+    const int64_t bytes = 4 * elements(e.shape);
+    if (!e.tensor) {
+      in.seekg(bytes, std::ios::cur);
+      continue;
+    }
+    *e.tensor = at::empty(e.shape, at::kFloat);
+    in.read(static_cast<char*>(e.tensor->data_ptr()), bytes);
+    require(in.good(), "error reading model file " + path + " (file changed while loading?)");
+  }
+  return ckpt;
+}
+
+void writeLlama2cCheckpoint(const std::string& path, const ModelConfig& config,
+                            const StackedWeights& weights, Llama2cFormat format) {
+  StackedWeights w = weights;
+  const std::string tmp = path + ".part";
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  require(out.good(), "cannot write " + path + ": " + std::strerror(errno) +
+                          " (check that the folder exists and is writable)");
+  auto writeInts = [&](const std::vector<int32_t>& v) {
+    out.write(reinterpret_cast<const char*>(v.data()), 4 * v.size());
+  };
+  const int32_t vocab = config.vocabSize;
+  if (format == Llama2cFormat::kLegacy) {
+    writeInts({config.dim, config.hiddenDim, config.nLayers, config.nHeads, config.nKvHeads,
+               config.sharedClassifier ? vocab : -vocab, config.seqLen});
+  } else {
+    std::vector<char> header(kAk42HeaderBytes, 0);
+    const int32_t ints[9] = {static_cast<int32_t>(kAk42Magic), 1, config.dim, config.hiddenDim,
+                             config.nLayers, config.nHeads, config.nKvHeads, vocab, config.seqLen};
+    std::memcpy(header.data(), ints, sizeof ints);
+    header[36] = config.sharedClassifier ? 1 : 0;
+    out.write(header.data(), header.size());
+  }
+  for (const auto& e : fileLayout(config, format, w)) {
+    at::Tensor t = e.tensor ? e.tensor->to(at::kFloat).contiguous()
+                            : at::zeros({elements(e.shape)}, at::kFloat);
+    require(t.numel() == elements(e.shape), "writeLlama2cCheckpoint: a tensor has the wrong size");
+    out.write(static_cast<const char*>(t.data_ptr()), 4 * t.numel());
+  }
+  out.close();
+  require(out.good(), "error writing " + path + " (disk full?)");
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace kvs

@@ -1,0 +1,147 @@
+#include "model/llama_model.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <thread>
+
+#include "cache/kv_cache.h"
+#include "model/layer_observer.h"
+#include "model/llama2c_checkpoint.h"
+#include "util/error.h"
+
+namespace kvs {
+namespace {
+
+LlamaWeights toDevice(LlamaWeights w, at::Device device) {
+  if (device.is_cpu()) return w;
+  const bool shared = w.classifier.is_same(w.embedding);
+  w.embedding = w.embedding.to(device);
+  w.finalNorm = w.finalNorm.to(device);
+  w.classifier = shared ? w.embedding : w.classifier.to(device);
+  for (auto& l : w.layers) {
+    for (at::Tensor* t : {&l.attnNorm, &l.wqkv, &l.wo, &l.ffnNorm, &l.w13, &l.w2}) {
+      *t = t->to(device);
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
+LlamaModel::LlamaModel(ModelConfig config, LlamaWeights weights, at::Device device)
+    : config_(std::move(config)),
+      weights_(toDevice(std::move(weights), device)),
+      device_(device),
+      rope_(config_.headDim(), config_.seqLen, config_.ropeTheta, config_.ropeStyle, device) {
+  config_.validate();
+  require(static_cast<int>(weights_.layers.size()) == config_.nLayers,
+          "model weights have " + std::to_string(weights_.layers.size()) + " layers, config says " +
+              std::to_string(config_.nLayers));
+}
+
+KvCache LlamaModel::makeCache() const {
+  return KvCache(config_, at::TensorOptions().dtype(at::kFloat).device(device_));
+}
+
+at::Tensor LlamaModel::rmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+  // x: [n, C] -> [n, C];  x / sqrt(mean(x^2) + eps) * weight
+  return x * at::rsqrt(x.square().mean(-1, /*keepdim=*/true).add_(config_.normEps)) * weight;
+}
+
+at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache, int firstPos,
+                                 LayerObserver* observer) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const int64_t n = x.size(0), Hq = config_.nHeads, Hkv = config_.nKvHeads;
+  const int64_t D = config_.headDim(), G = config_.groupSize();
+
+  const at::Tensor qkv = at::linear(rmsNorm(x, w.attnNorm), w.wqkv);  // [n, (Hq+2Hkv)*D]
+  const at::Tensor qRaw = qkv.narrow(1, 0, Hq * D).view({n, Hq, D});
+  const at::Tensor kRaw = qkv.narrow(1, Hq * D, Hkv * D).view({n, Hkv, D});
+  const at::Tensor v = qkv.narrow(1, (Hq + Hkv) * D, Hkv * D).view({n, Hkv, D});
+  const at::Tensor q = rope_.apply(qRaw, firstPos);  // [n, Hq, D]
+  const at::Tensor k = rope_.apply(kRaw, firstPos);  // [n, Hkv, D]
+  cache.write(layer, k, v);
+  if (observer) {
+    observer->onTensor(layer, "k_prerope", kRaw.transpose(0, 1));
+    observer->onTensor(layer, "k", k.transpose(0, 1));
+    observer->onTensor(layer, "v", v.transpose(0, 1));
+  }
+
+  const at::Tensor keys = cache.keys(layer);      // [Hkv, Tk, D]
+  const at::Tensor values = cache.values(layer);  // [Hkv, Tk, D]
+  const int64_t Tk = keys.size(1);
+  // Query head h uses KV head h / G, so the G heads of a group are contiguous in q.
+  const at::Tensor qg = n == 1 ? q.view({Hkv, G, D})
+                               : q.view({n, Hkv, G, D}).permute({1, 2, 0, 3}).reshape({Hkv, G * n, D});
+  at::Tensor scores = at::bmm(qg, keys.transpose(1, 2)).mul_(1.0 / std::sqrt(double(D)));  // [Hkv, G*n, Tk]
+  if (n > 1) {
+    // Causal mask: new token i (position firstPos + i) sees cached positions <= firstPos + i.
+    const at::Tensor mask =
+        at::full({n, Tk}, -INFINITY, scores.options()).triu_(firstPos + 1);  // [n, Tk]
+    scores = scores.view({Hkv, G, n, Tk}).add_(mask).view({Hkv, G * n, Tk});
+  }
+  const at::Tensor probs = at::softmax(scores, -1);  // [Hkv, G*n, Tk]
+  if (observer && observer->wantsAttention()) {
+    observer->onTensor(layer, "attn", probs.view({Hkv, G, n, Tk}).reshape({Hq, n, Tk}));
+  }
+  const at::Tensor out = at::bmm(probs, values);  // [Hkv, G*n, D]
+  const at::Tensor merged = n == 1 ? out.view({1, Hq * D})
+                                   : out.view({Hkv, G, n, D}).permute({2, 0, 1, 3}).reshape({n, Hq * D});
+  return at::linear(merged, w.wo);  // [n, C]
+}
+
+at::Tensor LlamaModel::feedForward(int layer, const at::Tensor& x) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const int64_t F = config_.hiddenDim;
+  const at::Tensor h = at::linear(rmsNorm(x, w.ffnNorm), w.w13);  // [n, 2F]
+  const at::Tensor gated = at::silu(h.narrow(1, 0, F)).mul_(h.narrow(1, F, F));  // [n, F]
+  return at::linear(gated, w.w2);  // [n, C]
+}
+
+at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, LogitsMode mode,
+                               LayerObserver* observer) const {
+  c10::InferenceMode guard;
+  const int n = static_cast<int>(tokens.size());
+  for (int t : tokens) {
+    require(t >= 0 && t < config_.vocabSize, "token id " + std::to_string(t) +
+                                                 " is outside the vocabulary (size " +
+                                                 std::to_string(config_.vocabSize) + ")");
+  }
+  const int firstPos = cache.beginAppend(n);
+  try {
+    if (observer) observer->beginForward(firstPos, n);
+    std::vector<int64_t> ids(tokens.begin(), tokens.end());
+    const at::Tensor idx = at::tensor(ids, at::kLong).to(device_);
+    at::Tensor x = weights_.embedding.index_select(0, idx);  // [n, C]
+    for (int l = 0; l < config_.nLayers; ++l) {
+      x = x + attention(l, x, cache, firstPos, observer);
+      x = x + feedForward(l, x);
+    }
+    if (mode == LogitsMode::kLast) x = x.narrow(0, n - 1, 1);
+    at::Tensor logits = at::linear(rmsNorm(x, weights_.finalNorm), weights_.classifier);  // [n|1, V]
+    cache.commit();
+    return mode == LogitsMode::kLast ? logits.view({config_.vocabSize}) : logits;
+  } catch (...) {
+    cache.rollback();
+    throw;
+  }
+}
+
+std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device) {
+  Llama2cCheckpoint ckpt = readLlama2cCheckpoint(path);
+  LlamaWeights weights = fuseWeights(ckpt.config, ckpt.weights);
+  ckpt.weights = StackedWeights{};  // release the unfused copy before moving to a device
+  return std::make_unique<LlamaModel>(ckpt.config, std::move(weights), device);
+}
+
+void setComputeThreads(int threads) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  at::set_num_threads(threads > 0 ? threads : static_cast<int>(cores));
+}
+
+int computeThreads() { return at::get_num_threads(); }
+
+}  // namespace kvs

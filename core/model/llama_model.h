@@ -1,0 +1,60 @@
+#pragma once
+// A Llama-2-architecture decoder in LibTorch (glossary of dimensions in model_config.h).
+// One forward() serves both phases: prefill passes the whole prompt in one batched causal pass,
+// decode passes one token; both append to the KvCache and attend over everything cached.
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <vector>
+
+#include "model/llama_weights.h"
+#include "model/model_config.h"
+#include "model/rope.h"
+
+namespace kvs {
+
+class KvCache;
+class LayerObserver;
+
+enum class LogitsMode {
+  kLast,  // logits of the last new token only: [V]
+  kAll,   // logits of every new token: [n, V]
+};
+
+class LlamaModel {
+ public:
+  LlamaModel(ModelConfig config, LlamaWeights weights, at::Device device = at::kCPU);
+
+  const ModelConfig& config() const { return config_; }
+  at::Device device() const { return device_; }
+
+  // Runs tokens at positions cache.length() .. cache.length()+n-1, appends their keys and
+  // values to cache and returns float32 logits (see LogitsMode) on the model's device.
+  // On an exception the cache is left as it was.
+  at::Tensor forward(const std::vector<int>& tokens, KvCache& cache,
+                     LogitsMode mode = LogitsMode::kLast, LayerObserver* observer = nullptr) const;
+
+  // A cache with this model's shape, on its device.
+  KvCache makeCache() const;
+
+ private:
+  at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
+  at::Tensor attention(int layer, const at::Tensor& x, KvCache& cache, int firstPos,
+                       LayerObserver* observer) const;
+  at::Tensor feedForward(int layer, const at::Tensor& x) const;
+
+  ModelConfig config_;
+  LlamaWeights weights_;
+  at::Device device_;
+  RotaryEmbedding rope_;
+};
+
+// Reads a model file (llama2.c legacy or ak42 v1) and builds the model; KvsError on bad input.
+std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device = at::kCPU);
+
+// Threads LibTorch uses for intra-op parallelism (0 = one per core).
+void setComputeThreads(int threads);
+int computeThreads();
+
+}  // namespace kvs

@@ -1,0 +1,105 @@
+#include "model/llama_weights.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <sstream>
+
+#include "util/error.h"
+
+namespace kvs {
+namespace {
+
+void checkShape(const at::Tensor& t, std::vector<int64_t> expected, const char* name) {
+  require(t.defined(), std::string("weights: tensor '") + name + "' is missing");
+  if (t.sizes() != at::IntArrayRef(expected)) {
+    std::ostringstream msg;
+    msg << "weights: tensor '" << name << "' has shape " << t.sizes() << ", expected "
+        << at::IntArrayRef(expected);
+    throw KvsError(msg.str());
+  }
+}
+
+}  // namespace
+
+LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s) {
+  const int64_t L = c.nLayers, C = c.dim, F = c.hiddenDim, V = c.vocabSize;
+  const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim();
+  checkShape(s.embedding, {V, C}, "embedding");
+  checkShape(s.attnNorm, {L, C}, "attention_norm");
+  checkShape(s.wq, {L, q, C}, "wq");
+  checkShape(s.wk, {L, kv, C}, "wk");
+  checkShape(s.wv, {L, kv, C}, "wv");
+  checkShape(s.wo, {L, C, q}, "wo");
+  checkShape(s.ffnNorm, {L, C}, "ffn_norm");
+  checkShape(s.w1, {L, F, C}, "w1");
+  checkShape(s.w2, {L, C, F}, "w2");
+  checkShape(s.w3, {L, F, C}, "w3");
+  checkShape(s.finalNorm, {C}, "final_norm");
+  if (!c.sharedClassifier) checkShape(s.classifier, {V, C}, "classifier");
+
+  LlamaWeights w;
+  w.embedding = s.embedding.contiguous();
+  w.finalNorm = s.finalNorm.contiguous();
+  w.classifier = c.sharedClassifier ? w.embedding : s.classifier.contiguous();
+  w.layers.reserve(L);
+  for (int64_t l = 0; l < L; ++l) {
+    LayerWeights layer;
+    layer.attnNorm = s.attnNorm[l].clone();
+    layer.wqkv = at::cat({s.wq[l], s.wk[l], s.wv[l]}, 0);
+    layer.wo = s.wo[l].clone();
+    layer.ffnNorm = s.ffnNorm[l].clone();
+    layer.w13 = at::cat({s.w1[l], s.w3[l]}, 0);
+    layer.w2 = s.w2[l].clone();
+    w.layers.push_back(std::move(layer));
+  }
+  return w;
+}
+
+StackedWeights unfuseWeights(const ModelConfig& c, const LlamaWeights& w) {
+  const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim(), F = c.hiddenDim;
+  auto stack = [&](auto pick) {
+    std::vector<at::Tensor> parts;
+    for (const auto& layer : w.layers) parts.push_back(pick(layer));
+    return at::stack(parts, 0);
+  };
+  StackedWeights s;
+  s.embedding = w.embedding;
+  s.attnNorm = stack([](const LayerWeights& l) { return l.attnNorm; });
+  s.wq = stack([&](const LayerWeights& l) { return l.wqkv.narrow(0, 0, q); });
+  s.wk = stack([&](const LayerWeights& l) { return l.wqkv.narrow(0, q, kv); });
+  s.wv = stack([&](const LayerWeights& l) { return l.wqkv.narrow(0, q + kv, kv); });
+  s.wo = stack([](const LayerWeights& l) { return l.wo; });
+  s.ffnNorm = stack([](const LayerWeights& l) { return l.ffnNorm; });
+  s.w1 = stack([&](const LayerWeights& l) { return l.w13.narrow(0, 0, F); });
+  s.w2 = stack([](const LayerWeights& l) { return l.w2; });
+  s.w3 = stack([&](const LayerWeights& l) { return l.w13.narrow(0, F, F); });
+  s.finalNorm = w.finalNorm;
+  if (!c.sharedClassifier) s.classifier = w.classifier;
+  return s;
+}
+
+StackedWeights randomWeights(const ModelConfig& c, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const int64_t L = c.nLayers, C = c.dim, F = c.hiddenDim, V = c.vocabSize;
+  const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim();
+  auto normal = [&](std::vector<int64_t> shape) {
+    return at::normal(0.0, 0.02, shape, gen, at::TensorOptions().dtype(at::kFloat));
+  };
+  StackedWeights s;
+  s.embedding = normal({V, C});
+  s.attnNorm = at::ones({L, C});
+  s.wq = normal({L, q, C});
+  s.wk = normal({L, kv, C});
+  s.wv = normal({L, kv, C});
+  s.wo = normal({L, C, q});
+  s.ffnNorm = at::ones({L, C});
+  s.w1 = normal({L, F, C});
+  s.w2 = normal({L, C, F});
+  s.w3 = normal({L, F, C});
+  s.finalNorm = at::ones({C});
+  if (!c.sharedClassifier) s.classifier = normal({V, C});
+  return s;
+}
+
+}  // namespace kvs

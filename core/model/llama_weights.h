@@ -1,0 +1,56 @@
+#pragma once
+// Weights of a Llama-2-architecture model, in two layouts:
+//   StackedWeights: one tensor per kind with a leading layer axis, as checkpoints store them;
+//   LlamaWeights:   per-layer tensors with fused projections, as the forward pass uses them
+//                   (one matmul for q,k,v and one for gate,up keeps the op count per token small).
+// All matrices are [out, in], as in PyTorch's nn.Linear.
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "model/model_config.h"
+
+namespace kvs {
+
+struct StackedWeights {
+  at::Tensor embedding;   // [V, C]
+  at::Tensor attnNorm;    // [L, C]
+  at::Tensor wq;          // [L, Hq*D, C]
+  at::Tensor wk;          // [L, Hkv*D, C]
+  at::Tensor wv;          // [L, Hkv*D, C]
+  at::Tensor wo;          // [L, C, Hq*D]
+  at::Tensor ffnNorm;     // [L, C]
+  at::Tensor w1;          // [L, F, C]  gate
+  at::Tensor w2;          // [L, C, F]  down
+  at::Tensor w3;          // [L, F, C]  up
+  at::Tensor finalNorm;   // [C]
+  at::Tensor classifier;  // [V, C], undefined when shared with the embedding
+};
+
+struct LayerWeights {
+  at::Tensor attnNorm;  // [C]
+  at::Tensor wqkv;      // [(Hq + 2*Hkv)*D, C]  rows: q, then k, then v
+  at::Tensor wo;        // [C, Hq*D]
+  at::Tensor ffnNorm;   // [C]
+  at::Tensor w13;       // [2F, C]  rows: gate (w1), then up (w3)
+  at::Tensor w2;        // [C, F]
+};
+
+struct LlamaWeights {
+  at::Tensor embedding;   // [V, C]
+  std::vector<LayerWeights> layers;
+  at::Tensor finalNorm;   // [C]
+  at::Tensor classifier;  // [V, C], the embedding itself when shared
+};
+
+// Checks every shape against config (KvsError naming the tensor) and builds the fused layout.
+LlamaWeights fuseWeights(const ModelConfig& config, const StackedWeights& stacked);
+
+// The inverse of fuseWeights, for writing checkpoints.
+StackedWeights unfuseWeights(const ModelConfig& config, const LlamaWeights& weights);
+
+// Random weights with the scale of a trained model (normal, std 0.02; norms 1), seeded.
+StackedWeights randomWeights(const ModelConfig& config, uint64_t seed);
+
+}  // namespace kvs

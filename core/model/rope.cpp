@@ -1,0 +1,57 @@
+#include "model/rope.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <vector>
+
+#include "util/error.h"
+
+namespace kvs {
+
+RotaryEmbedding::RotaryEmbedding(int headDim, int maxPositions, float theta, RopeStyle style,
+                                 at::Device device)
+    : style_(style), headDim_(headDim), maxPositions_(maxPositions) {
+  require(headDim % 2 == 0 && headDim > 0, "RoPE needs an even head dim");
+  const int half = headDim / 2;
+  std::vector<float> cosSin(static_cast<size_t>(maxPositions) * half * 2);
+  for (int pos = 0; pos < maxPositions; ++pos) {
+    for (int i = 0; i < half; ++i) {
+      const float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / headDim);
+      const float angle = static_cast<float>(pos) * freq;
+      cosSin[(static_cast<size_t>(pos) * half + i) * 2] = std::cos(angle);
+      cosSin[(static_cast<size_t>(pos) * half + i) * 2 + 1] = std::sin(angle);
+    }
+  }
+  table_ = at::view_as_complex(at::from_blob(cosSin.data(), {maxPositions, 1, half, 2}, at::kFloat))
+               .clone()
+               .to(device);
+}
+
+at::Tensor RotaryEmbedding::apply(const at::Tensor& x, int64_t start) const {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) == headDim_, "RoPE input must be [T, H, D]");
+  const int64_t T = x.size(0), H = x.size(1), half = headDim_ / 2;
+  TORCH_CHECK(start >= 0 && start + T <= maxPositions_, "RoPE position out of range");
+  const at::Tensor angles = table_.narrow(0, start, T);  // [T, 1, D/2]
+  if (style_ == RopeStyle::kAdjacentPairs) {
+    // [T, H, D] -> [T, H, D/2] complex (pairs 2i, 2i+1), rotate, back.
+    const at::Tensor z = at::view_as_complex(x.view({T, H, half, 2}));
+    return at::view_as_real(z * angles).view({T, H, headDim_});
+  }
+  // Half-split: pairs (i, i + D/2); gather them into adjacent pairs, rotate, scatter back.
+  const at::Tensor pairs = x.view({T, H, 2, half}).transpose(2, 3).contiguous();
+  const at::Tensor rotated = at::view_as_real(at::view_as_complex(pairs) * angles);
+  return rotated.transpose(2, 3).contiguous().view({T, H, headDim_});
+}
+
+at::Tensor permuteForHalfSplit(const at::Tensor& w, int nHeads) {
+  const int64_t rows = w.size(0), cols = w.size(1), d = rows / nHeads;
+  return w.view({nHeads, d / 2, 2, cols}).transpose(1, 2).reshape({rows, cols});
+}
+
+at::Tensor permuteForAdjacentPairs(const at::Tensor& w, int nHeads) {
+  const int64_t rows = w.size(0), cols = w.size(1), d = rows / nHeads;
+  return w.view({nHeads, 2, d / 2, cols}).transpose(1, 2).reshape({rows, cols});
+}
+
+}  // namespace kvs

@@ -1,0 +1,37 @@
+#pragma once
+// Rotary position embedding with precomputed tables, in both pairings (see RopeStyle).
+
+#include <ATen/core/Tensor.h>
+
+#include "model/model_config.h"
+
+namespace kvs {
+
+class RotaryEmbedding {
+ public:
+  // Angles as llama2.c computes them, in float32: pos * theta^(-2i/D), i = 0 .. D/2-1.
+  RotaryEmbedding(int headDim, int maxPositions, float theta, RopeStyle style,
+                  at::Device device = at::kCPU);
+
+  // x: [T, H, D] (last dim contiguous), tokens at positions start .. start+T-1.
+  // Returns the rotated tensor, [T, H, D], contiguous.
+  at::Tensor apply(const at::Tensor& x, int64_t start) const;
+
+  RopeStyle style() const { return style_; }
+  int maxPositions() const { return maxPositions_; }
+
+ private:
+  RopeStyle style_;
+  int headDim_;
+  int maxPositions_;
+  at::Tensor table_;  // complex64 [maxPositions, 1, D/2]: cos + i sin
+};
+
+// Reorders the rows of a q or k projection [H*D, C] from adjacent-pair to half-split RoPE, as
+// Hugging Face's conversion script does: row (h, 2i + b) moves to (h, b*D/2 + i).
+at::Tensor permuteForHalfSplit(const at::Tensor& w, int nHeads);
+
+// The inverse: Hugging Face layout back to adjacent pairs.
+at::Tensor permuteForAdjacentPairs(const at::Tensor& w, int nHeads);
+
+}  // namespace kvs

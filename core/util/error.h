@@ -1,0 +1,17 @@
+#pragma once
+// Errors that reach a user: each message names the problem and, where there is one, the fix.
+
+#include <stdexcept>
+#include <string>
+
+namespace kvs {
+
+class KvsError : public std::runtime_error {
+ public:
+  explicit KvsError(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Throws KvsError(message) when condition is false.
+void require(bool condition, const std::string& message);
+
+}  // namespace kvs
