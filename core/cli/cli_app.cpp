@@ -46,6 +46,14 @@ int runCli(int argc, char** argv) {
                                   : addInfoCommand(*sub, global);
   }
 
+  if (argc > 1 && argv[1][0] != '-' && !actions.empty()) {
+    bool known = false;
+    for (const auto& entry : actions) known |= entry.first->get_name() == argv[1];
+    if (!known) {
+      return fail(std::string("unknown command '") + argv[1] +
+                  "'; the commands are generate, tokenize and info (see --help)");
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -7,9 +7,8 @@
 namespace kvs {
 namespace {
 
-const std::string kSpaceSymbol = "\xE2\x96\x81";       // U+2581, SentencePiece's space
-const std::string kReplacement = "\xEF\xBF\xBD";       // U+FFFD
-const std::string kUnknownSurface = " \xE2\x81\x87 ";  // SentencePiece's " ⁇ "
+const std::string kSpaceSymbol = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+const std::string kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 enum class Utf8 { kValid, kInvalid, kIncomplete };
 
@@ -75,7 +74,7 @@ std::string TokenStreamDecoder::push(int id) {
   if (tokenizer_.isControl(id)) return out;  // <s>, </s>: invisible
   std::string piece;
   if (tokenizer_.isUnknown(id)) {
-    piece = kUnknownSurface;
+    piece = tokenizer_.unknownSurface();
   } else {
     piece = tokenizer_.piece(id);
     if (atStart_ && piece.compare(0, kSpaceSymbol.size(), kSpaceSymbol) == 0) {

@@ -20,6 +20,7 @@ Tokenizer Tokenizer::load(const std::string& path) {
   require(status.ok(), "not a SentencePiece tokenizer model: " + path + " (" +
                            status.ToString() +
                            "); pass the .model file, not llama2.c's tokenizer .bin");
+  t.unknownSurface_ = t.decode({t.sp_->unk_id()});
   return t;
 }
 

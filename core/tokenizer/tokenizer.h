@@ -33,10 +33,13 @@ class Tokenizer {
   bool isByte(int id) const;
   bool isControl(int id) const;
   bool isUnknown(int id) const;
+  // What <unk> decodes to: the model's trainer_spec.unk_surface (usually " \u2047 ").
+  const std::string& unknownSurface() const { return unknownSurface_; }
 
  private:
   Tokenizer() = default;
   std::string path_;
+  std::string unknownSurface_;
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
 };
 

@@ -1,0 +1,189 @@
+// kvstudio-cli as a user runs it: output, JSON, and a clear one-line error for each bad input.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace kvs::test {
+namespace {
+
+struct CliRun {
+  int exitCode;
+  std::string out, err;
+};
+
+CliRun runCli(const std::string& args) {
+  TempDir dir;
+  const std::string cmd = std::string(KVS_CLI_PATH) + " " + args + " > " + dir.file("out") +
+                          " 2> " + dir.file("err") + " < /dev/null";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+          readFile(dir.file("out")), readFile(dir.file("err"))};
+}
+
+const std::string kModel = "--model " + modelPath("stories260K.bin");
+
+TEST(Cli, GenerateGreedyPrintsWhatLlama2cPrints) {
+  const CliRun r = runCli("generate " + kModel + " --prompt 'Once upon a time' --steps 64 --temperature 0");
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, readFile(goldenPath("greedy_once_upon_a_time_n64.txt")));
+  EXPECT_NE(r.err.find("using tokenizer"), std::string::npos);
+  EXPECT_NE(r.err.find("tokens/s"), std::string::npos);
+}
+
+TEST(Cli, GenerateBosOnlyMatchesTheNoPromptReference) {
+  const CliRun r = runCli("generate " + kModel + " --bos-only --steps 200 --temperature 0");
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, readFile(goldenPath("greedy_noprompt_n200.txt")));
+}
+
+TEST(Cli, GenerateJsonHasIdsTextAndTimings) {
+  const CliRun r = runCli("generate " + kModel +
+                       " --prompt 'Once upon a time' --steps 64 --temperature 0 --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const std::vector<int> golden = readIds(goldenPath("greedy_once_upon_a_time_n64.tokens.txt"));
+  EXPECT_EQ(j.at("prompt_token_ids").get<std::vector<int>>(),
+            std::vector<int>(golden.begin(), golden.begin() + 5));
+  EXPECT_EQ(j.at("generated_token_ids").get<std::vector<int>>(),
+            std::vector<int>(golden.begin() + 5, golden.end()));
+  std::string text = readFile(goldenPath("greedy_once_upon_a_time_n64.txt"));
+  text = text.substr(std::string("Once upon a time").size());
+  text.pop_back();  // llama2.c's final newline
+  EXPECT_EQ(j.at("text").get<std::string>(), text);
+  EXPECT_GT(j.at("prefill_seconds").get<double>(), 0.0);
+  EXPECT_GT(j.at("decode_tokens_per_second").get<double>(), 0.0);
+  EXPECT_EQ(j.at("steps").get<int>(), 64);
+  EXPECT_EQ(j.at("config").at("n_kv_heads").get<int>(), 4);
+  EXPECT_TRUE(j.contains("seed"));
+}
+
+TEST(Cli, SampledGenerationIsReproducibleWithSeed) {
+  const std::string args = "generate " + kModel + " --prompt 'The little dog' --steps 80 --seed 7 --json";
+  const auto a = nlohmann::json::parse(runCli(args).out);
+  const auto b = nlohmann::json::parse(runCli(args).out);
+  EXPECT_EQ(a.at("generated_token_ids"), b.at("generated_token_ids"));
+  EXPECT_EQ(a.at("seed").get<uint64_t>(), 7u);
+}
+
+TEST(Cli, TokenizeShowsIdsWithBosAndPieces) {
+  const CliRun r = runCli("tokenize --tokenizer " + modelPath("tok512.model") +
+                       " --text 'Once upon a time' --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("ids").get<std::vector<int>>(), (std::vector<int>{1, 403, 407, 261, 378}));
+  EXPECT_EQ(j.at("pieces").at(1).get<std::string>(), "\xE2\x96\x81Once");
+  const CliRun plain = runCli("tokenize --tokenizer " + modelPath("tok512.model") + " --text 'The little dog'");
+  EXPECT_EQ(plain.out.substr(0, plain.out.find('\n')), "1 291 376 400 428");
+}
+
+TEST(Cli, InfoDescribesModelAndRuntime) {
+  const CliRun r = runCli("info " + kModel + " --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("config").at("dim").get<int>(), 64);
+  EXPECT_EQ(j.at("parameters").get<int64_t>(), (1056540 - 28 - 16384) / 4);  // file less header, RoPE tables
+  EXPECT_EQ(j.at("kv_cache_bytes_per_token").get<int64_t>(), 2 * 5 * 32 * 4);
+  EXPECT_EQ(j.at("dtype").get<std::string>(), "float32");
+  EXPECT_FALSE(j.at("blas").get<std::string>().empty());
+  const CliRun text = runCli("info " + kModel);
+  EXPECT_NE(text.out.find("BLAS:"), std::string::npos);
+  EXPECT_NE(text.out.find("threads:"), std::string::npos);
+}
+
+TEST(Cli, HelpOnEveryCommand) {
+  for (const std::string cmd : {"", "generate ", "tokenize ", "info "}) {
+    const CliRun r = runCli(cmd + "--help");
+    EXPECT_EQ(r.exitCode, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
+  }
+}
+
+// ---------------------------------------------------------------------------- bad input
+
+void expectCleanError(const CliRun& r, const std::string& needle) {
+  EXPECT_NE(r.exitCode, 0);
+  EXPECT_LT(r.exitCode, 128) << "killed by a signal: " << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr: " << r.err;
+  EXPECT_EQ(r.err.find("terminate called"), std::string::npos);
+  // One line of error (notes such as "using tokenizer" may precede it).
+  const std::string last = r.err.substr(r.err.rfind("kvstudio-cli: error:"));
+  EXPECT_EQ(last.find('\n'), last.size() - 1) << r.err;
+}
+
+class CliBadInput : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::string copyOfModel(const std::string& name, long sizeDelta) {
+    std::string bytes = readFile(modelPath("stories260K.bin"));
+    if (sizeDelta < 0) bytes.resize(bytes.size() + sizeDelta);
+    if (sizeDelta > 0) bytes += std::string(sizeDelta, '\0');
+    writeFile(dir.file(name), bytes);
+    return dir.file(name);
+  }
+};
+
+TEST_F(CliBadInput, MissingModelFile) {
+  expectCleanError(runCli("generate --model /nonexistent/m.bin --prompt hi"), "model file not found");
+}
+
+TEST_F(CliBadInput, TruncatedCheckpoint) {
+  expectCleanError(runCli("generate --model " + copyOfModel("t.bin", -1000) + " --prompt hi"),
+                   "truncated model file");
+}
+
+TEST_F(CliBadInput, OversizedCheckpoint) {
+  expectCleanError(runCli("info --model " + copyOfModel("o.bin", 64)), "larger than its header implies");
+}
+
+TEST_F(CliBadInput, FileThatIsNotACheckpoint) {
+  expectCleanError(runCli("generate --model " + modelPath("tok512.model") + " --prompt hi"),
+                   "not a llama2.c checkpoint");
+}
+
+TEST_F(CliBadInput, TokenizerWithAnotherVocabulary) {
+  expectCleanError(runCli("generate " + kModel + " --tokenizer " + modelPath("tokenizer.model") +
+                          " --prompt hi"),
+                   "has 32000 pieces but model");
+}
+
+TEST_F(CliBadInput, NoTokenizerNextToTheModel) {
+  const std::string model = copyOfModel("alone.bin", 0);
+  expectCleanError(runCli("generate --model " + model + " --prompt hi"), "pass --tokenizer PATH");
+}
+
+TEST_F(CliBadInput, EmptyPrompt) {
+  expectCleanError(runCli("generate " + kModel + " --prompt ''"), "the prompt is empty");
+  expectCleanError(runCli("generate " + kModel), "no prompt");
+}
+
+TEST_F(CliBadInput, PromptLongerThanTheContext) {
+  std::string prompt;
+  for (int i = 0; i < 300; ++i) prompt += "the dog ";
+  expectCleanError(runCli("generate " + kModel + " --steps 512 --prompt '" + prompt + "'"),
+                   "the model's context is 512 positions");
+}
+
+TEST_F(CliBadInput, StepsBeyondTheContext) {
+  expectCleanError(runCli("generate " + kModel + " --prompt hi --steps 1000"),
+                   "exceeds the model's context of 512");
+}
+
+TEST_F(CliBadInput, StepsBelowThePrompt) {
+  expectCleanError(runCli("generate " + kModel + " --prompt 'Once upon a time' --steps 3"),
+                   "less than the prompt's 5 tokens");
+}
+
+TEST_F(CliBadInput, UnknownFlagAndBadValues) {
+  expectCleanError(runCli("generate " + kModel + " --prompt hi --frobnicate"), "--frobnicate");
+  expectCleanError(runCli("generate " + kModel + " --prompt hi --temperature -1"), "--temperature");
+  expectCleanError(runCli("generate " + kModel + " --prompt hi --steps abc"), "--steps");
+  expectCleanError(runCli("frobnicate"), "frobnicate");
+  expectCleanError(runCli("generate --prompt hi"), "--model");
+}
+
+}  // namespace
+}  // namespace kvs::test

@@ -1,0 +1,50 @@
+#pragma once
+// Helpers shared by the tests: paths of reference data, small files, running the CLI.
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace kvs::test {
+
+inline std::string modelsDir() { return KVS_MODELS_DIR; }
+inline std::string modelPath(const std::string& name) { return modelsDir() + "/" + name; }
+inline std::string goldenPath(const std::string& name) {
+  return std::string(KVS_GOLDEN_DIR) + "/" + name;
+}
+
+inline std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void writeFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+inline std::vector<int> readIds(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<int> ids;
+  for (int id; in >> id;) ids.push_back(id);
+  return ids;
+}
+
+// A fresh folder under the system temp dir, removed at destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "kvs-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace kvs::test

@@ -1,0 +1,169 @@
+// llama2.c checkpoint reading and writing: both formats, round trips, and every kind of bad file.
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "model/llama2c_checkpoint.h"
+#include "test_util.h"
+#include "util/error.h"
+
+namespace kvs {
+namespace {
+
+using test::TempDir;
+
+ModelConfig tinyConfig(bool shared = true) {
+  ModelConfig c;
+  c.dim = 16;
+  c.hiddenDim = 40;
+  c.nLayers = 2;
+  c.nHeads = 4;
+  c.nKvHeads = 2;
+  c.vocabSize = 32;
+  c.seqLen = 24;
+  c.sharedClassifier = shared;
+  return c;
+}
+
+void expectSameWeights(const StackedWeights& a, const StackedWeights& b) {
+  EXPECT_TRUE(at::equal(a.embedding, b.embedding));
+  EXPECT_TRUE(at::equal(a.attnNorm, b.attnNorm));
+  EXPECT_TRUE(at::equal(a.wq, b.wq));
+  EXPECT_TRUE(at::equal(a.wk, b.wk));
+  EXPECT_TRUE(at::equal(a.wv, b.wv));
+  EXPECT_TRUE(at::equal(a.wo, b.wo));
+  EXPECT_TRUE(at::equal(a.ffnNorm, b.ffnNorm));
+  EXPECT_TRUE(at::equal(a.w1, b.w1));
+  EXPECT_TRUE(at::equal(a.w2, b.w2));
+  EXPECT_TRUE(at::equal(a.w3, b.w3));
+  EXPECT_TRUE(at::equal(a.finalNorm, b.finalNorm));
+  EXPECT_EQ(a.classifier.defined(), b.classifier.defined());
+  if (a.classifier.defined()) EXPECT_TRUE(at::equal(a.classifier, b.classifier));
+}
+
+std::string errorOf(const std::string& path) {
+  try {
+    readLlama2cCheckpoint(path);
+  } catch (const KvsError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Checkpoint, Stories260KSizeMatchesTheKnownFileSize) {
+  ModelConfig c;
+  c.dim = 64, c.hiddenDim = 172, c.nLayers = 5, c.nHeads = 8, c.nKvHeads = 4;
+  c.vocabSize = 512, c.seqLen = 512;
+  EXPECT_EQ(llama2cFileSize(c, Llama2cFormat::kLegacy), 1056540);  // shared/models/README.md
+  EXPECT_EQ(llama2cFileSize(c, Llama2cFormat::kAk42V1), 1056540 - 28 - 16384 + 256);
+}
+
+TEST(Checkpoint, RoundTripsBothFormatsSharedAndUnshared) {
+  TempDir dir;
+  for (auto format : {Llama2cFormat::kLegacy, Llama2cFormat::kAk42V1}) {
+    for (bool shared : {true, false}) {
+      SCOPED_TRACE(std::string(toString(format)) + (shared ? " shared" : " unshared"));
+      const ModelConfig c = tinyConfig(shared);
+      const StackedWeights w = randomWeights(c, 7);
+      const std::string path = dir.file("m.bin");
+      writeLlama2cCheckpoint(path, c, w, format);
+      EXPECT_EQ(std::filesystem::file_size(path), llama2cFileSize(c, format));
+      const Llama2cCheckpoint read = readLlama2cCheckpoint(path);
+      EXPECT_EQ(read.format, format);
+      EXPECT_EQ(read.config.dim, 16);
+      EXPECT_EQ(read.config.hiddenDim, 40);
+      EXPECT_EQ(read.config.nLayers, 2);
+      EXPECT_EQ(read.config.nHeads, 4);
+      EXPECT_EQ(read.config.nKvHeads, 2);  // GQA
+      EXPECT_EQ(read.config.vocabSize, 32);
+      EXPECT_EQ(read.config.seqLen, 24);
+      EXPECT_EQ(read.config.sharedClassifier, shared);
+      expectSameWeights(read.weights, w);
+    }
+  }
+}
+
+TEST(Checkpoint, LegacyNegativeVocabMeansUnsharedClassifier) {
+  TempDir dir;
+  const ModelConfig c = tinyConfig(false);
+  writeLlama2cCheckpoint(dir.file("m.bin"), c, randomWeights(c, 1), Llama2cFormat::kLegacy);
+  const std::string bytes = test::readFile(dir.file("m.bin"));
+  int32_t vocab;
+  std::memcpy(&vocab, bytes.data() + 20, 4);
+  EXPECT_EQ(vocab, -32);
+}
+
+TEST(Checkpoint, MissingFileIsNamed) {
+  EXPECT_NE(errorOf("/nonexistent/model.bin").find("model file not found: /nonexistent/model.bin"),
+            std::string::npos);
+}
+
+TEST(Checkpoint, TruncatedFileIsRefused) {
+  TempDir dir;
+  const ModelConfig c = tinyConfig();
+  const std::string path = dir.file("m.bin");
+  writeLlama2cCheckpoint(path, c, randomWeights(c, 1), Llama2cFormat::kLegacy);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 4);
+  EXPECT_NE(errorOf(path).find("truncated model file"), std::string::npos) << errorOf(path);
+}
+
+TEST(Checkpoint, OversizedFileIsRefused) {
+  TempDir dir;
+  const ModelConfig c = tinyConfig();
+  const std::string path = dir.file("m.bin");
+  writeLlama2cCheckpoint(path, c, randomWeights(c, 1), Llama2cFormat::kAk42V1);
+  std::ofstream(path, std::ios::app | std::ios::binary) << "extra";
+  EXPECT_NE(errorOf(path).find("larger than its header implies"), std::string::npos)
+      << errorOf(path);
+}
+
+TEST(Checkpoint, TextFileIsNotACheckpoint) {
+  TempDir dir;
+  test::writeFile(dir.file("notes.txt"), "These are some notes, not a model. Really not at all.\n");
+  EXPECT_NE(errorOf(dir.file("notes.txt")).find("not a llama2.c checkpoint"), std::string::npos)
+      << errorOf(dir.file("notes.txt"));
+  test::writeFile(dir.file("tiny.bin"), "abc");
+  EXPECT_NE(errorOf(dir.file("tiny.bin")).find("shorter than any header"), std::string::npos);
+}
+
+TEST(Checkpoint, QuantizedVersion2IsRefusedWithReason) {
+  TempDir dir;
+  std::string bytes(300, '\0');
+  const int32_t head[2] = {0x616b3432, 2};
+  std::memcpy(bytes.data(), head, sizeof head);
+  test::writeFile(dir.file("q8.bin"), bytes);
+  EXPECT_NE(errorOf(dir.file("q8.bin")).find("version 2 is int8-quantized"), std::string::npos);
+}
+
+TEST(Checkpoint, InconsistentHeadsAreRefused) {
+  TempDir dir;
+  std::string bytes(28, '\0');
+  const int32_t header[7] = {64, 172, 5, 8, 3, 512, 512};  // 8 heads, 3 kv heads
+  std::memcpy(bytes.data(), header, sizeof header);
+  test::writeFile(dir.file("m.bin"), bytes);
+  EXPECT_NE(errorOf(dir.file("m.bin")).find("not a multiple of n_kv_heads"), std::string::npos);
+}
+
+TEST(Checkpoint, FuseWeightsNamesAWrongShape) {
+  const ModelConfig c = tinyConfig();
+  StackedWeights w = randomWeights(c, 1);
+  w.wk = at::zeros({2, 9, 16});
+  try {
+    fuseWeights(c, w);
+    FAIL() << "expected an error";
+  } catch (const KvsError& e) {
+    EXPECT_NE(std::string(e.what()).find("'wk' has shape [2, 9, 16], expected [2, 8, 16]"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Checkpoint, UnwritableOutputIsReported) {
+  const ModelConfig c = tinyConfig();
+  EXPECT_THROW(writeLlama2cCheckpoint("/nonexistent-dir/m.bin", c, randomWeights(c, 1),
+                                      Llama2cFormat::kLegacy),
+               KvsError);
+}
+
+}  // namespace
+}  // namespace kvs
