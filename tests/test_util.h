@@ -9,8 +9,12 @@
 
 namespace kvs::test {
 
-inline std::string modelsDir() { return KVS_MODELS_DIR; }
-inline std::string modelPath(const std::string& name) { return modelsDir() + "/" + name; }
+inline std::string modelsDir() {
+  return KVS_MODELS_DIR;
+}
+inline std::string modelPath(const std::string& name) {
+  return modelsDir() + "/" + name;
+}
 inline std::string goldenPath(const std::string& name) {
   return std::string(KVS_GOLDEN_DIR) + "/" + name;
 }

@@ -20,9 +20,9 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
 int KvCache::beginAppend(int n) {
   TORCH_CHECK(pending_ == 0, "KvCache: beginAppend while an append is pending");
   require(n > 0, "KvCache: nothing to append");
-  require(length_ + n <= maxLength_,
-          "the sequence would need " + std::to_string(length_ + n) +
-              " positions but the model's context is " + std::to_string(maxLength_));
+  require(length_ + n <= maxLength_, "the sequence would need " + std::to_string(length_ + n) +
+                                         " positions but the model's context is " +
+                                         std::to_string(maxLength_));
   grow(length_ + n);
   pending_ = n;
   return length_;
@@ -58,14 +58,18 @@ void KvCache::commit() {
   pending_ = 0;
 }
 
-void KvCache::rollback() { pending_ = 0; }
+void KvCache::rollback() {
+  pending_ = 0;
+}
 
 void KvCache::clear() {
   length_ = 0;
   pending_ = 0;
 }
 
-at::Tensor KvCache::keys(int layer) const { return keys_[layer].narrow(1, 0, length_ + pending_); }
+at::Tensor KvCache::keys(int layer) const {
+  return keys_[layer].narrow(1, 0, length_ + pending_);
+}
 
 at::Tensor KvCache::values(int layer) const {
   return values_[layer].narrow(1, 0, length_ + pending_);

@@ -15,7 +15,9 @@
 namespace kvs::cli {
 namespace {
 
-std::string firstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string firstLine(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 int fail(const std::string& message) {
   std::cerr << "kvstudio-cli: error: " << message << "\n";
@@ -28,9 +30,8 @@ int runCli(int argc, char** argv) {
   CLI::App app{"KV Studio command line: run Llama-2-family models and study their KV cache.",
                "kvstudio-cli"};
   app.require_subcommand(1);
-  app.set_version_flag("--version",
-                       std::string("kvstudio-cli ") + kVersion + " (BLAS: " +
-                           describeBlas(detectBlas()) + ")");
+  app.set_version_flag("--version", std::string("kvstudio-cli ") + kVersion +
+                                        " (BLAS: " + describeBlas(detectBlas()) + ")");
   GlobalOptions global;
   app.add_option("--threads", global.threads, "Compute threads (0 = one per core)")
       ->check(CLI::NonNegativeNumber);

@@ -47,8 +47,8 @@ int chooseSteps(const GenerateOptions& o, int context, int promptTokens) {
   if (o.steps > 0) return o.steps;
   const int steps = std::min(kDefaultSteps, context);
   if (steps < kDefaultSteps) {
-    std::cerr << "note: --steps defaults to " << kDefaultSteps << ", capped at the model's context of "
-              << context << " positions\n";
+    std::cerr << "note: --steps defaults to " << kDefaultSteps
+              << ", capped at the model's context of " << context << " positions\n";
   }
   require(promptTokens < steps, "the prompt is " + std::to_string(promptTokens) +
                                     " tokens, which fills the default --steps " +
@@ -64,7 +64,8 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
 
   GenerationRequest request;
   request.promptIds = promptIds(o, tokenizer, promptGiven);
-  request.steps = chooseSteps(o, model->config().seqLen, static_cast<int>(request.promptIds.size()));
+  request.steps =
+      chooseSteps(o, model->config().seqLen, static_cast<int>(request.promptIds.size()));
   request.sampling.temperature = o.temperature;
   request.sampling.topP = o.topP;
   request.sampling.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
@@ -138,7 +139,8 @@ Action addGenerateCommand(CLI::App& app, const GlobalOptions& /*global*/) {
       ->check(CLI::PositiveNumber);
   app.add_option("--temperature", o->temperature, "Sampling temperature; 0 = greedy")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--top-p", o->topP, "Nucleus sampling mass in (0, 1]")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--top-p", o->topP, "Nucleus sampling mass in (0, 1]")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", o->seed, "Random seed (default: random, reported in --json)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--json", o->json, "Print one JSON object instead of streaming text");

@@ -29,16 +29,22 @@ std::vector<Entry> fileLayout(const ModelConfig& c, Llama2cFormat format, Stacke
   const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim();
   std::vector<Entry> e;
   if (format == Llama2cFormat::kLegacy) {
-    e = {{&w.embedding, {V, C}}, {&w.attnNorm, {L, C}}, {&w.wq, {L, q, C}},
-         {&w.wk, {L, kv, C}},    {&w.wv, {L, kv, C}},   {&w.wo, {L, C, q}},
-         {&w.ffnNorm, {L, C}},   {&w.w1, {L, F, C}},    {&w.w2, {L, C, F}},
-         {&w.w3, {L, F, C}},     {&w.finalNorm, {C}},
+    e = {{&w.embedding, {V, C}},
+         {&w.attnNorm, {L, C}},
+         {&w.wq, {L, q, C}},
+         {&w.wk, {L, kv, C}},
+         {&w.wv, {L, kv, C}},
+         {&w.wo, {L, C, q}},
+         {&w.ffnNorm, {L, C}},
+         {&w.w1, {L, F, C}},
+         {&w.w2, {L, C, F}},
+         {&w.w3, {L, F, C}},
+         {&w.finalNorm, {C}},
          {nullptr, {int64_t{c.seqLen} * c.headDim()}}};  // freq_cis_real + freq_cis_imag
   } else {
-    e = {{&w.attnNorm, {L, C}}, {&w.ffnNorm, {L, C}}, {&w.finalNorm, {C}},
-         {&w.embedding, {V, C}}, {&w.wq, {L, q, C}},   {&w.wk, {L, kv, C}},
-         {&w.wv, {L, kv, C}},    {&w.wo, {L, C, q}},   {&w.w1, {L, F, C}},
-         {&w.w2, {L, C, F}},     {&w.w3, {L, F, C}}};
+    e = {{&w.attnNorm, {L, C}}, {&w.ffnNorm, {L, C}}, {&w.finalNorm, {C}}, {&w.embedding, {V, C}},
+         {&w.wq, {L, q, C}},    {&w.wk, {L, kv, C}},  {&w.wv, {L, kv, C}}, {&w.wo, {L, C, q}},
+         {&w.w1, {L, F, C}},    {&w.w2, {L, C, F}},   {&w.w3, {L, F, C}}};
   }
   if (!c.sharedClassifier) e.push_back({&w.classifier, {V, C}});
   return e;
@@ -133,8 +139,7 @@ Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
   const int64_t expected = llama2cFileSize(c, ckpt.format);
   require(size >= expected, "truncated model file " + path + ": the header (" +
                                 toString(ckpt.format) + ") implies " + mib(expected) +
-                                " but the file has " + mib(size) +
-                                "; download or export it again");
+                                " but the file has " + mib(size) + "; download or export it again");
   require(size <= expected, "model file " + path + " is larger than its header implies: " +
                                 mib(size) + " instead of " + mib(expected) +
                                 " (wrong format, or not a llama2.c float32 checkpoint)");
@@ -174,8 +179,15 @@ void writeLlama2cCheckpoint(const std::string& path, const ModelConfig& config,
                config.sharedClassifier ? vocab : -vocab, config.seqLen});
   } else {
     std::vector<char> header(kAk42HeaderBytes, 0);
-    const int32_t ints[9] = {static_cast<int32_t>(kAk42Magic), 1, config.dim, config.hiddenDim,
-                             config.nLayers, config.nHeads, config.nKvHeads, vocab, config.seqLen};
+    const int32_t ints[9] = {static_cast<int32_t>(kAk42Magic),
+                             1,
+                             config.dim,
+                             config.hiddenDim,
+                             config.nLayers,
+                             config.nHeads,
+                             config.nKvHeads,
+                             vocab,
+                             config.seqLen};
     std::memcpy(header.data(), ints, sizeof ints);
     header[36] = config.sharedClassifier ? 1 : 0;
     out.write(header.data(), header.size());

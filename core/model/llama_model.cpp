@@ -74,9 +74,11 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   const at::Tensor values = cache.values(layer);  // [Hkv, Tk, D]
   const int64_t Tk = keys.size(1);
   // Query head h uses KV head h / G, so the G heads of a group are contiguous in q.
-  const at::Tensor qg = n == 1 ? q.view({Hkv, G, D})
-                               : q.view({n, Hkv, G, D}).permute({1, 2, 0, 3}).reshape({Hkv, G * n, D});
-  at::Tensor scores = at::bmm(qg, keys.transpose(1, 2)).mul_(1.0 / std::sqrt(double(D)));  // [Hkv, G*n, Tk]
+  const at::Tensor qg = n == 1
+                            ? q.view({Hkv, G, D})
+                            : q.view({n, Hkv, G, D}).permute({1, 2, 0, 3}).reshape({Hkv, G * n, D});
+  at::Tensor scores =
+      at::bmm(qg, keys.transpose(1, 2)).mul_(1.0 / std::sqrt(double(D)));  // [Hkv, G*n, Tk]
   if (n > 1) {
     // Causal mask: new token i (position firstPos + i) sees cached positions <= firstPos + i.
     const at::Tensor mask =
@@ -88,17 +90,18 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
     observer->onTensor(layer, "attn", probs.view({Hkv, G, n, Tk}).reshape({Hq, n, Tk}));
   }
   const at::Tensor out = at::bmm(probs, values);  // [Hkv, G*n, D]
-  const at::Tensor merged = n == 1 ? out.view({1, Hq * D})
-                                   : out.view({Hkv, G, n, D}).permute({2, 0, 1, 3}).reshape({n, Hq * D});
+  const at::Tensor merged =
+      n == 1 ? out.view({1, Hq * D})
+             : out.view({Hkv, G, n, D}).permute({2, 0, 1, 3}).reshape({n, Hq * D});
   return at::linear(merged, w.wo);  // [n, C]
 }
 
 at::Tensor LlamaModel::feedForward(int layer, const at::Tensor& x) const {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t F = config_.hiddenDim;
-  const at::Tensor h = at::linear(rmsNorm(x, w.ffnNorm), w.w13);  // [n, 2F]
+  const at::Tensor h = at::linear(rmsNorm(x, w.ffnNorm), w.w13);                 // [n, 2F]
   const at::Tensor gated = at::silu(h.narrow(1, 0, F)).mul_(h.narrow(1, F, F));  // [n, F]
-  return at::linear(gated, w.w2);  // [n, C]
+  return at::linear(gated, w.w2);                                                // [n, C]
 }
 
 at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, LogitsMode mode,
@@ -121,7 +124,8 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
       x = x + feedForward(l, x);
     }
     if (mode == LogitsMode::kLast) x = x.narrow(0, n - 1, 1);
-    at::Tensor logits = at::linear(rmsNorm(x, weights_.finalNorm), weights_.classifier);  // [n|1, V]
+    at::Tensor logits =
+        at::linear(rmsNorm(x, weights_.finalNorm), weights_.classifier);  // [n|1, V]
     cache.commit();
     return mode == LogitsMode::kLast ? logits.view({config_.vocabSize}) : logits;
   } catch (...) {
@@ -142,6 +146,8 @@ void setComputeThreads(int threads) {
   at::set_num_threads(threads > 0 ? threads : static_cast<int>(cores));
 }
 
-int computeThreads() { return at::get_num_threads(); }
+int computeThreads() {
+  return at::get_num_threads();
+}
 
 }  // namespace kvs

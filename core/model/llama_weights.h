@@ -38,7 +38,7 @@ struct LayerWeights {
 };
 
 struct LlamaWeights {
-  at::Tensor embedding;   // [V, C]
+  at::Tensor embedding;  // [V, C]
   std::vector<LayerWeights> layers;
   at::Tensor finalNorm;   // [C]
   at::Tensor classifier;  // [V, C], the embedding itself when shared

@@ -12,12 +12,12 @@ const char* toString(RopeStyle style) {
 
 int64_t ModelConfig::parameterCount() const {
   const int64_t c = dim, f = hiddenDim, l = nLayers, v = vocabSize, kv = kvDim();
-  const int64_t perLayer = c                // attention norm
-                           + c * c          // wq
-                           + 2 * kv * c     // wk, wv
-                           + c * c          // wo
-                           + c              // ffn norm
-                           + 3 * f * c;     // w1, w2, w3
+  const int64_t perLayer = c             // attention norm
+                           + c * c       // wq
+                           + 2 * kv * c  // wk, wv
+                           + c * c       // wo
+                           + c           // ffn norm
+                           + 3 * f * c;  // w1, w2, w3
   return v * c + l * perLayer + c + (sharedClassifier ? 0 : v * c);
 }
 
@@ -42,8 +42,8 @@ void ModelConfig::validate() const {
   require(nHeads % nKvHeads == 0, "model config: n_heads " + std::to_string(nHeads) +
                                       " is not a multiple of n_kv_heads " +
                                       std::to_string(nKvHeads));
-  require(headDim() % 2 == 0, "model config: head dim " + std::to_string(headDim()) +
-                                  " must be even for RoPE");
+  require(headDim() % 2 == 0,
+          "model config: head dim " + std::to_string(headDim()) + " must be even for RoPE");
   require(ropeTheta > 0, "model config: rope_theta must be positive");
 }
 

@@ -23,13 +23,13 @@ enum class RopeStyle {
 const char* toString(RopeStyle style);
 
 struct ModelConfig {
-  int dim = 0;         // C
-  int hiddenDim = 0;   // F
-  int nLayers = 0;     // L
-  int nHeads = 0;      // Hq
-  int nKvHeads = 0;    // Hkv (< Hq for grouped-query attention)
-  int vocabSize = 0;   // V
-  int seqLen = 0;      // maximum context, in positions
+  int dim = 0;        // C
+  int hiddenDim = 0;  // F
+  int nLayers = 0;    // L
+  int nHeads = 0;     // Hq
+  int nKvHeads = 0;   // Hkv (< Hq for grouped-query attention)
+  int vocabSize = 0;  // V
+  int seqLen = 0;     // maximum context, in positions
   float ropeTheta = 10000.0f;
   float normEps = 1e-5f;
   bool sharedClassifier = true;  // classifier weights are the token embedding

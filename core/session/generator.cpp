@@ -20,9 +20,12 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 
 const char* toString(StopReason reason) {
   switch (reason) {
-    case StopReason::kSteps: return "steps";
-    case StopReason::kStopToken: return "stop_token";
-    case StopReason::kCancelled: return "cancelled";
+    case StopReason::kSteps:
+      return "steps";
+    case StopReason::kStopToken:
+      return "stop_token";
+    case StopReason::kCancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -34,19 +37,18 @@ void validateRequest(const LlamaModel& model, const GenerationRequest& request) 
   require(P <= context, "the prompt is " + std::to_string(P) +
                             " tokens but the model's context is " + std::to_string(context) +
                             " positions; shorten the prompt");
-  require(request.steps <= context,
-          "--steps " + std::to_string(request.steps) + " exceeds the model's context of " +
-              std::to_string(context) + " positions; use --steps " + std::to_string(context) +
-              " or less");
+  require(request.steps <= context, "--steps " + std::to_string(request.steps) +
+                                        " exceeds the model's context of " +
+                                        std::to_string(context) + " positions; use --steps " +
+                                        std::to_string(context) + " or less");
   require(request.steps >= P, "--steps " + std::to_string(request.steps) +
                                   " is less than the prompt's " + std::to_string(P) +
                                   " tokens (steps count the prompt's positions too); use --steps " +
                                   std::to_string(P + 1) + " or more");
 }
 
-GenerationResult generate(const LlamaModel& model, KvCache& cache,
-                          const GenerationRequest& request, const TokenCallback& onToken,
-                          LayerObserver* observer) {
+GenerationResult generate(const LlamaModel& model, KvCache& cache, const GenerationRequest& request,
+                          const TokenCallback& onToken, LayerObserver* observer) {
   validateRequest(model, request);
   cache.clear();
   Sampler sampler(request.sampling);

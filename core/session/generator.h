@@ -28,7 +28,7 @@ struct GenerationResult {
   std::vector<int> generatedIds;  // sampled tokens, stop token included
   double prefillSeconds = 0;
   double decodeSeconds = 0;
-  int decodeForwardPasses = 0;    // one-token forward passes after prefill
+  int decodeForwardPasses = 0;  // one-token forward passes after prefill
   StopReason stopReason = StopReason::kSteps;
 
   double decodeTokensPerSecond() const {
@@ -44,8 +44,7 @@ using TokenCallback = std::function<bool(int token)>;
 void validateRequest(const LlamaModel& model, const GenerationRequest& request);
 
 // Runs the request on an empty cache (cleared first).
-GenerationResult generate(const LlamaModel& model, KvCache& cache,
-                          const GenerationRequest& request, const TokenCallback& onToken = {},
-                          LayerObserver* observer = nullptr);
+GenerationResult generate(const LlamaModel& model, KvCache& cache, const GenerationRequest& request,
+                          const TokenCallback& onToken = {}, LayerObserver* observer = nullptr);
 
 }  // namespace kvs

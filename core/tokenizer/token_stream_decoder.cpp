@@ -89,9 +89,12 @@ std::string TokenStreamDecoder::push(int id) {
   return out + piece;
 }
 
-std::string TokenStreamDecoder::finish() { return drainBytes(true); }
+std::string TokenStreamDecoder::finish() {
+  return drainBytes(true);
+}
 
-std::string decodeStream(const Tokenizer& tokenizer, const std::vector<int>& ids, bool atTextStart) {
+std::string decodeStream(const Tokenizer& tokenizer, const std::vector<int>& ids,
+                         bool atTextStart) {
   TokenStreamDecoder decoder(tokenizer, atTextStart);
   std::string text;
   for (int id : ids) text += decoder.push(id);

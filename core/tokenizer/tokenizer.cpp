@@ -17,8 +17,7 @@ Tokenizer Tokenizer::load(const std::string& path) {
   t.path_ = path;
   t.sp_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
   const auto status = t.sp_->Load(path);
-  require(status.ok(), "not a SentencePiece tokenizer model: " + path + " (" +
-                           status.ToString() +
+  require(status.ok(), "not a SentencePiece tokenizer model: " + path + " (" + status.ToString() +
                            "); pass the .model file, not llama2.c's tokenizer .bin");
   t.unknownSurface_ = t.decode({t.sp_->unk_id()});
   return t;
@@ -43,12 +42,26 @@ std::string Tokenizer::decode(const std::vector<int>& ids) const {
   return text;
 }
 
-int Tokenizer::vocabSize() const { return sp_->GetPieceSize(); }
-int Tokenizer::bosId() const { return sp_->bos_id(); }
-int Tokenizer::eosId() const { return sp_->eos_id(); }
-std::string Tokenizer::piece(int id) const { return sp_->IdToPiece(id); }
-bool Tokenizer::isByte(int id) const { return sp_->IsByte(id); }
-bool Tokenizer::isControl(int id) const { return sp_->IsControl(id); }
-bool Tokenizer::isUnknown(int id) const { return sp_->IsUnknown(id); }
+int Tokenizer::vocabSize() const {
+  return sp_->GetPieceSize();
+}
+int Tokenizer::bosId() const {
+  return sp_->bos_id();
+}
+int Tokenizer::eosId() const {
+  return sp_->eos_id();
+}
+std::string Tokenizer::piece(int id) const {
+  return sp_->IdToPiece(id);
+}
+bool Tokenizer::isByte(int id) const {
+  return sp_->IsByte(id);
+}
+bool Tokenizer::isControl(int id) const {
+  return sp_->IsControl(id);
+}
+bool Tokenizer::isUnknown(int id) const {
+  return sp_->IsUnknown(id);
+}
 
 }  // namespace kvs

@@ -13,9 +13,8 @@ namespace {
 
 void requireVocabMatch(const Tokenizer& t, int modelVocabSize, const std::string& modelPath) {
   require(t.vocabSize() == modelVocabSize,
-          "tokenizer " + t.path() + " has " + std::to_string(t.vocabSize()) +
-              " pieces but model " + modelPath + " has a vocabulary of " +
-              std::to_string(modelVocabSize) +
+          "tokenizer " + t.path() + " has " + std::to_string(t.vocabSize()) + " pieces but model " +
+              modelPath + " has a vocabulary of " + std::to_string(modelVocabSize) +
               "; pass the tokenizer the model was trained with (--tokenizer)");
 }
 

@@ -27,7 +27,8 @@ CliRun runCli(const std::string& args) {
 const std::string kModel = "--model " + modelPath("stories260K.bin");
 
 TEST(Cli, GenerateGreedyPrintsWhatLlama2cPrints) {
-  const CliRun r = runCli("generate " + kModel + " --prompt 'Once upon a time' --steps 64 --temperature 0");
+  const CliRun r =
+      runCli("generate " + kModel + " --prompt 'Once upon a time' --steps 64 --temperature 0");
   EXPECT_EQ(r.exitCode, 0) << r.err;
   EXPECT_EQ(r.out, readFile(goldenPath("greedy_once_upon_a_time_n64.txt")));
   EXPECT_NE(r.err.find("using tokenizer"), std::string::npos);
@@ -42,7 +43,7 @@ TEST(Cli, GenerateBosOnlyMatchesTheNoPromptReference) {
 
 TEST(Cli, GenerateJsonHasIdsTextAndTimings) {
   const CliRun r = runCli("generate " + kModel +
-                       " --prompt 'Once upon a time' --steps 64 --temperature 0 --json");
+                          " --prompt 'Once upon a time' --steps 64 --temperature 0 --json");
   ASSERT_EQ(r.exitCode, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   const std::vector<int> golden = readIds(goldenPath("greedy_once_upon_a_time_n64.tokens.txt"));
@@ -62,7 +63,8 @@ TEST(Cli, GenerateJsonHasIdsTextAndTimings) {
 }
 
 TEST(Cli, SampledGenerationIsReproducibleWithSeed) {
-  const std::string args = "generate " + kModel + " --prompt 'The little dog' --steps 80 --seed 7 --json";
+  const std::string args =
+      "generate " + kModel + " --prompt 'The little dog' --steps 80 --seed 7 --json";
   const auto a = nlohmann::json::parse(runCli(args).out);
   const auto b = nlohmann::json::parse(runCli(args).out);
   EXPECT_EQ(a.at("generated_token_ids"), b.at("generated_token_ids"));
@@ -71,12 +73,13 @@ TEST(Cli, SampledGenerationIsReproducibleWithSeed) {
 
 TEST(Cli, TokenizeShowsIdsWithBosAndPieces) {
   const CliRun r = runCli("tokenize --tokenizer " + modelPath("tok512.model") +
-                       " --text 'Once upon a time' --json");
+                          " --text 'Once upon a time' --json");
   ASSERT_EQ(r.exitCode, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("ids").get<std::vector<int>>(), (std::vector<int>{1, 403, 407, 261, 378}));
   EXPECT_EQ(j.at("pieces").at(1).get<std::string>(), "\xE2\x96\x81Once");
-  const CliRun plain = runCli("tokenize --tokenizer " + modelPath("tok512.model") + " --text 'The little dog'");
+  const CliRun plain =
+      runCli("tokenize --tokenizer " + modelPath("tok512.model") + " --text 'The little dog'");
   EXPECT_EQ(plain.out.substr(0, plain.out.find('\n')), "1 291 376 400 428");
 }
 
@@ -85,7 +88,8 @@ TEST(Cli, InfoDescribesModelAndRuntime) {
   ASSERT_EQ(r.exitCode, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("config").at("dim").get<int>(), 64);
-  EXPECT_EQ(j.at("parameters").get<int64_t>(), (1056540 - 28 - 16384) / 4);  // file less header, RoPE tables
+  EXPECT_EQ(j.at("parameters").get<int64_t>(),
+            (1056540 - 28 - 16384) / 4);  // file less header, RoPE tables
   EXPECT_EQ(j.at("kv_cache_bytes_per_token").get<int64_t>(), 2 * 5 * 32 * 4);
   EXPECT_EQ(j.at("dtype").get<std::string>(), "float32");
   EXPECT_FALSE(j.at("blas").get<std::string>().empty());
@@ -127,7 +131,8 @@ class CliBadInput : public ::testing::Test {
 };
 
 TEST_F(CliBadInput, MissingModelFile) {
-  expectCleanError(runCli("generate --model /nonexistent/m.bin --prompt hi"), "model file not found");
+  expectCleanError(runCli("generate --model /nonexistent/m.bin --prompt hi"),
+                   "model file not found");
 }
 
 TEST_F(CliBadInput, TruncatedCheckpoint) {
@@ -136,7 +141,8 @@ TEST_F(CliBadInput, TruncatedCheckpoint) {
 }
 
 TEST_F(CliBadInput, OversizedCheckpoint) {
-  expectCleanError(runCli("info --model " + copyOfModel("o.bin", 64)), "larger than its header implies");
+  expectCleanError(runCli("info --model " + copyOfModel("o.bin", 64)),
+                   "larger than its header implies");
 }
 
 TEST_F(CliBadInput, FileThatIsNotACheckpoint) {

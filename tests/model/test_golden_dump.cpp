@@ -13,7 +13,7 @@ namespace kvs::test {
 namespace {
 
 struct Dump {
-  std::vector<int> inputs;                              // input token at each position
+  std::vector<int> inputs;                               // input token at each position
   std::vector<std::vector<std::pair<int, float>>> top5;  // per position
   struct Key {
     int layer, pos, head;
@@ -36,7 +36,8 @@ Dump readDump() {
       d.top5.emplace_back();
       for (std::string entry; ls >> entry;) {
         const auto colon = entry.find(':');
-        d.top5.back().push_back({std::stoi(entry.substr(0, colon)), std::stof(entry.substr(colon + 1))});
+        d.top5.back().push_back(
+            {std::stoi(entry.substr(0, colon)), std::stof(entry.substr(colon + 1))});
       }
     } else if (tag == "k") {
       Dump::Key k;

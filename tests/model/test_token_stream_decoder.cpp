@@ -43,7 +43,10 @@ TEST_P(StreamDecoder, TextAfterBosEqualsDecode) {
 
 INSTANTIATE_TEST_SUITE_P(BothTokenizers, StreamDecoder,
                          ::testing::Values("tok512.model", "tokenizer.model"),
-                         [](const auto& info) { return info.param == "tok512.model" ? std::string("tok512") : std::string("llama2"); });
+                         [](const auto& info) {
+                           return info.param == "tok512.model" ? std::string("tok512")
+                                                               : std::string("llama2");
+                         });
 
 TEST(StreamDecoderBehaviour, HoldsBytesUntilACharacterIsComplete) {
   const Tokenizer t = Tokenizer::load(modelPath("tok512.model"));

@@ -66,7 +66,8 @@ const std::vector<std::string> kVariedText = {
     "Ω≈ç√∫˜µ≤≥÷ ∞ ± ∑ ∏ ∂",
 };
 
-std::vector<std::vector<int>> spmEncode(const std::string& model, const std::vector<std::string>& lines) {
+std::vector<std::vector<int>> spmEncode(const std::string& model,
+                                        const std::vector<std::string>& lines) {
   TempDir dir;
   std::string input;
   for (const auto& l : lines) input += l + "\n";
@@ -88,7 +89,8 @@ class SpmEncodeCrossCheck : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SpmEncodeCrossCheck, EncodeEqualsSpmEncode) {
   if (std::system("command -v spm_encode > /dev/null") != 0) {
-    GTEST_SKIP() << "spm_encode not installed (Debian package sentencepiece; .ci/setup.sh installs it)";
+    GTEST_SKIP()
+        << "spm_encode not installed (Debian package sentencepiece; .ci/setup.sh installs it)";
   }
   const std::string model = modelPath(GetParam());
   const Tokenizer t = Tokenizer::load(model);
@@ -106,7 +108,10 @@ TEST_P(SpmEncodeCrossCheck, EncodeEqualsSpmEncode) {
 
 INSTANTIATE_TEST_SUITE_P(BothTokenizers, SpmEncodeCrossCheck,
                          ::testing::Values("tok512.model", "tokenizer.model"),
-                         [](const auto& info) { return info.param == "tok512.model" ? std::string("tok512") : std::string("llama2"); });
+                         [](const auto& info) {
+                           return info.param == "tok512.model" ? std::string("tok512")
+                                                               : std::string("llama2");
+                         });
 
 TEST(Tokenizer, DecodeRoundTripsNormalText) {
   const Tokenizer t = Tokenizer::load(modelPath("tokenizer.model"));

@@ -122,7 +122,7 @@ TEST(LlamaModel, TapsSeeKeysValuesAndAttention) {
   EXPECT_TRUE(at::equal(obs.tensors["v"], cache.values(1).narrow(1, 4, 1)));
   EXPECT_EQ(obs.tensors["k_prerope"].sizes(), k.sizes());
   EXPECT_FALSE(at::equal(obs.tensors["k_prerope"], k));  // position 4 rotates
-  const at::Tensor& attn = obs.tensors["attn"];  // [Hq, 1, 5]
+  const at::Tensor& attn = obs.tensors["attn"];          // [Hq, 1, 5]
   EXPECT_EQ(attn.sizes(), (std::vector<int64_t>{8, 1, 5}));
   EXPECT_TRUE(at::allclose(attn.sum(-1), at::ones({8, 1})));
 }
