@@ -1,0 +1,235 @@
+// MainWindow end to end, offscreen: load stories260K, run greedy, stop a long run, show errors.
+
+#include <QCoreApplication>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScopeGuard>
+#include <QSemaphore>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTextBlock>
+#include <atomic>
+
+#include "generation_worker.h"
+#include "main_window.h"
+
+using kvs::ui::GenerationStats;
+using kvs::ui::GenerationWorker;
+using kvs::ui::MainWindow;
+
+namespace {
+
+const QString kModel = QStringLiteral(KVS_MODELS_DIR "/stories260K.bin");
+constexpr int kLoadTimeoutMs = 60000;
+constexpr int kRunTimeoutMs = 120000;
+
+template <typename T>
+T* child(const MainWindow& w, const char* name) {
+  T* widget = w.findChild<T*>(QString::fromLatin1(name));
+  if (!widget) qFatal("no child %s", name);
+  return widget;
+}
+
+QString readGolden(const QString& name) {
+  QFile file(QStringLiteral(KVS_GOLDEN_DIR "/") + name);
+  if (!file.open(QIODevice::ReadOnly)) qFatal("cannot read golden file %s", qPrintable(name));
+  return QString::fromUtf8(file.readAll());
+}
+
+void setJob(const MainWindow& w, const QString& prompt, int steps, double temperature) {
+  child<QPlainTextEdit>(w, "prompt")->setPlainText(prompt);
+  child<QSpinBox>(w, "steps")->setValue(steps);
+  child<QDoubleSpinBox>(w, "temperature")->setValue(temperature);
+}
+
+}  // namespace
+
+class TestMainWindow : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase();
+  void greedyRunMatchesGolden();
+  void stopCancelsLongRun();
+  void promptLongerThanStepsIsAnError();
+  void missingModelShowsErrorAndRecovers();
+  void settingsPersist();
+
+ private:
+  QTemporaryDir settingsDir_;
+};
+
+void TestMainWindow::initTestCase() {
+  QVERIFY(settingsDir_.isValid());
+  // Before any QSettings exists: never read or write the user's settings.
+  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
+  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
+  QCoreApplication::setApplicationName(QStringLiteral("KV Studio test"));
+  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+}
+
+void TestMainWindow::greedyRunMatchesGolden() {
+  MainWindow w(kModel);
+  w.show();
+  auto* run = child<QPushButton>(w, "run");
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
+  QVERIFY(child<QLabel>(w, "modelLabel")->text().startsWith("stories260K.bin"));
+  QCOMPARE(child<QSpinBox>(w, "steps")->maximum(), 512);  // the model's context
+
+  setJob(w, QStringLiteral("Once upon a time"), 64, 0.0);
+  QSignalSpy finished(w.worker(), &GenerationWorker::finished);
+  QTest::mouseClick(run, Qt::LeftButton);
+  QVERIFY(!run->isEnabled());
+  // Run comes back when the window has handled finished; the text chunks were queued before it,
+  // so they are all shown. (QSignalSpy::wait could miss a run that ended before it was called.)
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);
+  QCOMPARE(finished.count(), 1);
+
+  // The CLI (and llama2.c) print prompt + continuation + "\n"; the panel has no final newline.
+  QString golden = readGolden(QStringLiteral("greedy_once_upon_a_time_n64.txt"));
+  QVERIFY(golden.endsWith('\n'));
+  golden.chop(1);
+  const auto* output = child<QPlainTextEdit>(w, "output");
+  QCOMPARE(output->toPlainText(), golden);
+
+  const auto stats = finished.first().first().value<GenerationStats>();
+  QCOMPARE(stats.stopReason, QStringLiteral("steps"));
+  QCOMPARE(stats.promptTokens + stats.generatedTokens - 1, 64);
+  const auto* progress = child<QProgressBar>(w, "progress");
+  QCOMPARE(progress->maximum(), 64);
+  QCOMPARE(progress->value(), 64);
+  QVERIFY2(w.statusBar()->currentMessage().contains("tokens/s"),
+           qPrintable(w.statusBar()->currentMessage()));
+
+  // Greedy is reproducible, and Ctrl+Return runs it from the prompt editor.
+  w.activateWindow();
+  QVERIFY(QTest::qWaitForWindowActive(&w));
+  finished.clear();
+  QTest::keyClick(child<QPlainTextEdit>(w, "prompt"), Qt::Key_Return, Qt::ControlModifier);
+  QVERIFY(!run->isEnabled());
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);
+  QCOMPARE(finished.count(), 1);
+  QCOMPARE(output->toPlainText(), golden);
+  QCOMPARE(child<QPlainTextEdit>(w, "prompt")->toPlainText(), QStringLiteral("Once upon a time"));
+}
+
+void TestMainWindow::stopCancelsLongRun() {
+  // stories260K decodes a 512-step run in a fraction of a second, faster than a click could
+  // land. So the worker waits after its third text chunk until Stop is pressed: the test then
+  // checks that Stop reaches the running generation, without racing it.
+  QSemaphore stopPressed;
+  std::atomic<int> chunks{0};
+  MainWindow w(kModel);
+  w.show();
+  auto* run = child<QPushButton>(w, "run");
+  auto* stop = child<QPushButton>(w, "stop");
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
+  QVERIFY(!stop->isEnabled());
+  // On an early return (a failed check) the worker must not stay paused: the window waits for it.
+  const auto unpause = qScopeGuard([&] { stopPressed.release(); });
+  const auto pause = connect(
+      w.worker(), &GenerationWorker::textReady, w.worker(),
+      [&](const QString&) {
+        if (++chunks == 3) stopPressed.tryAcquire(1, kRunTimeoutMs);
+      },
+      Qt::DirectConnection);
+
+  setJob(w, QStringLiteral("Once upon a time"), 512, 0.0);
+  QSignalSpy finished(w.worker(), &GenerationWorker::finished);
+  QTest::mouseClick(run, Qt::LeftButton);
+  const auto* output = child<QPlainTextEdit>(w, "output");
+  QTRY_VERIFY_WITH_TIMEOUT(output->toPlainText().size() > QStringLiteral("Once upon a time").size(),
+                           kRunTimeoutMs);
+  QVERIFY(stop->isEnabled());
+  w.activateWindow();
+  QVERIFY(QTest::qWaitForWindowActive(&w));
+  QTest::keyClick(&w, Qt::Key_Escape);  // Stop's shortcut
+  QVERIFY(!stop->isEnabled());          // stopping: the flag is set
+  QVERIFY(w.statusBar()->currentMessage().contains("Stopping"));
+  stopPressed.release();
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);
+  QCOMPARE(finished.count(), 1);
+  disconnect(pause);
+
+  const auto stats = finished.first().first().value<GenerationStats>();
+  QCOMPARE(stats.stopReason, QStringLiteral("cancelled"));
+  QVERIFY2(stats.generatedTokens < 20, qPrintable(QString::number(stats.generatedTokens)));
+  QVERIFY(!stop->isEnabled());
+  const auto* progress = child<QProgressBar>(w, "progress");
+  QCOMPARE(progress->maximum(), 512);
+  QVERIFY(progress->value() < 30);
+  QVERIFY(output->toPlainText().startsWith("Once upon a time"));
+  QVERIFY(w.statusBar()->currentMessage().contains("stopped"));
+}
+
+void TestMainWindow::promptLongerThanStepsIsAnError() {
+  MainWindow w(kModel);
+  auto* run = child<QPushButton>(w, "run");
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
+  setJob(w, QStringLiteral("Once upon a time there was a dog"), 3, 0.0);
+  QSignalSpy failed(w.worker(), &GenerationWorker::failed);
+  QTest::mouseClick(run, Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);  // the model stays loaded
+  QCOMPARE(failed.count(), 1);
+  const QString message = failed.first().first().toString();
+  QVERIFY2(message.contains("Steps"), qPrintable(message));
+  QVERIFY(child<QPlainTextEdit>(w, "output")->toPlainText().contains(message));
+  QVERIFY(w.statusBar()->currentMessage().contains(message));
+}
+
+void TestMainWindow::missingModelShowsErrorAndRecovers() {
+  const QString missing = QStringLiteral("/nonexistent/kvstudio/missing.bin");
+  MainWindow w(missing);
+  w.show();
+  auto* run = child<QPushButton>(w, "run");
+  const auto* output = child<QPlainTextEdit>(w, "output");
+  QTRY_VERIFY_WITH_TIMEOUT(output->toPlainText().contains(missing), kLoadTimeoutMs);
+  QVERIFY2(output->toPlainText().contains("not found"), qPrintable(output->toPlainText()));
+  QVERIFY(w.statusBar()->currentMessage().contains(missing));
+  QCOMPARE(child<QLabel>(w, "modelLabel")->text(), QStringLiteral("No model loaded"));
+  QVERIFY(!run->isEnabled());
+  // The error is shown in red.
+  const QTextBlock last = output->document()->lastBlock();
+  QVERIFY(!last.textFormats().isEmpty());
+  const QColor colour = last.textFormats().first().format.foreground().color();
+  QVERIFY2(colour.red() > 150 && colour.green() < 80, qPrintable(colour.name()));
+
+  // Entering a good path loads it.
+  auto* path = child<QLineEdit>(w, "modelPath");
+  QVERIFY(path->isEnabled());
+  path->setText(kModel);
+  QTest::keyClick(path, Qt::Key_Return);
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
+  QVERIFY(child<QLabel>(w, "modelLabel")->text().startsWith("stories260K.bin"));
+}
+
+void TestMainWindow::settingsPersist() {
+  {
+    MainWindow w(kModel);
+    setJob(w, QStringLiteral("The little dog"), 100, 0.5);
+    child<QDoubleSpinBox>(w, "topP")->setValue(0.8);
+    child<QSpinBox>(w, "seed")->setValue(7);
+  }              // saved on destruction
+  MainWindow w;  // no path given: the saved one
+  QCOMPARE(child<QLineEdit>(w, "modelPath")->text(), kModel);
+  QCOMPARE(child<QPlainTextEdit>(w, "prompt")->toPlainText(), QStringLiteral("The little dog"));
+  QCOMPARE(child<QSpinBox>(w, "steps")->value(), 100);
+  QCOMPARE(child<QDoubleSpinBox>(w, "temperature")->value(), 0.5);
+  QCOMPARE(child<QDoubleSpinBox>(w, "topP")->value(), 0.8);
+  QCOMPARE(child<QSpinBox>(w, "seed")->value(), 7);
+  QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kLoadTimeoutMs);
+  QVERIFY(QFile::exists(QSettings().fileName()));
+  QVERIFY(QSettings().fileName().startsWith(settingsDir_.path()));
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"

@@ -1,0 +1,152 @@
+#include "prompt_panel.h"
+
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QShortcut>
+#include <QSpinBox>
+#include <climits>
+
+namespace kvs::ui {
+namespace {
+
+// Until a model is loaded its context is unknown; this keeps a restored value from being clamped.
+constexpr int kUnknownContext = 1 << 20;
+
+}  // namespace
+
+PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
+  modelPath_ = new QLineEdit(this);
+  modelPath_->setObjectName("modelPath");
+  modelPath_->setPlaceholderText(tr("llama2.c .bin checkpoint (Enter loads it)"));
+  browse_ = new QPushButton(tr("Browse..."), this);
+  browse_->setObjectName("browse");
+  auto* modelRow = new QHBoxLayout;
+  modelRow->addWidget(modelPath_, 1);
+  modelRow->addWidget(browse_);
+
+  prompt_ = new QPlainTextEdit(this);
+  prompt_->setObjectName("prompt");
+  prompt_->setPlaceholderText(tr("Prompt (empty: generate from BOS alone)"));
+  prompt_->setPlainText(QStringLiteral("Once upon a time"));
+
+  steps_ = new QSpinBox(this);
+  steps_->setObjectName("steps");
+  steps_->setRange(1, kUnknownContext);
+  steps_->setValue(256);
+  steps_->setToolTip(tr("Positions to run, the prompt's included (as the CLI's --steps)"));
+
+  temperature_ = new QDoubleSpinBox(this);
+  temperature_->setObjectName("temperature");
+  temperature_->setRange(0.0, 2.0);
+  temperature_->setSingleStep(0.1);
+  temperature_->setDecimals(2);
+  temperature_->setValue(0.0);
+  temperature_->setToolTip(tr("0 = greedy: the same text every run"));
+
+  topP_ = new QDoubleSpinBox(this);
+  topP_->setObjectName("topP");
+  topP_->setRange(0.01, 1.0);
+  topP_->setSingleStep(0.05);
+  topP_->setDecimals(2);
+  topP_->setValue(0.9);
+  topP_->setToolTip(tr("Nucleus sampling mass; 1 = the full distribution"));
+
+  seed_ = new QSpinBox(this);
+  seed_->setObjectName("seed");
+  seed_->setRange(0, INT_MAX);
+  seed_->setValue(42);
+
+  run_ = new QPushButton(tr("Run"), this);
+  run_->setObjectName("run");
+  run_->setToolTip(tr("Generate (Ctrl+Return)"));
+  stop_ = new QPushButton(tr("Stop"), this);
+  stop_->setObjectName("stop");
+  stop_->setToolTip(tr("Stop after the current token (Esc)"));
+  auto* buttons = new QHBoxLayout;
+  buttons->addStretch(1);
+  buttons->addWidget(run_);
+  buttons->addWidget(stop_);
+
+  auto* form = new QFormLayout(this);
+  form->addRow(tr("Model"), modelRow);
+  form->addRow(tr("Prompt"), prompt_);
+  form->addRow(tr("Steps"), steps_);
+  form->addRow(tr("Temperature"), temperature_);
+  form->addRow(tr("Top-p"), topP_);
+  form->addRow(tr("Seed"), seed_);
+  form->addRow(buttons);
+
+  connect(modelPath_, &QLineEdit::returnPressed, this,
+          [this] { emit loadRequested(modelPath_->text()); });
+  connect(browse_, &QPushButton::clicked, this, &PromptPanel::browse);
+  connect(run_, &QPushButton::clicked, this, &PromptPanel::runRequested);
+  connect(stop_, &QPushButton::clicked, this, &PromptPanel::stopRequested);
+  // QShortcuts rather than button shortcuts: those click after a 100 ms animation, during which
+  // a fast model generates hundreds of tokens more.
+  auto* runKey = new QShortcut(this);
+  runKey->setKeys(
+      {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
+  connect(runKey, &QShortcut::activated, this, [this] {
+    if (run_->isEnabled()) emit runRequested();
+  });
+  auto* stopKey = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+  connect(stopKey, &QShortcut::activated, this, [this] {
+    if (stop_->isEnabled()) emit stopRequested();
+  });
+  setState(State::kNoModel);
+}
+
+GenerationJob PromptPanel::job() const {
+  GenerationJob job;
+  job.prompt = prompt_->toPlainText();
+  job.steps = steps_->value();
+  job.temperature = temperature_->value();
+  job.topP = topP_->value();
+  job.seed = static_cast<quint64>(seed_->value());
+  return job;
+}
+
+void PromptPanel::setJob(const GenerationJob& job) {
+  prompt_->setPlainText(job.prompt);
+  steps_->setValue(job.steps);
+  temperature_->setValue(job.temperature);
+  topP_->setValue(job.topP);
+  seed_->setValue(static_cast<int>(qMin<quint64>(job.seed, INT_MAX)));
+}
+
+QString PromptPanel::modelPath() const {
+  return modelPath_->text();
+}
+
+void PromptPanel::setModelPath(const QString& path) {
+  modelPath_->setText(path);
+}
+
+void PromptPanel::setContextLength(int positions) {
+  steps_->setMaximum(positions);
+}
+
+void PromptPanel::setState(State state) {
+  const bool idle = state == State::kNoModel || state == State::kReady;
+  modelPath_->setEnabled(idle);
+  browse_->setEnabled(idle);
+  run_->setEnabled(state == State::kReady);
+  stop_->setEnabled(state == State::kRunning);
+}
+
+void PromptPanel::browse() {
+  const QString start = QFileInfo(modelPath_->text()).absolutePath();
+  const QString path = QFileDialog::getOpenFileName(
+      this, tr("Open model"), start, tr("llama2.c checkpoints (*.bin);;All files (*)"));
+  if (path.isEmpty()) return;
+  modelPath_->setText(path);
+  emit loadRequested(path);
+}
+
+}  // namespace kvs::ui
