@@ -12,7 +12,7 @@ Tokenizer Tokenizer::load(const std::string& path) {
   std::error_code ec;
   require(std::filesystem::is_regular_file(path, ec),
           "tokenizer file not found: " + path +
-              " (pass --tokenizer with the SentencePiece .model file of the model)");
+              "; give the SentencePiece .model file the model was trained with");
   Tokenizer t;
   t.path_ = path;
   t.sp_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
