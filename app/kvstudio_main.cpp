@@ -5,8 +5,11 @@
 
 #include "kvs/version.h"
 #include "main_window.h"
+#include "util/runtime.h"
 
 int main(int argc, char** argv) {
+  kvs::tuneAllocator();
+  kvs::setComputeThreads(0);
   QApplication app(argc, argv);
   // These name the QSettings file: ~/.config/kvstudio/KV Studio.conf
   QApplication::setApplicationName(QStringLiteral("KV Studio"));

@@ -11,6 +11,7 @@
 #include "model/llama_model.h"
 #include "util/blas_info.h"
 #include "util/error.h"
+#include "util/runtime.h"
 
 namespace kvs::cli {
 namespace {
@@ -68,6 +69,7 @@ int runCli(int argc, char** argv) {
   }
 
   try {
+    tuneAllocator();
     setComputeThreads(global.threads);
     for (auto& [sub, action] : actions) {
       if (sub->parsed()) return action();

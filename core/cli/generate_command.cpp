@@ -13,6 +13,7 @@
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
+#include "util/runtime.h"
 
 namespace kvs::cli {
 namespace {
@@ -108,7 +109,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["temperature"] = request.sampling.temperature;
   out["top_p"] = request.sampling.topP;
   out["seed"] = request.sampling.seed;
-  out["threads"] = computeThreads();
+  out["threads"] = describe(currentThreads());
   out["prompt_token_ids"] = request.promptIds;
   out["generated_token_ids"] = result.generatedIds;
   out["text"] = decodeStream(tokenizer, result.generatedIds, request.promptIds.size() <= 1);

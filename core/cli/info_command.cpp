@@ -11,6 +11,7 @@
 #include "model/llama2c_checkpoint.h"
 #include "model/llama_model.h"
 #include "util/blas_info.h"
+#include "util/runtime.h"
 
 namespace kvs::cli {
 namespace {
@@ -35,7 +36,7 @@ int runInfo(const InfoOptions& o) {
   out["kv_cache_bytes_full_context"] = c.kvBytesPerToken(4) * c.seqLen;
   out["device"] = "cpu";
   out["cuda_available"] = at::hasCUDA();
-  out["threads"] = computeThreads();
+  out["threads"] = describe(currentThreads());
   out["blas"] = describeBlas(blas);
   if (o.json) {
     std::cout << out.dump(2) << "\n";
@@ -53,7 +54,7 @@ int runInfo(const InfoOptions& o) {
             << "KV cache:         " << c.kvBytesPerToken(4) << " bytes per token, "
             << c.kvBytesPerToken(4) * c.seqLen << " bytes for the full context\n"
             << "device:           cpu" << (at::hasCUDA() ? " (CUDA available)" : "") << "\n"
-            << "threads:          " << computeThreads() << "\n"
+            << "threads:          " << describe(currentThreads()) << "\n"
             << "BLAS:             " << describeBlas(blas) << "\n";
   return 0;
 }

@@ -1,11 +1,9 @@
 #include "model/llama_model.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <cmath>
-#include <thread>
 
 #include "cache/kv_cache.h"
 #include "model/layer_observer.h"
@@ -27,6 +25,31 @@ LlamaWeights toDevice(LlamaWeights w, at::Device device) {
     }
   }
   return w;
+}
+
+// x [n, C] times w^T, w [out, C]. One token goes through gemv: OpenBLAS's sgemm with m = 1 repacks
+// the whole weight matrix on every call (measured 6-16 GB/s against 17-48 GB/s for gemv).
+at::Tensor project(const at::Tensor& x, const at::Tensor& w) {
+  return x.size(0) == 1 ? at::mv(w, x.view({x.size(1)})).unsqueeze(0) : at::linear(x, w);
+}
+
+// Per KV-head cache size (tokens x head dim) from which decode attention uses per-head gemv.
+constexpr int64_t kGemvMinElements = 16384;
+
+// For each KV head h and each of its G query rows g: rows[h][g] times cache[h]^T (scores,
+// [Hkv, G, Tk]) or, when transposed, rows[h][g] times cache[h] (weighted values, [Hkv, G, D]).
+// rows: [Hkv, G, Tk or D]; cache: [Hkv, Tk, D].
+at::Tensor perHeadProduct(const at::Tensor& rows, const at::Tensor& cache, bool transposed) {
+  const int64_t Hkv = rows.size(0), G = rows.size(1);
+  at::Tensor out = at::empty({Hkv, G, transposed ? cache.size(2) : cache.size(1)}, rows.options());
+  for (int64_t h = 0; h < Hkv; ++h) {
+    const at::Tensor matrix = transposed ? cache[h].t() : cache[h];
+    for (int64_t g = 0; g < G; ++g) {
+      at::Tensor target = out[h][g];
+      at::mv_out(target, matrix, rows[h][g]);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -57,7 +80,7 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   const int64_t n = x.size(0), Hq = config_.nHeads, Hkv = config_.nKvHeads;
   const int64_t D = config_.headDim(), G = config_.groupSize();
 
-  const at::Tensor qkv = at::linear(rmsNorm(x, w.attnNorm), w.wqkv);  // [n, (Hq+2Hkv)*D]
+  const at::Tensor qkv = project(rmsNorm(x, w.attnNorm), w.wqkv);  // [n, (Hq+2Hkv)*D]
   const at::Tensor qRaw = qkv.narrow(1, 0, Hq * D).view({n, Hq, D});
   const at::Tensor kRaw = qkv.narrow(1, Hq * D, Hkv * D).view({n, Hkv, D});
   const at::Tensor v = qkv.narrow(1, (Hq + Hkv) * D, Hkv * D).view({n, Hkv, D});
@@ -77,8 +100,14 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   const at::Tensor qg = n == 1
                             ? q.view({Hkv, G, D})
                             : q.view({n, Hkv, G, D}).permute({1, 2, 0, 3}).reshape({Hkv, G * n, D});
-  at::Tensor scores =
-      at::bmm(qg, keys.transpose(1, 2)).mul_(1.0 / std::sqrt(double(D)));  // [Hkv, G*n, Tk]
+  // One new token over a long cache: per-head gemv. Batched bmm would call sgemm with m = 1 per
+  // head, which packs (copies) the whole key and value cache each step (measured 12% faster decode
+  // of a 110M model at 512 tokens).
+  const bool perHeadGemv = n == 1 && Tk * D >= kGemvMinElements;
+  const double scale = 1.0 / std::sqrt(double(D));
+  at::Tensor scores = perHeadGemv
+                          ? perHeadProduct(qg, keys, false).mul_(scale)
+                          : at::bmm(qg, keys.transpose(1, 2)).mul_(scale);  // [Hkv, G*n, Tk]
   if (n > 1) {
     // Causal mask: new token i (position firstPos + i) sees cached positions <= firstPos + i.
     const at::Tensor mask =
@@ -89,19 +118,20 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   if (observer && observer->wantsAttention()) {
     observer->onTensor(layer, "attn", probs.view({Hkv, G, n, Tk}).reshape({Hq, n, Tk}));
   }
-  const at::Tensor out = at::bmm(probs, values);  // [Hkv, G*n, D]
+  const at::Tensor out =
+      perHeadGemv ? perHeadProduct(probs, values, true) : at::bmm(probs, values);  // [Hkv, G*n, D]
   const at::Tensor merged =
       n == 1 ? out.view({1, Hq * D})
              : out.view({Hkv, G, n, D}).permute({2, 0, 1, 3}).reshape({n, Hq * D});
-  return at::linear(merged, w.wo);  // [n, C]
+  return project(merged, w.wo);  // [n, C]
 }
 
 at::Tensor LlamaModel::feedForward(int layer, const at::Tensor& x) const {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t F = config_.hiddenDim;
-  const at::Tensor h = at::linear(rmsNorm(x, w.ffnNorm), w.w13);                 // [n, 2F]
+  const at::Tensor h = project(rmsNorm(x, w.ffnNorm), w.w13);                    // [n, 2F]
   const at::Tensor gated = at::silu(h.narrow(1, 0, F)).mul_(h.narrow(1, F, F));  // [n, F]
-  return at::linear(gated, w.w2);                                                // [n, C]
+  return project(gated, w.w2);                                                   // [n, C]
 }
 
 at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, LogitsMode mode,
@@ -124,8 +154,7 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
       x = x + feedForward(l, x);
     }
     if (mode == LogitsMode::kLast) x = x.narrow(0, n - 1, 1);
-    at::Tensor logits =
-        at::linear(rmsNorm(x, weights_.finalNorm), weights_.classifier);  // [n|1, V]
+    at::Tensor logits = project(rmsNorm(x, weights_.finalNorm), weights_.classifier);  // [n|1, V]
     cache.commit();
     return mode == LogitsMode::kLast ? logits.view({config_.vocabSize}) : logits;
   } catch (...) {
@@ -139,15 +168,6 @@ std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device
   LlamaWeights weights = fuseWeights(ckpt.config, ckpt.weights);
   ckpt.weights = StackedWeights{};  // release the unfused copy before moving to a device
   return std::make_unique<LlamaModel>(ckpt.config, std::move(weights), device);
-}
-
-void setComputeThreads(int threads) {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  at::set_num_threads(threads > 0 ? threads : static_cast<int>(cores));
-}
-
-int computeThreads() {
-  return at::get_num_threads();
 }
 
 }  // namespace kvs

@@ -53,8 +53,4 @@ class LlamaModel {
 // Reads a model file (llama2.c legacy or ak42 v1) and builds the model; KvsError on bad input.
 std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device = at::kCPU);
 
-// Threads LibTorch uses for intra-op parallelism (0 = one per core).
-void setComputeThreads(int threads);
-int computeThreads();
-
 }  // namespace kvs

@@ -97,6 +97,32 @@ TEST(LlamaModel, HalfSplitCheckpointWithPermutedWeightsGivesTheSameLogits) {
   EXPECT_GT((wrong.forward(kTokens, cw, LogitsMode::kAll) - la).abs().max().item<double>(), 1e-2);
 }
 
+TEST(LlamaModel, LongContextDecodeMatchesBatchedPrefillAndNaiveReference) {
+  // Head dim 64 over 300 cached tokens: decode takes the per-head gemv path (>= 16384 elements
+  // per head), prefill the batched one; GQA with 2 query heads per KV head.
+  ModelConfig c;
+  c.dim = 256, c.hiddenDim = 96, c.nLayers = 2, c.nHeads = 4, c.nKvHeads = 2;
+  c.vocabSize = 40, c.seqLen = 320;
+  const StackedWeights w = livelyWeights(c, 10);
+  const LlamaModel model(c, fuseWeights(c, w));
+  std::vector<int> tokens;
+  for (int i = 0; i < 304; ++i) tokens.push_back((i * 7 + i / 5) % c.vocabSize);
+  const std::vector<int> prompt(tokens.begin(), tokens.end() - 4);
+
+  KvCache batched = model.makeCache();
+  const at::Tensor all = model.forward(tokens, batched, LogitsMode::kAll);  // [304, V]
+  KvCache stepped = model.makeCache();
+  model.forward(prompt, stepped);
+  const test::NaiveResult ref = test::naiveForward(c, w, tokens);
+  for (size_t t = prompt.size(); t < tokens.size(); ++t) {
+    const at::Tensor logits = model.forward({tokens[t]}, stepped);
+    EXPECT_LE((logits - all[t]).abs().max().item<double>(),
+              1e-4 * all[t].abs().max().item<double>())
+        << "position " << t;
+    expectClose(logits, ref.logits[t], 1e-4);
+  }
+}
+
 class RecordingObserver : public LayerObserver {
  public:
   void beginForward(int firstPos, int n) override { calls.push_back({firstPos, n}); }

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Prefill/decode benchmark of KV Studio's LlamaModel on this machine, as a Markdown table on stdout.
+#
+#   tests/bench/run_benchmarks.sh [--quick] [--threads N] [--blas-threads N] [--breakdown]
+#
+# Builds kvs_bench_generate in ${BUILD_DIR:-<repo>/build} (configure it first, after
+# `bash .ci/setup.sh`), measures the memory bandwidth, then runs the benchmark once per model in its
+# own process (so peak RSS is that model's): stories260K (data/models) and a random-weight 110M
+# checkpoint in llama2.c format, written once to ${KVS_BENCH_CACHE:-<build>/bench-cache} (~440 MB).
+# Targets are informative: a MISS never fails the script; only build or run errors do.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="${BUILD_DIR:-$repo/build}"
+export KVS_BENCH_CACHE="${KVS_BENCH_CACHE:-$build/bench-cache}"
+
+reps=5
+decode_steps=128
+extra=()
+breakdown=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) reps=2; decode_steps=32 ;;
+    --threads|--blas-threads) extra+=("$1" "$2"); shift ;;
+    --breakdown) breakdown=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "run_benchmarks.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+[ -f "$build/CMakeCache.txt" ] || {
+  echo "run_benchmarks.sh: $build is not a configured build dir; run" >&2
+  echo "  bash .ci/setup.sh && cmake -S $repo -B $build -G Ninja" >&2
+  exit 1
+}
+echo "building kvs_bench_generate in $build ..." >&2
+cmake --build "$build" --target kvs_bench_generate -j "$(nproc)" >&2
+built="$build/tests/bench/kvs_bench_generate"
+[ -x "$built" ] || built="$(find "$build" -type f -name kvs_bench_generate -perm -u+x | head -n 1)"
+[ -n "$built" ] && [ -x "$built" ] || {
+  echo "run_benchmarks.sh: kvs_bench_generate not found in $build" >&2
+  exit 1
+}
+# Run a private copy, so that a rebuild of the build dir during the run cannot swap it.
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/kvs-bench-XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+cp "$built" "$tmp/kvs_bench_generate"
+bin="$tmp/kvs_bench_generate"
+
+common=(--reps "$reps" --decode-steps "$decode_steps" "${extra[@]}")
+
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
+machine="$("$bin" --machine --reps "$reps" "${extra[@]}")"
+bandwidth="$(awk '$1 == "info" && $2 == "bandwidth_gbs" {print $3}' <<<"$machine")"
+[ -n "$bandwidth" ] || { echo "run_benchmarks.sh: no bandwidth measured" >&2; exit 1; }
+
+rows=""
+notes=""
+targets=""
+for model in stories260K random110m; do
+  echo "benchmarking $model ..." >&2
+  out="$("$bin" --model "$model" --bandwidth-gbs "$bandwidth" "${common[@]}")"
+  rows+="$(sed -n 's/^row //p' <<<"$out")"$'\n'
+  notes+="$(sed -n 's/^note /- /p' <<<"$out")"$'\n'
+  targets+="$(sed -n 's/^target /- /p' <<<"$out")"$'\n'
+done
+
+echo "# KV Studio generation benchmark"
+echo
+echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- Host: $(uname -n), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+sed -n 's/^info \([A-Z]\)/- \1/p' <<<"$machine"
+env_vars="$(env | grep -E '^(OMP_|GOMP_|OPENBLAS_|MKL_|GLIBC_TUNABLES=)' | sort | tr '\n' ' ' || true)"
+echo "- Environment: ${env_vars:-no OMP_/GOMP_/OPENBLAS_/MKL_/GLIBC_TUNABLES variables set}"
+echo "- Repetitions: $reps (medians), prompt 512 random tokens, $decode_steps decode steps${extra:+, options ${extra[*]}}"
+echo
+"$bin" --header | sed -n 's/^row //p'
+printf '%s' "$rows"
+echo
+echo "Weights bytes/token = ModelConfig::parameterCount() x 4 (float32; the shared embedding/classifier"
+echo "counted once). Bandwidth-bound tok/s = bandwidth / weights bytes per token. Prefill/decode"
+echo "speed-up = prefill tok/s / decode tok/s."
+echo
+printf '%s' "$notes"
+echo
+echo "Targets (informative):"
+echo
+printf '%s' "$targets"
+
+if [ "$breakdown" -eq 1 ]; then
+  echo
+  echo "## Decode breakdown (110M shape)"
+  echo
+  "$bin" --breakdown "${common[@]}" | sed 's/^info //'
+fi
