@@ -14,8 +14,30 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       headDim_(config.headDim()),
       maxLength_(config.seqLen),
       options_(options),
+      slots_(config.nLayers, std::vector<int>(config.nKvHeads, 0)),
       keys_(config.nLayers),
       values_(config.nLayers) {}
+
+int KvCache::totalSlots() const {
+  int total = 0;
+  for (const auto& layer : slots_) {
+    for (int s : layer) total += s;
+  }
+  return total;
+}
+
+int KvCache::capacity(int layer) const {
+  return keys_[layer].defined() ? static_cast<int>(keys_[layer].size(1)) : 0;
+}
+
+bool KvCache::uniform(int layer) const {
+  const auto& s = slots_[layer];
+  return std::all_of(s.begin(), s.end(), [&](int v) { return v == s[0]; });
+}
+
+int KvCache::maxSlots(int layer) const {
+  return *std::max_element(slots_[layer].begin(), slots_[layer].end());
+}
 
 int KvCache::beginAppend(int n) {
   TORCH_CHECK(pending_ == 0, "KvCache: beginAppend while an append is pending");
@@ -23,25 +45,26 @@ int KvCache::beginAppend(int n) {
   require(length_ + n <= maxLength_, "the sequence would need " + std::to_string(length_ + n) +
                                          " positions but the model's context is " +
                                          std::to_string(maxLength_));
-  grow(length_ + n);
+  for (int l = 0; l < nLayers_; ++l) reserve(l, maxSlots(l) + n);
   pending_ = n;
   return length_;
 }
 
-void KvCache::grow(int needed) {
-  if (needed <= capacity_) return;
-  const int newCapacity = std::min(maxLength_, std::max({needed, 2 * capacity_, 64}));
-  for (int l = 0; l < nLayers_; ++l) {
-    at::Tensor k = at::empty({nKvHeads_, newCapacity, headDim_}, options_);
-    at::Tensor v = at::empty({nKvHeads_, newCapacity, headDim_}, options_);
-    if (length_ > 0) {
-      k.narrow(1, 0, length_).copy_(keys_[l].narrow(1, 0, length_));
-      v.narrow(1, 0, length_).copy_(values_[l].narrow(1, 0, length_));
-    }
-    keys_[l] = std::move(k);
-    values_[l] = std::move(v);
+void KvCache::reserve(int layer, int needed) {
+  const int capacity = this->capacity(layer);
+  if (needed <= capacity) return;
+  // Grow by a quarter (at least 64 slots): doubling would undo what compression freed.
+  const int grown = std::min(maxLength_, std::max(needed, capacity + std::max(64, capacity / 4)));
+  at::Tensor k = at::empty({nKvHeads_, grown, headDim_}, options_);
+  at::Tensor v = at::empty({nKvHeads_, grown, headDim_}, options_);
+  peakBytes_ = std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
+  const int used = maxSlots(layer);
+  if (used > 0) {
+    k.narrow(1, 0, used).copy_(keys_[layer].narrow(1, 0, used));
+    v.narrow(1, 0, used).copy_(values_[layer].narrow(1, 0, used));
   }
-  capacity_ = newCapacity;
+  keys_[layer] = std::move(k);
+  values_[layer] = std::move(v);
 }
 
 void KvCache::write(int layer, const at::Tensor& k, const at::Tensor& v) {
@@ -49,11 +72,22 @@ void KvCache::write(int layer, const at::Tensor& k, const at::Tensor& v) {
   TORCH_CHECK(k.dim() == 3 && k.size(0) == pending_ && k.size(1) == nKvHeads_ &&
                   k.size(2) == headDim_ && v.sizes() == k.sizes(),
               "KvCache::write expects k, v as [n, Hkv, D]");
-  keys_[layer].narrow(1, length_, pending_).copy_(k.transpose(0, 1));
-  values_[layer].narrow(1, length_, pending_).copy_(v.transpose(0, 1));
+  const auto& s = slots_[layer];
+  if (uniform(layer)) {
+    keys_[layer].narrow(1, s[0], pending_).copy_(k.transpose(0, 1));
+    values_[layer].narrow(1, s[0], pending_).copy_(v.transpose(0, 1));
+    return;
+  }
+  for (int h = 0; h < nKvHeads_; ++h) {
+    keys_[layer][h].narrow(0, s[h], pending_).copy_(k.select(1, h));
+    values_[layer][h].narrow(0, s[h], pending_).copy_(v.select(1, h));
+  }
 }
 
 void KvCache::commit() {
+  for (auto& layer : slots_) {
+    for (int& s : layer) s += pending_;
+  }
   length_ += pending_;
   pending_ = 0;
 }
@@ -65,22 +99,81 @@ void KvCache::rollback() {
 void KvCache::clear() {
   length_ = 0;
   pending_ = 0;
+  for (auto& layer : slots_) std::fill(layer.begin(), layer.end(), 0);
+  peakBytes_ = bytes();
 }
 
 at::Tensor KvCache::keys(int layer) const {
-  return keys_[layer].narrow(1, 0, length_ + pending_);
+  return keys_[layer].narrow(1, 0, maxSlots(layer) + pending_);
 }
 
 at::Tensor KvCache::values(int layer) const {
-  return values_[layer].narrow(1, 0, length_ + pending_);
+  return values_[layer].narrow(1, 0, maxSlots(layer) + pending_);
+}
+
+at::Tensor KvCache::attentionMask(int layer, int groupSize) const {
+  const int n = pending_;
+  const bool same = uniform(layer);
+  if (same && n <= 1) return {};
+  const int64_t heads = same ? 1 : nKvHeads_, total = maxSlots(layer) + n;
+  const std::vector<int64_t> first(slots_[layer].begin(), slots_[layer].begin() + heads);
+  const auto device = options_.device();
+  // query i of head h sees slot j when j <= S_h + i
+  const at::Tensor lastVisible =
+      at::tensor(first, at::kLong).to(device).view({heads, 1, 1}) +
+      at::arange(n, at::TensorOptions(at::kLong).device(device)).view({1, n, 1});
+  const at::Tensor hidden =
+      at::arange(total, at::TensorOptions(at::kLong).device(device)).view({1, 1, total}) >
+      lastVisible;
+  const at::Tensor mask = at::zeros({heads, n, total}, options_).masked_fill_(hidden, -INFINITY);
+  if (groupSize == 1) return mask;
+  return mask.unsqueeze(1)
+      .expand({heads, groupSize, n, total})
+      .reshape({heads, groupSize * n, total});
+}
+
+void KvCache::replaceLayer(int layer, const std::vector<at::Tensor>& keys,
+                           const std::vector<at::Tensor>& values) {
+  TORCH_CHECK(pending_ == 0, "KvCache::replaceLayer during an append");
+  TORCH_CHECK(static_cast<int>(keys.size()) == nKvHeads_ && values.size() == keys.size(),
+              "KvCache::replaceLayer needs one tensor per KV head");
+  int longest = 0;
+  for (int h = 0; h < nKvHeads_; ++h) {
+    TORCH_CHECK(
+        keys[h].dim() == 2 && keys[h].size(1) == headDim_ && values[h].sizes() == keys[h].sizes(),
+        "KvCache::replaceLayer expects [S_h, D] per head");
+    longest = std::max(longest, static_cast<int>(keys[h].size(0)));
+  }
+  at::Tensor k = at::zeros({nKvHeads_, std::max(longest, 1), headDim_}, options_);
+  at::Tensor v = at::zeros({nKvHeads_, std::max(longest, 1), headDim_}, options_);
+  peakBytes_ = std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
+  for (int h = 0; h < nKvHeads_; ++h) {
+    const int64_t s = keys[h].size(0);
+    k[h].narrow(0, 0, s).copy_(keys[h]);
+    v[h].narrow(0, 0, s).copy_(values[h]);
+    slots_[layer][h] = static_cast<int>(s);
+  }
+  keys_[layer] = std::move(k);  // the old storage is freed here
+  values_[layer] = std::move(v);
+}
+
+int64_t KvCache::layerBytes(int layer) const {
+  return keys_[layer].defined() ? keys_[layer].nbytes() + values_[layer].nbytes() : 0;
 }
 
 int64_t KvCache::bytes() const {
   int64_t total = 0;
-  for (int l = 0; l < nLayers_; ++l) {
-    if (keys_[l].defined()) total += keys_[l].nbytes() + values_[l].nbytes();
-  }
+  for (int l = 0; l < nLayers_; ++l) total += layerBytes(l);
   return total;
+}
+
+int64_t KvCache::fullLayerBytes() const {
+  return int64_t{2} * nKvHeads_ * length_ * headDim_ *
+         static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
+}
+
+int64_t KvCache::fullBytes() const {
+  return fullLayerBytes() * nLayers_;
 }
 
 }  // namespace kvs

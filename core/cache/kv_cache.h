@@ -1,6 +1,11 @@
 #pragma once
 // KvCache: storage only. It holds keys and values per layer and never decides what to keep;
-// compression policies and their bookkeeping live elsewhere.
+// compression policies (core/compress) and their bookkeeping (SlotMap) live elsewhere.
+//
+// After compression each (layer, KV head) may hold a different number of slots S_h. A layer is
+// stored as one padded tensor [Hkv, capacity, D]: head h uses slots 0 .. S_h-1, the rest is
+// padding that attentionMask() hides. Compression reallocates the storage to the slots held, so
+// the memory is really freed (up to the padding of heads shorter than the longest).
 
 #include <ATen/core/Tensor.h>
 
@@ -12,15 +17,23 @@ namespace kvs {
 
 class KvCache {
  public:
-  // Storage grows on demand (doubling, capped at the model's context), so the bytes held
-  // track the tokens cached rather than the maximum context.
   explicit KvCache(const ModelConfig& config, at::TensorOptions options = at::kFloat);
 
-  int length() const { return length_; }      // committed tokens
-  int capacity() const { return capacity_; }  // tokens the storage holds without growing
+  // Tokens seen: the absolute position of the next token (not the number of slots held).
+  int length() const { return length_; }
   int maxLength() const { return maxLength_; }
+  int nLayers() const { return nLayers_; }
+  int nKvHeads() const { return nKvHeads_; }
+  int headDim() const { return headDim_; }
+  // Slots held by (layer, head); equals length() until the cache is compressed.
+  int slotCount(int layer, int head) const { return slots_[layer][head]; }
+  const std::vector<int>& slotCounts(int layer) const { return slots_[layer]; }
+  int totalSlots() const;
+  // Token slots the storage of a layer holds without growing.
+  int capacity(int layer) const;
 
-  // Starts an append of n tokens at position length(); throws KvsError past the context.
+  // Starts an append of n tokens at positions length() .. length()+n-1; each head writes them
+  // after its own slots. Throws KvsError past the model's context.
   int beginAppend(int n);
   // k, v: [n, Hkv, D] for the pending tokens of one layer.
   void write(int layer, const at::Tensor& k, const at::Tensor& v);
@@ -29,23 +42,41 @@ class KvCache {
   void rollback();
   void clear();
 
-  // [Hkv, length + pending, D] views into the storage.
+  // [Hkv, Smax + pending, D] views into the storage, Smax = the layer's longest head.
   at::Tensor keys(int layer) const;
   at::Tensor values(int layer) const;
+  // Additive mask for the pending tokens' queries over keys(layer), repeated for the G query
+  // heads of each KV head: [1 or Hkv, G*n, Smax+n], 0 where query i of head h may attend (its
+  // head's slots, and the pending slots up to its own), -inf elsewhere. Undefined when nothing
+  // needs masking (one token, all heads of the layer equally long).
+  at::Tensor attentionMask(int layer, int groupSize) const;
 
-  // Bytes held by the cache tensors (their allocated capacity), over all layers.
+  // Replaces a layer's contents with keys[h], values[h] [S_h, D] per KV head and reallocates its
+  // storage to fit them (no pending append allowed).
+  void replaceLayer(int layer, const std::vector<at::Tensor>& keys,
+                    const std::vector<at::Tensor>& values);
+
+  // Bytes held by the cache tensors now (their allocated capacity, padding included), the most
+  // they held since construction or clear(), and what a full cache of length() tokens holds.
   int64_t bytes() const;
+  int64_t layerBytes(int layer) const;
+  int64_t peakBytes() const { return peakBytes_; }
+  int64_t fullBytes() const;
+  int64_t fullLayerBytes() const;
 
  private:
-  void grow(int needed);
+  bool uniform(int layer) const;
+  int maxSlots(int layer) const;
+  void reserve(int layer, int needed);
 
   int nLayers_, nKvHeads_, headDim_, maxLength_;
   at::TensorOptions options_;
   int length_ = 0;
   int pending_ = 0;
-  int capacity_ = 0;
-  std::vector<at::Tensor> keys_;    // per layer [Hkv, capacity, D]
-  std::vector<at::Tensor> values_;  // per layer [Hkv, capacity, D]
+  std::vector<std::vector<int>> slots_;  // [L][Hkv]
+  std::vector<at::Tensor> keys_;         // per layer [Hkv, capacity, D]
+  std::vector<at::Tensor> values_;       // per layer [Hkv, capacity, D]
+  int64_t peakBytes_ = 0;
 };
 
 }  // namespace kvs

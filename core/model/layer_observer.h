@@ -19,8 +19,12 @@ class LayerObserver {
   //   "k_prerope" [Hkv, n, D]  key projection before RoPE
   //   "k"         [Hkv, n, D]  keys after RoPE, as stored in the cache
   //   "v"         [Hkv, n, D]  values
-  //   "attn"      [Hq, n, Tk]  softmax attention of the new queries over all Tk cached tokens
-  //                            (only when wantsAttention(); Tk = firstPos + n)
+  //   "q"         [Hq, n, D]   queries after RoPE
+  //   "attn"      [Hq, n, Tk]  softmax attention of the new queries over the layer's cache slots
+  //                            (only when wantsAttention(); Tk = the longest KV head's slots + n,
+  //                            which is firstPos + n until the cache is compressed; slots a
+  //                            head does not hold get 0)
+  //   "attn_out"  [Hq, n, D]   attention output per head (probabilities times values)
   virtual void onTensor(int layer, const std::string& name, const at::Tensor& tensor) = 0;
 
   virtual bool wantsAttention() const { return false; }

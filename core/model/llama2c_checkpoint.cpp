@@ -83,8 +83,8 @@ int64_t llama2cFileSize(const ModelConfig& config, Llama2cFormat format) {
 Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  require(fs::exists(path, ec), "model file not found: " + path +
-                                    "; give the path of a llama2.c .bin checkpoint");
+  require(fs::exists(path, ec),
+          "model file not found: " + path + "; give the path of a llama2.c .bin checkpoint");
   require(fs::is_regular_file(path, ec), "model path is not a file: " + path);
   const int64_t size = static_cast<int64_t>(fs::file_size(path, ec));
   const std::string notCheckpoint = "not a llama2.c checkpoint: " + path;

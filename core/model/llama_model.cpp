@@ -75,7 +75,7 @@ at::Tensor LlamaModel::rmsNorm(const at::Tensor& x, const at::Tensor& weight) co
 }
 
 at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache, int firstPos,
-                                 const at::Tensor& causalMask, LayerObserver* observer) const {
+                                 LayerObserver* observer) const {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t n = x.size(0), Hq = config_.nHeads, Hkv = config_.nKvHeads;
   const int64_t D = config_.headDim(), G = config_.groupSize();
@@ -91,6 +91,7 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
     observer->onTensor(layer, "k_prerope", kRaw.transpose(0, 1));
     observer->onTensor(layer, "k", k.transpose(0, 1));
     observer->onTensor(layer, "v", v.transpose(0, 1));
+    observer->onTensor(layer, "q", q.transpose(0, 1));
   }
 
   const at::Tensor keys = cache.keys(layer);      // [Hkv, Tk, D]
@@ -105,18 +106,25 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   // of a 110M model at 512 tokens).
   const bool perHeadGemv = n == 1 && Tk * D >= kGemvMinElements;
   const double scale = 1.0 / std::sqrt(double(D));
-  // Prefill adds the causal mask inside the matmul (baddbmm: mask + scale * q k^T), one pass
-  // over the [Hkv, G*n, Tk] scores instead of three.
-  const at::Tensor scores =
-      causalMask.defined() ? at::baddbmm(causalMask, qg, keys.transpose(1, 2), 1.0, scale)
-      : perHeadGemv        ? perHeadProduct(qg, keys, false).mul_(scale)
-                           : at::bmm(qg, keys.transpose(1, 2)).mul_(scale);  // [Hkv, G*n, Tk]
-  const at::Tensor probs = at::softmax(scores, -1);                   // [Hkv, G*n, Tk]
+  // Causal and padding mask of this layer (see KvCache::attentionMask); with several tokens it is
+  // added inside the matmul (baddbmm: mask + scale * q k^T), one pass over the scores.
+  const at::Tensor mask = cache.attentionMask(layer, static_cast<int>(G));
+  at::Tensor scores;  // [Hkv, G*n, Tk]
+  if (perHeadGemv) {
+    scores = perHeadProduct(qg, keys, false).mul_(scale);
+    if (mask.defined()) scores.add_(mask);
+  } else if (mask.defined()) {
+    scores = at::baddbmm(mask, qg, keys.transpose(1, 2), 1.0, scale);
+  } else {
+    scores = at::bmm(qg, keys.transpose(1, 2)).mul_(scale);
+  }
+  const at::Tensor probs = at::softmax(scores, -1);  // [Hkv, G*n, Tk]
   if (observer && observer->wantsAttention()) {
     observer->onTensor(layer, "attn", probs.view({Hkv, G, n, Tk}).reshape({Hq, n, Tk}));
   }
   const at::Tensor out =
       perHeadGemv ? perHeadProduct(probs, values, true) : at::bmm(probs, values);  // [Hkv, G*n, D]
+  if (observer) observer->onTensor(layer, "attn_out", out.view({Hkv, G, n, D}).reshape({Hq, n, D}));
   const at::Tensor merged =
       n == 1 ? out.view({1, Hq * D})
              : out.view({Hkv, G, n, D}).permute({2, 0, 1, 3}).reshape({n, Hq * D});
@@ -146,18 +154,8 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
     std::vector<int64_t> ids(tokens.begin(), tokens.end());
     const at::Tensor idx = at::tensor(ids, at::kLong).to(device_);
     at::Tensor x = weights_.embedding.index_select(0, idx);  // [n, C]
-    // New token i (position firstPos + i) sees cached positions <= firstPos + i: a mask
-    // [G*n, Tk] (repeated for the G query heads of a KV head) shared by all layers. A single
-    // token sees everything and needs none.
-    at::Tensor causalMask;
-    if (n > 1) {
-      const int64_t G = config_.groupSize();
-      causalMask = at::full({n, firstPos + n}, -INFINITY, x.options())
-                       .triu_(firstPos + 1)
-                       .repeat({G, 1});  // [G*n, Tk]
-    }
     for (int l = 0; l < config_.nLayers; ++l) {
-      x = x + attention(l, x, cache, firstPos, causalMask, observer);
+      x = x + attention(l, x, cache, firstPos, observer);
       x = x + feedForward(l, x);
     }
     if (mode == LogitsMode::kLast) x = x.narrow(0, n - 1, 1);

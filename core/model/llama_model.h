@@ -41,7 +41,7 @@ class LlamaModel {
  private:
   at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor attention(int layer, const at::Tensor& x, KvCache& cache, int firstPos,
-                       const at::Tensor& causalMask, LayerObserver* observer) const;
+                       LayerObserver* observer) const;
   at::Tensor feedForward(int layer, const at::Tensor& x) const;
 
   ModelConfig config_;

@@ -14,6 +14,7 @@ ModelConfig cacheConfig() {
   return c;
 }
 
+// Appends n tokens whose key element (token i, head h, dim d) is base + 1000 l + (i*2 + h)*4 + d.
 void append(KvCache& cache, int n, float base) {
   cache.beginAppend(n);
   for (int l = 0; l < 2; ++l) {
@@ -27,14 +28,14 @@ TEST(KvCache, AppendsAcrossGrowthKeepEarlierTokens) {
   KvCache cache(cacheConfig());
   append(cache, 3, 0);
   EXPECT_EQ(cache.length(), 3);
-  EXPECT_EQ(cache.capacity(), 64);
+  EXPECT_EQ(cache.capacity(0), 64);
   const at::Tensor first = cache.keys(1).clone();  // [Hkv, 3, D]
   append(cache, 100, 5000);
   EXPECT_EQ(cache.length(), 103);
-  EXPECT_EQ(cache.capacity(), 128);
+  EXPECT_EQ(cache.slotCount(1, 0), 103);
+  EXPECT_EQ(cache.capacity(0), 128);  // grown by 64 slots
   EXPECT_TRUE(at::equal(cache.keys(1).narrow(1, 0, 3), first));
   EXPECT_TRUE(at::equal(cache.values(1).narrow(1, 0, 3), -first));
-  // token 3 of the second append, kv head 1, is element (3, 1) of its [n, Hkv, D] input
   const at::Tensor expected = at::arange(4, at::kFloat) + 5000 + 1000 + (3 * 2 + 1) * 4;
   EXPECT_TRUE(at::equal(cache.keys(1)[1][3 + 3], expected));
 }
@@ -44,6 +45,7 @@ TEST(KvCache, BytesAreTheAllocatedStorage) {
   EXPECT_EQ(cache.bytes(), 0);
   append(cache, 10, 0);
   EXPECT_EQ(cache.bytes(), 2 /*layers*/ * 2 /*k,v*/ * 2 /*Hkv*/ * 64 /*capacity*/ * 4 /*D*/ * 4);
+  EXPECT_EQ(cache.fullBytes(), 2 * 2 * 2 * 10 * 4 * 4);
 }
 
 TEST(KvCache, RollbackDropsPendingTokens) {
@@ -58,11 +60,65 @@ TEST(KvCache, RollbackDropsPendingTokens) {
 
 TEST(KvCache, RefusesToGrowPastTheContext) {
   KvCache cache(cacheConfig());
+  append(cache, 180, 0);
+  EXPECT_EQ(cache.capacity(0), 180);
+  append(cache, 10, 0);
+  EXPECT_EQ(cache.capacity(0), 200);  // growth is capped at the context
+  EXPECT_THROW(cache.beginAppend(11), KvsError);
+  EXPECT_EQ(cache.length(), 190);
+}
+
+TEST(KvCache, ReplaceLayerFreesMemoryAndKeepsPerHeadSlots) {
+  KvCache cache(cacheConfig());
   append(cache, 100, 0);
-  append(cache, 50, 0);
-  EXPECT_EQ(cache.capacity(), 200);  // doubling is capped at the context
-  EXPECT_THROW(cache.beginAppend(51), KvsError);
-  EXPECT_EQ(cache.length(), 150);
+  const int64_t before = cache.layerBytes(0);
+  const at::Tensor k = cache.keys(0).clone();
+  cache.replaceLayer(0, {k[0].narrow(0, 0, 30), k[1].narrow(0, 10, 50)},
+                     {-k[0].narrow(0, 0, 30), -k[1].narrow(0, 10, 50)});
+  EXPECT_EQ(cache.slotCount(0, 0), 30);
+  EXPECT_EQ(cache.slotCount(0, 1), 50);
+  EXPECT_EQ(cache.slotCount(1, 0), 100);
+  EXPECT_EQ(cache.totalSlots(), 30 + 50 + 200);
+  EXPECT_EQ(cache.layerBytes(0), 2 * 2 * 50 * 4 * 4);  // padded to the longest head
+  EXPECT_LT(cache.layerBytes(0), before);
+  EXPECT_GE(cache.peakBytes(), cache.bytes() + cache.layerBytes(0));
+  EXPECT_EQ(cache.length(), 100);  // positions are not slots
+  EXPECT_TRUE(at::equal(cache.keys(0)[1].narrow(0, 0, 50), k[1].narrow(0, 10, 50)));
+  EXPECT_TRUE(at::equal(cache.values(0)[0].narrow(0, 0, 30), -k[0].narrow(0, 0, 30)));
+
+  // A new token goes after each head's own slots.
+  append(cache, 1, 9000);
+  EXPECT_EQ(cache.length(), 101);
+  EXPECT_EQ(cache.slotCount(0, 0), 31);
+  EXPECT_EQ(cache.slotCount(0, 1), 51);
+  EXPECT_TRUE(at::equal(cache.keys(0)[0][30], at::arange(4, at::kFloat) + 9000));
+  EXPECT_TRUE(at::equal(cache.keys(0)[1][50], at::arange(4, at::kFloat) + 9000 + 4));
+}
+
+TEST(KvCache, AttentionMaskHidesPaddingAndFutureSlots) {
+  KvCache cache(cacheConfig());
+  append(cache, 4, 0);
+  cache.beginAppend(1);
+  EXPECT_FALSE(cache.attentionMask(0, 2).defined());  // one token, equal heads
+  cache.rollback();
+  cache.beginAppend(2);
+  const at::Tensor causal = cache.attentionMask(0, 1);  // [1, 2, 6]
+  EXPECT_EQ(causal.sizes(), (std::vector<int64_t>{1, 2, 6}));
+  EXPECT_TRUE(std::isinf(causal[0][0][5].item<float>()));
+  EXPECT_EQ(causal[0][0][4].item<float>(), 0.0f);
+  EXPECT_EQ(causal[0][1][5].item<float>(), 0.0f);
+  cache.rollback();
+
+  const at::Tensor k = cache.keys(0).clone();
+  cache.replaceLayer(0, {k[0].narrow(0, 0, 2), k[1]}, {k[0].narrow(0, 0, 2), k[1]});
+  cache.beginAppend(1);
+  const at::Tensor mask = cache.attentionMask(0, 2);  // [Hkv, G*1, 5]
+  EXPECT_EQ(mask.sizes(), (std::vector<int64_t>{2, 2, 5}));
+  // head 0 holds 2 slots + the new one at slot 2; slots 3, 4 are padding
+  const at::Tensor expected0 = at::tensor({0.0f, 0.0f, 0.0f, -INFINITY, -INFINITY});
+  EXPECT_TRUE(at::equal(mask[0][0], expected0));
+  EXPECT_TRUE(at::equal(mask[0][1], expected0));
+  EXPECT_TRUE(at::equal(mask[1][1], at::zeros({5})));
 }
 
 }  // namespace
