@@ -6,6 +6,7 @@ build="${KVS_BUILD_DIR:-$repo/build}"
 
 bash "$repo/.ci/setup.sh"
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release ${KVS_CMAKE_ARGS:-}
+  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DKVS_SENTENCEPIECE_ROOT="${KVS_DEPS_PREFIX:-/opt/kvstudio}/sentencepiece-0.1.97" ${KVS_CMAKE_ARGS:-}
 fi
 cmake --build "$build" -j "$(nproc)"

@@ -18,10 +18,15 @@ namespace {
 
 // Three significant digits: "260K", "15.2M", "6.74B".
 QString formatCount(int64_t n) {
-  if (n >= 1000000000) return QString::number(n / 1e9, 'g', 3) + "B";
-  if (n >= 1000000) return QString::number(n / 1e6, 'g', 3) + "M";
-  if (n >= 1000) return QString::number(n / 1e3, 'g', 3) + "K";
-  return QString::number(n);
+  const char* units[] = {"", "K", "M", "B"};
+  double value = static_cast<double>(n);
+  int unit = 0;
+  // Round first, so 999,999 reads "1M" rather than "1e+03K".
+  while (unit < 3 && QString::number(value, 'g', 3).toDouble() >= 1000) {
+    value /= 1000;
+    ++unit;
+  }
+  return QString::number(value, 'g', 3) + units[unit];
 }
 
 // Short enough to share the status bar with the run's statistics.
@@ -96,7 +101,7 @@ void GenerationWorker::runGeneration(const GenerationJob& job) {
   require(job.steps >= P, "the prompt is " + std::to_string(P) + " tokens but Steps is " +
                               std::to_string(job.steps) +
                               " (Steps counts the prompt's positions too); set Steps to " +
-                              std::to_string(P + 1) + " or more, up to " + std::to_string(context));
+                              std::to_string(P) + " or more, up to " + std::to_string(context));
   request.steps = job.steps;
   request.sampling.temperature = static_cast<float>(job.temperature);
   request.sampling.topP = static_cast<float>(job.topP);

@@ -4,9 +4,10 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
-#include <map>
+#include <thread>
 
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
 #include "util/blas_info.h"
@@ -33,28 +34,29 @@ int runCli(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("kvstudio-cli ") + kVersion +
                                         " (BLAS: " + describeBlas(detectBlas()) + ")");
-  GlobalOptions global;
-  app.add_option("--threads", global.threads, "Compute threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber);
+  int threads = 0;  // 0 = one per core
+  app.add_option("--threads", threads, "Compute threads (0 = one per core)")
+      ->check(nonNegativeWhole());
 
-  std::map<CLI::App*, Action> actions;
-  actions[app.add_subcommand("generate", "Generate text from a prompt")] = {};
-  actions[app.add_subcommand("tokenize", "Show the token ids and pieces of a text")] = {};
-  actions[app.add_subcommand("info", "Describe a model file and the runtime")] = {};
-  for (auto& [sub, action] : actions) {
-    const std::string name = sub->get_name();
-    action = name == "generate"   ? addGenerateCommand(*sub, global)
-             : name == "tokenize" ? addTokenizeCommand(*sub)
-                                  : addInfoCommand(*sub, global);
-  }
-
-  if (argc > 1 && argv[1][0] != '-' && !actions.empty()) {
-    bool known = false;
-    for (const auto& entry : actions) known |= entry.first->get_name() == argv[1];
-    if (!known) {
-      return fail(std::string("unknown command '") + argv[1] +
-                  "'; the commands are generate, tokenize and info (see --help)");
+  // Options of the main app (--threads) are accepted after the command too.
+  CLI::App* generate = app.add_subcommand("generate", "Generate text from a prompt")->fallthrough();
+  CLI::App* tokenize =
+      app.add_subcommand("tokenize", "Show the token ids and pieces of a text")->fallthrough();
+  CLI::App* info =
+      app.add_subcommand("info", "Describe a model file and the runtime")->fallthrough();
+  const std::vector<std::pair<CLI::App*, Action>> actions = {
+      {generate, addGenerateCommand(*generate)},
+      {tokenize, addTokenizeCommand(*tokenize)},
+      {info, addInfoCommand(*info)}};
+  const auto isCommand = [&](const std::string& name) {
+    for (const auto& entry : actions) {
+      if (entry.first->get_name() == name) return true;
     }
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !isCommand(argv[1])) {
+    return fail(std::string("unknown command '") + argv[1] +
+                "'; the commands are generate, tokenize and info (see --help)");
   }
   try {
     app.parse(argc, argv);
@@ -70,7 +72,13 @@ int runCli(int argc, char** argv) {
 
   try {
     tuneAllocator();
-    setComputeThreads(global.threads);
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads > cores) {
+      std::cerr << "note: --threads " << threads << " is more than the " << cores
+                << " cores here; using " << cores << "\n";
+      threads = cores;
+    }
+    setComputeThreads(threads);
     for (auto& [sub, action] : actions) {
       if (sub->parsed()) return action();
     }
@@ -79,6 +87,8 @@ int runCli(int argc, char** argv) {
     return fail(e.what());
   } catch (const c10::Error& e) {
     return fail("internal error: " + firstLine(e.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    return fail("out of memory (the model or the requested context does not fit in RAM)");
   } catch (const std::exception& e) {
     return fail(firstLine(e.what()));
   }

@@ -10,14 +10,10 @@ class App;
 
 namespace kvs::cli {
 
-struct GlobalOptions {
-  int threads = 0;  // 0 = one per core
-};
-
 using Action = std::function<int()>;
 
-Action addGenerateCommand(CLI::App& app, const GlobalOptions& global);
+Action addGenerateCommand(CLI::App& app);
 Action addTokenizeCommand(CLI::App& app);
-Action addInfoCommand(CLI::App& app, const GlobalOptions& global);
+Action addInfoCommand(CLI::App& app);
 
 }  // namespace kvs::cli

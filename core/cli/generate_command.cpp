@@ -7,6 +7,7 @@
 
 #include "cache/kv_cache.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
 #include "session/generator.h"
@@ -45,6 +46,9 @@ std::vector<int> promptIds(const GenerateOptions& o, const Tokenizer& tokenizer,
 }
 
 int chooseSteps(const GenerateOptions& o, int context, int promptTokens) {
+  require(promptTokens <= context, "the prompt is " + std::to_string(promptTokens) +
+                                       " tokens but the model's context is " +
+                                       std::to_string(context) + " positions; shorten the prompt");
   if (o.steps > 0) return o.steps;
   const int steps = std::min(kDefaultSteps, context);
   if (steps < kDefaultSteps) {
@@ -73,7 +77,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   for (int id : {tokenizer.bosId(), tokenizer.eosId()}) {
     if (id >= 0) request.stopIds.push_back(id);
   }
-  validateRequest(*model, request);
+  validateRequest(*model, request);  // before anything is printed
 
   KvCache cache = model->makeCache();
   TokenStreamDecoder continuation(tokenizer, /*atTextStart=*/request.promptIds.size() <= 1);
@@ -120,13 +124,14 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["decode_seconds"] = result.decodeSeconds;
   out["decode_tokens_per_second"] = result.decodeTokensPerSecond();
   out["kv_cache_bytes"] = cache.bytes();
-  std::cout << out.dump(2) << "\n";
+  // Invalid UTF-8 in the prompt or the text becomes U+FFFD rather than failing after the run.
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
 }
 
 }  // namespace
 
-Action addGenerateCommand(CLI::App& app, const GlobalOptions& /*global*/) {
+Action addGenerateCommand(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
   app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
   app.add_option("--tokenizer", o->tokenizer,
@@ -137,13 +142,13 @@ Action addGenerateCommand(CLI::App& app, const GlobalOptions& /*global*/) {
   app.add_option("--steps", o->steps,
                  "Positions to run, the prompt's included, as llama2.c's -n (default 256, "
                  "capped at the model's context)")
-      ->check(CLI::PositiveNumber);
+      ->check(positiveWhole());
   app.add_option("--temperature", o->temperature, "Sampling temperature; 0 = greedy")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonNegativeFinite());
   app.add_option("--top-p", o->topP, "Nucleus sampling mass in (0, 1]")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(unitIntervalOpenBelow());
   app.add_option("--seed", o->seed, "Random seed (default: random, reported in --json)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonNegativeWhole());
   app.add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   return [o, prompt] { return runGenerate(*o, prompt->count() > 0); };
 }

@@ -61,7 +61,7 @@ int runInfo(const InfoOptions& o) {
 
 }  // namespace
 
-Action addInfoCommand(CLI::App& app, const GlobalOptions& /*global*/) {
+Action addInfoCommand(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
   app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
   app.add_flag("--json", o->json, "Print one JSON object");

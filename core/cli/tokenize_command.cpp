@@ -28,7 +28,7 @@ int runTokenize(const TokenizeOptions& o) {
     out["text"] = o.text;
     out["ids"] = ids;
     out["pieces"] = pieces;
-    std::cout << out.dump(2) << "\n";
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   for (size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];

@@ -16,7 +16,6 @@ namespace {
 constexpr uint32_t kAk42Magic = 0x616b3432;  // "ak42" as written by export.py
 constexpr int64_t kLegacyHeaderBytes = 7 * 4;
 constexpr int64_t kAk42HeaderBytes = 256;
-constexpr int kMaxDimension = 1 << 24;  // far above any real model; rejects garbage headers
 
 // The tensors of a checkpoint in file order; a null tensor marks run.c's unused freq_cis tables.
 struct Entry {
@@ -115,7 +114,7 @@ Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
     std::memcpy(ints, head, sizeof ints);
     ckpt.format = Llama2cFormat::kLegacy;
     ckpt.config.sharedClassifier = ints[5] > 0;
-    ints[5] = ints[5] < 0 ? -ints[5] : ints[5];
+    if (ints[5] < 0 && ints[5] > INT32_MIN) ints[5] = -ints[5];
   }
   ModelConfig& c = ckpt.config;
   c.dim = ints[0];
@@ -126,10 +125,14 @@ Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
   c.vocabSize = ints[5];
   c.seqLen = ints[6];
   c.ropeStyle = RopeStyle::kAdjacentPairs;
-  for (int v : ints) {
-    require(v > 0 && v < kMaxDimension,
-            notCheckpoint + " (its header holds implausible sizes: " + std::to_string(ints[0]) +
-                ", " + std::to_string(ints[1]) + ", " + std::to_string(ints[2]) + ", ...)");
+  // Bounds far above any real model keep the size arithmetic below in int64 and reject garbage.
+  const char* names[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
+                          "n_kv_heads", "vocab_size", "seq_len"};
+  const int limits[7] = {1 << 20, 1 << 20, 1 << 12, 1 << 12, 1 << 12, 1 << 22, 1 << 18};
+  for (int i = 0; i < 7; ++i) {
+    require(ints[i] > 0 && ints[i] <= limits[i],
+            notCheckpoint + " (its header says " + names[i] + " = " + std::to_string(ints[i]) +
+                ", outside 1.." + std::to_string(limits[i]) + ")");
   }
   try {
     c.validate();
@@ -170,6 +173,15 @@ void writeLlama2cCheckpoint(const std::string& path, const ModelConfig& config,
   std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   require(out.good(), "cannot write " + path + ": " + std::strerror(errno) +
                           " (check that the folder exists and is writable)");
+  // Removes the partial file on any failure, so no half-written checkpoint is left behind.
+  struct PartialFile {
+    std::string path;
+    bool done = false;
+    ~PartialFile() {
+      std::error_code ec;
+      if (!done) std::filesystem::remove(path, ec);
+    }
+  } partial{tmp};
   auto writeInts = [&](const std::vector<int32_t>& v) {
     out.write(reinterpret_cast<const char*>(v.data()), 4 * v.size());
   };
@@ -200,7 +212,10 @@ void writeLlama2cCheckpoint(const std::string& path, const ModelConfig& config,
   }
   out.close();
   require(out.good(), "error writing " + path + " (disk full?)");
-  std::filesystem::rename(tmp, path);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  require(!ec, "cannot move the finished file to " + path + ": " + ec.message());
+  partial.done = true;
 }
 
 }  // namespace kvs

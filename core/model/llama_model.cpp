@@ -55,11 +55,10 @@ at::Tensor perHeadProduct(const at::Tensor& rows, const at::Tensor& cache, bool 
 }  // namespace
 
 LlamaModel::LlamaModel(ModelConfig config, LlamaWeights weights, at::Device device)
-    : config_(std::move(config)),
+    : config_((config.validate(), std::move(config))),
       weights_(toDevice(std::move(weights), device)),
       device_(device),
       rope_(config_.headDim(), config_.seqLen, config_.ropeTheta, config_.ropeStyle, device) {
-  config_.validate();
   require(static_cast<int>(weights_.layers.size()) == config_.nLayers,
           "model weights have " + std::to_string(weights_.layers.size()) + " layers, config says " +
               std::to_string(config_.nLayers));

@@ -31,6 +31,11 @@ int Sampler::sample(const at::Tensor& logits) {
 }
 
 int Sampler::sample(const float* logits, int vocab) {
+  for (int i = 0; i < vocab; ++i) {
+    require(std::isfinite(logits[i]),
+            "the model produced a non-finite logit (NaN or infinity) for token " +
+                std::to_string(i) + "; the checkpoint's weights are probably corrupt");
+  }
   if (params_.temperature == 0.0f) return argmax(logits, vocab);
 
   // Softmax of logits / temperature, in double for a stable cumulative sum.

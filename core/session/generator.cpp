@@ -37,14 +37,14 @@ void validateRequest(const LlamaModel& model, const GenerationRequest& request) 
   require(P <= context, "the prompt is " + std::to_string(P) +
                             " tokens but the model's context is " + std::to_string(context) +
                             " positions; shorten the prompt");
-  require(request.steps <= context, "--steps " + std::to_string(request.steps) +
-                                        " exceeds the model's context of " +
-                                        std::to_string(context) + " positions; use --steps " +
-                                        std::to_string(context) + " or less");
-  require(request.steps >= P, "--steps " + std::to_string(request.steps) +
+  require(request.steps <= context,
+          "steps " + std::to_string(request.steps) + " exceeds the model's context of " +
+              std::to_string(context) + " positions; use " + std::to_string(context) + " or less");
+  require(request.steps >= P, "steps " + std::to_string(request.steps) +
                                   " is less than the prompt's " + std::to_string(P) +
-                                  " tokens (steps count the prompt's positions too); use --steps " +
-                                  std::to_string(P + 1) + " or more");
+                                  " tokens (steps count the prompt's positions too); use " +
+                                  std::to_string(P) + " or more");
+  Sampler check(request.sampling);  // throws on bad sampling parameters
 }
 
 GenerationResult generate(const LlamaModel& model, KvCache& cache, const GenerationRequest& request,

@@ -2,7 +2,10 @@
 
 #include <sentencepiece_processor.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "util/error.h"
 
@@ -10,9 +13,13 @@ namespace kvs {
 
 Tokenizer Tokenizer::load(const std::string& path) {
   std::error_code ec;
+  require(!std::filesystem::is_directory(path, ec),
+          "tokenizer path is a folder: " + path + "; give the SentencePiece .model file in it");
   require(std::filesystem::is_regular_file(path, ec),
           "tokenizer file not found: " + path +
               "; give the SentencePiece .model file the model was trained with");
+  require(std::ifstream(path, std::ios::binary).good(),
+          "cannot read tokenizer file " + path + ": " + std::strerror(errno));
   Tokenizer t;
   t.path_ = path;
   t.sp_ = std::make_unique<sentencepiece::SentencePieceProcessor>();

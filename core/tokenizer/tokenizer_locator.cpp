@@ -42,14 +42,14 @@ Tokenizer locateTokenizer(const std::string& modelPath, const std::string& expli
       Tokenizer t = Tokenizer::load(path.string());
       if (t.vocabSize() == modelVocabSize) return t;
       tried += " " + path.filename().string() + " (" + std::to_string(t.vocabSize()) + " pieces)";
-    } catch (const KvsError&) {
-      tried += " " + path.filename().string() + " (not SentencePiece)";
+    } catch (const KvsError& e) {
+      tried += " " + path.filename().string() + " (" + e.what() + ")";
     }
   }
   throw KvsError("no tokenizer given and no SentencePiece .model file with " +
                  std::to_string(modelVocabSize) + " pieces next to " + modelPath +
                  (tried.empty() ? std::string(" (none found)") : "; tried:" + tried) +
-                 "; pass --tokenizer PATH");
+                 "; name the tokenizer explicitly (--tokenizer PATH)");
 }
 
 }  // namespace kvs

@@ -158,7 +158,7 @@ TEST_F(CliBadInput, TokenizerWithAnotherVocabulary) {
 
 TEST_F(CliBadInput, NoTokenizerNextToTheModel) {
   const std::string model = copyOfModel("alone.bin", 0);
-  expectCleanError(runCli("generate --model " + model + " --prompt hi"), "pass --tokenizer PATH");
+  expectCleanError(runCli("generate --model " + model + " --prompt hi"), "(--tokenizer PATH)");
 }
 
 TEST_F(CliBadInput, EmptyPrompt) {
@@ -181,6 +181,44 @@ TEST_F(CliBadInput, StepsBeyondTheContext) {
 TEST_F(CliBadInput, StepsBelowThePrompt) {
   expectCleanError(runCli("generate " + kModel + " --prompt 'Once upon a time' --steps 3"),
                    "less than the prompt's 5 tokens");
+}
+
+TEST_F(CliBadInput, PromptLongerThanTheContextWithDefaultSteps) {
+  std::string prompt;
+  for (int i = 0; i < 300; ++i) prompt += "the dog ";
+  expectCleanError(runCli("generate " + kModel + " --prompt '" + prompt + "'"),
+                   "the model's context is 512 positions; shorten the prompt");
+}
+
+TEST_F(CliBadInput, FoldersInsteadOfFiles) {
+  expectCleanError(runCli("generate --model " + modelsDir() + " --prompt hi"), "not a file");
+  expectCleanError(runCli("generate " + kModel + " --tokenizer " + modelsDir() + " --prompt hi"),
+                   "tokenizer path is a folder");
+}
+
+TEST_F(CliBadInput, BadSamplingIsRefusedBeforeAnythingIsPrinted) {
+  for (const std::string bad : {"--top-p 0", "--top-p 1.5", "--top-p nan", "--temperature inf"}) {
+    const CliRun r = runCli("generate " + kModel + " --prompt hi " + bad);
+    expectCleanError(r, bad.substr(0, bad.find(' ')));
+    EXPECT_EQ(r.out, "") << bad;
+  }
+  const CliRun steps = runCli("generate " + kModel + " --prompt hi --steps 0");
+  expectCleanError(steps, "must be a whole number > 0, got '0'");
+}
+
+TEST(Cli, NonUtf8PromptStillGivesValidJson) {
+  // /bin/sh's printf writes the Latin-1 byte 0xE9, which is not UTF-8.
+  const CliRun r =
+      runCli("generate " + kModel + " --prompt \"$(printf 'caf\\351')\" --steps 10 --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("prompt").get<std::string>(), "caf\xEF\xBF\xBD");
+}
+
+TEST(Cli, ThreadsMayFollowTheCommandAndAreCappedAtTheCores) {
+  const CliRun r = runCli("info " + kModel + " --threads 1000");
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("is more than the"), std::string::npos) << r.err;
 }
 
 TEST_F(CliBadInput, UnknownFlagAndBadValues) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <random>
 #include <sstream>
 
 #include "test_util.h"
@@ -85,6 +86,22 @@ std::vector<std::vector<int>> spmEncode(const std::string& model,
   return result;
 }
 
+// Random lines over a pool of ASCII, digits, whitespace runs, accented letters, CJK and emoji.
+std::vector<std::string> randomLines(int count, uint32_t seed) {
+  const std::vector<std::string> pool = {
+      "a", "e", "Z", "q",  "0",  "7",  "42",   " ", "  ",  "\t",           ".",   ",",    "!",  "'",
+      "é", "ß", "Ω", "日", "語", "한", "🦙", "🚀", "‍", "\xE2\x80\x8B", "the", " cat", "Ünï"};
+  std::mt19937 rng(seed);
+  std::vector<std::string> lines;
+  for (int i = 0; i < count; ++i) {
+    std::string line;
+    const int pieces = 1 + static_cast<int>(rng() % 20);
+    for (int p = 0; p < pieces; ++p) line += pool[rng() % pool.size()];
+    lines.push_back(line);
+  }
+  return lines;
+}
+
 class SpmEncodeCrossCheck : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SpmEncodeCrossCheck, EncodeEqualsSpmEncode) {
@@ -94,14 +111,16 @@ TEST_P(SpmEncodeCrossCheck, EncodeEqualsSpmEncode) {
   }
   const std::string model = modelPath(GetParam());
   const Tokenizer t = Tokenizer::load(model);
-  const auto expected = spmEncode(model, kVariedText);
-  ASSERT_EQ(expected.size(), kVariedText.size());
+  std::vector<std::string> lines = kVariedText;
+  for (const auto& line : randomLines(300, 5)) lines.push_back(line);
+  const auto expected = spmEncode(model, lines);
+  ASSERT_EQ(expected.size(), lines.size());
   bool sawByteFallback = false;
-  for (size_t i = 0; i < kVariedText.size(); ++i) {
-    const std::vector<int> ids = t.encode(kVariedText[i], /*addBos=*/false);
-    EXPECT_EQ(ids, expected[i]) << kVariedText[i];
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::vector<int> ids = t.encode(lines[i], /*addBos=*/false);
+    EXPECT_EQ(ids, expected[i]) << "line " << i << ": " << lines[i];
     for (int id : ids) sawByteFallback |= t.isByte(id);
-    EXPECT_EQ(t.encode(kVariedText[i], true).front(), 1);
+    EXPECT_EQ(t.encode(lines[i], true).front(), 1);
   }
   EXPECT_TRUE(sawByteFallback) << "the emoji line should need byte-fallback pieces";
 }

@@ -160,9 +160,37 @@ TEST(Checkpoint, FuseWeightsNamesAWrongShape) {
 
 TEST(Checkpoint, UnwritableOutputIsReported) {
   const ModelConfig c = tinyConfig();
-  EXPECT_THROW(writeLlama2cCheckpoint("/nonexistent-dir/m.bin", c, randomWeights(c, 1),
-                                      Llama2cFormat::kLegacy),
-               KvsError);
+  try {
+    writeLlama2cCheckpoint("/nonexistent-dir/m.bin", c, randomWeights(c, 1),
+                           Llama2cFormat::kLegacy);
+    FAIL() << "expected an error";
+  } catch (const KvsError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write /nonexistent-dir/m.bin"), std::string::npos);
+  }
+}
+
+TEST(Checkpoint, FailedWriteLeavesNoPartialFile) {
+  TempDir dir;
+  const ModelConfig c = tinyConfig();
+  StackedWeights w = randomWeights(c, 1);
+  w.w2 = at::zeros({1});  // wrong size: the writer fails midway
+  EXPECT_THROW(writeLlama2cCheckpoint(dir.file("m.bin"), c, w, Llama2cFormat::kLegacy), KvsError);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("m.bin")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("m.bin.part")));
+}
+
+TEST(Checkpoint, HeaderErrorsNameTheField) {
+  TempDir dir;
+  std::string bytes(28, '\0');
+  const int32_t header[7] = {64, 172, 5, 8, 4, 512, 50000000};
+  std::memcpy(bytes.data(), header, sizeof header);
+  test::writeFile(dir.file("m.bin"), bytes);
+  EXPECT_NE(errorOf(dir.file("m.bin")).find("seq_len = 50000000"), std::string::npos)
+      << errorOf(dir.file("m.bin"));
+  const int32_t minVocab[7] = {64, 172, 5, 8, 4, INT32_MIN, 512};
+  std::memcpy(bytes.data(), minVocab, sizeof minVocab);
+  test::writeFile(dir.file("m.bin"), bytes);
+  EXPECT_NE(errorOf(dir.file("m.bin")).find("vocab_size"), std::string::npos);
 }
 
 }  // namespace
