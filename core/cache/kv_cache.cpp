@@ -53,11 +53,17 @@ int KvCache::beginAppend(int n) {
 void KvCache::reserve(int layer, int needed) {
   const int capacity = this->capacity(layer);
   if (needed <= capacity) return;
-  // Grow by a quarter (at least 64 slots): doubling would undo what compression freed.
-  const int grown = std::min(maxLength_, std::max(needed, capacity + std::max(64, capacity / 4)));
-  at::Tensor k = at::empty({nKvHeads_, grown, headDim_}, options_);
-  at::Tensor v = at::empty({nKvHeads_, grown, headDim_}, options_);
-  peakBytes_ = std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
+  // The first append (the prompt) gets exactly its size; later growth is by a quarter (at least
+  // 64 slots): doubling would undo what compression freed.
+  const int grown =
+      capacity == 0 ? needed
+                    : std::min(maxLength_, std::max(needed, capacity + std::max(64, capacity / 4)));
+  // Zeroed: heads shorter than the longest read padding rows, which the mask hides but which
+  // must not hold NaN (NaN * 0 is NaN).
+  at::Tensor k = at::zeros({nKvHeads_, grown, headDim_}, options_);
+  at::Tensor v = at::zeros({nKvHeads_, grown, headDim_}, options_);
+  peakBytes_ =
+      std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
   const int used = maxSlots(layer);
   if (used > 0) {
     k.narrow(1, 0, used).copy_(keys_[layer].narrow(1, 0, used));
@@ -146,7 +152,8 @@ void KvCache::replaceLayer(int layer, const std::vector<at::Tensor>& keys,
   }
   at::Tensor k = at::zeros({nKvHeads_, std::max(longest, 1), headDim_}, options_);
   at::Tensor v = at::zeros({nKvHeads_, std::max(longest, 1), headDim_}, options_);
-  peakBytes_ = std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
+  peakBytes_ =
+      std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
   for (int h = 0; h < nKvHeads_; ++h) {
     const int64_t s = keys[h].size(0);
     k[h].narrow(0, 0, s).copy_(keys[h]);

@@ -7,10 +7,12 @@
 
 #include "cache/kv_cache.h"
 #include "cli/commands.h"
+#include "cli/compression_options.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
 #include "session/generator.h"
+#include "session/variant.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
@@ -31,6 +33,7 @@ struct GenerateOptions {
   float topP = 0.9f;
   int64_t seed = -1;  // -1 = random, reported in the output
   bool json = false;
+  CompressionOptions compression;
 };
 
 std::vector<int> promptIds(const GenerateOptions& o, const Tokenizer& tokenizer, bool promptGiven) {
@@ -78,8 +81,8 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
     if (id >= 0) request.stopIds.push_back(id);
   }
   validateRequest(*model, request);  // before anything is printed
+  const CompressionParams params = o.compression.resolve();
 
-  KvCache cache = model->makeCache();
   TokenStreamDecoder continuation(tokenizer, /*atTextStart=*/request.promptIds.size() <= 1);
   TokenCallback onToken;
   if (!o.json) {
@@ -94,7 +97,8 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
       return true;
     };
   }
-  const GenerationResult result = generate(*model, cache, request, onToken);
+  const VariantResult variant = runVariant(*model, request, params, onToken);
+  const GenerationResult& result = variant.generation;
 
   if (!o.json) {
     std::cout << continuation.finish() << "\n";
@@ -123,7 +127,17 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["decode_tokens"] = result.decodeForwardPasses;
   out["decode_seconds"] = result.decodeSeconds;
   out["decode_tokens_per_second"] = result.decodeTokensPerSecond();
-  out["kv_cache_bytes"] = cache.bytes();
+  out["compression"] = toJson(params);
+  const CompressionReport& report = variant.compression;
+  out["kv_bytes"] = report.bytes;  // right after compression
+  out["kv_bytes_full"] = report.fullBytes;
+  out["kv_bytes_per_layer"] = report.layerBytes;
+  out["achieved_ratio"] = report.achievedRatio;
+  out["slots"] = report.slots;  // [layer][KV head]
+  out["compress_seconds"] = report.compressSeconds;
+  out["kv_bytes_final"] = variant.finalBytes;
+  out["kv_bytes_final_full"] = variant.finalFullBytes;
+  out["kv_bytes_peak"] = variant.peakBytes;
   // Invalid UTF-8 in the prompt or the text becomes U+FFFD rather than failing after the run.
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
@@ -150,6 +164,7 @@ Action addGenerateCommand(CLI::App& app) {
   app.add_option("--seed", o->seed, "Random seed (default: random, reported in --json)")
       ->check(nonNegativeWhole());
   app.add_flag("--json", o->json, "Print one JSON object instead of streaming text");
+  addCompressionOptions(app, o->compression);
   return [o, prompt] { return runGenerate(*o, prompt->count() > 0); };
 }
 

@@ -48,7 +48,8 @@ void validateRequest(const LlamaModel& model, const GenerationRequest& request) 
 }
 
 GenerationResult generate(const LlamaModel& model, KvCache& cache, const GenerationRequest& request,
-                          const TokenCallback& onToken, LayerObserver* observer) {
+                          const TokenCallback& onToken, LayerObserver* observer,
+                          const std::function<void()>& afterPrefill) {
   validateRequest(model, request);
   cache.clear();
   Sampler sampler(request.sampling);
@@ -74,6 +75,7 @@ GenerationResult generate(const LlamaModel& model, KvCache& cache, const Generat
   at::Tensor logits = model.forward(request.promptIds, cache, LogitsMode::kLast, observer);
   int token = sampler.sample(logits);
   result.prefillSeconds = secondsSince(start);
+  if (afterPrefill) afterPrefill();
   if (!emit(token)) return result;
 
   start = std::chrono::steady_clock::now();

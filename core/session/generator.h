@@ -44,7 +44,10 @@ using TokenCallback = std::function<bool(int token)>;
 void validateRequest(const LlamaModel& model, const GenerationRequest& request);
 
 // Runs the request on an empty cache (cleared first).
+// afterPrefill runs once the prompt is in the cache, before the first decode step (where a
+// variant compresses the cache).
 GenerationResult generate(const LlamaModel& model, KvCache& cache, const GenerationRequest& request,
-                          const TokenCallback& onToken = {}, LayerObserver* observer = nullptr);
+                          const TokenCallback& onToken = {}, LayerObserver* observer = nullptr,
+                          const std::function<void()>& afterPrefill = {});
 
 }  // namespace kvs

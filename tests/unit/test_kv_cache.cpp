@@ -28,12 +28,14 @@ TEST(KvCache, AppendsAcrossGrowthKeepEarlierTokens) {
   KvCache cache(cacheConfig());
   append(cache, 3, 0);
   EXPECT_EQ(cache.length(), 3);
-  EXPECT_EQ(cache.capacity(0), 64);
+  EXPECT_EQ(cache.capacity(0), 3);  // the first append gets exactly its size
   const at::Tensor first = cache.keys(1).clone();  // [Hkv, 3, D]
   append(cache, 100, 5000);
   EXPECT_EQ(cache.length(), 103);
   EXPECT_EQ(cache.slotCount(1, 0), 103);
-  EXPECT_EQ(cache.capacity(0), 128);  // grown by 64 slots
+  EXPECT_EQ(cache.capacity(0), 103);  // grown by at least 64 slots
+  append(cache, 1, 0);
+  EXPECT_EQ(cache.capacity(0), 103 + 64);
   EXPECT_TRUE(at::equal(cache.keys(1).narrow(1, 0, 3), first));
   EXPECT_TRUE(at::equal(cache.values(1).narrow(1, 0, 3), -first));
   const at::Tensor expected = at::arange(4, at::kFloat) + 5000 + 1000 + (3 * 2 + 1) * 4;
@@ -44,8 +46,10 @@ TEST(KvCache, BytesAreTheAllocatedStorage) {
   KvCache cache(cacheConfig());
   EXPECT_EQ(cache.bytes(), 0);
   append(cache, 10, 0);
-  EXPECT_EQ(cache.bytes(), 2 /*layers*/ * 2 /*k,v*/ * 2 /*Hkv*/ * 64 /*capacity*/ * 4 /*D*/ * 4);
-  EXPECT_EQ(cache.fullBytes(), 2 * 2 * 2 * 10 * 4 * 4);
+  EXPECT_EQ(cache.bytes(), 2 /*layers*/ * 2 /*k,v*/ * 2 /*Hkv*/ * 10 /*capacity*/ * 4 /*D*/ * 4);
+  EXPECT_EQ(cache.fullBytes(), cache.bytes());
+  append(cache, 1, 0);
+  EXPECT_EQ(cache.bytes(), 2 * 2 * 2 * (10 + 64) * 4 * 4);  // decoding grows the storage
 }
 
 TEST(KvCache, RollbackDropsPendingTokens) {

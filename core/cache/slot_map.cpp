@@ -1,0 +1,17 @@
+#include "cache/slot_map.h"
+
+namespace kvs {
+
+void SlotMap::reset(int layers, int kvHeads) {
+  slots.assign(layers, std::vector<std::vector<Slot>>(kvHeads));
+}
+
+void SlotMap::appendTokens(int first, int n) {
+  for (auto& layer : slots) {
+    for (auto& head : layer) {
+      for (int p = first; p < first + n; ++p) head.push_back(Slot::token(p));
+    }
+  }
+}
+
+}  // namespace kvs

@@ -1,0 +1,32 @@
+#pragma once
+// SlotMap: which original tokens each cache slot stands for. Plain data (no tensors), kept beside
+// the KvCache: slot s of (layer, KV head) covers token positions first..last, was merged around
+// the pivot position, holds count tokens, and has accumulated this much attention.
+
+#include <vector>
+
+namespace kvs {
+
+struct Slot {
+  int first = 0;         // first original position covered
+  int last = 0;          // last original position covered
+  int pivot = 0;         // position whose key dominates the slot (itself for a plain token)
+  int count = 1;         // tokens merged into this slot (the set size)
+  double attention = 0;  // accumulated attention (H2O's score), summed over merged members
+
+  static Slot token(int position) { return {position, position, position, 1, 0.0}; }
+};
+
+struct SlotMap {
+  std::vector<std::vector<std::vector<Slot>>> slots;  // [L][Hkv][S_h], token order
+
+  void reset(int layers, int kvHeads);
+  // Appends n singleton slots for positions first .. first+n-1 to every (layer, head).
+  void appendTokens(int first, int n);
+  std::vector<Slot>& head(int layer, int h) { return slots[layer][h]; }
+  const std::vector<Slot>& head(int layer, int h) const { return slots[layer][h]; }
+  int layers() const { return static_cast<int>(slots.size()); }
+  int kvHeads() const { return slots.empty() ? 0 : static_cast<int>(slots[0].size()); }
+};
+
+}  // namespace kvs

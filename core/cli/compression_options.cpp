@@ -1,0 +1,65 @@
+#include "cli/compression_options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "cli/validators.h"
+
+namespace kvs::cli {
+
+void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
+  CompressionParams& p = o.params;
+  const std::string group = "Compression";
+  app.add_option("--method", o.method, "full, streaming, h2o, cam or kvmerger")->group(group);
+  app.add_option("--budget", p.budget,
+                 "Slots kept per (layer, KV head), as a fraction of the prompt")
+      ->group(group);
+  app.add_option("--budget-tokens", p.budgetTokens, "Slots kept per (layer, KV head), absolute")
+      ->check(positiveWhole())
+      ->group(group);
+  app.add_flag("--approximate-budget", o.approximateBudget,
+               "KVMerger: use --eps as given (the paper) instead of fitting the budget exactly")
+      ->group(group);
+  app.add_option("--eps", p.eps, "KVMerger: merge when adjacent key cosine > eps (default 0.75)")
+      ->group(group);
+  app.add_option("--sigma", p.sigma, "KVMerger: Gaussian kernel bandwidth (default 5)")
+      ->group(group);
+  app.add_option("--sigma-mode", o.sigmaMode, "fixed, mean-distance or literal")->group(group);
+  app.add_option("--recent", p.recentRatio,
+                 "Recent tokens never evicted or merged, fraction of the prompt (default: the "
+                 "paper's for the budget)")
+      ->group(group);
+  app.add_option("--protected", p.protectedRatio,
+                 "KVMerger: top-attention tokens kept; H2O/CaM: heavy hitters (fraction)")
+      ->group(group);
+  app.add_option("--layout", o.layout, "KVMerger merging sets: per-head or shared (per layer)")
+      ->group(group);
+  app.add_option("--skip-layers", p.skipLayers, "KVMerger: layers kept full, e.g. 0,1,31")
+      ->delimiter(',')
+      ->group(group);
+  app.add_flag("--no-value-scaling", o.noValueScaling,
+               "KVMerger: merged value = weighted mean (paper: n times it)")
+      ->group(group);
+  app.add_option("--gqa-reduction", o.gqaReduction,
+                 "Accumulated attention over the query heads of a KV head: mean, sum or max")
+      ->group(group);
+  app.add_option("--sink-tokens", p.sinkTokens, "StreamingLLM: first tokens kept (default 4)")
+      ->group(group);
+  app.add_option("--cam-window", p.camWindow, "CaM: kept tokens an evicted value merges into")
+      ->group(group);
+  app.add_option("--cam-seed", p.seed, "CaM: seed of its Bernoulli draws (default 0)")
+      ->group(group);
+}
+
+CompressionParams CompressionOptions::resolve() const {
+  CompressionParams p = params;
+  p.method = parseMethod(method);
+  p.sigmaMode = parseSigmaMode(sigmaMode);
+  p.layout = parseMergeLayout(layout);
+  p.gqaReduction = parseGqaReduction(gqaReduction);
+  p.exactBudget = !approximateBudget;
+  p.scaleValues = !noValueScaling;
+  p.validate();
+  return p;
+}
+
+}  // namespace kvs::cli

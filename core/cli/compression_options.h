@@ -1,0 +1,26 @@
+#pragma once
+// The compression flags shared by generate (and later compare): one flag per CompressionParams
+// field, with the names of kvmerger-spec.md.
+
+#include <string>
+
+#include "compress/compression_params.h"
+
+namespace CLI {
+class App;
+}
+
+namespace kvs::cli {
+
+struct CompressionOptions {
+  CompressionParams params;
+  std::string method = "full", sigmaMode = "fixed", layout = "per-head", gqaReduction = "mean";
+  bool approximateBudget = false, noValueScaling = false;
+
+  // Parses the names into params and validates; KvsError names the bad flag's value.
+  CompressionParams resolve() const;
+};
+
+void addCompressionOptions(CLI::App& app, CompressionOptions& o);
+
+}  // namespace kvs::cli

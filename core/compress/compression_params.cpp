@@ -1,0 +1,134 @@
+#include "compress/compression_params.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace kvs {
+namespace {
+
+template <typename E, size_t N>
+E parseName(const std::string& s, const char* what, const std::pair<const char*, E> (&names)[N]) {
+  std::string accepted;
+  for (const auto& [name, value] : names) {
+    if (s == name) return value;
+    accepted += std::string(accepted.empty() ? "" : ", ") + name;
+  }
+  throw KvsError(std::string("unknown ") + what + " '" + s + "'; use one of: " + accepted);
+}
+
+const std::pair<const char*, Method> kMethods[] = {{"full", Method::kFull},
+                                                   {"streaming", Method::kStreaming},
+                                                   {"h2o", Method::kH2O},
+                                                   {"cam", Method::kCaM},
+                                                   {"kvmerger", Method::kKVMerger}};
+const std::pair<const char*, SigmaMode> kSigmaModes[] = {
+    {"fixed", SigmaMode::kFixed},
+    {"mean-distance", SigmaMode::kMeanDistance},
+    {"literal", SigmaMode::kLiteral}};
+const std::pair<const char*, MergeLayout> kLayouts[] = {{"per-head", MergeLayout::kPerHead},
+                                                        {"shared", MergeLayout::kSharedPerLayer}};
+const std::pair<const char*, GqaReduction> kReductions[] = {
+    {"mean", GqaReduction::kMean}, {"sum", GqaReduction::kSum}, {"max", GqaReduction::kMax}};
+
+template <typename E, size_t N>
+const char* nameOf(E value, const std::pair<const char*, E> (&names)[N]) {
+  for (const auto& [name, v] : names) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+
+}  // namespace
+
+const char* toString(Method m) {
+  return nameOf(m, kMethods);
+}
+const char* toString(SigmaMode m) {
+  return nameOf(m, kSigmaModes);
+}
+const char* toString(MergeLayout m) {
+  return nameOf(m, kLayouts);
+}
+const char* toString(GqaReduction m) {
+  return nameOf(m, kReductions);
+}
+Method parseMethod(const std::string& s) {
+  return parseName(s, "method", kMethods);
+}
+SigmaMode parseSigmaMode(const std::string& s) {
+  return parseName(s, "sigma mode", kSigmaModes);
+}
+MergeLayout parseMergeLayout(const std::string& s) {
+  return parseName(s, "layout", kLayouts);
+}
+GqaReduction parseGqaReduction(const std::string& s) {
+  return parseName(s, "GQA reduction", kReductions);
+}
+
+double CompressionParams::effectiveRecentRatio() const {
+  if (recentRatio >= 0) return recentRatio;
+  if (method == Method::kKVMerger) return budget <= 0.35 ? 0.08 : 0.17;
+  return budget / 2;
+}
+
+double CompressionParams::effectiveProtectedRatio() const {
+  if (protectedRatio >= 0) return protectedRatio;
+  if (method == Method::kKVMerger) return budget <= 0.35 ? 0.02 : 0.12;
+  return budget - effectiveRecentRatio();
+}
+
+int CompressionParams::targetSlots(int T) const {
+  if (budgetTokens > 0) return std::min(budgetTokens, T);
+  return std::max(1, std::min(T, static_cast<int>(std::lround(budget * T))));
+}
+
+void CompressionParams::validate() const {
+  auto check = [](bool ok, const std::string& message) { require(ok, message); };
+  check(std::isfinite(budget) && budget > 0 && budget <= 1,
+        "budget must be in (0, 1] (a fraction of the prompt's tokens), got " +
+            std::to_string(budget));
+  check(budgetTokens >= 0, "budget-tokens must be >= 0, got " + std::to_string(budgetTokens));
+  check(recentRatio < 0 || recentRatio <= 1,
+        "recent must be in [0, 1], got " + std::to_string(recentRatio));
+  check(protectedRatio < 0 || protectedRatio <= 1,
+        "protected must be in [0, 1], got " + std::to_string(protectedRatio));
+  check(std::isfinite(eps) && eps >= -1 && eps <= 1.0001,
+        "eps must be in [-1, 1.0001] (a cosine threshold), got " + std::to_string(eps));
+  check(std::isfinite(sigma) && sigma > 0, "sigma must be > 0, got " + std::to_string(sigma));
+  check(sinkTokens >= 0, "sink-tokens must be >= 0, got " + std::to_string(sinkTokens));
+  check(camWindow > 0, "cam-window must be > 0, got " + std::to_string(camWindow));
+  for (int l : skipLayers) check(l >= 0, "skip-layers must list layer indices >= 0");
+  if (method != Method::kFull && budgetTokens == 0) {
+    check(effectiveRecentRatio() + (method == Method::kStreaming ? 0 : effectiveProtectedRatio()) <=
+              budget + 1e-9,
+          "the budget " + std::to_string(budget) +
+              " is smaller than the recent + protected tokens it must keep (" +
+              std::to_string(effectiveRecentRatio()) + " + " +
+              std::to_string(effectiveProtectedRatio()) +
+              "); raise budget or lower recent/protected");
+  }
+}
+
+nlohmann::json toJson(const CompressionParams& p) {
+  return nlohmann::json{{"method", toString(p.method)},
+                        {"budget", p.budget},
+                        {"budget_tokens", p.budgetTokens},
+                        {"exact_budget", p.exactBudget},
+                        {"recent", p.effectiveRecentRatio()},
+                        {"protected", p.effectiveProtectedRatio()},
+                        {"eps", p.eps},
+                        {"sigma", p.sigma},
+                        {"sigma_mode", toString(p.sigmaMode)},
+                        {"layout", toString(p.layout)},
+                        {"skip_layers", p.skipLayers},
+                        {"scale_values", p.scaleValues},
+                        {"log_bias", p.logBias},
+                        {"gqa_reduction", toString(p.gqaReduction)},
+                        {"sink_tokens", p.sinkTokens},
+                        {"cam_window", p.camWindow},
+                        {"seed", p.seed}};
+}
+
+}  // namespace kvs

@@ -1,0 +1,67 @@
+#pragma once
+// Every setting of KV-cache compression in one value, with the defaults of kvmerger-spec.md.
+// Every ambiguity of the KVMerger paper is an option here, because exploring them is the point.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace kvs {
+
+enum class Method { kFull, kStreaming, kH2O, kCaM, kKVMerger };
+enum class SigmaMode {
+  kFixed,         // sigma as given (paper's ablation picks 5)
+  kMeanDistance,  // sigma = sum_j ||K[p]-K[j]|| / (sqrt(2) n)
+  kLiteral,  // the printed formula: g with sigma0 = 1, sigma = sum_j g_j / (sqrt(2) n), recompute
+};
+enum class MergeLayout { kPerHead, kSharedPerLayer };
+enum class GqaReduction { kMean, kSum, kMax };
+
+struct CompressionParams {
+  Method method = Method::kFull;
+  double budget = 0.5;      // fraction of the prompt's tokens kept per (layer, KV head), in (0, 1]
+  int budgetTokens = 0;     // absolute slots per (layer, KV head); overrides budget when > 0
+  bool exactBudget = true;  // KVMerger: bisect eps until the size fits (false: paper's approximate)
+  // H2O / CaM / KVMerger: recent tokens never evicted or merged, as a fraction of the prompt.
+  // Negative = the paper's default for the budget (KVMerger: 0.17 at 50%, 0.08 at 35%;
+  // H2O/CaM: half of the budget).
+  double recentRatio = -1;
+  // KVMerger: top-attention tokens outside the recent window kept as they are (paper: 0.12 at
+  // 50%, 0.02 at 35%); H2O/CaM: heavy hitters (default: the other half of the budget).
+  double protectedRatio = -1;
+  double eps = 0.75;   // KVMerger: adjacent key cosine must exceed eps to merge (strict >)
+  double sigma = 5.0;  // Gaussian kernel bandwidth (kFixed)
+  SigmaMode sigmaMode = SigmaMode::kFixed;
+  MergeLayout layout = MergeLayout::kPerHead;
+  std::vector<int> skipLayers;  // layers kept full by KVMerger
+  bool scaleValues = true;      // merged value = n * weighted mean (paper: on)
+  bool logBias = false;         // +log(n) attention-logit bias on merged slots (not in the paper)
+  GqaReduction gqaReduction = GqaReduction::kMean;
+  int sinkTokens = 4;  // StreamingLLM: first tokens always kept
+  int camWindow = 32;  // CaM: kept tokens that receive an evicted value
+  uint64_t seed = 0;   // CaM's Bernoulli draws
+
+  // Throws KvsError naming the parameter and its allowed range.
+  void validate() const;
+  // Slots per (layer, head) for a prompt of T tokens.
+  int targetSlots(int T) const;
+  double effectiveRecentRatio() const;
+  double effectiveProtectedRatio() const;
+};
+
+const char* toString(Method m);
+const char* toString(SigmaMode m);
+const char* toString(MergeLayout m);
+const char* toString(GqaReduction m);
+// Parse user-facing names ("kvmerger", "mean-distance", "per-head", "mean", ...); KvsError lists
+// the accepted names.
+Method parseMethod(const std::string& s);
+SigmaMode parseSigmaMode(const std::string& s);
+MergeLayout parseMergeLayout(const std::string& s);
+GqaReduction parseGqaReduction(const std::string& s);
+
+nlohmann::json toJson(const CompressionParams& p);
+
+}  // namespace kvs

@@ -1,0 +1,41 @@
+#pragma once
+// A compression plan says, for every (layer, KV head), what each new slot is made of: a list of
+// (old slot, key weight, value weight) entries. Dropping, keeping, Gaussian merging (KVMerger) and
+// value merging (CaM) are all such plans, so one routine applies them to the cache for real.
+
+#include <vector>
+
+#include "cache/slot_map.h"
+
+namespace kvs {
+
+class KvCache;
+
+struct HeadPlan {
+  std::vector<Slot> slots;         // metadata of the new slots, in token order
+  std::vector<int> entryStart{0};  // new slot s uses entries [entryStart[s], entryStart[s+1])
+  std::vector<int> source;         // old slot of each entry
+  std::vector<float> keyWeight;    // new key   = sum of keyWeight   * old key
+  std::vector<float> valueWeight;  // new value = sum of valueWeight * old value
+
+  void addEntry(int oldSlot, float keyW, float valueW);
+  // Ends the current new slot with its metadata.
+  void closeSlot(const Slot& slot);
+  // Adds one more entry to an already closed slot s (CaM adds evicted values to kept slots).
+  void addToClosedSlot(int s, int oldSlot, float keyW, float valueW);
+  int size() const { return static_cast<int>(slots.size()); }
+
+  // Keeps the given old slots (sorted) unchanged.
+  static HeadPlan keep(const std::vector<Slot>& old, const std::vector<int>& kept);
+};
+
+struct CompressionPlan {
+  // [L][Hkv]; a layer with no head plans is left as it is.
+  std::vector<std::vector<HeadPlan>> layers;
+};
+
+// Rebuilds each planned layer of the cache from the plan (freeing the old storage) and replaces
+// the SlotMap entries of those heads.
+void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map);
+
+}  // namespace kvs

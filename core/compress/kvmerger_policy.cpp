@@ -1,0 +1,110 @@
+// KVMerger (arXiv 2407.08454): merging sets of adjacent tokens with similar keys, each merged
+// into its pivot with Gaussian-kernel weights (kvmerger-spec.md sections 2, 3 and 5).
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "cache/kv_cache.h"
+#include "compress/compression_policy.h"
+#include "compress/merging_sets.h"
+#include "util/error.h"
+
+namespace kvs {
+namespace {
+
+struct Layout {
+  std::vector<MergingSet> sets;
+  std::vector<double> attention;  // per slot, used to choose pivots
+};
+
+// Protection and sets from one cosine curve and one attention vector (a head's, or a layer's
+// mean in the shared layout).
+Layout findSets(const std::vector<float>& cos, std::vector<double> attention,
+                const CompressionParams& p, int target) {
+  const int S = static_cast<int>(attention.size());
+  const int recent = static_cast<int>(std::lround(p.effectiveRecentRatio() * S));
+  const int heavy = static_cast<int>(std::lround(p.effectiveProtectedRatio() * S));
+  require(p.budgetTokens == 0 || recent + heavy <= target,
+          "the budget of " + std::to_string(target) + " slots is smaller than the " +
+              std::to_string(recent + heavy) +
+              " recent + protected tokens KVMerger keeps; raise the budget or lower --recent / "
+              "--protected");
+  const std::vector<char> prot = protectedSlots(attention, recent, heavy);
+  const double eps = p.exactBudget ? epsForBudget(cos, prot, target) : p.eps;
+  return {identifyMergingSets(cos, prot, eps), std::move(attention)};
+}
+
+HeadPlan mergeHead(const std::vector<Slot>& old, const at::Tensor& keys, const Layout& layout,
+                   const CompressionParams& p) {
+  HeadPlan plan;
+  for (const MergingSet& set : layout.sets) {
+    if (set.size() == 1) {
+      plan.addEntry(set.first, 1.0f, 1.0f);
+      plan.closeSlot(old[set.first]);
+      continue;
+    }
+    const GaussianMerge m = gaussianMerge(keys, layout.attention, set, p.sigma, p.sigmaMode);
+    const float valueScale = p.scaleValues ? static_cast<float>(set.size()) : 1.0f;
+    Slot merged{old[set.first].first, old[set.last].last, old[m.pivot].pivot, 0, 0.0};
+    for (int j = set.first; j <= set.last; ++j) {
+      const float w = m.weights[j - set.first];
+      plan.addEntry(j, w, valueScale * w);
+      merged.count += old[j].count;
+      merged.attention += old[j].attention;
+    }
+    plan.closeSlot(merged);
+  }
+  return plan;
+}
+
+std::vector<double> attentionOf(const std::vector<Slot>& slots) {
+  std::vector<double> a;
+  for (const Slot& s : slots) a.push_back(s.attention);
+  return a;
+}
+
+}  // namespace
+
+CompressionPlan KVMergerPolicy::plan(const KvCache& cache, const SlotMap& map) const {
+  CompressionPlan plan;
+  plan.layers.resize(cache.nLayers());
+  for (int l = 0; l < cache.nLayers(); ++l) {
+    if (std::find(params_.skipLayers.begin(), params_.skipLayers.end(), l) !=
+        params_.skipLayers.end()) {
+      continue;
+    }
+    const at::Tensor keys = cache.keys(l).to(at::kCPU);  // [Hkv, Smax, D]
+    const int H = cache.nKvHeads();
+    auto headKeys = [&](int h) { return keys[h].narrow(0, 0, map.head(l, h).size()); };
+    if (params_.layout == MergeLayout::kSharedPerLayer) {
+      // One layout for the layer: cosine and attention averaged over heads (equal lengths).
+      const int S = static_cast<int>(map.head(l, 0).size());
+      std::vector<float> cos(std::max(0, S - 1), 0.0f);
+      std::vector<double> attention(S, 0.0);
+      for (int h = 0; h < H; ++h) {
+        require(static_cast<int>(map.head(l, h).size()) == S,
+                "the shared merging layout needs all heads of a layer equally long");
+        const auto c = adjacentCosine(headKeys(h));
+        for (size_t i = 0; i < c.size(); ++i) cos[i] += c[i] / H;
+        for (int i = 0; i < S; ++i) attention[i] += map.head(l, h)[i].attention / H;
+      }
+      const Layout layout = findSets(cos, attention, params_, params_.targetSlots(S));
+      for (int h = 0; h < H; ++h) {
+        plan.layers[l].push_back(mergeHead(map.head(l, h), headKeys(h), layout, params_));
+      }
+      continue;
+    }
+    for (int h = 0; h < H; ++h) {
+      const auto& old = map.head(l, h);
+      const at::Tensor k = headKeys(h);
+      const Layout layout = findSets(adjacentCosine(k), attentionOf(old), params_,
+                                     params_.targetSlots(static_cast<int>(old.size())));
+      plan.layers[l].push_back(mergeHead(old, k, layout, params_));
+    }
+  }
+  return plan;
+}
+
+}  // namespace kvs

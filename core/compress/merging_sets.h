@@ -1,0 +1,46 @@
+#pragma once
+// KVMerger's two steps (kvmerger-spec.md sections 2 and 3), as plain functions on one
+// (layer, KV head): find merging sets of adjacent similar keys, then merge a set with
+// Gaussian-kernel weights around its pivot.
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "compress/compression_params.h"
+
+namespace kvs {
+
+// c[i] = cos(K[i], K[i+1]), i = 0 .. S-2, in fp32 with norms clamped at 1e-6.  keys: [S, D].
+std::vector<float> adjacentCosine(const at::Tensor& keys);
+
+// The `recent` last slots, and the `heavy` slots with the largest attention among the rest
+// (ties: lower index), are protected: never merged.
+std::vector<char> protectedSlots(const std::vector<double>& attention, int recent, int heavy);
+
+struct MergingSet {
+  int first, last;  // slot indices, inclusive
+  int size() const { return last - first + 1; }
+};
+
+// Greedy backward scan: slot i joins the set of slot i+1 when cos[i] > eps and neither is
+// protected. Returns the sets in token order; protected slots are singletons.
+std::vector<MergingSet> identifyMergingSets(const std::vector<float>& cos,
+                                            const std::vector<char>& isProtected, double eps);
+
+// The largest eps (from the candidate thresholds the cosines define) whose sets number at most
+// target; the sets of the most merging allowed when even that does not fit.
+double epsForBudget(const std::vector<float>& cos, const std::vector<char>& isProtected,
+                    int target);
+
+struct GaussianMerge {
+  int pivot = 0;               // slot index (largest attention in the set; ties: lowest index)
+  std::vector<float> weights;  // per member, sum to 1, the pivot's the largest
+  double sigma = 0;            // the bandwidth used
+};
+
+// keys: [S, D]; members first..last of one set.
+GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& attention,
+                            const MergingSet& set, double sigma, SigmaMode mode);
+
+}  // namespace kvs

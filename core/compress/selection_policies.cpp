@@ -1,0 +1,96 @@
+// Policies that choose slots to keep: StreamingLLM (sinks + recent), H2O (recent + heavy
+// hitters by accumulated attention, per KV head) and CaM (H2O's choice, with evicted values
+// merged into the kept slots that follow them).
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "cache/kv_cache.h"
+#include "compress/compression_policy.h"
+#include "compress/merging_sets.h"
+#include "util/error.h"
+
+namespace kvs {
+
+std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params) {
+  params.validate();
+  switch (params.method) {
+    case Method::kFull:
+      return nullptr;
+    case Method::kStreaming:
+      return std::make_unique<StreamingPolicy>(params);
+    case Method::kH2O:
+    case Method::kCaM:
+      return std::make_unique<H2OPolicy>(params);
+    case Method::kKVMerger:
+      return std::make_unique<KVMergerPolicy>(params);
+  }
+  return nullptr;
+}
+
+CompressionPlan StreamingPolicy::plan(const KvCache& cache, const SlotMap& map) const {
+  CompressionPlan plan;
+  plan.layers.resize(cache.nLayers());
+  for (int l = 0; l < cache.nLayers(); ++l) {
+    for (int h = 0; h < cache.nKvHeads(); ++h) {
+      const auto& old = map.head(l, h);
+      const int S = static_cast<int>(old.size()), target = params_.targetSlots(S);
+      const int sinks = std::min(params_.sinkTokens, target);
+      std::vector<int> kept;
+      for (int i = 0; i < S; ++i) {
+        if (i < sinks || i >= S - (target - sinks)) kept.push_back(i);
+      }
+      plan.layers[l].push_back(HeadPlan::keep(old, kept));
+    }
+  }
+  return plan;
+}
+
+CompressionPlan H2OPolicy::plan(const KvCache& cache, const SlotMap& map) const {
+  const bool cam = params_.method == Method::kCaM;
+  CompressionPlan plan;
+  plan.layers.resize(cache.nLayers());
+  for (int l = 0; l < cache.nLayers(); ++l) {
+    for (int h = 0; h < cache.nKvHeads(); ++h) {
+      const auto& old = map.head(l, h);
+      const int S = static_cast<int>(old.size()), target = params_.targetSlots(S);
+      const int recent = params_.recentRatio >= 0
+                             ? static_cast<int>(std::lround(params_.recentRatio * S))
+                             : target / 2;
+      require(recent <= target, "recent tokens (" + std::to_string(recent) +
+                                    ") exceed the budget of " + std::to_string(target) +
+                                    " slots; lower --recent");
+      std::vector<double> attention(S);
+      for (int i = 0; i < S; ++i) attention[i] = old[i].attention;
+      const std::vector<char> keep = protectedSlots(attention, recent, target - recent);
+      std::vector<int> kept;
+      for (int i = 0; i < S; ++i) {
+        if (keep[i]) kept.push_back(i);
+      }
+      HeadPlan head = HeadPlan::keep(old, kept);
+      if (cam) {
+        // Each evicted slot e: with probability clamp(A[e] / mean A of the m kept slots after
+        // it, 0, 1), add V[e] / m to those m values; its key is dropped.
+        std::mt19937_64 rng(params_.seed * 1000003ULL + static_cast<uint64_t>(l) * 4099 + h);
+        std::uniform_real_distribution<double> uniform(0.0, 1.0);
+        for (int e = 0; e < S; ++e) {
+          if (keep[e]) continue;
+          const auto next = std::upper_bound(kept.begin(), kept.end(), e);
+          const int m = std::min<int>(params_.camWindow, kept.end() - next);
+          if (m == 0) continue;
+          double mean = 0;
+          for (int k = 0; k < m; ++k) mean += attention[next[k]] / m;
+          const double p = mean > 0 ? std::clamp(attention[e] / mean, 0.0, 1.0) : 0.0;
+          if (uniform(rng) >= p) continue;
+          const int firstSlot = static_cast<int>(next - kept.begin());
+          for (int k = 0; k < m; ++k) head.addToClosedSlot(firstSlot + k, e, 0.0f, 1.0f / m);
+        }
+      }
+      plan.layers[l].push_back(std::move(head));
+    }
+  }
+  return plan;
+}
+
+}  // namespace kvs

@@ -1,0 +1,48 @@
+#include "session/variant.h"
+
+#include <chrono>
+
+#include "cache/attention_tracker.h"
+#include "cache/kv_cache.h"
+#include "compress/compression_policy.h"
+#include "model/llama_model.h"
+
+namespace kvs {
+
+VariantResult runVariant(const LlamaModel& model, const GenerationRequest& request,
+                         const CompressionParams& params, const TokenCallback& onToken) {
+  const auto policy = makePolicy(params);  // validates params before any work
+  const ModelConfig& c = model.config();
+  KvCache cache = model.makeCache();
+  VariantResult result;
+  result.slotMap.reset(c.nLayers, c.nKvHeads);
+  AttentionTracker tracker(result.slotMap, c.groupSize(), params.gqaReduction);
+  CompressionReport& report = result.compression;
+
+  const auto compress = [&] {
+    const auto start = std::chrono::steady_clock::now();
+    if (policy) applyPlan(policy->plan(cache, result.slotMap), cache, result.slotMap);
+    report.compressSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.promptTokens = cache.length();
+    report.fullBytes = cache.fullBytes();
+    report.bytes = cache.bytes();
+    int64_t held = 0;
+    for (int l = 0; l < c.nLayers; ++l) {
+      report.slots.push_back(cache.slotCounts(l));
+      report.layerBytes.push_back(cache.layerBytes(l));
+      for (int s : cache.slotCounts(l)) held += s;
+    }
+    report.achievedRatio = double(held) / (double(c.nLayers) * c.nKvHeads * cache.length());
+  };
+  // The full cache needs no accumulated attention; tracking it costs decode speed.
+  result.generation =
+      generate(model, cache, request, onToken, policy ? &tracker : nullptr, compress);
+  if (!policy) result.slotMap.appendTokens(0, cache.length());
+  result.finalBytes = cache.bytes();
+  result.finalFullBytes = cache.fullBytes();
+  result.peakBytes = cache.peakBytes();
+  return result;
+}
+
+}  // namespace kvs

@@ -1,0 +1,36 @@
+#pragma once
+// A variant: one compression setting applied to a prompt's prefill state, then decoding.
+// Prefill (with accumulated attention) -> policy plan -> applyPlan -> decode (attention keeps
+// accumulating).
+
+#include <vector>
+
+#include "cache/slot_map.h"
+#include "compress/compression_params.h"
+#include "session/generator.h"
+
+namespace kvs {
+
+struct CompressionReport {
+  int promptTokens = 0;
+  double compressSeconds = 0;
+  std::vector<std::vector<int>> slots;  // [L][Hkv] right after compression
+  std::vector<int64_t> layerBytes;      // held per layer right after compression
+  int64_t bytes = 0;                    // held in total right after compression
+  int64_t fullBytes = 0;                // a full cache of the prompt
+  double achievedRatio = 1;             // slots held / (L * Hkv * prompt tokens)
+};
+
+struct VariantResult {
+  GenerationResult generation;
+  CompressionReport compression;
+  SlotMap slotMap;             // at the end of generation
+  int64_t finalBytes = 0;      // held at the end
+  int64_t finalFullBytes = 0;  // a full cache of every token at the end
+  int64_t peakBytes = 0;
+};
+
+VariantResult runVariant(const LlamaModel& model, const GenerationRequest& request,
+                         const CompressionParams& params, const TokenCallback& onToken = {});
+
+}  // namespace kvs

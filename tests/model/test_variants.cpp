@@ -1,0 +1,72 @@
+// Variants on stories260K: settings that must not change anything do not, and every method runs
+// through prefill -> compress -> decode with memory actually freed.
+
+#include <gtest/gtest.h>
+
+#include "session/variant.h"
+#include "stories_fixture.h"
+
+namespace kvs::test {
+namespace {
+
+GenerationRequest greedy(const Tokenizer& t, int steps) {
+  GenerationRequest r;
+  r.promptIds = t.encode(
+      "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
+      "park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.");
+  r.steps = steps;
+  r.sampling.temperature = 0.0f;
+  r.stopIds = {t.bosId(), t.eosId()};
+  return r;
+}
+
+TEST_F(Stories, KVMergerWithEpsAboveOneGeneratesExactlyTheFullCacheText) {
+  const GenerationRequest request = greedy(tokenizer(), 150);
+  const VariantResult full = runVariant(model(), request, CompressionParams{});
+  CompressionParams p;
+  p.method = Method::kKVMerger;
+  p.exactBudget = false;
+  p.eps = 1.0001;
+  const VariantResult merged = runVariant(model(), request, p);
+  EXPECT_EQ(merged.generation.generatedIds, full.generation.generatedIds);
+  EXPECT_EQ(merged.compression.achievedRatio, 1.0);
+  EXPECT_EQ(merged.compression.bytes, full.compression.bytes);
+}
+
+TEST_F(Stories, H2OWithTheWholeBudgetGeneratesExactlyTheFullCacheText) {
+  const GenerationRequest request = greedy(tokenizer(), 120);
+  CompressionParams p;
+  p.method = Method::kH2O;
+  p.budget = 1.0;
+  EXPECT_EQ(runVariant(model(), request, p).generation.generatedIds,
+            runVariant(model(), request, CompressionParams{}).generation.generatedIds);
+}
+
+class StoriesMethods : public Stories, public ::testing::WithParamInterface<Method> {};
+
+TEST_P(StoriesMethods, HalvesTheCacheAndKeepsGenerating) {
+  const GenerationRequest request = greedy(tokenizer(), 150);
+  const int T = static_cast<int>(request.promptIds.size());
+  CompressionParams p;
+  p.method = GetParam();
+  p.budget = 0.5;
+  const VariantResult r = runVariant(model(), request, p);
+  EXPECT_EQ(r.generation.generatedIds.size(), static_cast<size_t>(150 - T + 1));
+  EXPECT_NEAR(r.compression.achievedRatio, 0.5, 0.03);
+  EXPECT_LE(r.compression.bytes, r.compression.fullBytes * 0.52);
+  EXPECT_EQ(r.compression.fullBytes, model().config().kvBytesPerToken() * T);
+  for (const auto& layer : r.compression.slots) {
+    for (int s : layer) EXPECT_LE(s, (T + 1) / 2);
+  }
+  // After decoding, every head holds its compressed slots plus the decoded tokens.
+  EXPECT_EQ(r.slotMap.head(0, 0).size(), r.compression.slots[0][0] + (150 - T));
+  EXPECT_GT(r.slotMap.head(0, 0).back().attention, 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, StoriesMethods,
+                         ::testing::Values(Method::kStreaming, Method::kH2O, Method::kCaM,
+                                           Method::kKVMerger),
+                         [](const auto& info) { return std::string(toString(info.param)); });
+
+}  // namespace
+}  // namespace kvs::test
