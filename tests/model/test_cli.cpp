@@ -106,6 +106,24 @@ TEST(Cli, HelpOnEveryCommand) {
   }
 }
 
+TEST(Cli, GenerateWithKVMergerReportsMemoryAndSlots) {
+  const CliRun r = runCli("generate " + kModel +
+                          " --prompt 'Once upon a time, there was a little girl named Lily. She "
+                          "loved to play outside in the park.' --steps 80 --temperature 0 "
+                          "--method kvmerger --budget 0.5 --sigma-mode mean-distance --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("compression").at("method").get<std::string>(), "kvmerger");
+  EXPECT_EQ(j.at("compression").at("sigma_mode").get<std::string>(), "mean-distance");
+  const auto full = j.at("kv_bytes_full").get<int64_t>(), held = j.at("kv_bytes").get<int64_t>();
+  EXPECT_EQ(full, int64_t{1280} * j.at("prompt_token_ids").size());  // 1280 bytes per token
+  EXPECT_LE(held, full * 0.52);
+  ASSERT_EQ(j.at("slots").size(), 5u);     // layers
+  ASSERT_EQ(j.at("slots")[0].size(), 4u);  // KV heads
+  EXPECT_NEAR(j.at("achieved_ratio").get<double>(), 0.5, 0.03);
+  EXPECT_EQ(j.at("kv_bytes_per_layer").size(), 5u);
+}
+
 // ---------------------------------------------------------------------------- bad input
 
 void expectCleanError(const CliRun& r, const std::string& needle) {
@@ -227,6 +245,18 @@ TEST_F(CliBadInput, UnknownFlagAndBadValues) {
   expectCleanError(runCli("generate " + kModel + " --prompt hi --steps abc"), "--steps");
   expectCleanError(runCli("frobnicate"), "frobnicate");
   expectCleanError(runCli("generate --prompt hi"), "--model");
+}
+
+TEST_F(CliBadInput, BadCompressionParametersNameTheParameter) {
+  const std::string base = "generate " + kModel + " --prompt hi ";
+  expectCleanError(runCli(base + "--method kvmerger --budget 0"), "budget must be in (0, 1]");
+  expectCleanError(runCli(base + "--method kvmerger --budget 1.5"), "budget must be in (0, 1]");
+  expectCleanError(runCli(base + "--method snapkv"), "unknown method 'snapkv'; use one of: full");
+  expectCleanError(runCli(base + "--method kvmerger --sigma -1"), "sigma must be > 0");
+  expectCleanError(runCli(base + "--method kvmerger --eps 2"), "eps must be in [-1, 1.0001]");
+  expectCleanError(runCli(base + "--method kvmerger --sigma-mode wide"), "unknown sigma mode");
+  expectCleanError(runCli(base + "--method kvmerger --budget 0.2 --recent 0.17 --protected 0.12"),
+                   "smaller than the recent + protected");
 }
 
 }  // namespace
