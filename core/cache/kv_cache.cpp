@@ -18,6 +18,18 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       keys_(config.nLayers),
       values_(config.nLayers) {}
 
+KvCache KvCache::clone() const {
+  TORCH_CHECK(pending_ == 0, "KvCache::clone during an append");
+  KvCache copy = *this;
+  for (int l = 0; l < nLayers_; ++l) {
+    if (keys_[l].defined()) {
+      copy.keys_[l] = keys_[l].clone();
+      copy.values_[l] = values_[l].clone();
+    }
+  }
+  return copy;
+}
+
 int KvCache::totalSlots() const {
   int total = 0;
   for (const auto& layer : slots_) {

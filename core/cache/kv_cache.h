@@ -18,6 +18,9 @@ namespace kvs {
 class KvCache {
  public:
   explicit KvCache(const ModelConfig& config, at::TensorOptions options = at::kFloat);
+  // Copies share storage; clone() makes an independent cache (to try several variants from one
+  // prefill).
+  KvCache clone() const;
 
   // Tokens seen: the absolute position of the next token (not the number of slots held).
   int length() const { return length_; }

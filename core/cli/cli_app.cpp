@@ -44,10 +44,14 @@ int runCli(int argc, char** argv) {
       app.add_subcommand("tokenize", "Show the token ids and pieces of a text")->fallthrough();
   CLI::App* info =
       app.add_subcommand("info", "Describe a model file and the runtime")->fallthrough();
+  CLI::App* compare =
+      app.add_subcommand("compare", "Compare compression variants against the full cache")
+          ->fallthrough();
   const std::vector<std::pair<CLI::App*, Action>> actions = {
       {generate, addGenerateCommand(*generate)},
       {tokenize, addTokenizeCommand(*tokenize)},
-      {info, addInfoCommand(*info)}};
+      {info, addInfoCommand(*info)},
+      {compare, addCompareCommand(*compare)}};
   const auto isCommand = [&](const std::string& name) {
     for (const auto& entry : actions) {
       if (entry.first->get_name() == name) return true;
@@ -56,7 +60,7 @@ int runCli(int argc, char** argv) {
   };
   if (argc > 1 && argv[1][0] != '-' && !isCommand(argv[1])) {
     return fail(std::string("unknown command '") + argv[1] +
-                "'; the commands are generate, tokenize and info (see --help)");
+                "'; the commands are generate, tokenize, info and compare (see --help)");
   }
   try {
     app.parse(argc, argv);

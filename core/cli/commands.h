@@ -15,5 +15,6 @@ using Action = std::function<int()>;
 Action addGenerateCommand(CLI::App& app);
 Action addTokenizeCommand(CLI::App& app);
 Action addInfoCommand(CLI::App& app);
+Action addCompareCommand(CLI::App& app);
 
 }  // namespace kvs::cli

@@ -1,0 +1,193 @@
+// kvstudio-cli compare: every (method, budget) variant of each prompt against the full cache.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/compression_options.h"
+#include "cli/validators.h"
+#include "kvs/version.h"
+#include "model/llama_model.h"
+#include "session/comparison.h"
+#include "tokenizer/token_stream_decoder.h"
+#include "tokenizer/tokenizer_locator.h"
+#include "util/error.h"
+
+namespace kvs::cli {
+namespace {
+
+struct CompareOptions {
+  std::string model, tokenizer, prompt, promptsFile;
+  std::vector<std::string> methods = {"full", "streaming", "h2o", "cam", "kvmerger"};
+  std::vector<double> budgets = {0.5, 0.35};
+  int steps = 0;  // 0: each prompt's length + newTokens
+  int newTokens = 64;
+  bool json = false, csv = false;
+  CompressionOptions compression;  // the other parameters, shared by all variants
+};
+
+std::vector<std::string> readPrompts(const CompareOptions& o) {
+  if (!o.prompt.empty()) return {o.prompt};
+  std::ifstream in(o.promptsFile);
+  require(in.good(), "cannot read the prompts file " + o.promptsFile +
+                         " (one prompt per line; lines starting with # are comments)");
+  std::vector<std::string> prompts;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
+    prompts.push_back(line);
+  }
+  require(!prompts.empty(), "the prompts file " + o.promptsFile + " holds no prompt");
+  return prompts;
+}
+
+void progressBar(int done, int total) {
+  const int width = 30, filled = total > 0 ? done * width / total : width;
+  std::fprintf(stderr, "\r[%s%s] %d/%d variants", std::string(filled, '#').c_str(),
+               std::string(width - filled, ' ').c_str(), done, total);
+  if (done == total) std::fputc('\n', stderr);
+}
+
+struct Row {
+  int prompt;
+  std::string method;
+  double budget;
+  VariantOutcome outcome;
+  std::string text;
+};
+
+int runCompare(const CompareOptions& o) {
+  require(o.prompt.empty() != o.promptsFile.empty(), "give either --prompt or --prompts-file");
+  const auto model = loadModel(o.model);
+  const Tokenizer tokenizer = locateTokenizer(o.model, o.tokenizer, model->config().vocabSize);
+  const CompressionParams shared = o.compression.resolve();
+  std::vector<CompressionParams> variants;
+  std::vector<std::pair<std::string, double>> labels;
+  for (const auto& name : o.methods) {
+    const Method method = parseMethod(name);
+    if (method == Method::kFull) continue;  // always measured as the reference
+    for (double budget : o.budgets) {
+      CompressionParams p = shared;
+      p.method = method;
+      p.budget = budget;
+      p.validate();
+      variants.push_back(p);
+      labels.push_back({name, budget});
+    }
+  }
+  const auto prompts = readPrompts(o);
+  const int total = static_cast<int>(prompts.size() * variants.size());
+  std::vector<Row> rows;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::vector<int> ids = tokenizer.encode(prompts[i]);
+    const int P = static_cast<int>(ids.size()), context = model->config().seqLen;
+    require(P < context, "prompt " + std::to_string(i + 1) + " is " + std::to_string(P) +
+                             " tokens, not shorter than the model's context of " +
+                             std::to_string(context));
+    const int steps = o.steps > 0 ? o.steps : std::min(context, P + o.newTokens);
+    const int base = static_cast<int>(i * variants.size());
+    const auto outcomes = compareVariants(*model, ids, steps, variants, [&](int done, int) {
+      progressBar(base + done, total);
+      return true;
+    });
+    for (size_t v = 0; v < outcomes.size(); ++v) {
+      const auto& label = v == 0 ? std::make_pair(std::string("full"), 1.0) : labels[v - 1];
+      rows.push_back({static_cast<int>(i), label.first, label.second, outcomes[v],
+                      decodeStream(tokenizer, outcomes[v].generatedIds, P <= 1)});
+    }
+  }
+  if (o.json) {
+    nlohmann::ordered_json out;
+    out["app_version"] = kVersion;
+    out["model"] = o.model;
+    out["tokenizer"] = tokenizer.path();
+    out["parameters"] = toJson(shared);
+    out["prompts"] = prompts;
+    for (const Row& r : rows) {
+      out["variants"].push_back({{"prompt", r.prompt},
+                                 {"method", r.method},
+                                 {"budget", r.budget},
+                                 {"parameters", toJson(r.outcome.params)},
+                                 {"generated_token_ids", r.outcome.generatedIds},
+                                 {"text", r.text},
+                                 {"mean_kl", r.outcome.meanKl},
+                                 {"max_kl", r.outcome.maxKl},
+                                 {"top1_agreement", r.outcome.top1Agreement},
+                                 {"nll", r.outcome.nll},
+                                 {"kv_bytes", r.outcome.kvBytes},
+                                 {"kv_bytes_full", r.outcome.kvBytesFull},
+                                 {"achieved_ratio", r.outcome.achievedRatio},
+                                 {"seconds", r.outcome.seconds}});
+    }
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  if (o.csv) {
+    std::cout << "prompt,method,budget,mean_kl,max_kl,top1_agreement,nll,kv_bytes,kv_bytes_full,"
+                 "achieved_ratio,seconds\n";
+    for (const Row& r : rows) {
+      std::cout << r.prompt << ',' << r.method << ',' << r.budget << ',' << r.outcome.meanKl << ','
+                << r.outcome.maxKl << ',' << r.outcome.top1Agreement << ',' << r.outcome.nll << ','
+                << r.outcome.kvBytes << ',' << r.outcome.kvBytesFull << ','
+                << r.outcome.achievedRatio << ',' << r.outcome.seconds << '\n';
+    }
+    return 0;
+  }
+  // A table of means over the prompts.
+  std::map<std::pair<std::string, double>, std::vector<const Row*>> groups;
+  std::vector<std::pair<std::string, double>> order;
+  for (const Row& r : rows) {
+    const auto key = std::make_pair(r.method, r.budget);
+    if (!groups.count(key)) order.push_back(key);
+    groups[key].push_back(&r);
+  }
+  std::printf("%-10s %6s %9s %9s %8s %8s %10s %7s\n", "method", "budget", "mean KL", "max KL",
+              "top-1", "NLL", "KV bytes", "kept");
+  for (const auto& key : order) {
+    double kl = 0, maxKl = 0, top1 = 0, nll = 0, bytes = 0, kept = 0;
+    const auto& g = groups[key];
+    for (const Row* r : g) {
+      kl += r->outcome.meanKl / g.size();
+      maxKl = std::max(maxKl, r->outcome.maxKl);
+      top1 += r->outcome.top1Agreement / g.size();
+      nll += r->outcome.nll / g.size();
+      bytes += double(r->outcome.kvBytes) / g.size();
+      kept += r->outcome.achievedRatio / g.size();
+    }
+    std::printf("%-10s %6.2f %9.4f %9.4f %8.3f %8.4f %10.0f %6.1f%%\n", key.first.c_str(),
+                key.second, kl, maxKl, top1, nll, bytes, 100 * kept);
+  }
+  std::printf("(%zu prompt%s; means over prompts, max KL over all steps)\n", prompts.size(),
+              prompts.size() == 1 ? "" : "s");
+  return 0;
+}
+
+}  // namespace
+
+Action addCompareCommand(CLI::App& app) {
+  auto o = std::make_shared<CompareOptions>();
+  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  app.add_option("--tokenizer", o->tokenizer,
+                 "SentencePiece .model file (default: next to the model)");
+  app.add_option("--prompt", o->prompt, "One prompt");
+  app.add_option("--prompts-file", o->promptsFile, "A file with one prompt per line");
+  app.add_option("--methods", o->methods, "Comma-separated methods")->delimiter(',');
+  app.add_option("--budgets", o->budgets, "Comma-separated budgets (fractions)")->delimiter(',');
+  app.add_option("--steps", o->steps,
+                 "Positions per prompt, the prompt's included (default: "
+                 "the prompt's length + --new-tokens)")
+      ->check(positiveWhole());
+  app.add_option("--new-tokens", o->newTokens,
+                 "Tokens decoded per prompt when --steps is not given")
+      ->check(positiveWhole());
+  app.add_flag("--json", o->json, "One JSON object with every variant");
+  app.add_flag("--csv", o->csv, "One CSV row per (prompt, variant)");
+  addCompressionOptions(app, o->compression);
+  return [o] { return runCompare(*o); };
+}
+
+}  // namespace kvs::cli

@@ -1,0 +1,126 @@
+#include "session/comparison.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cmath>
+
+#include "cache/attention_tracker.h"
+#include "cache/kv_cache.h"
+#include "compress/compression_policy.h"
+#include "model/llama_model.h"
+#include "util/error.h"
+
+namespace kvs {
+namespace {
+
+struct Prefilled {
+  KvCache cache;
+  SlotMap map;
+  at::Tensor logits;  // [V] of the last prompt token
+};
+
+struct Decoded {
+  std::vector<int> ids;              // chosen tokens (greedy, or the forced ones)
+  std::vector<at::Tensor> logProbs;  // [V] per step, CPU
+};
+
+// Decodes from a state: the first token comes from the prefill logits; then steps - P forward
+// passes. With `forced`, token t is forced[t] instead of the argmax.
+Decoded decode(const LlamaModel& model, Prefilled state, int promptTokens, int steps,
+               const std::vector<int>* forced, AttentionTracker* tracker) {
+  Decoded out;
+  at::Tensor logits = state.logits;
+  for (int pos = promptTokens;; ++pos) {
+    const at::Tensor logProbs = at::log_softmax(logits.to(at::kCPU, at::kDouble), 0);
+    out.logProbs.push_back(logProbs);
+    const size_t t = out.ids.size();
+    const int token = forced ? (*forced)[t] : static_cast<int>(logits.argmax().item<int64_t>());
+    out.ids.push_back(token);
+    if (pos >= steps || (forced && t + 1 >= forced->size())) break;
+    logits = model.forward({token}, state.cache, LogitsMode::kLast, tracker);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
+                                            const std::vector<int>& promptIds, int steps,
+                                            const std::vector<CompressionParams>& variants,
+                                            const Progress& progress) {
+  for (const auto& p : variants) p.validate();
+  const ModelConfig& c = model.config();
+  const int P = static_cast<int>(promptIds.size());
+  require(P <= c.seqLen && steps >= P && steps <= c.seqLen,
+          "steps must be between the prompt's " + std::to_string(P) +
+              " tokens and the model's context of " + std::to_string(c.seqLen));
+
+  // Prefill once, tracking attention for the policies that need it.
+  Prefilled base{model.makeCache(), {}, {}};
+  base.map.reset(c.nLayers, c.nKvHeads);
+  {
+    AttentionTracker tracker(base.map, c.groupSize(), GqaReduction::kMean);
+    base.logits = model.forward(promptIds, base.cache, LogitsMode::kLast, &tracker);
+  }
+  auto copyOf = [&] { return Prefilled{base.cache.clone(), base.map, base.logits}; };
+
+  const Decoded reference = decode(model, copyOf(), P, steps, nullptr, nullptr);
+  std::vector<VariantOutcome> outcomes;
+  VariantOutcome full;
+  full.generatedIds = reference.ids;
+  full.kvBytes = full.kvBytesFull = base.cache.fullBytes();
+  outcomes.push_back(full);
+  const int total = static_cast<int>(variants.size());
+  for (int v = 0; v < total; ++v) {
+    const auto start = std::chrono::steady_clock::now();
+    VariantOutcome out;
+    out.params = variants[v];
+    Prefilled state = copyOf();
+    // The GQA reduction of accumulated attention is a variant's parameter: recompute A with it.
+    if (out.params.gqaReduction != GqaReduction::kMean) {
+      state = Prefilled{model.makeCache(), {}, {}};
+      state.map.reset(c.nLayers, c.nKvHeads);
+      AttentionTracker tracker(state.map, c.groupSize(), out.params.gqaReduction);
+      state.logits = model.forward(promptIds, state.cache, LogitsMode::kLast, &tracker);
+    }
+    if (const auto policy = makePolicy(out.params)) {
+      applyPlan(policy->plan(state.cache, state.map), state.cache, state.map);
+    }
+    out.kvBytes = state.cache.bytes();
+    out.kvBytesFull = state.cache.fullBytes();
+    out.achievedRatio = double(state.cache.totalSlots()) / (double(c.nLayers) * c.nKvHeads * P);
+
+    Prefilled forcedState{state.cache.clone(), state.map, state.logits};
+    AttentionTracker freeTracker(state.map, c.groupSize(), out.params.gqaReduction);
+    out.generatedIds = decode(model, std::move(state), P, steps, nullptr, &freeTracker).ids;
+    AttentionTracker forcedTracker(forcedState.map, c.groupSize(), out.params.gqaReduction);
+    const Decoded forced =
+        decode(model, std::move(forcedState), P, steps, &reference.ids, &forcedTracker);
+
+    // Step 0 comes from the full prefill in every variant; the metrics start after it.
+    const size_t n = reference.ids.size() - 1;
+    int agree = 0;
+    for (size_t t = 1; t <= n; ++t) {
+      const at::Tensor& ref = reference.logProbs[t];
+      const at::Tensor& var = forced.logProbs[t];
+      const double kl = (ref.exp() * (ref - var)).sum().item<double>();
+      out.meanKl += kl / n;
+      out.maxKl = std::max(out.maxKl, kl);
+      agree += var.argmax().item<int64_t>() == reference.ids[t];
+      out.nll -= var[reference.ids[t]].item<double>() / n;
+    }
+    out.top1Agreement = n > 0 ? double(agree) / n : 1.0;
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    outcomes.push_back(std::move(out));
+    if (progress && !progress(v + 1, total)) throw KvsError("cancelled");
+  }
+  // The full cache's own NLL of its continuation, for reference.
+  for (size_t t = 0; t < reference.ids.size(); ++t) {
+    outcomes[0].nll -=
+        reference.logProbs[t][reference.ids[t]].item<double>() / reference.ids.size();
+  }
+  return outcomes;
+}
+
+}  // namespace kvs

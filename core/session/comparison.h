@@ -1,0 +1,40 @@
+#pragma once
+// Compare compression variants of one prompt against the full cache: the prompt is prefilled once;
+// each variant starts from a copy of that state, is compressed, then decodes greedily twice:
+// freely (its own text) and teacher-forced on the full cache's continuation (quality metrics).
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "compress/compression_params.h"
+
+namespace kvs {
+
+class LlamaModel;
+
+struct VariantOutcome {
+  CompressionParams params;
+  std::vector<int> generatedIds;  // greedy, free-running
+  // Teacher-forced on the full cache's greedy continuation, over the decoded steps after the
+  // first (which every variant takes from the same full prefill):
+  double meanKl = 0;  // mean KL(full || variant) of the next-token distributions (nats)
+  double maxKl = 0;
+  double top1Agreement = 1;  // fraction of steps whose argmax equals the full cache's token
+  double nll = 0;            // mean negative log-likelihood of the full continuation (nats/token)
+  int64_t kvBytes = 0, kvBytesFull = 0;  // right after compression
+  double achievedRatio = 1;
+  double seconds = 0;
+};
+
+// progress(done, total) after each variant; returning false cancels (KvsError "cancelled").
+using Progress = std::function<bool(int done, int total)>;
+
+// The full cache is always measured first (outcome 0, all metrics trivial); steps counts positions
+// including the prompt's, as in generate.
+std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
+                                            const std::vector<int>& promptIds, int steps,
+                                            const std::vector<CompressionParams>& variants,
+                                            const Progress& progress = {});
+
+}  // namespace kvs
