@@ -116,9 +116,9 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
     if (progress && !progress(v + 1, total)) throw KvsError("cancelled");
   }
   // The full cache's own NLL of its continuation, for reference.
-  for (size_t t = 0; t < reference.ids.size(); ++t) {
-    outcomes[0].nll -=
-        reference.logProbs[t][reference.ids[t]].item<double>() / reference.ids.size();
+  const size_t n = reference.ids.size() - 1;
+  for (size_t t = 1; t <= n; ++t) {
+    outcomes[0].nll -= reference.logProbs[t][reference.ids[t]].item<double>() / n;
   }
   return outcomes;
 }

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "test_util.h"
 
@@ -245,6 +246,22 @@ TEST_F(CliBadInput, UnknownFlagAndBadValues) {
   expectCleanError(runCli("generate " + kModel + " --prompt hi --steps abc"), "--steps");
   expectCleanError(runCli("frobnicate"), "frobnicate");
   expectCleanError(runCli("generate --prompt hi"), "--model");
+}
+
+TEST(Cli, CompareWritesOneCsvRowPerVariant) {
+  const CliRun r = runCli("compare " + kModel +
+                          " --prompt 'Once upon a time, there was a little girl named Lily. She "
+                          "loved to play outside in the park.' --methods h2o,kvmerger --budgets "
+                          "0.5 --new-tokens 20 --csv");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 4u);  // header, full, h2o, kvmerger
+  EXPECT_EQ(rows[0].substr(0, 20), "prompt,method,budget");
+  EXPECT_EQ(rows[1].substr(0, 7), "0,full,");
+  EXPECT_EQ(rows[3].substr(0, 15), "0,kvmerger,0.5,");
+  EXPECT_NE(r.err.find("2/2 variants"), std::string::npos);
 }
 
 TEST_F(CliBadInput, BadCompressionParametersNameTheParameter) {

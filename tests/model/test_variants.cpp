@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cache/kv_cache.h"
+#include "session/comparison.h"
 #include "session/variant.h"
 #include "stories_fixture.h"
 
@@ -67,6 +69,43 @@ INSTANTIATE_TEST_SUITE_P(All, StoriesMethods,
                          ::testing::Values(Method::kStreaming, Method::kH2O, Method::kCaM,
                                            Method::kKVMerger),
                          [](const auto& info) { return std::string(toString(info.param)); });
+
+}  // namespace
+}  // namespace kvs::test
+
+namespace kvs::test {
+namespace {
+
+TEST_F(Stories, CompareGivesZeroDivergenceForLosslessVariantsAndMoreForSmallerBudgets) {
+  const GenerationRequest request = greedy(tokenizer(), 140);
+  CompressionParams lossless;
+  lossless.method = Method::kKVMerger;
+  lossless.exactBudget = false;
+  lossless.eps = 1.0001;
+  CompressionParams half, third;
+  half.method = third.method = Method::kH2O;
+  half.budget = 0.5;
+  third.budget = 0.2;
+  int calls = 0;
+  const auto out = compareVariants(model(), request.promptIds, 140, {lossless, half, third},
+                                   [&](int done, int total) {
+                                     EXPECT_EQ(total, 3);
+                                     EXPECT_EQ(done, ++calls);
+                                     return true;
+                                   });
+  ASSERT_EQ(out.size(), 4u);  // full first
+  EXPECT_EQ(out[0].meanKl, 0.0);
+  EXPECT_NEAR(out[1].meanKl, 0.0, 1e-9);
+  EXPECT_EQ(out[1].top1Agreement, 1.0);
+  EXPECT_NEAR(out[1].nll, out[0].nll, 1e-9);
+  EXPECT_EQ(out[1].generatedIds, out[0].generatedIds);
+  EXPECT_GT(out[3].meanKl, out[2].meanKl);  // 20% loses more than 50%
+  EXPECT_GE(out[3].maxKl, out[3].meanKl);
+  EXPECT_LT(out[3].kvBytes, out[2].kvBytes);
+  // The full run's greedy continuation, generated independently, is the reference.
+  KvCache cache = model().makeCache();
+  EXPECT_EQ(generate(model(), cache, request).generatedIds, out[0].generatedIds);
+}
 
 }  // namespace
 }  // namespace kvs::test
