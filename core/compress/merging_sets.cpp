@@ -76,25 +76,31 @@ double epsForBudget(const std::vector<float>& cos, const std::vector<char>& isPr
 
 GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& attention,
                             const MergingSet& set, double sigma, SigmaMode mode) {
+  // Plain loops: a 7B-shaped cache has ~10^5 sets per layer, too many for per-set tensor ops.
+  const at::Tensor k = keys.to(at::kCPU, at::kFloat).contiguous();  // no copy when it already is
+  const int64_t D = k.size(1);
+  const float* base = k.data_ptr<float>();
   GaussianMerge m;
   const int n = set.size();
   m.pivot = set.first;
   for (int j = set.first + 1; j <= set.last; ++j) {
     if (attention[j] > attention[m.pivot]) m.pivot = j;
   }
-  const at::Tensor members = keys.narrow(0, set.first, n).to(at::kCPU, at::kDouble);  // [n, D]
-  const at::Tensor dist2 =
-      (members - members[m.pivot - set.first].unsqueeze(0)).pow(2).sum(1).contiguous();  // [n]
-  const double* d2 = dist2.data_ptr<double>();
+  std::vector<double> d2(n, 0.0);  // ||K[p] - K[j]||^2
+  const float* pivot = base + m.pivot * D;
+  for (int j = 0; j < n; ++j) {
+    const float* row = base + (set.first + j) * D;
+    double sum = 0;
+    for (int64_t d = 0; d < D; ++d) sum += double(row[d] - pivot[d]) * double(row[d] - pivot[d]);
+    d2[j] = sum;
+  }
   auto kernel = [&](double s) {
     std::vector<double> g(n);
     for (int j = 0; j < n; ++j) g[j] = std::exp(-d2[j] / (2 * s * s));
     return g;
   };
   switch (mode) {
-    case SigmaMode::kFixed:
-      m.sigma = sigma;
-      break;
+    case SigmaMode::kFixed: m.sigma = sigma; break;
     case SigmaMode::kMeanDistance: {
       double sum = 0;
       for (int j = 0; j < n; ++j) sum += std::sqrt(d2[j]);
