@@ -152,28 +152,38 @@ at::Tensor KvCache::attentionMask(int layer, int groupSize) const {
 
 void KvCache::replaceLayer(int layer, const std::vector<at::Tensor>& keys,
                            const std::vector<at::Tensor>& values) {
-  TORCH_CHECK(pending_ == 0, "KvCache::replaceLayer during an append");
   TORCH_CHECK(static_cast<int>(keys.size()) == nKvHeads_ && values.size() == keys.size(),
               "KvCache::replaceLayer needs one tensor per KV head");
-  int longest = 0;
+  int longest = 1;
+  std::vector<int> slots;
   for (int h = 0; h < nKvHeads_; ++h) {
     TORCH_CHECK(
         keys[h].dim() == 2 && keys[h].size(1) == headDim_ && values[h].sizes() == keys[h].sizes(),
         "KvCache::replaceLayer expects [S_h, D] per head");
-    longest = std::max(longest, static_cast<int>(keys[h].size(0)));
+    slots.push_back(static_cast<int>(keys[h].size(0)));
+    longest = std::max(longest, slots.back());
   }
-  at::Tensor k = at::zeros({nKvHeads_, std::max(longest, 1), headDim_}, options_);
-  at::Tensor v = at::zeros({nKvHeads_, std::max(longest, 1), headDim_}, options_);
-  peakBytes_ =
-      std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
+  at::Tensor k = at::zeros({nKvHeads_, longest, headDim_}, options_);
+  at::Tensor v = at::zeros({nKvHeads_, longest, headDim_}, options_);
   for (int h = 0; h < nKvHeads_; ++h) {
-    const int64_t s = keys[h].size(0);
-    k[h].narrow(0, 0, s).copy_(keys[h]);
-    v[h].narrow(0, 0, s).copy_(values[h]);
-    slots_[layer][h] = static_cast<int>(s);
+    k[h].narrow(0, 0, slots[h]).copy_(keys[h]);
+    v[h].narrow(0, 0, slots[h]).copy_(values[h]);
   }
-  keys_[layer] = std::move(k);  // the old storage is freed here
-  values_[layer] = std::move(v);
+  replaceLayer(layer, std::move(k), std::move(v), slots);
+}
+
+void KvCache::replaceLayer(int layer, at::Tensor keys, at::Tensor values,
+                           const std::vector<int>& slots) {
+  TORCH_CHECK(pending_ == 0, "KvCache::replaceLayer during an append");
+  TORCH_CHECK(keys.dim() == 3 && keys.size(0) == nKvHeads_ && keys.size(2) == headDim_ &&
+                  values.sizes() == keys.sizes() && static_cast<int>(slots.size()) == nKvHeads_,
+              "KvCache::replaceLayer expects [Hkv, S, D] and one slot count per head");
+  for (int s : slots) TORCH_CHECK(s >= 0 && s <= keys.size(1), "slot count beyond the storage");
+  // Old and new storage coexist until the assignment below frees the old.
+  peakBytes_ = std::max<int64_t>(peakBytes_, bytes() + keys.nbytes() + values.nbytes());
+  keys_[layer] = std::move(keys);
+  values_[layer] = std::move(values);
+  slots_[layer] = slots;
 }
 
 int64_t KvCache::layerBytes(int layer) const {

@@ -58,6 +58,9 @@ class KvCache {
   // storage to fit them (no pending append allowed).
   void replaceLayer(int layer, const std::vector<at::Tensor>& keys,
                     const std::vector<at::Tensor>& values);
+  // The same from a layer already laid out as storage: keys, values [Hkv, S, D], head h holding
+  // slots[h] <= S rows (the rest zero padding). The tensors are adopted, not copied.
+  void replaceLayer(int layer, at::Tensor keys, at::Tensor values, const std::vector<int>& slots);
 
   // Bytes held by the cache tensors now (their allocated capacity, padding included), the most
   // they held since construction or clear(), and what a full cache of length() tokens holds.

@@ -19,15 +19,6 @@ void HeadPlan::closeSlot(const Slot& slot) {
   entryStart.push_back(static_cast<int>(source.size()));
 }
 
-void HeadPlan::addToClosedSlot(int s, int oldSlot, float keyW, float valueW) {
-  // Entries are kept grouped by slot: insert at the end of slot s's range.
-  const int at = entryStart[s + 1];
-  source.insert(source.begin() + at, oldSlot);
-  keyWeight.insert(keyWeight.begin() + at, keyW);
-  valueWeight.insert(valueWeight.begin() + at, valueW);
-  for (size_t i = s + 1; i < entryStart.size(); ++i) ++entryStart[i];
-}
-
 HeadPlan HeadPlan::keep(const std::vector<Slot>& old, const std::vector<int>& kept) {
   HeadPlan plan;
   for (int i : kept) {
@@ -37,34 +28,62 @@ HeadPlan HeadPlan::keep(const std::vector<Slot>& old, const std::vector<int>& ke
   return plan;
 }
 
+namespace {
+
+// dst[s] = sum over entries e of slot s: weight[e] * src[source[e]];  src [S, D], dst [S', D]
+void mixRows(const HeadPlan& p, const std::vector<float>& weight, const at::Tensor& src,
+             at::Tensor dst) {
+  const int64_t D = src.size(1);
+  if (src.is_cpu() && src.scalar_type() == at::kFloat && src.stride(1) == 1 && dst.stride(1) == 1) {
+    // Plain loops: ATen's CPU index_add_ dispatches once per index (seconds on a 7B cache).
+    const float* in = src.data_ptr<float>();
+    float* out = dst.data_ptr<float>();
+    const int64_t inStride = src.stride(0), outStride = dst.stride(0);
+    for (int s = 0; s < p.size(); ++s) {
+      float* row = out + s * outStride;
+      for (int e = p.entryStart[s]; e < p.entryStart[s + 1]; ++e) {
+        const float w = weight[e];
+        if (w == 0.0f) continue;
+        const float* from = in + p.source[e] * inStride;
+        for (int64_t d = 0; d < D; ++d) row[d] += w * from[d];
+      }
+    }
+    return;
+  }
+  std::vector<int64_t> slotOfEntry(p.source.size());
+  for (int s = 0; s < p.size(); ++s) {
+    for (int e = p.entryStart[s]; e < p.entryStart[s + 1]; ++e) slotOfEntry[e] = s;
+  }
+  const auto device = src.device();
+  const at::Tensor index =
+      at::tensor(std::vector<int64_t>(p.source.begin(), p.source.end()), at::kLong).to(device);
+  const at::Tensor w = at::tensor(weight).to(device).unsqueeze(1);  // [E, 1]
+  dst.index_add_(0, at::tensor(slotOfEntry, at::kLong).to(device), src.index_select(0, index) * w);
+}
+
+}  // namespace
+
 void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map) {
   for (size_t l = 0; l < plan.layers.size(); ++l) {
     const auto& heads = plan.layers[l];
     if (heads.empty()) continue;
     const int layer = static_cast<int>(l);
     const at::Tensor keys = cache.keys(layer), values = cache.values(layer);  // [Hkv, Smax, D]
-    std::vector<at::Tensor> newKeys, newValues;
-    for (size_t h = 0; h < heads.size(); ++h) {
-      const HeadPlan& p = heads[h];
-      std::vector<int64_t> slotOfEntry(p.source.size());
-      for (int s = 0; s < p.size(); ++s) {
-        for (int e = p.entryStart[s]; e < p.entryStart[s + 1]; ++e) slotOfEntry[e] = s;
-      }
-      const auto device = keys.device();
-      const at::Tensor src =
-          at::tensor(std::vector<int64_t>(p.source.begin(), p.source.end()), at::kLong).to(device);
-      const at::Tensor dst = at::tensor(slotOfEntry, at::kLong).to(device);
-      const at::Tensor kw = at::tensor(p.keyWeight).to(device).unsqueeze(1);    // [E, 1]
-      const at::Tensor vw = at::tensor(p.valueWeight).to(device).unsqueeze(1);  // [E, 1]
-      const int64_t D = keys.size(2);
-      // new[s] = sum over entries e of slot s: weight[e] * old[source[e]]     [S', D]
-      newKeys.push_back(at::zeros({p.size(), D}, keys.options())
-                            .index_add_(0, dst, keys[h].index_select(0, src) * kw));
-      newValues.push_back(at::zeros({p.size(), D}, values.options())
-                              .index_add_(0, dst, values[h].index_select(0, src) * vw));
-      map.head(layer, static_cast<int>(h)) = p.slots;
+    int longest = 1;
+    std::vector<int> counts;
+    for (const HeadPlan& p : heads) {
+      counts.push_back(p.size());
+      longest = std::max(longest, p.size());
     }
-    cache.replaceLayer(layer, newKeys, newValues);
+    // The new layer, zero-padded to its longest head: [Hkv, S'max, D]
+    at::Tensor newKeys = at::zeros({keys.size(0), longest, keys.size(2)}, keys.options());
+    at::Tensor newValues = at::zeros_like(newKeys);
+    for (size_t h = 0; h < heads.size(); ++h) {
+      mixRows(heads[h], heads[h].keyWeight, keys[h], newKeys[h]);
+      mixRows(heads[h], heads[h].valueWeight, values[h], newValues[h]);
+      map.head(layer, static_cast<int>(h)) = heads[h].slots;
+    }
+    cache.replaceLayer(layer, newKeys, newValues, counts);
   }
 }
 

@@ -21,8 +21,6 @@ struct HeadPlan {
   void addEntry(int oldSlot, float keyW, float valueW);
   // Ends the current new slot with its metadata.
   void closeSlot(const Slot& slot);
-  // Adds one more entry to an already closed slot s (CaM adds evicted values to kept slots).
-  void addToClosedSlot(int s, int oldSlot, float keyW, float valueW);
   int size() const { return static_cast<int>(slots.size()); }
 
   // Keeps the given old slots (sorted) unchanged.

@@ -100,7 +100,9 @@ GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& a
     return g;
   };
   switch (mode) {
-    case SigmaMode::kFixed: m.sigma = sigma; break;
+    case SigmaMode::kFixed:
+      m.sigma = sigma;
+      break;
     case SigmaMode::kMeanDistance: {
       double sum = 0;
       for (int j = 0; j < n; ++j) sum += std::sqrt(d2[j]);

@@ -68,24 +68,32 @@ CompressionPlan H2OPolicy::plan(const KvCache& cache, const SlotMap& map) const 
       for (int i = 0; i < S; ++i) {
         if (keep[i]) kept.push_back(i);
       }
-      HeadPlan head = HeadPlan::keep(old, kept);
-      if (cam) {
-        // Each evicted slot e: with probability clamp(A[e] / mean A of the m kept slots after
-        // it, 0, 1), add V[e] / m to those m values; its key is dropped.
-        std::mt19937_64 rng(params_.seed * 1000003ULL + static_cast<uint64_t>(l) * 4099 + h);
-        std::uniform_real_distribution<double> uniform(0.0, 1.0);
-        for (int e = 0; e < S; ++e) {
-          if (keep[e]) continue;
-          const auto next = std::upper_bound(kept.begin(), kept.end(), e);
-          const int m = std::min<int>(params_.camWindow, kept.end() - next);
-          if (m == 0) continue;
-          double mean = 0;
-          for (int k = 0; k < m; ++k) mean += attention[next[k]] / m;
-          const double p = mean > 0 ? std::clamp(attention[e] / mean, 0.0, 1.0) : 0.0;
-          if (uniform(rng) >= p) continue;
-          const int firstSlot = static_cast<int>(next - kept.begin());
-          for (int k = 0; k < m; ++k) head.addToClosedSlot(firstSlot + k, e, 0.0f, 1.0f / m);
-        }
+      if (!cam) {
+        plan.layers[l].push_back(HeadPlan::keep(old, kept));
+        continue;
+      }
+      // CaM: each evicted slot e, with probability clamp(A[e] / mean A of the m kept slots after
+      // it, 0, 1), adds V[e] / m to those m values; its key is dropped.
+      std::vector<std::vector<std::pair<int, float>>> extra(kept.size());  // per kept slot
+      std::mt19937_64 rng(params_.seed * 1000003ULL + static_cast<uint64_t>(l) * 4099 + h);
+      std::uniform_real_distribution<double> uniform(0.0, 1.0);
+      for (int e = 0; e < S; ++e) {
+        if (keep[e]) continue;
+        const auto next = std::upper_bound(kept.begin(), kept.end(), e);
+        const int m = std::min<int>(params_.camWindow, kept.end() - next);
+        if (m == 0) continue;
+        double mean = 0;
+        for (int k = 0; k < m; ++k) mean += attention[next[k]] / m;
+        const double p = mean > 0 ? std::clamp(attention[e] / mean, 0.0, 1.0) : 0.0;
+        if (uniform(rng) >= p) continue;
+        const size_t first = next - kept.begin();
+        for (int k = 0; k < m; ++k) extra[first + k].push_back({e, 1.0f / m});
+      }
+      HeadPlan head;
+      for (size_t k = 0; k < kept.size(); ++k) {
+        head.addEntry(kept[k], 1.0f, 1.0f);
+        for (const auto& [e, w] : extra[k]) head.addEntry(e, 0.0f, w);
+        head.closeSlot(old[kept[k]]);
       }
       plan.layers[l].push_back(std::move(head));
     }
