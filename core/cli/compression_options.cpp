@@ -48,6 +48,14 @@ void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
       ->group(group);
   app.add_option("--cam-seed", p.seed, "CaM: seed of its Bernoulli draws (default 0)")
       ->group(group);
+  app.add_flag("--decode-compression", p.decodeCompression,
+               "Keep the cache at its compressed size while decoding")
+      ->group(group);
+  app.add_option("--decode-chunk", p.decodeChunk,
+                 "With --decode-compression: slots a head may grow before it is compressed again "
+                 "(default 1: H2O's per-step eviction)")
+      ->check(positiveWhole())
+      ->group(group);
 }
 
 CompressionParams CompressionOptions::resolve() const {

@@ -99,6 +99,7 @@ void CompressionParams::validate() const {
   check(std::isfinite(sigma) && sigma > 0, "sigma must be > 0, got " + std::to_string(sigma));
   check(sinkTokens >= 0, "sink-tokens must be >= 0, got " + std::to_string(sinkTokens));
   check(camWindow > 0, "cam-window must be > 0, got " + std::to_string(camWindow));
+  check(decodeChunk > 0, "decode-chunk must be > 0, got " + std::to_string(decodeChunk));
   for (int l : skipLayers) check(l >= 0, "skip-layers must list layer indices >= 0");
   if (method != Method::kFull && budgetTokens == 0) {
     check(effectiveRecentRatio() + (method == Method::kStreaming ? 0 : effectiveProtectedRatio()) <=
@@ -124,11 +125,12 @@ nlohmann::json toJson(const CompressionParams& p) {
                         {"layout", toString(p.layout)},
                         {"skip_layers", p.skipLayers},
                         {"scale_values", p.scaleValues},
-                        {"log_bias", p.logBias},
                         {"gqa_reduction", toString(p.gqaReduction)},
                         {"sink_tokens", p.sinkTokens},
                         {"cam_window", p.camWindow},
-                        {"seed", p.seed}};
+                        {"seed", p.seed},
+                        {"decode_compression", p.decodeCompression},
+                        {"decode_chunk", p.decodeChunk}};
 }
 
 }  // namespace kvs

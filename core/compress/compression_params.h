@@ -37,11 +37,15 @@ struct CompressionParams {
   MergeLayout layout = MergeLayout::kPerHead;
   std::vector<int> skipLayers;  // layers kept full by KVMerger
   bool scaleValues = true;      // merged value = n * weighted mean (paper: on)
-  bool logBias = false;         // +log(n) attention-logit bias on merged slots (not in the paper)
   GqaReduction gqaReduction = GqaReduction::kMean;
   int sinkTokens = 4;  // StreamingLLM: first tokens always kept
   int camWindow = 32;  // CaM: kept tokens that receive an evicted value
   uint64_t seed = 0;   // CaM's Bernoulli draws
+  // Compress during decoding too: once a head holds decodeChunk slots more than its size right
+  // after the prompt was compressed, compress it back to that size (H2O's official code evicts
+  // one per step: chunk 1).
+  bool decodeCompression = false;
+  int decodeChunk = 1;
 
   // Throws KvsError naming the parameter and its allowed range.
   void validate() const;

@@ -8,6 +8,7 @@
 #include "cache/attention_tracker.h"
 #include "cache/kv_cache.h"
 #include "compress/compression_policy.h"
+#include "compress/decode_compressor.h"
 #include "model/llama_model.h"
 #include "util/error.h"
 
@@ -28,8 +29,10 @@ struct Decoded {
 // Decodes from a state: the first token comes from the prefill logits; then steps - P forward
 // passes. With `forced`, token t is forced[t] instead of the argmax.
 Decoded decode(const LlamaModel& model, Prefilled state, int promptTokens, int steps,
-               const std::vector<int>* forced, AttentionTracker* tracker) {
+               const std::vector<int>* forced, AttentionTracker* tracker,
+               DecodeCompressor* compressor = nullptr) {
   Decoded out;
+  if (compressor) compressor->start(state.cache);
   at::Tensor logits = state.logits;
   for (int pos = promptTokens;; ++pos) {
     const at::Tensor logProbs = at::log_softmax(logits.to(at::kCPU, at::kDouble), 0);
@@ -39,6 +42,7 @@ Decoded decode(const LlamaModel& model, Prefilled state, int promptTokens, int s
     out.ids.push_back(token);
     if (pos >= steps || (forced && t + 1 >= forced->size())) break;
     logits = model.forward({token}, state.cache, LogitsMode::kLast, tracker);
+    if (compressor) compressor->afterStep(state.cache, state.map);
   }
   return out;
 }
@@ -93,10 +97,12 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
 
     Prefilled forcedState{state.cache.clone(), state.map, state.logits};
     AttentionTracker freeTracker(state.map, c.groupSize(), out.params.gqaReduction);
-    out.generatedIds = decode(model, std::move(state), P, steps, nullptr, &freeTracker).ids;
+    DecodeCompressor freeCompressor(out.params), forcedCompressor(out.params);
+    out.generatedIds =
+        decode(model, std::move(state), P, steps, nullptr, &freeTracker, &freeCompressor).ids;
     AttentionTracker forcedTracker(forcedState.map, c.groupSize(), out.params.gqaReduction);
-    const Decoded forced =
-        decode(model, std::move(forcedState), P, steps, &reference.ids, &forcedTracker);
+    const Decoded forced = decode(model, std::move(forcedState), P, steps, &reference.ids,
+                                  &forcedTracker, &forcedCompressor);
 
     // Step 0 comes from the full prefill in every variant; the metrics start after it.
     const size_t n = reference.ids.size() - 1;

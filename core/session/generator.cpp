@@ -49,7 +49,8 @@ void validateRequest(const LlamaModel& model, const GenerationRequest& request) 
 
 GenerationResult generate(const LlamaModel& model, KvCache& cache, const GenerationRequest& request,
                           const TokenCallback& onToken, LayerObserver* observer,
-                          const std::function<void()>& afterPrefill) {
+                          const std::function<void()>& afterPrefill,
+                          const std::function<void()>& afterStep) {
   validateRequest(model, request);
   cache.clear();
   Sampler sampler(request.sampling);
@@ -82,6 +83,7 @@ GenerationResult generate(const LlamaModel& model, KvCache& cache, const Generat
   for (int pos = static_cast<int>(request.promptIds.size()); pos < request.steps; ++pos) {
     logits = model.forward({token}, cache, LogitsMode::kLast, observer);
     token = sampler.sample(logits);
+    if (afterStep) afterStep();
     ++result.decodeForwardPasses;
     result.decodeSeconds = secondsSince(start);
     if (!emit(token)) return result;

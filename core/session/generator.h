@@ -48,6 +48,7 @@ void validateRequest(const LlamaModel& model, const GenerationRequest& request);
 // variant compresses the cache).
 GenerationResult generate(const LlamaModel& model, KvCache& cache, const GenerationRequest& request,
                           const TokenCallback& onToken = {}, LayerObserver* observer = nullptr,
-                          const std::function<void()>& afterPrefill = {});
+                          const std::function<void()>& afterPrefill = {},
+                          const std::function<void()>& afterStep = {});
 
 }  // namespace kvs

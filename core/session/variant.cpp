@@ -5,6 +5,7 @@
 #include "cache/attention_tracker.h"
 #include "cache/kv_cache.h"
 #include "compress/compression_policy.h"
+#include "compress/decode_compressor.h"
 #include "model/llama_model.h"
 
 namespace kvs {
@@ -18,10 +19,12 @@ VariantResult runVariant(const LlamaModel& model, const GenerationRequest& reque
   result.slotMap.reset(c.nLayers, c.nKvHeads);
   AttentionTracker tracker(result.slotMap, c.groupSize(), params.gqaReduction);
   CompressionReport& report = result.compression;
+  DecodeCompressor decodeCompressor(params);
 
   const auto compress = [&] {
     const auto start = std::chrono::steady_clock::now();
     if (policy) applyPlan(policy->plan(cache, result.slotMap), cache, result.slotMap);
+    decodeCompressor.start(cache);
     report.compressSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     report.promptTokens = cache.length();
@@ -37,7 +40,8 @@ VariantResult runVariant(const LlamaModel& model, const GenerationRequest& reque
   };
   // The full cache needs no accumulated attention; tracking it costs decode speed.
   result.generation =
-      generate(model, cache, request, onToken, policy ? &tracker : nullptr, compress);
+      generate(model, cache, request, onToken, policy ? &tracker : nullptr, compress,
+               [&] { decodeCompressor.afterStep(cache, result.slotMap); });
   if (!policy) result.slotMap.appendTokens(0, cache.length());
   result.finalBytes = cache.bytes();
   result.finalFullBytes = cache.fullBytes();

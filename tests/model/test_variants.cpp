@@ -109,3 +109,41 @@ TEST_F(Stories, CompareGivesZeroDivergenceForLosslessVariantsAndMoreForSmallerBu
 
 }  // namespace
 }  // namespace kvs::test
+
+namespace kvs::test {
+namespace {
+
+class DecodeCompression : public Stories, public ::testing::WithParamInterface<Method> {};
+
+TEST_P(DecodeCompression, KeepsTheCacheAtItsCompressedSizeWhileDecoding) {
+  const GenerationRequest request = greedy(tokenizer(), 200);
+  const int T = static_cast<int>(request.promptIds.size());
+  CompressionParams p;
+  p.method = GetParam();
+  p.budget = 0.5;
+  p.decodeCompression = true;
+  p.decodeChunk = GetParam() == Method::kKVMerger ? 8 : 1;
+  const VariantResult r = runVariant(model(), request, p);
+  const int target = (T + 1) / 2;
+  EXPECT_EQ(r.generation.generatedIds.size(), static_cast<size_t>(200 - T + 1));
+  for (const auto& layer : r.slotMap.slots) {
+    for (const auto& head : layer) {
+      EXPECT_LE(static_cast<int>(head.size()), target + p.decodeChunk - 1);
+      EXPECT_EQ(head.back().last, 199);  // the newest position (steps - 1) is always kept
+      int covered = 0;
+      for (const Slot& s : head) covered += s.count;
+      if (GetParam() == Method::kKVMerger) EXPECT_EQ(covered, 200);  // merging loses no token
+    }
+  }
+  // Without it the cache grows with every decoded token.
+  p.decodeCompression = false;
+  const VariantResult grown = runVariant(model(), request, p);
+  EXPECT_GT(grown.finalBytes, r.finalBytes);
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, DecodeCompression,
+                         ::testing::Values(Method::kStreaming, Method::kH2O, Method::kKVMerger),
+                         [](const auto& info) { return std::string(toString(info.param)); });
+
+}  // namespace
+}  // namespace kvs::test
