@@ -2,7 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "util/error.h"
 
@@ -17,6 +21,25 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       slots_(config.nLayers, std::vector<int>(config.nKvHeads, 0)),
       keys_(config.nLayers),
       values_(config.nLayers) {}
+
+at::Tensor KvCache::allocate(int64_t slots) const {
+  const std::vector<int64_t> shape = {nKvHeads_, slots, headDim_};
+  const int64_t bytes =
+      nKvHeads_ * slots * headDim_ *
+      static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
+  constexpr int64_t kHugePage = 2 << 20;
+  if (!options_.device().is_cpu() || bytes < 2 * kHugePage) return at::zeros(shape, options_);
+  // Page faults are expensive on these VMs (a third of prefill, most of compressing a 7B-shaped
+  // cache); 2 MiB pages cut their number 512-fold. Linux honours the advice when THP is
+  // "madvise" or "always"; elsewhere it is ignored and these are ordinary pages.
+  const int64_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* data = std::aligned_alloc(kHugePage, rounded);
+  if (!data) throw std::bad_alloc();
+  madvise(data, rounded, MADV_HUGEPAGE);
+  std::memset(data, 0, bytes);
+  return at::from_blob(
+      data, shape, [](void* p) { std::free(p); }, options_);
+}
 
 KvCache KvCache::clone() const {
   TORCH_CHECK(pending_ == 0, "KvCache::clone during an append");
@@ -72,8 +95,8 @@ void KvCache::reserve(int layer, int needed) {
                     : std::min(maxLength_, std::max(needed, capacity + std::max(64, capacity / 4)));
   // Zeroed: heads shorter than the longest read padding rows, which the mask hides but which
   // must not hold NaN (NaN * 0 is NaN).
-  at::Tensor k = at::zeros({nKvHeads_, grown, headDim_}, options_);
-  at::Tensor v = at::zeros({nKvHeads_, grown, headDim_}, options_);
+  at::Tensor k = allocate(grown);
+  at::Tensor v = allocate(grown);
   peakBytes_ =
       std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
   const int used = maxSlots(layer);
@@ -163,8 +186,8 @@ void KvCache::replaceLayer(int layer, const std::vector<at::Tensor>& keys,
     slots.push_back(static_cast<int>(keys[h].size(0)));
     longest = std::max(longest, slots.back());
   }
-  at::Tensor k = at::zeros({nKvHeads_, longest, headDim_}, options_);
-  at::Tensor v = at::zeros({nKvHeads_, longest, headDim_}, options_);
+  at::Tensor k = allocate(longest);
+  at::Tensor v = allocate(longest);
   for (int h = 0; h < nKvHeads_; ++h) {
     k[h].narrow(0, 0, slots[h]).copy_(keys[h]);
     v[h].narrow(0, 0, slots[h]).copy_(values[h]);

@@ -62,6 +62,10 @@ class KvCache {
   // slots[h] <= S rows (the rest zero padding). The tensors are adopted, not copied.
   void replaceLayer(int layer, at::Tensor keys, at::Tensor values, const std::vector<int>& slots);
 
+  // Zeroed storage for one layer's keys or values, [Hkv, slots, D], on the cache's device; large
+  // CPU blocks come from transparent huge pages.
+  at::Tensor allocate(int64_t slots) const;
+
   // Bytes held by the cache tensors now (their allocated capacity, padding included), the most
   // they held since construction or clear(), and what a full cache of length() tokens holds.
   int64_t bytes() const;

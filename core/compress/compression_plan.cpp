@@ -76,8 +76,8 @@ void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map) {
       longest = std::max(longest, p.size());
     }
     // The new layer, zero-padded to its longest head: [Hkv, S'max, D]
-    at::Tensor newKeys = at::zeros({keys.size(0), longest, keys.size(2)}, keys.options());
-    at::Tensor newValues = at::zeros_like(newKeys);
+    at::Tensor newKeys = cache.allocate(longest);
+    at::Tensor newValues = cache.allocate(longest);
     for (size_t h = 0; h < heads.size(); ++h) {
       mixRows(heads[h], heads[h].keyWeight, keys[h], newKeys[h]);
       mixRows(heads[h], heads[h].valueWeight, values[h], newValues[h]);
