@@ -224,6 +224,11 @@ int64_t KvCache::fullLayerBytes() const {
          static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
 }
 
+int64_t KvCache::usedBytes() const {
+  return int64_t{2} * headDim_ * totalSlots() *
+         static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
+}
+
 int64_t KvCache::fullBytes() const {
   return fullLayerBytes() * nLayers_;
 }

@@ -72,6 +72,8 @@ class KvCache {
   int64_t layerBytes(int layer) const;
   int64_t peakBytes() const { return peakBytes_; }
   int64_t fullBytes() const;
+  // Bytes of the slots actually held (without padding and growth headroom).
+  int64_t usedBytes() const;
   int64_t fullLayerBytes() const;
 
  private:

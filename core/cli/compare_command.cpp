@@ -64,6 +64,10 @@ int runCompare(const CompareOptions& o) {
   require(o.prompt.empty() != o.promptsFile.empty(), "give either --prompt or --prompts-file");
   const auto model = loadModel(o.model);
   const Tokenizer tokenizer = locateTokenizer(o.model, o.tokenizer, model->config().vocabSize);
+  // Variants come from --methods and --budgets; the single-variant flags would be ignored.
+  require(o.compression.method == "full" && o.compression.params.budget == 0.5 &&
+              o.compression.params.budgetTokens == 0,
+          "compare takes --methods and --budgets, not --method, --budget or --budget-tokens");
   const CompressionParams shared = o.compression.resolve();
   std::vector<CompressionParams> variants;
   std::vector<std::pair<std::string, double>> labels;

@@ -136,6 +136,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["slots"] = report.slots;  // [layer][KV head]
   out["compress_seconds"] = report.compressSeconds;
   out["kv_bytes_final"] = variant.finalBytes;
+  out["kv_bytes_final_used"] = variant.finalUsedBytes;
   out["kv_bytes_final_full"] = variant.finalFullBytes;
   out["kv_bytes_peak"] = variant.peakBytes;
   // Invalid UTF-8 in the prompt or the text becomes U+FFFD rather than failing after the run.

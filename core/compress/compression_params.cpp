@@ -69,14 +69,36 @@ GqaReduction parseGqaReduction(const std::string& s) {
 
 double CompressionParams::effectiveRecentRatio() const {
   if (recentRatio >= 0) return recentRatio;
-  if (method == Method::kKVMerger) return budget <= 0.35 ? 0.08 : 0.17;
+  if (method == Method::kKVMerger) return budget < 0.425 ? 0.08 : 0.17;
   return budget / 2;
 }
 
 double CompressionParams::effectiveProtectedRatio() const {
   if (protectedRatio >= 0) return protectedRatio;
-  if (method == Method::kKVMerger) return budget <= 0.35 ? 0.02 : 0.12;
+  if (method == Method::kKVMerger) return budget < 0.425 ? 0.02 : 0.12;
   return budget - effectiveRecentRatio();
+}
+
+namespace {
+int roundedShare(double ratio, int S) {
+  return static_cast<int>(std::lround(ratio * S));
+}
+}  // namespace
+
+int CompressionParams::recentCount(int S) const {
+  if (fixedRecent >= 0) return fixedRecent;
+  if (recentRatio >= 0) return roundedShare(recentRatio, S);
+  const int target = targetSlots(S);
+  if (method != Method::kKVMerger) return target / 2;
+  return roundedShare(double(target) / S < 0.425 ? 0.08 : 0.17, S);
+}
+
+int CompressionParams::protectedCount(int S) const {
+  if (fixedProtected >= 0) return fixedProtected;
+  if (protectedRatio >= 0) return roundedShare(protectedRatio, S);
+  const int target = targetSlots(S);
+  if (method != Method::kKVMerger) return target - recentCount(S);
+  return roundedShare(double(target) / S < 0.425 ? 0.02 : 0.12, S);
 }
 
 int CompressionParams::targetSlots(int T) const {
@@ -113,24 +135,26 @@ void CompressionParams::validate() const {
 }
 
 nlohmann::json toJson(const CompressionParams& p) {
-  return nlohmann::json{{"method", toString(p.method)},
-                        {"budget", p.budget},
-                        {"budget_tokens", p.budgetTokens},
-                        {"exact_budget", p.exactBudget},
-                        {"recent", p.effectiveRecentRatio()},
-                        {"protected", p.effectiveProtectedRatio()},
-                        {"eps", p.eps},
-                        {"sigma", p.sigma},
-                        {"sigma_mode", toString(p.sigmaMode)},
-                        {"layout", toString(p.layout)},
-                        {"skip_layers", p.skipLayers},
-                        {"scale_values", p.scaleValues},
-                        {"gqa_reduction", toString(p.gqaReduction)},
-                        {"sink_tokens", p.sinkTokens},
-                        {"cam_window", p.camWindow},
-                        {"seed", p.seed},
-                        {"decode_compression", p.decodeCompression},
-                        {"decode_chunk", p.decodeChunk}};
+  return nlohmann::json{
+      {"method", toString(p.method)},
+      {"budget", p.budget},
+      {"budget_tokens", p.budgetTokens},
+      {"exact_budget", p.exactBudget},
+      // null: the paper's default for the budget (see recentCount)
+      {"recent", p.recentRatio >= 0 ? nlohmann::json(p.recentRatio) : nullptr},
+      {"protected", p.protectedRatio >= 0 ? nlohmann::json(p.protectedRatio) : nullptr},
+      {"eps", p.eps},
+      {"sigma", p.sigma},
+      {"sigma_mode", toString(p.sigmaMode)},
+      {"layout", toString(p.layout)},
+      {"skip_layers", p.skipLayers},
+      {"scale_values", p.scaleValues},
+      {"gqa_reduction", toString(p.gqaReduction)},
+      {"sink_tokens", p.sinkTokens},
+      {"cam_window", p.camWindow},
+      {"seed", p.seed},
+      {"decode_compression", p.decodeCompression},
+      {"decode_chunk", p.decodeChunk}};
 }
 
 }  // namespace kvs

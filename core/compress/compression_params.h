@@ -25,7 +25,8 @@ struct CompressionParams {
   int budgetTokens = 0;     // absolute slots per (layer, KV head); overrides budget when > 0
   bool exactBudget = true;  // KVMerger: bisect eps until the size fits (false: paper's approximate)
   // H2O / CaM / KVMerger: recent tokens never evicted or merged, as a fraction of the prompt.
-  // Negative = the paper's default for the budget (KVMerger: 0.17 at 50%, 0.08 at 35%;
+  // Negative = the paper's default for the budget (KVMerger: 0.17 at 50%, 0.08 at 35%, the
+  // latter for any budget below 42.5%;
   // H2O/CaM: half of the budget).
   double recentRatio = -1;
   // KVMerger: top-attention tokens outside the recent window kept as they are (paper: 0.12 at
@@ -46,6 +47,10 @@ struct CompressionParams {
   // one per step: chunk 1).
   bool decodeCompression = false;
   int decodeChunk = 1;
+  // Absolute recent / protected counts; >= 0 overrides the fractions (decode-time compression
+  // freezes the prompt's counts here so they do not grow with every decoded token).
+  int fixedRecent = -1;
+  int fixedProtected = -1;
 
   // Throws KvsError naming the parameter and its allowed range.
   void validate() const;
@@ -53,6 +58,10 @@ struct CompressionParams {
   int targetSlots(int T) const;
   double effectiveRecentRatio() const;
   double effectiveProtectedRatio() const;
+  // Recent and protected (KVMerger) / heavy-hitter (H2O, CaM) slots for S slots, from the fixed
+  // counts, the fractions given, or the paper's defaults for the budget actually used.
+  int recentCount(int S) const;
+  int protectedCount(int S) const;
 };
 
 const char* toString(Method m);

@@ -63,7 +63,7 @@ void mixRows(const HeadPlan& p, const std::vector<float>& weight, const at::Tens
 
 }  // namespace
 
-void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map) {
+void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom) {
   for (size_t l = 0; l < plan.layers.size(); ++l) {
     const auto& heads = plan.layers[l];
     if (heads.empty()) continue;
@@ -76,8 +76,9 @@ void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map) {
       longest = std::max(longest, p.size());
     }
     // The new layer, zero-padded to its longest head: [Hkv, S'max, D]
-    at::Tensor newKeys = cache.allocate(longest);
-    at::Tensor newValues = cache.allocate(longest);
+    const int capacity = std::min(longest + headroom, cache.maxLength());
+    at::Tensor newKeys = cache.allocate(capacity);
+    at::Tensor newValues = cache.allocate(capacity);
     for (size_t h = 0; h < heads.size(); ++h) {
       mixRows(heads[h], heads[h].keyWeight, keys[h], newKeys[h]);
       mixRows(heads[h], heads[h].valueWeight, values[h], newValues[h]);

@@ -34,6 +34,7 @@ struct CompressionPlan {
 
 // Rebuilds each planned layer of the cache from the plan (freeing the old storage) and replaces
 // the SlotMap entries of those heads.
-void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map);
+// headroom: extra slots allocated per head for tokens decoded afterwards.
+void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom = 0);
 
 }  // namespace kvs

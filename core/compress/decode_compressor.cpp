@@ -8,23 +8,37 @@ namespace kvs {
 
 DecodeCompressor::DecodeCompressor(const CompressionParams& params) : params_(params) {}
 
+bool DecodeCompressor::compressed(int layer) const {
+  const auto& skip = params_.skipLayers;
+  return params_.method != Method::kKVMerger ||
+         std::find(skip.begin(), skip.end(), layer) == skip.end();
+}
+
 void DecodeCompressor::start(const KvCache& cache) {
+  // Recent and protected counts stay those of the prompt; the size to return to is the largest
+  // head of the compressed layers; re-compression always fits that size exactly.
+  const int T = cache.length();
+  params_.fixedRecent = params_.recentCount(T);
+  params_.fixedProtected = params_.protectedCount(T);
+  params_.exactBudget = true;
   target_ = 0;
   for (int l = 0; l < cache.nLayers(); ++l) {
+    if (!compressed(l)) continue;
     for (int s : cache.slotCounts(l)) target_ = std::max(target_, s);
   }
+  params_.budgetTokens = target_;
 }
 
 bool DecodeCompressor::afterStep(KvCache& cache, SlotMap& map) {
-  if (!params_.decodeCompression || params_.method == Method::kFull) return false;
+  if (!params_.decodeCompression || params_.method == Method::kFull || target_ == 0) return false;
   int longest = 0;
   for (int l = 0; l < cache.nLayers(); ++l) {
+    if (!compressed(l)) continue;
     for (int s : cache.slotCounts(l)) longest = std::max(longest, s);
   }
   if (longest < target_ + params_.decodeChunk) return false;
-  CompressionParams p = params_;
-  p.budgetTokens = target_;  // the same size as after the prompt, whatever the tokens seen
-  applyPlan(makePolicy(p)->plan(cache, map), cache, map);
+  // Headroom for the next chunk of tokens, so decoding does not reallocate at every step.
+  applyPlan(makePolicy(params_)->plan(cache, map), cache, map, params_.decodeChunk);
   return true;
 }
 

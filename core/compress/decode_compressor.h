@@ -20,7 +20,9 @@ class DecodeCompressor {
   bool afterStep(KvCache& cache, SlotMap& map);
 
  private:
-  CompressionParams params_;
+  bool compressed(int layer) const;
+
+  CompressionParams params_;  // with the prompt's recent/protected counts frozen at start()
   int target_ = 0;  // slots per (layer, head) right after the prompt's compression (the largest)
 };
 

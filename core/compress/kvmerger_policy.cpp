@@ -24,16 +24,24 @@ struct Layout {
 Layout findSets(const std::vector<float>& cos, std::vector<double> attention,
                 const CompressionParams& p, int target) {
   const int S = static_cast<int>(attention.size());
-  const int recent = static_cast<int>(std::lround(p.effectiveRecentRatio() * S));
-  const int heavy = static_cast<int>(std::lround(p.effectiveProtectedRatio() * S));
-  require(p.budgetTokens == 0 || recent + heavy <= target,
+  const int recent = p.recentCount(S);
+  const int heavy = p.protectedCount(S);
+  require(recent + heavy <= target,
           "the budget of " + std::to_string(target) + " slots is smaller than the " +
               std::to_string(recent + heavy) +
               " recent + protected tokens KVMerger keeps; raise the budget or lower --recent / "
               "--protected");
   const std::vector<char> prot = protectedSlots(attention, recent, heavy);
   const double eps = p.exactBudget ? epsForBudget(cos, prot, target) : p.eps;
-  return {identifyMergingSets(cos, prot, eps), std::move(attention)};
+  std::vector<MergingSet> sets = identifyMergingSets(cos, prot, eps);
+  // Every run of unprotected tokens between protected ones needs a slot of its own, so scattered
+  // protected tokens can make an exact budget unreachable: say so rather than exceed it.
+  require(!p.exactBudget || static_cast<int>(sets.size()) <= target,
+          "KVMerger cannot fit " + std::to_string(S) + " tokens into " + std::to_string(target) +
+              " slots with " + std::to_string(recent) + " recent and " + std::to_string(heavy) +
+              " protected tokens scattered among them (at least " + std::to_string(sets.size()) +
+              " slots); lower --protected or --recent, or raise the budget");
+  return {std::move(sets), std::move(attention)};
 }
 
 HeadPlan mergeHead(const std::vector<Slot>& old, const at::Tensor& keys, const Layout& layout,

@@ -55,15 +55,14 @@ CompressionPlan H2OPolicy::plan(const KvCache& cache, const SlotMap& map) const 
     for (int h = 0; h < cache.nKvHeads(); ++h) {
       const auto& old = map.head(l, h);
       const int S = static_cast<int>(old.size()), target = params_.targetSlots(S);
-      const int recent = params_.recentRatio >= 0
-                             ? static_cast<int>(std::lround(params_.recentRatio * S))
-                             : target / 2;
+      const int recent = params_.recentCount(S);
+      const int heavy = std::min(params_.protectedCount(S), target - recent);
       require(recent <= target, "recent tokens (" + std::to_string(recent) +
                                     ") exceed the budget of " + std::to_string(target) +
                                     " slots; lower --recent");
       std::vector<double> attention(S);
       for (int i = 0; i < S; ++i) attention[i] = old[i].attention;
-      const std::vector<char> keep = protectedSlots(attention, recent, target - recent);
+      const std::vector<char> keep = protectedSlots(attention, recent, heavy);
       std::vector<int> kept;
       for (int i = 0; i < S; ++i) {
         if (keep[i]) kept.push_back(i);

@@ -26,13 +26,16 @@ struct Decoded {
   std::vector<at::Tensor> logProbs;  // [V] per step, CPU
 };
 
-// Decodes from a state: the first token comes from the prefill logits; then steps - P forward
-// passes. With `forced`, token t is forced[t] instead of the argmax.
-Decoded decode(const LlamaModel& model, Prefilled state, int promptTokens, int steps,
-               const std::vector<int>* forced, AttentionTracker* tracker,
-               DecodeCompressor* compressor = nullptr) {
+// Decodes from a state (consumed): the first token comes from the prefill logits; then steps - P
+// forward passes, accumulating attention into the state's own SlotMap. With `forced`, token t is
+// forced[t] instead of the argmax.
+Decoded decode(const LlamaModel& model, Prefilled& state, int promptTokens, int steps,
+               const std::vector<int>* forced, const CompressionParams& params) {
   Decoded out;
-  if (compressor) compressor->start(state.cache);
+  AttentionTracker trackerOwn(state.map, model.config().groupSize(), params.gqaReduction);
+  AttentionTracker* tracker = params.method == Method::kFull ? nullptr : &trackerOwn;
+  DecodeCompressor compressor(params);
+  compressor.start(state.cache);
   at::Tensor logits = state.logits;
   for (int pos = promptTokens;; ++pos) {
     const at::Tensor logProbs = at::log_softmax(logits.to(at::kCPU, at::kDouble), 0);
@@ -42,7 +45,7 @@ Decoded decode(const LlamaModel& model, Prefilled state, int promptTokens, int s
     out.ids.push_back(token);
     if (pos >= steps || (forced && t + 1 >= forced->size())) break;
     logits = model.forward({token}, state.cache, LogitsMode::kLast, tracker);
-    if (compressor) compressor->afterStep(state.cache, state.map);
+    compressor.afterStep(state.cache, state.map);
   }
   return out;
 }
@@ -69,7 +72,8 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
   }
   auto copyOf = [&] { return Prefilled{base.cache.clone(), base.map, base.logits}; };
 
-  const Decoded reference = decode(model, copyOf(), P, steps, nullptr, nullptr);
+  Prefilled referenceState = copyOf();
+  const Decoded reference = decode(model, referenceState, P, steps, nullptr, CompressionParams{});
   std::vector<VariantOutcome> outcomes;
   VariantOutcome full;
   full.generatedIds = reference.ids;
@@ -96,13 +100,8 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
     out.achievedRatio = double(state.cache.totalSlots()) / (double(c.nLayers) * c.nKvHeads * P);
 
     Prefilled forcedState{state.cache.clone(), state.map, state.logits};
-    AttentionTracker freeTracker(state.map, c.groupSize(), out.params.gqaReduction);
-    DecodeCompressor freeCompressor(out.params), forcedCompressor(out.params);
-    out.generatedIds =
-        decode(model, std::move(state), P, steps, nullptr, &freeTracker, &freeCompressor).ids;
-    AttentionTracker forcedTracker(forcedState.map, c.groupSize(), out.params.gqaReduction);
-    const Decoded forced = decode(model, std::move(forcedState), P, steps, &reference.ids,
-                                  &forcedTracker, &forcedCompressor);
+    out.generatedIds = decode(model, state, P, steps, nullptr, out.params).ids;
+    const Decoded forced = decode(model, forcedState, P, steps, &reference.ids, out.params);
 
     // Step 0 comes from the full prefill in every variant; the metrics start after it.
     const size_t n = reference.ids.size() - 1;

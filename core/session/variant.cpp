@@ -44,6 +44,7 @@ VariantResult runVariant(const LlamaModel& model, const GenerationRequest& reque
                [&] { decodeCompressor.afterStep(cache, result.slotMap); });
   if (!policy) result.slotMap.appendTokens(0, cache.length());
   result.finalBytes = cache.bytes();
+  result.finalUsedBytes = cache.usedBytes();
   result.finalFullBytes = cache.fullBytes();
   result.peakBytes = cache.peakBytes();
   return result;

@@ -25,7 +25,8 @@ struct VariantResult {
   GenerationResult generation;
   CompressionReport compression;
   SlotMap slotMap;             // at the end of generation
-  int64_t finalBytes = 0;      // held at the end
+  int64_t finalBytes = 0;      // held at the end (allocated, with padding and growth headroom)
+  int64_t finalUsedBytes = 0;  // of the slots held at the end
   int64_t finalFullBytes = 0;  // a full cache of every token at the end
   int64_t peakBytes = 0;
 };

@@ -147,3 +147,41 @@ INSTANTIATE_TEST_SUITE_P(Methods, DecodeCompression,
 
 }  // namespace
 }  // namespace kvs::test
+
+namespace kvs::test {
+namespace {
+
+TEST_F(Stories, CompareDecodesLikeGenerateWithDecodeCompression) {
+  const GenerationRequest request = greedy(tokenizer(), 160);
+  for (Method method : {Method::kH2O, Method::kKVMerger}) {
+    CompressionParams p;
+    p.method = method;
+    p.budget = 0.5;
+    p.decodeCompression = true;
+    p.decodeChunk = method == Method::kKVMerger ? 16 : 1;
+    const auto outcomes = compareVariants(model(), request.promptIds, 160, {p});
+    EXPECT_EQ(outcomes[1].generatedIds, runVariant(model(), request, p).generation.generatedIds)
+        << toString(method);
+    EXPECT_LT(outcomes[1].meanKl, 0.5) << toString(method);
+  }
+}
+
+TEST_F(Stories, DecodeCompressionWithSkippedLayersAndALargeChunkStaysWithinBounds) {
+  const GenerationRequest request = greedy(tokenizer(), 200);
+  const int T = static_cast<int>(request.promptIds.size());
+  CompressionParams p;
+  p.method = Method::kKVMerger;
+  p.budget = 0.5;
+  p.skipLayers = {0};
+  p.decodeCompression = true;
+  p.decodeChunk = 60;  // larger than the budget
+  const VariantResult r = runVariant(model(), request, p);
+  EXPECT_EQ(r.slotMap.head(0, 0).size(), 200u);  // the skipped layer stays full
+  for (int l = 1; l < 5; ++l) {
+    EXPECT_LE(static_cast<int>(r.slotMap.head(l, 0).size()), (T + 1) / 2 + 59) << "layer " << l;
+  }
+  EXPECT_LE(r.finalUsedBytes, r.finalBytes);
+}
+
+}  // namespace
+}  // namespace kvs::test

@@ -268,9 +268,10 @@ TEST(CaM, MergesEvictedValuesLikeTheNaiveReference) {
     for (size_t k = next; k < next + m; ++k) expected[k] += V[0][0][e] / static_cast<double>(m);
   }
   EXPECT_TRUE(at::allclose(f.cache.values(0)[0], expected, 1e-5, 1e-6));
-  // Keys of evicted tokens are dropped, not merged.
+  // Keys of evicted tokens are dropped, not merged: kept keys are unchanged.
+  const at::Tensor K = f.cache.keys(0)[0];
   for (size_t k = 0; k < kept.size(); ++k) {
-    EXPECT_TRUE(at::equal(f.cache.keys(0)[0][k], f.cache.keys(0)[0][k]));
+    EXPECT_TRUE(at::equal(K[k], smoothKeys(2, 1, T, 4, 7)[0][0][kept[k]])) << "slot " << k;
   }
 }
 
@@ -285,6 +286,33 @@ TEST(CaM, IsReproducibleWithASeedAndDiffersWithAnother) {
   };
   EXPECT_TRUE(at::equal(values(11), values(11)));
   EXPECT_FALSE(at::equal(values(11), values(12)));
+}
+
+TEST(KVMerger, RefusesAnExactBudgetThatScatteredProtectedTokensMakeUnreachable) {
+  const int T = 40;
+  // Alternating attention: the protected (top-A) tokens are every other one.
+  at::Tensor A = at::zeros({2, 2, T});
+  for (int t = 0; t < T; t += 2) A.select(2, t).fill_(1.0);
+  Fixture f(config(T), smoothKeys(2, 2, T, 4, 9), at::randn({2, 2, T, 4}), A);
+  CompressionParams p = kvmerger(0.5);
+  p.budgetTokens = 12;
+  p.recentRatio = 0;
+  p.protectedRatio = 0.25;  // 10 protected tokens, scattered: at least 20 slots
+  try {
+    f.compress(p);
+    FAIL() << "expected an error";
+  } catch (const KvsError& e) {
+    EXPECT_NE(std::string(e.what()).find("lower --protected"), std::string::npos) << e.what();
+  }
+}
+
+TEST(KVMerger, AbsoluteBudgetUsesTheDefaultsOfTheBudgetItMeans) {
+  const int T = 32;
+  Fixture f(config(T), smoothKeys(2, 2, T, 4, 10), at::randn({2, 2, T, 4}), at::rand({2, 2, T}));
+  CompressionParams p = kvmerger(0.5);
+  p.budgetTokens = 8;  // 25%: the 35% defaults (8% recent, 2% protected), not 50%'s
+  EXPECT_NO_THROW(f.compress(p));
+  EXPECT_LE(f.cache.slotCount(0, 0), 8);
 }
 
 TEST(Streaming, KeepsSinksAndRecentTokens) {
