@@ -20,7 +20,8 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       options_(options),
       slots_(config.nLayers, std::vector<int>(config.nKvHeads, 0)),
       keys_(config.nLayers),
-      values_(config.nLayers) {}
+      values_(config.nLayers),
+      slotBias_(config.nLayers) {}
 
 at::Tensor KvCache::allocate(int64_t slots) const {
   const std::vector<int64_t> shape = {nKvHeads_, slots, headDim_};
@@ -106,6 +107,24 @@ void KvCache::reserve(int layer, int needed) {
   }
   keys_[layer] = std::move(k);
   values_[layer] = std::move(v);
+  if (slotBias_[layer].defined()) {  // new slots get no bias
+    at::Tensor bias = at::zeros({nKvHeads_, grown}, options_);
+    bias.narrow(1, 0, used).copy_(slotBias_[layer].narrow(1, 0, used));
+    slotBias_[layer] = std::move(bias);
+  }
+}
+
+void KvCache::setSlotBias(int layer, const at::Tensor& bias) {
+  TORCH_CHECK(!bias.defined() ||
+                  (bias.dim() == 2 && bias.size(0) == nKvHeads_ && bias.size(1) >= maxSlots(layer)),
+              "KvCache::setSlotBias expects [Hkv, >= longest head]");
+  if (!bias.defined()) {
+    slotBias_[layer] = at::Tensor();
+    return;
+  }
+  slotBias_[layer] = at::zeros({nKvHeads_, capacity(layer)}, options_);
+  const int64_t n = std::min<int64_t>(bias.size(1), capacity(layer));
+  slotBias_[layer].narrow(1, 0, n).copy_(bias.narrow(1, 0, n));
 }
 
 void KvCache::write(int layer, const at::Tensor& k, const at::Tensor& v) {
@@ -154,7 +173,8 @@ at::Tensor KvCache::values(int layer) const {
 
 at::Tensor KvCache::attentionMask(int layer, int groupSize) const {
   const int n = pending_;
-  const bool same = uniform(layer);
+  const bool biased = slotBias_[layer].defined();
+  const bool same = uniform(layer) && !biased;
   if (same && n <= 1) return {};
   const int64_t heads = same ? 1 : nKvHeads_, total = maxSlots(layer) + n;
   const std::vector<int64_t> first(slots_[layer].begin(), slots_[layer].begin() + heads);
@@ -166,7 +186,9 @@ at::Tensor KvCache::attentionMask(int layer, int groupSize) const {
   const at::Tensor hidden =
       at::arange(total, at::TensorOptions(at::kLong).device(device)).view({1, 1, total}) >
       lastVisible;
-  const at::Tensor mask = at::zeros({heads, n, total}, options_).masked_fill_(hidden, -INFINITY);
+  at::Tensor mask = at::zeros({heads, n, total}, options_);
+  if (biased) mask.add_(slotBias_[layer].narrow(1, 0, total).unsqueeze(1));
+  mask.masked_fill_(hidden, -INFINITY);
   if (groupSize == 1) return mask;
   return mask.unsqueeze(1)
       .expand({heads, groupSize, n, total})
@@ -207,6 +229,7 @@ void KvCache::replaceLayer(int layer, at::Tensor keys, at::Tensor values,
   keys_[layer] = std::move(keys);
   values_[layer] = std::move(values);
   slots_[layer] = slots;
+  slotBias_[layer] = at::Tensor();  // the slots changed: a policy sets a new bias if it wants one
 }
 
 int64_t KvCache::layerBytes(int layer) const {

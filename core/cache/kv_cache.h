@@ -62,6 +62,10 @@ class KvCache {
   // slots[h] <= S rows (the rest zero padding). The tensors are adopted, not copied.
   void replaceLayer(int layer, at::Tensor keys, at::Tensor values, const std::vector<int>& slots);
 
+  // An attention-logit bias per slot of a layer, [Hkv, slots >= the longest head] (KVMerger's
+  // optional +log(n) for merged slots); added by attentionMask(). Undefined tensor: none.
+  void setSlotBias(int layer, const at::Tensor& bias);
+
   // Zeroed storage for one layer's keys or values, [Hkv, slots, D], on the cache's device; large
   // CPU blocks come from transparent huge pages.
   at::Tensor allocate(int64_t slots) const;
@@ -88,6 +92,7 @@ class KvCache {
   std::vector<std::vector<int>> slots_;  // [L][Hkv]
   std::vector<at::Tensor> keys_;         // per layer [Hkv, capacity, D]
   std::vector<at::Tensor> values_;       // per layer [Hkv, capacity, D]
+  std::vector<at::Tensor> slotBias_;     // per layer [Hkv, capacity] or undefined
   int64_t peakBytes_ = 0;
 };
 

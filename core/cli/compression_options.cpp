@@ -48,6 +48,9 @@ void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
       ->group(group);
   app.add_option("--cam-seed", p.seed, "CaM: seed of its Bernoulli draws (default 0)")
       ->group(group);
+  app.add_flag("--log-bias", p.logBias,
+               "Add log(n) to the attention logits of a slot merging n tokens (not in the paper)")
+      ->group(group);
   app.add_flag("--decode-compression", p.decodeCompression,
                "Keep the cache at its compressed size while decoding")
       ->group(group);

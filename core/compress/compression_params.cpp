@@ -149,6 +149,7 @@ nlohmann::json toJson(const CompressionParams& p) {
       {"layout", toString(p.layout)},
       {"skip_layers", p.skipLayers},
       {"scale_values", p.scaleValues},
+      {"log_bias", p.logBias},
       {"gqa_reduction", toString(p.gqaReduction)},
       {"sink_tokens", p.sinkTokens},
       {"cam_window", p.camWindow},

@@ -38,6 +38,8 @@ struct CompressionParams {
   MergeLayout layout = MergeLayout::kPerHead;
   std::vector<int> skipLayers;  // layers kept full by KVMerger
   bool scaleValues = true;      // merged value = n * weighted mean (paper: on)
+  bool logBias =
+      false;  // +log(n) attention-logit bias on a slot merging n tokens (not in the paper)
   GqaReduction gqaReduction = GqaReduction::kMean;
   int sinkTokens = 4;  // StreamingLLM: first tokens always kept
   int camWindow = 32;  // CaM: kept tokens that receive an evicted value

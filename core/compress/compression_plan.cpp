@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <map>
 
 #include "cache/kv_cache.h"
@@ -63,7 +64,8 @@ void mixRows(const HeadPlan& p, const std::vector<float>& weight, const at::Tens
 
 }  // namespace
 
-void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom) {
+void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom,
+               bool logBias) {
   for (size_t l = 0; l < plan.layers.size(); ++l) {
     const auto& heads = plan.layers[l];
     if (heads.empty()) continue;
@@ -85,6 +87,16 @@ void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int he
       map.head(layer, static_cast<int>(h)) = heads[h].slots;
     }
     cache.replaceLayer(layer, newKeys, newValues, counts);
+    if (logBias) {
+      std::vector<float> bias(heads.size() * capacity, 0.0f);
+      for (size_t h = 0; h < heads.size(); ++h) {
+        for (int s = 0; s < heads[h].size(); ++s) {
+          bias[h * capacity + s] = std::log(static_cast<float>(heads[h].slots[s].count));
+        }
+      }
+      cache.setSlotBias(layer,
+                        at::tensor(bias).view({static_cast<int64_t>(heads.size()), capacity}));
+    }
   }
 }
 

@@ -38,7 +38,8 @@ bool DecodeCompressor::afterStep(KvCache& cache, SlotMap& map) {
   }
   if (longest < target_ + params_.decodeChunk) return false;
   // Headroom for the next chunk of tokens, so decoding does not reallocate at every step.
-  applyPlan(makePolicy(params_)->plan(cache, map), cache, map, params_.decodeChunk);
+  applyPlan(makePolicy(params_)->plan(cache, map), cache, map, params_.decodeChunk,
+            params_.logBias);
   return true;
 }
 

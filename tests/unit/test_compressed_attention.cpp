@@ -28,7 +28,7 @@ int idx0Size(int T) {
 
 // headDim 8 with a short prompt takes the batched attention path; headDim 64 over 300 tokens the
 // per-head gemv path of decoding.
-void checkCompressedAttention(int headDim, int promptLength) {
+void checkCompressedAttention(int headDim, int promptLength, bool withBias = false) {
   ModelConfig c;
   c.dim = 6 * headDim, c.hiddenDim = 64, c.nLayers = 2, c.nHeads = 6, c.nKvHeads = 2;  // G = 3
   c.vocabSize = 30, c.seqLen = promptLength + 8;
@@ -56,6 +56,19 @@ void checkCompressedAttention(int headDim, int promptLength) {
     cache.replaceLayer(l, {slots[{l, 0}].first, slots[{l, 1}].first},
                        {slots[{l, 0}].second, slots[{l, 1}].second});
   }
+  // Optional per-slot logit bias (KVMerger's +log(n)): log(4) on head 1's merged slot.
+  std::map<std::pair<int, int>, at::Tensor> bias;  // [S] per (layer, head), for the naive side
+  for (int l = 0; l < c.nLayers; ++l) {
+    bias[{l, 0}] = at::zeros({idx0Size(T)});
+    bias[{l, 1}] = at::zeros({T - 3});
+    if (!withBias) continue;
+    bias[{l, 1}][1] = std::log(4.0f);
+    bias[{l, 0}][0] = -0.5f;
+    at::Tensor b = at::zeros({2, T - 3});
+    b[0].narrow(0, 0, idx0Size(T)).copy_(bias[{l, 0}]);
+    b[1].copy_(bias[{l, 1}]);
+    cache.setSlotBias(l, b);
+  }
   ASSERT_EQ(cache.slotCount(0, 0), idx0Size(T));
   ASSERT_EQ(cache.slotCount(0, 1), T - 3);
 
@@ -76,7 +89,9 @@ void checkCompressedAttention(int headDim, int promptLength) {
           // Naive: this query over the explicit slots plus the new tokens up to itself.
           const at::Tensor keys = at::cat({K, k[kvh].narrow(0, 0, i + 1)});
           const at::Tensor values = at::cat({V, v[kvh].narrow(0, 0, i + 1)});
-          const at::Tensor p = at::softmax(at::mv(keys, q[h][i]) / std::sqrt(double(headDim)), 0);
+          const at::Tensor logitBias = at::cat({bias[{l, kvh}], at::zeros({i + 1})});
+          const at::Tensor p =
+              at::softmax(at::mv(keys, q[h][i]) / std::sqrt(double(headDim)) + logitBias, 0);
           const at::Tensor expected = at::mv(values.t(), p);
           EXPECT_TRUE(at::allclose(out[h][i], expected, 1e-4, 1e-5))
               << "layer " << l << " head " << h << " query " << i;
@@ -86,6 +101,7 @@ void checkCompressedAttention(int headDim, int promptLength) {
         auto& [K, V] = slots[{l, kvh}];
         K = at::cat({K, k[kvh]});
         V = at::cat({V, v[kvh]});
+        bias[{l, kvh}] = at::cat({bias[{l, kvh}], at::zeros({n})});  // new slots: no bias
       }
     }
   }
@@ -93,6 +109,11 @@ void checkCompressedAttention(int headDim, int promptLength) {
 
 TEST(CompressedAttention, EqualsNaiveAttentionOverTheExplicitSlotList) {
   checkCompressedAttention(8, 10);
+}
+
+TEST(CompressedAttention, SlotBiasIsAddedToTheLogits) {
+  checkCompressedAttention(8, 10, true);
+  checkCompressedAttention(64, 300, true);
 }
 
 TEST(CompressedAttention, EqualsNaiveAttentionOnTheLongCacheDecodePath) {
