@@ -28,7 +28,7 @@ TEST(KvCache, AppendsAcrossGrowthKeepEarlierTokens) {
   KvCache cache(cacheConfig());
   append(cache, 3, 0);
   EXPECT_EQ(cache.length(), 3);
-  EXPECT_EQ(cache.capacity(0), 3);  // the first append gets exactly its size
+  EXPECT_EQ(cache.capacity(0), 3);                 // the first append gets exactly its size
   const at::Tensor first = cache.keys(1).clone();  // [Hkv, 3, D]
   append(cache, 100, 5000);
   EXPECT_EQ(cache.length(), 103);
