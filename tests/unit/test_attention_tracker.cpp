@@ -5,6 +5,7 @@
 
 #include "cache/attention_tracker.h"
 #include "cache/kv_cache.h"
+#include "compress/compression_plan.h"
 #include "model/llama_model.h"
 
 namespace kvs {
@@ -88,6 +89,49 @@ TEST(AttentionTracker, SumsAttentionOverQueriesAndReducesOverTheGroup) {
       }
     }
   }
+}
+
+TEST(AttentionTracker, FollowsSlotsOfHeadsWithDifferentLengths) {
+  ModelConfig c;
+  c.dim = 32, c.hiddenDim = 40, c.nLayers = 2, c.nHeads = 4, c.nKvHeads = 2, c.vocabSize = 20;
+  c.seqLen = 32;
+  const LlamaModel model(c, fuseWeights(c, randomWeights(c, 4)));
+  KvCache cache = model.makeCache();
+  SlotMap map;
+  map.reset(2, 2);
+  AttentionTracker tracker(map, 2, GqaReduction::kSum);
+  model.forward({1, 4, 6, 2, 9, 3, 5, 7}, cache, LogitsMode::kLast, &tracker);
+  // Head 0 keeps 3 slots, head 1 keeps 6, in both layers.
+  CompressionPlan plan;
+  for (int l = 0; l < 2; ++l) {
+    plan.layers.push_back({HeadPlan::keep(map.head(l, 0), {0, 3, 7}),
+                           HeadPlan::keep(map.head(l, 1), {0, 1, 2, 5, 6, 7})});
+  }
+  applyPlan(plan, cache, map);
+  std::vector<std::vector<double>> before(2);
+  for (int h = 0; h < 2; ++h) {
+    for (const Slot& s : map.head(1, h)) before[h].push_back(s.attention);
+  }
+  AttentionCapture capture;
+  Both both(tracker, capture);
+  model.forward({8}, cache, LogitsMode::kLast, &both);
+  const at::Tensor attn = capture.attn[1][0];  // [Hq, 1, Tk = 6 + 1]
+  ASSERT_EQ(attn.size(2), 7);
+  for (int h = 0; h < 2; ++h) {
+    const auto& slots = map.head(1, h);
+    ASSERT_EQ(slots.size(), h == 0 ? 4u : 7u);
+    EXPECT_EQ(slots.back().first, 8);  // the new token, after the head's own slots
+    double total = 0;
+    for (size_t j = 0; j < slots.size(); ++j) {
+      const double paid = attn[2 * h][0][j].item<double>() + attn[2 * h + 1][0][j].item<double>();
+      const double old = j < before[h].size() ? before[h][j] : 0.0;
+      EXPECT_NEAR(slots[j].attention - old, paid, 1e-6) << "head " << h << " slot " << j;
+      total += paid;
+    }
+    EXPECT_NEAR(total, 2.0, 1e-5);  // two query heads, each summing to 1 over the head's slots
+  }
+  // Head 0's padding slots get no attention.
+  EXPECT_EQ(attn[0][0].narrow(0, 4, 3).abs().sum().item<float>(), 0.0f);
 }
 
 }  // namespace

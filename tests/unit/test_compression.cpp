@@ -275,6 +275,30 @@ TEST(CaM, MergesEvictedValuesLikeTheNaiveReference) {
   }
 }
 
+TEST(CaM, MergesWithTheProbabilityOfItsAttentionRatio) {
+  // 40 tokens, budget 20: recent 30..39 (A = 1), heavy hitters 0..9 (A = 2). Evicted token 29 has
+  // A = 0.5 and its window (kept 30..33) a mean of 1: it merges with probability 0.5. Every other
+  // evicted token has A = 0 and never merges.
+  const int T = 40;
+  at::Tensor A = at::zeros({2, 1, T});
+  A.narrow(2, 0, 10).fill_(2.0);
+  A.narrow(2, 30, 10).fill_(1.0);
+  A[0][0][29] = 0.5;
+  A[1][0][29] = 0.5;
+  const at::Tensor V = at::randn({2, 1, T, 4});
+  int merged = 0;
+  const int trials = 400;
+  for (int seed = 0; seed < trials; ++seed) {
+    Fixture f(config(T, 1), smoothKeys(2, 1, T, 4, 11), V, A);
+    f.compress(camParams(seed));
+    const at::Tensor slot30 = f.cache.values(0)[0][10];  // kept slot of token 30
+    const bool got = at::allclose(slot30, V[0][0][30] + V[0][0][29] / 4, 1e-5, 1e-6);
+    EXPECT_TRUE(got || at::allclose(slot30, V[0][0][30], 1e-5, 1e-6)) << "seed " << seed;
+    merged += got;
+  }
+  EXPECT_NEAR(merged / double(trials), 0.5, 0.08);
+}
+
 TEST(CaM, IsReproducibleWithASeedAndDiffersWithAnother) {
   const int T = 40;
   const at::Tensor K = smoothKeys(2, 1, T, 4, 8), V = at::randn({2, 1, T, 4});
