@@ -64,12 +64,10 @@ void mixRows(const HeadPlan& p, const std::vector<float>& weight, const at::Tens
 
 }  // namespace
 
-void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom,
-               bool logBias) {
-  for (size_t l = 0; l < plan.layers.size(); ++l) {
-    const auto& heads = plan.layers[l];
-    if (heads.empty()) continue;
-    const int layer = static_cast<int>(l);
+void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cache, SlotMap& map,
+                    int headroom, bool logBias) {
+  {
+    if (heads.empty()) return;
     const at::Tensor keys = cache.keys(layer), values = cache.values(layer);  // [Hkv, Smax, D]
     int longest = 1;
     std::vector<int> counts;
@@ -97,6 +95,13 @@ void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int he
       cache.setSlotBias(layer,
                         at::tensor(bias).view({static_cast<int64_t>(heads.size()), capacity}));
     }
+  }
+}
+
+void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom,
+               bool logBias) {
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    applyLayerPlan(plan.layers[l], static_cast<int>(l), cache, map, headroom, logBias);
   }
 }
 

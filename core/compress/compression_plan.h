@@ -34,6 +34,10 @@ struct CompressionPlan {
 
 // Rebuilds each planned layer of the cache from the plan (freeing the old storage) and replaces
 // the SlotMap entries of those heads.
+// One layer of a plan (an empty heads vector leaves the layer as it is).
+void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cache, SlotMap& map,
+                    int headroom = 0, bool logBias = false);
+
 // headroom: extra slots allocated per head for tokens decoded afterwards. logBias: each slot
 // standing for n > 1 tokens gets +log(n) on its attention logits.
 void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom = 0,

@@ -1,6 +1,6 @@
 #pragma once
 // CompressionPolicy: decides what the cache keeps. It reads the cache and the SlotMap, returns a
-// plan, and owns no tensors beyond the call; applyPlan() carries the plan out.
+// plan, and owns no tensors beyond the call; applyPlan() or compress() carries it out.
 
 #include <memory>
 
@@ -16,8 +16,14 @@ class CompressionPolicy {
   explicit CompressionPolicy(CompressionParams params) : params_(std::move(params)) {}
   virtual ~CompressionPolicy() = default;
 
-  // A plan for every (layer, KV head) that changes; KvsError when the budget cannot be met.
-  virtual CompressionPlan plan(const KvCache& cache, const SlotMap& map) const = 0;
+  // The plan of one layer, a HeadPlan per KV head (empty: the layer stays as it is); KvsError
+  // when the budget cannot be met.
+  virtual std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
+                                          int layer) const = 0;
+  // Every layer's plan at once (for inspection and tests).
+  CompressionPlan plan(const KvCache& cache, const SlotMap& map) const;
+  // Plans and applies layer by layer, so only one layer's plan and new storage exist at a time.
+  void compress(KvCache& cache, SlotMap& map, int headroom = 0) const;
   const CompressionParams& params() const { return params_; }
 
  protected:
@@ -31,19 +37,22 @@ std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params);
 class StreamingPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
-  CompressionPlan plan(const KvCache& cache, const SlotMap& map) const override;
+  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
+                                  int layer) const override;
 };
 
 class H2OPolicy : public CompressionPolicy {  // also CaM, which merges the evicted values
  public:
   using CompressionPolicy::CompressionPolicy;
-  CompressionPlan plan(const KvCache& cache, const SlotMap& map) const override;
+  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
+                                  int layer) const override;
 };
 
 class KVMergerPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
-  CompressionPlan plan(const KvCache& cache, const SlotMap& map) const override;
+  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
+                                  int layer) const override;
 };
 
 }  // namespace kvs

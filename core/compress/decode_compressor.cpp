@@ -38,8 +38,7 @@ bool DecodeCompressor::afterStep(KvCache& cache, SlotMap& map) {
   }
   if (longest < target_ + params_.decodeChunk) return false;
   // Headroom for the next chunk of tokens, so decoding does not reallocate at every step.
-  applyPlan(makePolicy(params_)->plan(cache, map), cache, map, params_.decodeChunk,
-            params_.logBias);
+  makePolicy(params_)->compress(cache, map, params_.decodeChunk);
   return true;
 }
 

@@ -75,13 +75,13 @@ std::vector<double> attentionOf(const std::vector<Slot>& slots) {
 
 }  // namespace
 
-CompressionPlan KVMergerPolicy::plan(const KvCache& cache, const SlotMap& map) const {
-  CompressionPlan plan;
-  plan.layers.resize(cache.nLayers());
-  for (int l = 0; l < cache.nLayers(); ++l) {
+std::vector<HeadPlan> KVMergerPolicy::planLayer(const KvCache& cache, const SlotMap& map,
+                                                int l) const {
+  std::vector<HeadPlan> heads;
+  {
     if (std::find(params_.skipLayers.begin(), params_.skipLayers.end(), l) !=
         params_.skipLayers.end()) {
-      continue;
+      return heads;  // kept full
     }
     const at::Tensor keys = cache.keys(l).to(at::kCPU);  // [Hkv, Smax, D]
     const int H = cache.nKvHeads();
@@ -100,19 +100,19 @@ CompressionPlan KVMergerPolicy::plan(const KvCache& cache, const SlotMap& map) c
       }
       const Layout layout = findSets(cos, attention, params_, params_.targetSlots(S));
       for (int h = 0; h < H; ++h) {
-        plan.layers[l].push_back(mergeHead(map.head(l, h), headKeys(h), layout, params_));
+        heads.push_back(mergeHead(map.head(l, h), headKeys(h), layout, params_));
       }
-      continue;
+      return heads;
     }
     for (int h = 0; h < H; ++h) {
       const auto& old = map.head(l, h);
       const at::Tensor k = headKeys(h);
       const Layout layout = findSets(adjacentCosine(k), attentionOf(old), params_,
                                      params_.targetSlots(static_cast<int>(old.size())));
-      plan.layers[l].push_back(mergeHead(old, k, layout, params_));
+      heads.push_back(mergeHead(old, k, layout, params_));
     }
   }
-  return plan;
+  return heads;
 }
 
 }  // namespace kvs

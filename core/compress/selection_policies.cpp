@@ -13,6 +13,18 @@
 
 namespace kvs {
 
+CompressionPlan CompressionPolicy::plan(const KvCache& cache, const SlotMap& map) const {
+  CompressionPlan plan;
+  for (int l = 0; l < cache.nLayers(); ++l) plan.layers.push_back(planLayer(cache, map, l));
+  return plan;
+}
+
+void CompressionPolicy::compress(KvCache& cache, SlotMap& map, int headroom) const {
+  for (int l = 0; l < cache.nLayers(); ++l) {
+    applyLayerPlan(planLayer(cache, map, l), l, cache, map, headroom, params_.logBias);
+  }
+}
+
 std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params) {
   params.validate();
   switch (params.method) {
@@ -29,10 +41,10 @@ std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params) {
   return nullptr;
 }
 
-CompressionPlan StreamingPolicy::plan(const KvCache& cache, const SlotMap& map) const {
-  CompressionPlan plan;
-  plan.layers.resize(cache.nLayers());
-  for (int l = 0; l < cache.nLayers(); ++l) {
+std::vector<HeadPlan> StreamingPolicy::planLayer(const KvCache& cache, const SlotMap& map,
+                                                 int l) const {
+  std::vector<HeadPlan> heads;
+  {
     for (int h = 0; h < cache.nKvHeads(); ++h) {
       const auto& old = map.head(l, h);
       const int S = static_cast<int>(old.size()), target = params_.targetSlots(S);
@@ -41,17 +53,16 @@ CompressionPlan StreamingPolicy::plan(const KvCache& cache, const SlotMap& map) 
       for (int i = 0; i < S; ++i) {
         if (i < sinks || i >= S - (target - sinks)) kept.push_back(i);
       }
-      plan.layers[l].push_back(HeadPlan::keep(old, kept));
+      heads.push_back(HeadPlan::keep(old, kept));
     }
   }
-  return plan;
+  return heads;
 }
 
-CompressionPlan H2OPolicy::plan(const KvCache& cache, const SlotMap& map) const {
+std::vector<HeadPlan> H2OPolicy::planLayer(const KvCache& cache, const SlotMap& map, int l) const {
   const bool cam = params_.method == Method::kCaM;
-  CompressionPlan plan;
-  plan.layers.resize(cache.nLayers());
-  for (int l = 0; l < cache.nLayers(); ++l) {
+  std::vector<HeadPlan> heads;
+  {
     for (int h = 0; h < cache.nKvHeads(); ++h) {
       const auto& old = map.head(l, h);
       const int S = static_cast<int>(old.size()), target = params_.targetSlots(S);
@@ -68,7 +79,7 @@ CompressionPlan H2OPolicy::plan(const KvCache& cache, const SlotMap& map) const 
         if (keep[i]) kept.push_back(i);
       }
       if (!cam) {
-        plan.layers[l].push_back(HeadPlan::keep(old, kept));
+        heads.push_back(HeadPlan::keep(old, kept));
         continue;
       }
       // CaM: each evicted slot e, with probability clamp(A[e] / mean A of the m kept slots after
@@ -94,10 +105,10 @@ CompressionPlan H2OPolicy::plan(const KvCache& cache, const SlotMap& map) const 
         for (const auto& [e, w] : extra[k]) head.addEntry(e, 0.0f, w);
         head.closeSlot(old[kept[k]]);
       }
-      plan.layers[l].push_back(std::move(head));
+      heads.push_back(std::move(head));
     }
   }
-  return plan;
+  return heads;
 }
 
 }  // namespace kvs

@@ -93,8 +93,7 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
       state.logits = model.forward(promptIds, state.cache, LogitsMode::kLast, &tracker);
     }
     if (const auto policy = makePolicy(out.params)) {
-      applyPlan(policy->plan(state.cache, state.map), state.cache, state.map, 0,
-                out.params.logBias);
+      policy->compress(state.cache, state.map);
     }
     out.kvBytes = state.cache.bytes();
     out.kvBytesFull = state.cache.fullBytes();

@@ -23,9 +23,7 @@ VariantResult runVariant(const LlamaModel& model, const GenerationRequest& reque
 
   const auto compress = [&] {
     const auto start = std::chrono::steady_clock::now();
-    if (policy) {
-      applyPlan(policy->plan(cache, result.slotMap), cache, result.slotMap, 0, params.logBias);
-    }
+    if (policy) policy->compress(cache, result.slotMap);
     decodeCompressor.start(cache);
     report.compressSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
