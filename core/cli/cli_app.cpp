@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
-#include "model/llama_model.h"
 #include "util/blas_info.h"
 #include "util/error.h"
 #include "util/runtime.h"

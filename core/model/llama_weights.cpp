@@ -56,29 +56,6 @@ LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s) {
   return w;
 }
 
-StackedWeights unfuseWeights(const ModelConfig& c, const LlamaWeights& w) {
-  const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim(), F = c.hiddenDim;
-  auto stack = [&](auto pick) {
-    std::vector<at::Tensor> parts;
-    for (const auto& layer : w.layers) parts.push_back(pick(layer));
-    return at::stack(parts, 0);
-  };
-  StackedWeights s;
-  s.embedding = w.embedding;
-  s.attnNorm = stack([](const LayerWeights& l) { return l.attnNorm; });
-  s.wq = stack([&](const LayerWeights& l) { return l.wqkv.narrow(0, 0, q); });
-  s.wk = stack([&](const LayerWeights& l) { return l.wqkv.narrow(0, q, kv); });
-  s.wv = stack([&](const LayerWeights& l) { return l.wqkv.narrow(0, q + kv, kv); });
-  s.wo = stack([](const LayerWeights& l) { return l.wo; });
-  s.ffnNorm = stack([](const LayerWeights& l) { return l.ffnNorm; });
-  s.w1 = stack([&](const LayerWeights& l) { return l.w13.narrow(0, 0, F); });
-  s.w2 = stack([](const LayerWeights& l) { return l.w2; });
-  s.w3 = stack([&](const LayerWeights& l) { return l.w13.narrow(0, F, F); });
-  s.finalNorm = w.finalNorm;
-  if (!c.sharedClassifier) s.classifier = w.classifier;
-  return s;
-}
-
 StackedWeights randomWeights(const ModelConfig& c, uint64_t seed) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t L = c.nLayers, C = c.dim, F = c.hiddenDim, V = c.vocabSize;

@@ -47,9 +47,6 @@ struct LlamaWeights {
 // Checks every shape against config (KvsError naming the tensor) and builds the fused layout.
 LlamaWeights fuseWeights(const ModelConfig& config, const StackedWeights& stacked);
 
-// The inverse of fuseWeights, for writing checkpoints.
-StackedWeights unfuseWeights(const ModelConfig& config, const LlamaWeights& weights);
-
 // Random weights with the scale of a trained model (normal, std 0.02; norms 1), seeded.
 StackedWeights randomWeights(const ModelConfig& config, uint64_t seed);
 
