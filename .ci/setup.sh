@@ -19,7 +19,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config dpkg-dev ca-certificates curl xz-utils
   qt6-base-dev qt6-svg-dev libqcustomplot-dev
   libtorch-dev libopenblas0-pthread
-  libhdf5-dev hdf5-tools
+  libhdf5-dev hdf5-tools python3-h5py libssl-dev
   nlohmann-json3-dev libcli11-dev
   protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -1,0 +1,191 @@
+#include "io/h5_util.h"
+
+#include <mutex>
+
+namespace kvs::h5 {
+namespace {
+
+H5::StrType utf8String() {
+  H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  type.setCset(H5T_CSET_UTF8);
+  return type;
+}
+
+H5::DataSpace simpleSpace(const std::vector<hsize_t>& shape,
+                          const std::vector<hsize_t>* maxShape = nullptr) {
+  return H5::DataSpace(static_cast<int>(shape.size()), shape.data(),
+                       maxShape ? maxShape->data() : nullptr);
+}
+
+}  // namespace
+
+void silenceErrorStack() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5::Exception::dontPrint(); });
+}
+
+const H5::FloatType& float16Type() {
+  // binary16: sign bit 15, exponent bits 10-14 (bias 15), mantissa bits 0-9.
+  static const H5::FloatType type = [] {
+    H5::FloatType t(H5::PredType::IEEE_F32LE);
+    t.setFields(15, 10, 5, 0, 10);
+    t.setOffset(0);
+    t.setPrecision(16);
+    t.setSize(2);
+    t.setEbias(15);
+    return t;
+  }();
+  return type;
+}
+
+void writeAttribute(H5::H5Object& object, const std::string& name, const std::string& value) {
+  const H5::StrType type = utf8String();
+  H5::Attribute attribute = object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+  attribute.write(type, value);
+}
+
+void writeAttribute(H5::H5Object& object, const std::string& name, int64_t value) {
+  H5::Attribute attribute =
+      object.createAttribute(name, H5::PredType::STD_I64LE, H5::DataSpace(H5S_SCALAR));
+  attribute.write(H5::PredType::NATIVE_INT64, &value);
+}
+
+void writeAttribute(H5::H5Object& object, const std::string& name, double value) {
+  H5::Attribute attribute =
+      object.createAttribute(name, H5::PredType::IEEE_F64LE, H5::DataSpace(H5S_SCALAR));
+  attribute.write(H5::PredType::NATIVE_DOUBLE, &value);
+}
+
+void writeAttribute(H5::H5Object& object, const std::string& name,
+                    const std::vector<std::string>& values) {
+  const H5::StrType type = utf8String();
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  H5::Attribute attribute = object.createAttribute(name, type, simpleSpace({values.size()}));
+  attribute.write(type, pointers.data());
+}
+
+void overwriteAttribute(H5::H5Object& object, const std::string& name, int64_t value) {
+  if (!object.attrExists(name)) return writeAttribute(object, name, value);
+  object.openAttribute(name).write(H5::PredType::NATIVE_INT64, &value);
+}
+
+bool hasAttribute(const H5::H5Object& object, const std::string& name) {
+  return object.attrExists(name);
+}
+
+std::string readStringAttribute(const H5::H5Object& object, const std::string& name) {
+  const H5::Attribute attribute = object.openAttribute(name);
+  std::string value;
+  attribute.read(attribute.getStrType(), value);
+  return value;
+}
+
+int64_t readIntAttribute(const H5::H5Object& object, const std::string& name) {
+  int64_t value = 0;
+  object.openAttribute(name).read(H5::PredType::NATIVE_INT64, &value);
+  return value;
+}
+
+double readDoubleAttribute(const H5::H5Object& object, const std::string& name) {
+  double value = 0;
+  object.openAttribute(name).read(H5::PredType::NATIVE_DOUBLE, &value);
+  return value;
+}
+
+std::vector<std::string> readStringsAttribute(const H5::H5Object& object, const std::string& name) {
+  const H5::Attribute attribute = object.openAttribute(name);
+  const hssize_t n = attribute.getSpace().getSimpleExtentNpoints();
+  std::vector<char*> pointers(static_cast<size_t>(n), nullptr);
+  const H5::StrType type = utf8String();
+  attribute.read(type, pointers.data());
+  std::vector<std::string> values;
+  for (char* p : pointers) values.emplace_back(p ? p : "");
+  H5::DataSet::vlenReclaim(pointers.data(), type, attribute.getSpace());
+  return values;
+}
+
+void writeDims(H5::DataSet& dataset, const std::vector<std::string>& axes) {
+  writeAttribute(dataset, "dims", axes);
+}
+
+H5::DataSet createGrowing(H5::Group& group, const std::string& name, const H5::DataType& type,
+                          const std::vector<hsize_t>& shape, int growAxis,
+                          const std::vector<hsize_t>& chunk, const Storage& storage) {
+  std::vector<hsize_t> maxShape = shape;
+  maxShape[growAxis] = H5S_UNLIMITED;
+  H5::DSetCreatPropList properties;
+  properties.setChunk(static_cast<int>(chunk.size()), chunk.data());
+  if (storage.deflateLevel > 0) {
+    properties.setShuffle();
+    properties.setDeflate(storage.deflateLevel);
+  }
+  return group.createDataSet(name, type, simpleSpace(shape, &maxShape), properties);
+}
+
+void append(H5::DataSet& dataset, int growAxis, const std::vector<hsize_t>& block,
+            const H5::DataType& memType, const void* data) {
+  std::vector<hsize_t> size = shapeOf(dataset);
+  std::vector<hsize_t> offset(size.size(), 0);
+  offset[growAxis] = size[growAxis];
+  size[growAxis] += block[growAxis];
+  dataset.extend(size.data());
+  H5::DataSpace fileSpace = dataset.getSpace();
+  fileSpace.selectHyperslab(H5S_SELECT_SET, block.data(), offset.data());
+  dataset.write(data, memType, simpleSpace(block), fileSpace);
+}
+
+H5::DataSet writeDataset(H5::Group& group, const std::string& name, const H5::DataType& fileType,
+                         const std::vector<hsize_t>& shape, const H5::DataType& memType,
+                         const void* data, const Storage& storage) {
+  H5::DSetCreatPropList properties;
+  hsize_t elements = 1;
+  for (hsize_t s : shape) elements *= s;
+  if (storage.deflateLevel > 0 && elements > 0) {
+    properties.setChunk(static_cast<int>(shape.size()), shape.data());
+    properties.setShuffle();
+    properties.setDeflate(storage.deflateLevel);
+  }
+  H5::DataSet dataset = group.createDataSet(name, fileType, simpleSpace(shape), properties);
+  if (elements > 0) dataset.write(data, memType);
+  return dataset;
+}
+
+std::vector<hsize_t> shapeOf(const H5::DataSet& dataset) {
+  const H5::DataSpace space = dataset.getSpace();
+  std::vector<hsize_t> shape(static_cast<size_t>(space.getSimpleExtentNdims()));
+  space.getSimpleExtentDims(shape.data());
+  return shape;
+}
+
+std::vector<float> readFloats(const H5::DataSet& dataset, const std::vector<hsize_t>& offset,
+                              const std::vector<hsize_t>& count) {
+  hsize_t elements = 1;
+  for (hsize_t c : count) elements *= c;
+  std::vector<float> values(elements);
+  if (elements == 0) return values;
+  H5::DataSpace fileSpace = dataset.getSpace();
+  fileSpace.selectHyperslab(H5S_SELECT_SET, count.data(), offset.data());
+  dataset.read(values.data(), H5::PredType::NATIVE_FLOAT, simpleSpace(count), fileSpace);
+  return values;
+}
+
+std::vector<int> readInts(const H5::DataSet& dataset) {
+  std::vector<int> values(static_cast<size_t>(dataset.getSpace().getSimpleExtentNpoints()));
+  if (!values.empty()) dataset.read(values.data(), H5::PredType::NATIVE_INT);
+  return values;
+}
+
+std::vector<std::string> readStrings(const H5::DataSet& dataset) {
+  const H5::DataSpace space = dataset.getSpace();
+  std::vector<char*> pointers(static_cast<size_t>(space.getSimpleExtentNpoints()), nullptr);
+  if (pointers.empty()) return {};
+  const H5::StrType type = utf8String();
+  dataset.read(pointers.data(), type);
+  std::vector<std::string> values;
+  for (char* p : pointers) values.emplace_back(p ? p : "");
+  H5::DataSet::vlenReclaim(pointers.data(), type, space);
+  return values;
+}
+
+}  // namespace kvs::h5

@@ -1,0 +1,368 @@
+#include "io/hdf5_recorder.h"
+
+#include <ATen/ATen.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "cache/slot_map.h"
+#include "io/h5_util.h"
+#include "io/recording_schema.h"
+#include "kvs/version.h"
+#include "util/error.h"
+
+namespace kvs {
+namespace fs = std::filesystem;
+
+struct Hdf5Recorder::LayerSets {
+  std::optional<H5::DataSet> keys, keysPrerope, values;
+};
+
+namespace {
+
+constexpr int kTokenAxis = 1;  // states are [Hkv, T, D]
+
+std::string utcNow() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return text;
+}
+
+std::string layerName(int layer) {
+  char name[32];
+  std::snprintf(name, sizeof name, "layer_%02d", layer);
+  return name;
+}
+
+// Tokens per chunk: about 256 KiB per chunk, a power of two between 1 and 1024. A chunk spans all
+// KV heads, so appending one token touches one chunk per dataset.
+hsize_t tokensPerChunk(int64_t bytesPerToken) {
+  hsize_t tokens = 1;
+  while (tokens < 1024 && int64_t(tokens) * 2 * bytesPerToken <= 256 * 1024) tokens *= 2;
+  return tokens;
+}
+
+// Creates the file for writing after checking the path, so errors name the real cause.
+std::unique_ptr<H5::H5File> createFile(const RecordingOptions& options) {
+  const fs::path path(options.path);
+  require(!options.path.empty(), "no recording path given");
+  std::error_code ec;
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  require(fs::is_directory(parent, ec), "cannot record to " + options.path + ": folder " +
+                                            parent.string() +
+                                            " does not exist; create it or choose another path");
+  if (fs::exists(path, ec)) {
+    require(!fs::is_directory(path, ec), "cannot record to " + options.path +
+                                             ": it is a folder; name a file, e.g. " +
+                                             (path / "run.h5").string());
+    require(options.overwrite, "recording file " + options.path +
+                                   " already exists; pass --force to overwrite it, or choose "
+                                   "another path");
+  }
+  // Probe with the C library to report errno (permission denied, read-only file system...).
+  if (std::FILE* probe = std::fopen(options.path.c_str(), "ab")) {
+    std::fclose(probe);
+  } else {
+    throw KvsError("cannot write recording file " + options.path + ": " + std::strerror(errno) +
+                   "; choose a writable path");
+  }
+  try {
+    return std::make_unique<H5::H5File>(options.path, H5F_ACC_TRUNC);
+  } catch (const H5::Exception& e) {
+    throw KvsError("cannot create HDF5 file " + options.path + ": " + e.getDetailMsg());
+  }
+}
+
+at::Tensor copyForStorage(const at::Tensor& t, StateStorage storage) {
+  const auto dtype = storage == StateStorage::kFloat16 ? at::kHalf : at::kFloat;
+  at::Tensor copy = at::empty(t.sizes(), at::TensorOptions().dtype(dtype));
+  copy.copy_(t);
+  return copy;
+}
+
+}  // namespace
+
+Hdf5Recorder::Hdf5Recorder(const RecordingOptions& options, const RecordingMeta& meta)
+    : options_(options), config_(meta.config) {
+  options_.validate();
+  h5::silenceErrorStack();
+  file_ = createFile(options_);
+  try {
+    h5::writeAttribute(*file_, schema::kFormatAttr, std::string(schema::kFormatName));
+    h5::writeAttribute(*file_, schema::kVersionAttr, int64_t{schema::kFormatVersion});
+    h5::writeAttribute(*file_, schema::kCompleteAttr, int64_t{0});
+    h5::writeAttribute(*file_, "app_version", std::string(kVersion));
+    h5::writeAttribute(*file_, "created_utc", utcNow());
+
+    H5::Group m = file_->createGroup(schema::kMetaGroup);
+    h5::writeAttribute(m, "model_config", toJson(meta.config).dump());
+    h5::writeAttribute(m, "checkpoint_path", meta.checkpointPath);
+    h5::writeAttribute(m, "checkpoint_sha256", meta.checkpointSha256);
+    h5::writeAttribute(m, "tokenizer_path", meta.tokenizerPath);
+    h5::writeAttribute(m, "prompt", meta.prompt);
+    h5::writeAttribute(m, "prompt_tokens", int64_t(meta.promptIds.size()));
+    h5::writeAttribute(m, "seed", int64_t(meta.seed));
+    h5::writeAttribute(m, "command", meta.command);
+    h5::writeAttribute(m, "settings", meta.settings.empty() ? "{}" : meta.settings);
+    h5::writeAttribute(m, "recording", toJson(options_).dump());
+    h5::writeAttribute(m, "state_dtype", std::string(toString(options_.storage)));
+
+    const h5::Storage plain;
+    tokenIds_ = std::make_unique<H5::DataSet>(
+        h5::createGrowing(m, schema::kTokenIds, H5::PredType::STD_I32LE, {0}, 0, {1024}, plain));
+    h5::writeDims(*tokenIds_, {"token"});
+    h5::append(*tokenIds_, 0, {meta.promptIds.size()}, H5::PredType::NATIVE_INT,
+               meta.promptIds.data());
+    const H5::StrType text(H5::PredType::C_S1, H5T_VARIABLE);
+    H5::StrType utf8 = text;
+    utf8.setCset(H5T_CSET_UTF8);
+    tokenPieces_ = std::make_unique<H5::DataSet>(
+        h5::createGrowing(m, schema::kTokenPieces, utf8, {0}, 0, {1024}, plain));
+    h5::writeDims(*tokenPieces_, {"token"});
+    std::vector<const char*> pieces;
+    for (const auto& p : meta.promptPieces) pieces.push_back(p.c_str());
+    require(pieces.size() == meta.promptIds.size(), "recording: one piece per prompt token");
+    h5::append(*tokenPieces_, 0, {pieces.size()}, utf8, pieces.data());
+
+    createLayerDatasets();
+    file_->createGroup(schema::kVariantsGroup);
+    file_->flush(H5F_SCOPE_GLOBAL);
+  } catch (const H5::Exception& e) {
+    file_.reset();
+    throw KvsError("cannot write recording " + options_.path + ": " + e.getDetailMsg());
+  }
+  lastFlush_ = std::chrono::steady_clock::now();
+}
+
+Hdf5Recorder::~Hdf5Recorder() {
+  try {
+    layers_.clear();
+    tokenIds_.reset();
+    tokenPieces_.reset();
+    file_.reset();  // leaves complete = 0 unless finish() ran
+  } catch (...) {
+  }
+}
+
+void Hdf5Recorder::createLayerDatasets() {
+  const int Hkv = config_.nKvHeads, D = config_.headDim();
+  const bool half = options_.storage == StateStorage::kFloat16;
+  const H5::DataType& type =
+      half ? static_cast<const H5::DataType&>(h5::float16Type()) : H5::PredType::IEEE_F32LE;
+  const hsize_t chunkTokens = tokensPerChunk(int64_t(Hkv) * D * (half ? 2 : 4));
+  const h5::Storage storage{options_.deflateLevel};
+  const std::vector<hsize_t> empty{hsize_t(Hkv), 0, hsize_t(D)};
+  const std::vector<hsize_t> chunk{hsize_t(Hkv), chunkTokens, hsize_t(D)};
+  const std::vector<std::string> dims{"kv_head", "token", "head_dim"};
+
+  H5::Group all = file_->createGroup(schema::kLayersGroup);
+  layers_.resize(config_.nLayers);
+  for (int l = 0; l < config_.nLayers; ++l) {
+    H5::Group g = all.createGroup(layerName(l));
+    auto make = [&](const char* name) {
+      H5::DataSet d = h5::createGrowing(g, name, type, empty, kTokenAxis, chunk, storage);
+      h5::writeDims(d, dims);
+      return d;
+    };
+    layers_[l].keys = make(schema::kKeys);
+    if (options_.keysPrerope) layers_[l].keysPrerope = make(schema::kKeysPrerope);
+    if (options_.values) layers_[l].values = make(schema::kValues);
+  }
+  pendingKeys_.assign(config_.nLayers, {});
+  pendingPrerope_.assign(config_.nLayers, {});
+  pendingValues_.assign(config_.nLayers, {});
+  pendingAttention_.assign(config_.nLayers, {});
+}
+
+template <typename F>
+void Hdf5Recorder::guarded(const char* what, F&& body) {
+  if (!ok() || !file_) return;  // stopped by an error, or finished
+  try {
+    body();
+  } catch (const H5::Exception& e) {
+    error_ = std::string("recording to ") + options_.path + " stopped while " + what + ": " +
+             e.getDetailMsg() + " (disk full or file not writable?); the file holds " +
+             std::to_string(recordedTokens_) + " tokens and is marked incomplete";
+  } catch (const std::exception& e) {
+    error_ =
+        std::string("recording to ") + options_.path + " stopped while " + what + ": " + e.what();
+  }
+  if (!ok()) {
+    try {
+      layers_.clear();
+      tokenIds_.reset();
+      tokenPieces_.reset();
+      file_.reset();
+    } catch (...) {
+    }
+  }
+}
+
+void Hdf5Recorder::beginForward(int firstPos, int n) {
+  guarded("buffering states", [&] {
+    // States of a forward are written when its token arrives; a forward without one (none in
+    // generate) would be written together with the next.
+    if (pendingCount_ == 0) pendingFirst_ = firstPos;
+    require(firstPos == pendingFirst_ + pendingCount_, "recording: positions out of order");
+    pendingCount_ += n;
+  });
+}
+
+void Hdf5Recorder::onTensor(int layer, const std::string& name, const at::Tensor& tensor) {
+  if (!ok()) return;
+  guarded("buffering states", [&] {
+    auto keep = [&](std::vector<at::Tensor>& pending) {
+      at::Tensor copy = copyForStorage(tensor, options_.storage);  // [Hkv, n, D]
+      pending[layer] = pending[layer].defined() ? at::cat({pending[layer], copy}, 1) : copy;
+    };
+    if (name == "k") {
+      keep(pendingKeys_);
+    } else if (name == "k_prerope" && options_.keysPrerope) {
+      keep(pendingPrerope_);
+    } else if (name == "v" && options_.values) {
+      keep(pendingValues_);
+    } else if (name == "attn" && options_.attention && pendingFirst_ == 0 && recordedTokens_ == 0) {
+      // The prompt's attention [Hq, P, P]; decode rows are not recorded.
+      if (tensor.size(1) <= options_.attentionMaxTokens) {
+        pendingAttention_[layer] = copyForStorage(tensor, StateStorage::kFloat32);
+      } else {
+        attentionSkipped_ = true;
+      }
+    }
+  });
+}
+
+void Hdf5Recorder::writePendingStates() {
+  if (pendingCount_ == 0) return;
+  const bool half = options_.storage == StateStorage::kFloat16;
+  const H5::DataType& memType =
+      half ? static_cast<const H5::DataType&>(h5::float16Type()) : H5::PredType::NATIVE_FLOAT;
+  const std::vector<hsize_t> block{hsize_t(config_.nKvHeads), hsize_t(pendingCount_),
+                                   hsize_t(config_.headDim())};
+  auto write = [&](std::optional<H5::DataSet>& dataset, at::Tensor& pending, const char* name) {
+    if (!dataset) return;
+    require(pending.defined() && pending.size(1) == pendingCount_,
+            std::string("recording: the forward pass gave no '") + name + "' states");
+    h5::append(*dataset, kTokenAxis, block, memType, pending.data_ptr());
+    pending = at::Tensor();
+  };
+  for (int l = 0; l < config_.nLayers; ++l) {
+    write(layers_[l].keys, pendingKeys_[l], "k");
+    write(layers_[l].keysPrerope, pendingPrerope_[l], "k_prerope");
+    write(layers_[l].values, pendingValues_[l], "v");
+    if (pendingAttention_[l].defined()) {
+      H5::Group g = file_->openGroup(std::string(schema::kLayersGroup) + "/" + layerName(l));
+      const at::Tensor& a = pendingAttention_[l];  // [Hq, P, P]
+      H5::DataSet d = h5::writeDataset(g, schema::kAttention, H5::PredType::IEEE_F32LE,
+                                       {hsize_t(a.size(0)), hsize_t(a.size(1)), hsize_t(a.size(2))},
+                                       H5::PredType::NATIVE_FLOAT, a.data_ptr(),
+                                       h5::Storage{options_.deflateLevel});
+      h5::writeDims(d, {"q_head", "query", "key"});
+      pendingAttention_[l] = at::Tensor();
+    }
+  }
+  if (attentionSkipped_) {
+    H5::Group m = file_->openGroup(schema::kMetaGroup);
+    if (!m.attrExists("attention_skipped")) {
+      h5::writeAttribute(m, "attention_skipped",
+                         "the prompt is longer than attention_max_tokens = " +
+                             std::to_string(options_.attentionMaxTokens));
+    }
+  }
+  recordedTokens_ += pendingCount_;
+  pendingCount_ = 0;
+}
+
+void Hdf5Recorder::flushIfDue(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!force &&
+      std::chrono::duration<double>(now - lastFlush_).count() < options_.flushIntervalSeconds) {
+    return;
+  }
+  file_->flush(H5F_SCOPE_GLOBAL);
+  lastFlush_ = now;
+}
+
+void Hdf5Recorder::appendToken(int id, const std::string& piece) {
+  guarded("appending a token", [&] {
+    writePendingStates();
+    // The id goes last: a reader trusts /meta/token_ids, so a step cut short by a kill shows as
+    // one token less, never as a token without its states.
+    const char* text = piece.c_str();
+    H5::StrType utf8(H5::PredType::C_S1, H5T_VARIABLE);
+    utf8.setCset(H5T_CSET_UTF8);
+    h5::append(*tokenPieces_, 0, {1}, utf8, &text);
+    h5::append(*tokenIds_, 0, {1}, H5::PredType::NATIVE_INT, &id);
+    flushIfDue(false);
+  });
+}
+
+void Hdf5Recorder::addVariant(const RecordedVariant& variant) {
+  guarded("writing a variant", [&] {
+    H5::Group all = file_->openGroup(schema::kVariantsGroup);
+    H5::Group g = all.createGroup(variant.name);
+    h5::writeAttribute(g, "method", std::string(toString(variant.params.method)));
+    h5::writeAttribute(g, "params", toJson(variant.params).dump());
+    h5::writeAttribute(g, "figures", variant.figures.empty() ? "{}" : variant.figures);
+    H5::DataSet ids = h5::writeDataset(g, schema::kGeneratedIds, H5::PredType::STD_I32LE,
+                                       {variant.generatedIds.size()}, H5::PredType::NATIVE_INT,
+                                       variant.generatedIds.data());
+    h5::writeDims(ids, {"token"});
+    if (variant.slotMap) {
+      std::vector<int> layer, head, first, last, pivot, count;
+      std::vector<double> attention;
+      for (int l = 0; l < variant.slotMap->layers(); ++l) {
+        for (int h = 0; h < variant.slotMap->kvHeads(); ++h) {
+          for (const Slot& s : variant.slotMap->head(l, h)) {
+            layer.push_back(l);
+            head.push_back(h);
+            first.push_back(s.first);
+            last.push_back(s.last);
+            pivot.push_back(s.pivot);
+            count.push_back(s.count);
+            attention.push_back(s.attention);
+          }
+        }
+      }
+      H5::Group slots = g.createGroup(schema::kSlotsGroup);
+      const h5::Storage storage{options_.deflateLevel};
+      auto column = [&](const char* name, const std::vector<int>& values) {
+        H5::DataSet d = h5::writeDataset(slots, name, H5::PredType::STD_I32LE, {values.size()},
+                                         H5::PredType::NATIVE_INT, values.data(), storage);
+        h5::writeDims(d, {"slot"});
+      };
+      column("layer", layer);
+      column("head", head);
+      column("first", first);
+      column("last", last);
+      column("pivot", pivot);
+      column("count", count);
+      H5::DataSet d =
+          h5::writeDataset(slots, "attention", H5::PredType::IEEE_F64LE, {attention.size()},
+                           H5::PredType::NATIVE_DOUBLE, attention.data(), storage);
+      h5::writeDims(d, {"slot"});
+    }
+    flushIfDue(true);
+  });
+}
+
+void Hdf5Recorder::finish() {
+  guarded("finishing", [&] {
+    writePendingStates();
+    h5::overwriteAttribute(*file_, schema::kCompleteAttr, 1);
+    file_->flush(H5F_SCOPE_GLOBAL);
+    layers_.clear();
+    tokenIds_.reset();
+    tokenPieces_.reset();
+    file_->close();
+    file_.reset();
+  });
+}
+
+}  // namespace kvs

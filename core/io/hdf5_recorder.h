@@ -1,0 +1,89 @@
+#pragma once
+// Hdf5Recorder: a LayerObserver that writes the key/value states of a run to an HDF5 file
+// (layout: core/io/hdf5_schema.md). The prefill is written at once; each decoded token is
+// appended with its states, then the file is flushed, so a killed process leaves a readable file
+// that holds every finished step and says it is incomplete.
+//
+// Recording never stops a generation: after the first HDF5 error (full disk, file removed) the
+// recorder closes the file, keeps the message in error() and ignores further calls.
+// Use from one thread only (HDF5 is not thread-safe here).
+
+#include <ATen/core/Tensor.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compress/compression_params.h"
+#include "io/recording_options.h"
+#include "model/layer_observer.h"
+
+namespace H5 {
+class H5File;
+class DataSet;
+}  // namespace H5
+
+namespace kvs {
+
+struct SlotMap;
+
+// One variant's outcome, as the recorder stores it.
+struct RecordedVariant {
+  std::string name;  // group name under /variants, e.g. "kvmerger_0.50"
+  CompressionParams params;
+  std::vector<int> generatedIds;
+  const SlotMap* slotMap = nullptr;  // null = none recorded
+  std::string figures;               // JSON object of scalars (bytes, ratios, metrics, times)
+};
+
+class Hdf5Recorder : public LayerObserver {
+ public:
+  // Creates the file and writes /meta; throws KvsError naming the problem (file exists without
+  // overwrite, folder missing, not writable).
+  Hdf5Recorder(const RecordingOptions& options, const RecordingMeta& meta);
+  ~Hdf5Recorder() override;
+  Hdf5Recorder(const Hdf5Recorder&) = delete;
+  Hdf5Recorder& operator=(const Hdf5Recorder&) = delete;
+
+  void beginForward(int firstPos, int n) override;
+  void onTensor(int layer, const std::string& name, const at::Tensor& tensor) override;
+  // Only the prompt's attention is recorded, so decoding keeps its fast path.
+  bool wantsAttention() const override {
+    return options_.attention && ok() && recordedTokens_ == 0;
+  }
+
+  // A token was sampled: appends the states buffered since the last call and the token.
+  void appendToken(int id, const std::string& piece);
+  void addVariant(const RecordedVariant& variant);
+  // Writes what is pending, marks the file complete and closes it.
+  void finish();
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return options_.path; }
+  int recordedTokens() const { return recordedTokens_; }  // positions with states on disk
+
+ private:
+  struct LayerSets;
+  template <typename F>
+  void guarded(const char* what, F&& body);
+  void createLayerDatasets();
+  void writePendingStates();
+  void flushIfDue(bool force);
+
+  RecordingOptions options_;
+  ModelConfig config_;
+  std::unique_ptr<H5::H5File> file_;
+  std::vector<LayerSets> layers_;
+  std::unique_ptr<H5::DataSet> tokenIds_, tokenPieces_;
+  // This forward's states per layer, copied to storage dtype: [Hkv, n, D]; attention [Hq, P, P].
+  std::vector<at::Tensor> pendingKeys_, pendingPrerope_, pendingValues_, pendingAttention_;
+  int pendingFirst_ = 0, pendingCount_ = 0;
+  int recordedTokens_ = 0;
+  bool attentionSkipped_ = false;
+  std::chrono::steady_clock::time_point lastFlush_;
+  std::string error_;
+};
+
+}  // namespace kvs
