@@ -8,12 +8,14 @@
 #include "cache/kv_cache.h"
 #include "cli/commands.h"
 #include "cli/compression_options.h"
+#include "cli/record_options.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
 #include "session/generator.h"
 #include "session/variant.h"
 #include "tokenizer/token_stream_decoder.h"
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
 #include "util/runtime.h"
@@ -34,6 +36,7 @@ struct GenerateOptions {
   int64_t seed = -1;  // -1 = random, reported in the output
   bool json = false;
   CompressionOptions compression;
+  RecordCliOptions record;
 };
 
 std::vector<int> promptIds(const GenerateOptions& o, const Tokenizer& tokenizer, bool promptGiven) {
@@ -82,9 +85,24 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   }
   validateRequest(*model, request);  // before anything is printed
   const CompressionParams params = o.compression.resolve();
+  const RecordingOptions recording = o.record.resolve();
+
+  std::unique_ptr<Hdf5Recorder> recorder;
+  std::string recordError;
+  if (o.record.enabled()) {
+    const nlohmann::json settings = {{"steps", request.steps},
+                                     {"temperature", request.sampling.temperature},
+                                     {"top_p", request.sampling.topP},
+                                     {"compression", toJson(params)}};
+    recorder = startRecording(
+        recording,
+        describeRun(o.model, model->config(), tokenizer, o.bosOnly ? "" : o.prompt,
+                    request.promptIds, request.sampling.seed, "generate", settings.dump()),
+        &recordError);
+  }
 
   TokenStreamDecoder continuation(tokenizer, /*atTextStart=*/request.promptIds.size() <= 1);
-  TokenCallback onToken;
+  TokenCallback print;
   if (!o.json) {
     // As llama2.c prints: the prompt's text (without BOS), then the continuation as it comes.
     TokenStreamDecoder promptText(tokenizer, /*atTextStart=*/true);
@@ -92,20 +110,41 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
       std::cout << promptText.push(request.promptIds[i]);
     }
     std::cout << promptText.finish() << std::flush;
-    onToken = [&](int token) {
+    print = [&](int token) {
       std::cout << continuation.push(token) << std::flush;
       return true;
     };
   }
-  const VariantResult variant = runVariant(*model, request, params, onToken);
+  VariantHooks hooks;
+  hooks.observer = recorder.get();
+  hooks.onToken = [&](int token) {
+    if (recorder) recorder->appendToken(token, tokenizer.piece(token));
+    return print ? print(token) : true;
+  };
+  const VariantResult variant = runVariant(*model, request, params, hooks);
   const GenerationResult& result = variant.generation;
+  const CompressionReport& report = variant.compression;
+  if (recorder) {
+    const nlohmann::json figures = {{"kv_bytes", report.bytes},
+                                    {"kv_bytes_full", report.fullBytes},
+                                    {"achieved_ratio", report.achievedRatio},
+                                    {"compress_seconds", report.compressSeconds},
+                                    {"kv_bytes_final", variant.finalBytes},
+                                    {"kv_bytes_peak", variant.peakBytes},
+                                    {"prefill_seconds", result.prefillSeconds},
+                                    {"decode_seconds", result.decodeSeconds}};
+    recorder->addVariant(
+        {variantName(params), params, result.generatedIds, &variant.slotMap, figures.dump()});
+  }
+  const bool recorded = !o.record.enabled() || finishRecording(recorder.get(), recordError);
+  const int status = recorded ? 0 : 1;
 
   if (!o.json) {
     std::cout << continuation.finish() << "\n";
     std::cerr << "prefill: " << request.promptIds.size() << " tokens in "
               << result.prefillSeconds * 1000 << " ms; decode: " << result.decodeTokensPerSecond()
               << " tokens/s\n";
-    return 0;
+    return status;
   }
   nlohmann::ordered_json out;
   out["app_version"] = kVersion;
@@ -128,7 +167,6 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["decode_seconds"] = result.decodeSeconds;
   out["decode_tokens_per_second"] = result.decodeTokensPerSecond();
   out["compression"] = toJson(params);
-  const CompressionReport& report = variant.compression;
   out["kv_bytes"] = report.bytes;  // right after compression
   out["kv_bytes_full"] = report.fullBytes;
   out["kv_bytes_per_layer"] = report.layerBytes;
@@ -139,9 +177,16 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["kv_bytes_final_used"] = variant.finalUsedBytes;
   out["kv_bytes_final_full"] = variant.finalFullBytes;
   out["kv_bytes_peak"] = variant.peakBytes;
+  if (o.record.enabled()) {
+    out["recording"] = {
+        {"path", recording.path},
+        {"complete", recorded},
+        {"tokens", recorder ? recorder->recordedTokens() : 0},
+        {"error", recordError.empty() && recorder ? recorder->error() : recordError}};
+  }
   // Invalid UTF-8 in the prompt or the text becomes U+FFFD rather than failing after the run.
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  return 0;
+  return status;
 }
 
 }  // namespace
@@ -166,6 +211,7 @@ Action addGenerateCommand(CLI::App& app) {
       ->check(nonNegativeWhole());
   app.add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   addCompressionOptions(app, o->compression);
+  addRecordOptions(app, o->record);
   return [o, prompt] { return runGenerate(*o, prompt->count() > 0); };
 }
 

@@ -1,5 +1,7 @@
 #include "compress/compression_params.h"
 
+#include <cstdio>
+
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -156,6 +158,18 @@ nlohmann::json toJson(const CompressionParams& p) {
       {"seed", p.seed},
       {"decode_compression", p.decodeCompression},
       {"decode_chunk", p.decodeChunk}};
+}
+
+std::string variantName(const CompressionParams& p) {
+  std::string name = toString(p.method);
+  if (p.method == Method::kFull) return name;
+  char budget[32];
+  if (p.budgetTokens > 0) {
+    std::snprintf(budget, sizeof budget, "_%dtok", p.budgetTokens);
+  } else {
+    std::snprintf(budget, sizeof budget, "_%.2f", p.budget);
+  }
+  return name + budget;
 }
 
 }  // namespace kvs

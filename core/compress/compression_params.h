@@ -67,6 +67,8 @@ struct CompressionParams {
 };
 
 const char* toString(Method m);
+// A short name for files and groups: "full", "kvmerger_0.50", "h2o_128tok".
+std::string variantName(const CompressionParams& p);
 const char* toString(SigmaMode m);
 const char* toString(MergeLayout m);
 const char* toString(GqaReduction m);

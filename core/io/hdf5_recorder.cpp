@@ -19,8 +19,13 @@
 namespace kvs {
 namespace fs = std::filesystem;
 
+struct Hdf5Recorder::StateSet {
+  std::optional<H5::DataSet> dataset;
+  at::Tensor stage;  // [Hkv, capacity, D] in the storage dtype: decode steps not yet written
+};
+
 struct Hdf5Recorder::LayerSets {
-  std::optional<H5::DataSet> keys, keysPrerope, values;
+  StateSet keys, keysPrerope, values;
 };
 
 namespace {
@@ -79,11 +84,19 @@ std::unique_ptr<H5::H5File> createFile(const RecordingOptions& options) {
   }
 }
 
-at::Tensor copyForStorage(const at::Tensor& t, StateStorage storage) {
+const H5::StrType& utf8Type() {
+  static const H5::StrType type = [] {
+    H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
+    t.setCset(H5T_CSET_UTF8);
+    return t;
+  }();
+  return type;
+}
+
+// t in the storage dtype, contiguous on the CPU; copies only when it must.
+at::Tensor storageCopy(const at::Tensor& t, StateStorage storage) {
   const auto dtype = storage == StateStorage::kFloat16 ? at::kHalf : at::kFloat;
-  at::Tensor copy = at::empty(t.sizes(), at::TensorOptions().dtype(dtype));
-  copy.copy_(t);
-  return copy;
+  return t.to(at::kCPU, dtype).contiguous();
 }
 
 }  // namespace
@@ -119,16 +132,13 @@ Hdf5Recorder::Hdf5Recorder(const RecordingOptions& options, const RecordingMeta&
     h5::writeDims(*tokenIds_, {"token"});
     h5::append(*tokenIds_, 0, {meta.promptIds.size()}, H5::PredType::NATIVE_INT,
                meta.promptIds.data());
-    const H5::StrType text(H5::PredType::C_S1, H5T_VARIABLE);
-    H5::StrType utf8 = text;
-    utf8.setCset(H5T_CSET_UTF8);
     tokenPieces_ = std::make_unique<H5::DataSet>(
-        h5::createGrowing(m, schema::kTokenPieces, utf8, {0}, 0, {1024}, plain));
+        h5::createGrowing(m, schema::kTokenPieces, utf8Type(), {0}, 0, {1024}, plain));
     h5::writeDims(*tokenPieces_, {"token"});
     std::vector<const char*> pieces;
     for (const auto& p : meta.promptPieces) pieces.push_back(p.c_str());
     require(pieces.size() == meta.promptIds.size(), "recording: one piece per prompt token");
-    h5::append(*tokenPieces_, 0, {pieces.size()}, utf8, pieces.data());
+    h5::append(*tokenPieces_, 0, {pieces.size()}, utf8Type(), pieces.data());
 
     createLayerDatasets();
     file_->createGroup(schema::kVariantsGroup);
@@ -141,11 +151,13 @@ Hdf5Recorder::Hdf5Recorder(const RecordingOptions& options, const RecordingMeta&
 }
 
 Hdf5Recorder::~Hdf5Recorder() {
+  // Without finish() (cancelled or failed run): keep what was staged, leave complete = 0.
+  guarded("closing", [&] { writeStaged(); });
   try {
     layers_.clear();
     tokenIds_.reset();
     tokenPieces_.reset();
-    file_.reset();  // leaves complete = 0 unless finish() ran
+    file_.reset();
   } catch (...) {
   }
 }
@@ -160,6 +172,7 @@ void Hdf5Recorder::createLayerDatasets() {
   const std::vector<hsize_t> empty{hsize_t(Hkv), 0, hsize_t(D)};
   const std::vector<hsize_t> chunk{hsize_t(Hkv), chunkTokens, hsize_t(D)};
   const std::vector<std::string> dims{"kv_head", "token", "head_dim"};
+  stageCapacity_ = static_cast<int>(std::min<hsize_t>(chunkTokens, 256));
 
   H5::Group all = file_->createGroup(schema::kLayersGroup);
   layers_.resize(config_.nLayers);
@@ -170,14 +183,14 @@ void Hdf5Recorder::createLayerDatasets() {
       h5::writeDims(d, dims);
       return d;
     };
-    layers_[l].keys = make(schema::kKeys);
-    if (options_.keysPrerope) layers_[l].keysPrerope = make(schema::kKeysPrerope);
-    if (options_.values) layers_[l].values = make(schema::kValues);
+    layers_[l].keys.dataset = make(schema::kKeys);
+    if (options_.keysPrerope) layers_[l].keysPrerope.dataset = make(schema::kKeysPrerope);
+    if (options_.values) layers_[l].values.dataset = make(schema::kValues);
+    for (StateSet* set : {&layers_[l].keys, &layers_[l].keysPrerope, &layers_[l].values}) {
+      if (set->dataset)
+        set->stage = at::empty({Hkv, stageCapacity_, D}, half ? at::kHalf : at::kFloat);
+    }
   }
-  pendingKeys_.assign(config_.nLayers, {});
-  pendingPrerope_.assign(config_.nLayers, {});
-  pendingValues_.assign(config_.nLayers, {});
-  pendingAttention_.assign(config_.nLayers, {});
 }
 
 template <typename F>
@@ -205,101 +218,105 @@ void Hdf5Recorder::guarded(const char* what, F&& body) {
 }
 
 void Hdf5Recorder::beginForward(int firstPos, int n) {
-  guarded("buffering states", [&] {
-    // States of a forward are written when its token arrives; a forward without one (none in
-    // generate) would be written together with the next.
-    if (pendingCount_ == 0) pendingFirst_ = firstPos;
-    require(firstPos == pendingFirst_ + pendingCount_, "recording: positions out of order");
-    pendingCount_ += n;
+  guarded("starting a forward pass", [&] {
+    require(firstPos == positions_, "recording: positions out of order");
+    positions_ += n;
+    // Decode steps are staged and written in blocks; a prefill (or anything that does not fit
+    // the staging buffers) is written straight from the forward pass.
+    if (staged_ + n > stageCapacity_) writeStaged();
+    direct_ = n > stageCapacity_;
+    stageOffset_ = staged_;
+    if (!direct_) staged_ += n;
   });
 }
 
 void Hdf5Recorder::onTensor(int layer, const std::string& name, const at::Tensor& tensor) {
   if (!ok()) return;
-  guarded("buffering states", [&] {
-    auto keep = [&](std::vector<at::Tensor>& pending) {
-      at::Tensor copy = copyForStorage(tensor, options_.storage);  // [Hkv, n, D]
-      pending[layer] = pending[layer].defined() ? at::cat({pending[layer], copy}, 1) : copy;
-    };
+  guarded("writing states", [&] {
+    StateSet* set = nullptr;
     if (name == "k") {
-      keep(pendingKeys_);
-    } else if (name == "k_prerope" && options_.keysPrerope) {
-      keep(pendingPrerope_);
-    } else if (name == "v" && options_.values) {
-      keep(pendingValues_);
-    } else if (name == "attn" && options_.attention && pendingFirst_ == 0 && recordedTokens_ == 0) {
-      // The prompt's attention [Hq, P, P]; decode rows are not recorded.
-      if (tensor.size(1) <= options_.attentionMaxTokens) {
-        pendingAttention_[layer] = copyForStorage(tensor, StateStorage::kFloat32);
-      } else {
-        attentionSkipped_ = true;
-      }
+      set = &layers_[layer].keys;
+    } else if (name == "k_prerope") {
+      set = &layers_[layer].keysPrerope;
+    } else if (name == "v") {
+      set = &layers_[layer].values;
+    } else if (name == "attn" && options_.attention && !promptDone_) {
+      writeAttention(layer, tensor);
     }
+    if (!set || !set->dataset) return;
+    if (!direct_) {  // [Hkv, n, D] into the staging buffer [Hkv, capacity, D]
+      set->stage.narrow(1, stageOffset_, tensor.size(1)).copy_(tensor);
+      return;
+    }
+    const at::Tensor data = storageCopy(tensor, options_.storage);  // [Hkv, n, D]
+    h5::append(*set->dataset, kTokenAxis,
+               {hsize_t(data.size(0)), hsize_t(data.size(1)), hsize_t(data.size(2))}, memType(),
+               data.data_ptr());
   });
 }
 
-void Hdf5Recorder::writePendingStates() {
-  if (pendingCount_ == 0) return;
-  const bool half = options_.storage == StateStorage::kFloat16;
-  const H5::DataType& memType =
-      half ? static_cast<const H5::DataType&>(h5::float16Type()) : H5::PredType::NATIVE_FLOAT;
-  const std::vector<hsize_t> block{hsize_t(config_.nKvHeads), hsize_t(pendingCount_),
-                                   hsize_t(config_.headDim())};
-  auto write = [&](std::optional<H5::DataSet>& dataset, at::Tensor& pending, const char* name) {
-    if (!dataset) return;
-    require(pending.defined() && pending.size(1) == pendingCount_,
-            std::string("recording: the forward pass gave no '") + name + "' states");
-    h5::append(*dataset, kTokenAxis, block, memType, pending.data_ptr());
-    pending = at::Tensor();
-  };
-  for (int l = 0; l < config_.nLayers; ++l) {
-    write(layers_[l].keys, pendingKeys_[l], "k");
-    write(layers_[l].keysPrerope, pendingPrerope_[l], "k_prerope");
-    write(layers_[l].values, pendingValues_[l], "v");
-    if (pendingAttention_[l].defined()) {
-      H5::Group g = file_->openGroup(std::string(schema::kLayersGroup) + "/" + layerName(l));
-      const at::Tensor& a = pendingAttention_[l];  // [Hq, P, P]
-      H5::DataSet d = h5::writeDataset(g, schema::kAttention, H5::PredType::IEEE_F32LE,
-                                       {hsize_t(a.size(0)), hsize_t(a.size(1)), hsize_t(a.size(2))},
-                                       H5::PredType::NATIVE_FLOAT, a.data_ptr(),
-                                       h5::Storage{options_.deflateLevel});
-      h5::writeDims(d, {"q_head", "query", "key"});
-      pendingAttention_[l] = at::Tensor();
+const H5::DataType& Hdf5Recorder::memType() const {
+  if (options_.storage == StateStorage::kFloat16) return h5::float16Type();
+  return H5::PredType::NATIVE_FLOAT;
+}
+
+// States first, then the ids: a write cut short by a kill shows as fewer tokens, never as a token
+// without its states (readers take the shortest dataset).
+void Hdf5Recorder::writeStaged() {
+  if (staged_ > 0) {
+    const std::vector<hsize_t> block{hsize_t(config_.nKvHeads), hsize_t(staged_),
+                                     hsize_t(config_.headDim())};
+    for (LayerSets& layer : layers_) {
+      for (StateSet* set : {&layer.keys, &layer.keysPrerope, &layer.values}) {
+        if (!set->dataset) continue;
+        const at::Tensor data = set->stage.narrow(1, 0, staged_).contiguous();
+        h5::append(*set->dataset, kTokenAxis, block, memType(), data.data_ptr());
+      }
     }
+    staged_ = 0;
   }
-  if (attentionSkipped_) {
-    H5::Group m = file_->openGroup(schema::kMetaGroup);
+  if (!stagedIds_.empty()) {
+    std::vector<const char*> pieces;
+    for (const auto& p : stagedPieces_) pieces.push_back(p.c_str());
+    h5::append(*tokenPieces_, 0, {pieces.size()}, utf8Type(), pieces.data());
+    h5::append(*tokenIds_, 0, {stagedIds_.size()}, H5::PredType::NATIVE_INT, stagedIds_.data());
+    stagedIds_.clear();
+    stagedPieces_.clear();
+  }
+}
+
+void Hdf5Recorder::writeAttention(int layer, const at::Tensor& tensor) {
+  // The prompt's attention [Hq, P, P]; decode rows are not recorded.
+  H5::Group m = file_->openGroup(schema::kMetaGroup);
+  if (tensor.size(1) > options_.attentionMaxTokens) {
     if (!m.attrExists("attention_skipped")) {
       h5::writeAttribute(m, "attention_skipped",
                          "the prompt is longer than attention_max_tokens = " +
                              std::to_string(options_.attentionMaxTokens));
     }
-  }
-  recordedTokens_ += pendingCount_;
-  pendingCount_ = 0;
-}
-
-void Hdf5Recorder::flushIfDue(bool force) {
-  const auto now = std::chrono::steady_clock::now();
-  if (!force &&
-      std::chrono::duration<double>(now - lastFlush_).count() < options_.flushIntervalSeconds) {
     return;
   }
-  file_->flush(H5F_SCOPE_GLOBAL);
-  lastFlush_ = now;
+  const at::Tensor a = storageCopy(tensor, StateStorage::kFloat32);
+  H5::Group g = file_->openGroup(std::string(schema::kLayersGroup) + "/" + layerName(layer));
+  H5::DataSet d = h5::writeDataset(g, schema::kAttention, H5::PredType::IEEE_F32LE,
+                                   {hsize_t(a.size(0)), hsize_t(a.size(1)), hsize_t(a.size(2))},
+                                   H5::PredType::NATIVE_FLOAT, a.data_ptr(),
+                                   h5::Storage{options_.deflateLevel});
+  h5::writeDims(d, {"q_head", "query", "key"});
 }
 
 void Hdf5Recorder::appendToken(int id, const std::string& piece) {
   guarded("appending a token", [&] {
-    writePendingStates();
-    // The id goes last: a reader trusts /meta/token_ids, so a step cut short by a kill shows as
-    // one token less, never as a token without its states.
-    const char* text = piece.c_str();
-    H5::StrType utf8(H5::PredType::C_S1, H5T_VARIABLE);
-    utf8.setCset(H5T_CSET_UTF8);
-    h5::append(*tokenPieces_, 0, {1}, utf8, &text);
-    h5::append(*tokenIds_, 0, {1}, H5::PredType::NATIVE_INT, &id);
-    flushIfDue(false);
+    promptDone_ = true;
+    stagedIds_.push_back(id);
+    stagedPieces_.push_back(piece);
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - lastFlush_).count() >= options_.flushIntervalSeconds) {
+      writeStaged();
+      file_->flush(H5F_SCOPE_GLOBAL);
+      lastFlush_ = now;
+      recordedTokens_ = positions_;
+    }
   });
 }
 
@@ -348,13 +365,16 @@ void Hdf5Recorder::addVariant(const RecordedVariant& variant) {
                            H5::PredType::NATIVE_DOUBLE, attention.data(), storage);
       h5::writeDims(d, {"slot"});
     }
-    flushIfDue(true);
+    writeStaged();
+    file_->flush(H5F_SCOPE_GLOBAL);
+    recordedTokens_ = positions_;
   });
 }
 
 void Hdf5Recorder::finish() {
   guarded("finishing", [&] {
-    writePendingStates();
+    writeStaged();
+    recordedTokens_ = positions_;
     h5::overwriteAttribute(*file_, schema::kCompleteAttr, 1);
     file_->flush(H5F_SCOPE_GLOBAL);
     layers_.clear();

@@ -22,6 +22,7 @@
 namespace H5 {
 class H5File;
 class DataSet;
+class DataType;
 }  // namespace H5
 
 namespace kvs {
@@ -49,11 +50,10 @@ class Hdf5Recorder : public LayerObserver {
   void beginForward(int firstPos, int n) override;
   void onTensor(int layer, const std::string& name, const at::Tensor& tensor) override;
   // Only the prompt's attention is recorded, so decoding keeps its fast path.
-  bool wantsAttention() const override {
-    return options_.attention && ok() && recordedTokens_ == 0;
-  }
+  bool wantsAttention() const override { return options_.attention && ok() && !promptDone_; }
 
-  // A token was sampled: appends the states buffered since the last call and the token.
+  // A token was sampled. Writes the staged decode states and tokens and flushes the file when
+  // options.flushIntervalSeconds have passed since the last flush (0: every token).
   void appendToken(int id, const std::string& piece);
   void addVariant(const RecordedVariant& variant);
   // Writes what is pending, marks the file complete and closes it.
@@ -62,26 +62,32 @@ class Hdf5Recorder : public LayerObserver {
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
   const std::string& path() const { return options_.path; }
-  int recordedTokens() const { return recordedTokens_; }  // positions with states on disk
+  // Positions whose states were flushed to disk.
+  int recordedTokens() const { return recordedTokens_; }
 
  private:
+  struct StateSet;
   struct LayerSets;
   template <typename F>
   void guarded(const char* what, F&& body);
   void createLayerDatasets();
-  void writePendingStates();
-  void flushIfDue(bool force);
+  void writeAttention(int layer, const at::Tensor& tensor);
+  void writeStaged();
+  const H5::DataType& memType() const;
 
   RecordingOptions options_;
   ModelConfig config_;
   std::unique_ptr<H5::H5File> file_;
   std::vector<LayerSets> layers_;
   std::unique_ptr<H5::DataSet> tokenIds_, tokenPieces_;
-  // This forward's states per layer, copied to storage dtype: [Hkv, n, D]; attention [Hq, P, P].
-  std::vector<at::Tensor> pendingKeys_, pendingPrerope_, pendingValues_, pendingAttention_;
-  int pendingFirst_ = 0, pendingCount_ = 0;
-  int recordedTokens_ = 0;
-  bool attentionSkipped_ = false;
+  int positions_ = 0;        // positions whose forward pass has begun
+  int recordedTokens_ = 0;   // positions whose states are flushed
+  bool promptDone_ = false;  // the first token was sampled (attention is the prompt's only)
+  // Decode states wait in LayerSets::stage; ids and pieces here; written together.
+  int stageCapacity_ = 0, staged_ = 0, stageOffset_ = 0;
+  bool direct_ = false;  // this forward pass is written straight to the file
+  std::vector<int> stagedIds_;
+  std::vector<std::string> stagedPieces_;
   std::chrono::steady_clock::time_point lastFlush_;
   std::string error_;
 };

@@ -7,11 +7,19 @@
 #include "compress/compression_policy.h"
 #include "compress/decode_compressor.h"
 #include "model/llama_model.h"
+#include "model/observer_list.h"
 
 namespace kvs {
 
 VariantResult runVariant(const LlamaModel& model, const GenerationRequest& request,
                          const CompressionParams& params, const TokenCallback& onToken) {
+  VariantHooks hooks;
+  hooks.onToken = onToken;
+  return runVariant(model, request, params, hooks);
+}
+
+VariantResult runVariant(const LlamaModel& model, const GenerationRequest& request,
+                         const CompressionParams& params, const VariantHooks& hooks) {
   const auto policy = makePolicy(params);  // validates params before any work
   const ModelConfig& c = model.config();
   KvCache cache = model.makeCache();
@@ -39,10 +47,12 @@ VariantResult runVariant(const LlamaModel& model, const GenerationRequest& reque
     report.achievedRatio = double(held) / (double(c.nLayers) * c.nKvHeads * cache.length());
   };
   // The full cache needs no accumulated attention; tracking it costs decode speed.
+  const bool track = policy || hooks.trackAttention;
+  ObserverList observers({track ? &tracker : nullptr, hooks.observer});
   result.generation =
-      generate(model, cache, request, onToken, policy ? &tracker : nullptr, compress,
-               [&] { decodeCompressor.afterStep(cache, result.slotMap); });
-  if (!policy) result.slotMap.appendTokens(0, cache.length());
+      generate(model, cache, request, hooks.onToken, observers.empty() ? nullptr : &observers,
+               compress, [&] { decodeCompressor.afterStep(cache, result.slotMap); });
+  if (!track) result.slotMap.appendTokens(0, cache.length());
   result.finalBytes = cache.bytes();
   result.finalUsedBytes = cache.usedBytes();
   result.finalFullBytes = cache.fullBytes();

@@ -31,6 +31,14 @@ struct VariantResult {
   int64_t peakBytes = 0;
 };
 
+struct VariantHooks {
+  TokenCallback onToken;
+  LayerObserver* observer = nullptr;  // extra taps after the variant's own, e.g. a recorder
+  bool trackAttention = false;        // accumulate attention even when the method needs none
+};
+
+VariantResult runVariant(const LlamaModel& model, const GenerationRequest& request,
+                         const CompressionParams& params, const VariantHooks& hooks);
 VariantResult runVariant(const LlamaModel& model, const GenerationRequest& request,
                          const CompressionParams& params, const TokenCallback& onToken = {});
 

@@ -1,0 +1,98 @@
+#include "cli/record_options.h"
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/validators.h"
+#include "io/file_digest.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+namespace kvs::cli {
+
+RecordingOptions RecordCliOptions::resolve() const {
+  RecordingOptions o = recording;
+  o.storage = parseStateStorage(storage);
+  o.validate();
+  if (enabled()) {
+    std::error_code ec;
+    require(o.overwrite || !std::filesystem::exists(o.path, ec),
+            "recording file " + o.path +
+                " already exists; pass --force to overwrite it, or choose another path");
+  }
+  return o;
+}
+
+void addRecordOptions(CLI::App& app, RecordCliOptions& o) {
+  RecordingOptions& r = o.recording;
+  app.add_option("--record", r.path,
+                 "Record the key states (after RoPE) of every layer to this HDF5 file; the "
+                 "layout is in core/io/hdf5_schema.md");
+  app.add_flag("--force", r.overwrite, "Overwrite an existing recording file");
+  app.add_option("--record-dtype", o.storage, "State storage: float32 or float16")
+      ->check(CLI::IsMember({"float32", "float16"}));
+  app.add_option("--record-compress", r.deflateLevel,
+                 "Shuffle + deflate level 1-9 (0 = none, the fastest)")
+      ->check(numberWhere<int>([](int v) { return v >= 0 && v <= 9; }, "must be 0-9"));
+  app.add_flag("--record-keys-prerope", r.keysPrerope, "Also record the keys before RoPE");
+  app.add_flag("--record-values", r.values, "Also record the value states");
+  app.add_flag("--record-attention", r.attention,
+               "Also record the prompt's attention probabilities [Hq, P, P] per layer");
+  app.add_option("--record-attention-max", r.attentionMaxTokens,
+                 "Longest prompt whose attention is recorded (default 1024)")
+      ->check(positiveWhole());
+  app.add_option("--record-flush-interval", r.flushIntervalSeconds,
+                 "Most seconds between flushes while decoding: a killed run loses at most this "
+                 "(default 0.05; 0 = after every token)")
+      ->check(nonNegativeFinite());
+}
+
+RecordingMeta describeRun(const std::string& modelPath, const ModelConfig& config,
+                          const Tokenizer& tokenizer, const std::string& prompt,
+                          const std::vector<int>& promptIds, uint64_t seed,
+                          const std::string& command, const std::string& settingsJson) {
+  RecordingMeta m;
+  m.config = config;
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(modelPath, ec);
+  m.checkpointPath = ec ? modelPath : absolute.string();
+  m.checkpointSha256 = checkpointSha256(modelPath);
+  m.tokenizerPath = tokenizer.path();
+  m.prompt = prompt;
+  m.promptIds = promptIds;
+  for (int id : promptIds) m.promptPieces.push_back(tokenizer.piece(id));
+  m.seed = seed;
+  m.command = command;
+  m.settings = settingsJson;
+  return m;
+}
+
+std::unique_ptr<Hdf5Recorder> startRecording(const RecordingOptions& options,
+                                             const RecordingMeta& meta, std::string* error) {
+  try {
+    return std::make_unique<Hdf5Recorder>(options, meta);
+  } catch (const KvsError& e) {
+    *error = e.what();
+    std::cerr << "kvstudio-cli: error: " << *error << "; generating without recording\n";
+    return nullptr;
+  }
+}
+
+bool finishRecording(Hdf5Recorder* recorder, const std::string& startError) {
+  if (!startError.empty()) {
+    std::cerr << "kvstudio-cli: error: nothing was recorded: " << startError << "\n";
+    return false;
+  }
+  if (!recorder) return true;
+  recorder->finish();
+  if (!recorder->ok()) {
+    std::cerr << "kvstudio-cli: error: " << recorder->error() << "\n";
+    return false;
+  }
+  std::cerr << "recorded " << recorder->recordedTokens() << " tokens to " << recorder->path()
+            << "\n";
+  return true;
+}
+
+}  // namespace kvs::cli
