@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "cache/slot_map.h"
+#include "io/disk_reservation.h"
 #include "io/h5_util.h"
 #include "io/recording_schema.h"
 #include "kvs/version.h"
@@ -31,6 +32,11 @@ struct Hdf5Recorder::LayerSets {
 namespace {
 
 constexpr int kTokenAxis = 1;  // states are [Hkv, T, D]
+
+// The disk could not hold the next write; the recording stops before HDF5 sees an error.
+struct DiskFull : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 std::string utcNow() {
   const std::time_t now = std::time(nullptr);
@@ -107,6 +113,16 @@ Hdf5Recorder::Hdf5Recorder(const RecordingOptions& options, const RecordingMeta&
   h5::silenceErrorStack();
   file_ = createFile(options_);
   try {
+    // Reserve before HDF5 writes anything, so a full disk is reported here, cleanly.
+    space_ = std::make_unique<DiskReservation>(options_.path);
+    spaceMargin_ = spaceMargin();
+    if (!space_->reserve(spaceMargin_)) {
+      const std::string why = space_->error();
+      closeStopped();
+      std::error_code ec;
+      fs::remove(options_.path, ec);
+      throw KvsError("not enough disk space to record to " + options_.path + ": " + why);
+    }
     h5::writeAttribute(*file_, schema::kFormatAttr, std::string(schema::kFormatName));
     h5::writeAttribute(*file_, schema::kVersionAttr, int64_t{schema::kFormatVersion});
     h5::writeAttribute(*file_, schema::kCompleteAttr, int64_t{0});
@@ -144,7 +160,7 @@ Hdf5Recorder::Hdf5Recorder(const RecordingOptions& options, const RecordingMeta&
     file_->createGroup(schema::kVariantsGroup);
     file_->flush(H5F_SCOPE_GLOBAL);
   } catch (const H5::Exception& e) {
-    file_.reset();
+    abandonFile();
     throw KvsError("cannot write recording " + options_.path + ": " + e.getDetailMsg());
   }
   lastFlush_ = std::chrono::steady_clock::now();
@@ -157,9 +173,23 @@ Hdf5Recorder::~Hdf5Recorder() {
     layers_.clear();
     tokenIds_.reset();
     tokenPieces_.reset();
+    if (file_) {
+      H5Eset_auto2(H5E_DEFAULT, (H5E_auto2_t)H5Eprint2, stderr);
+      file_->close();
+    }
     file_.reset();
   } catch (...) {
   }
+}
+
+// Disk kept reserved beyond every write: two chunks of every state dataset, plus 1 MiB for the
+// metadata that a flush or close writes.
+int64_t Hdf5Recorder::spaceMargin() const {
+  const int bytes = options_.storage == StateStorage::kFloat16 ? 2 : 4;
+  const int64_t tokenBytes = int64_t(config_.nKvHeads) * config_.headDim() * bytes;
+  const int sets = 1 + options_.keysPrerope + options_.values;
+  return int64_t(config_.nLayers) * sets * int64_t(tokensPerChunk(tokenBytes)) * tokenBytes * 2 +
+         (1 << 20);
 }
 
 void Hdf5Recorder::createLayerDatasets() {
@@ -196,25 +226,54 @@ void Hdf5Recorder::createLayerDatasets() {
 template <typename F>
 void Hdf5Recorder::guarded(const char* what, F&& body) {
   if (!ok() || !file_) return;  // stopped by an error, or finished
+  const std::string stopped =
+      std::string("recording to ") + options_.path + " stopped while " + what + ": ";
+  const std::string holds =
+      "; the file holds " + std::to_string(recordedTokens_) + " tokens and is marked incomplete";
   try {
     body();
+  } catch (const DiskFull& e) {
+    error_ = stopped + "disk full: " + e.what() + holds;
+    closeStopped();
   } catch (const H5::Exception& e) {
-    error_ = std::string("recording to ") + options_.path + " stopped while " + what + ": " +
-             e.getDetailMsg() + " (disk full or file not writable?); the file holds " +
-             std::to_string(recordedTokens_) + " tokens and is marked incomplete";
+    error_ = stopped + e.getDetailMsg() + " (file not writable?)" + holds;
+    abandonFile();
   } catch (const std::exception& e) {
-    error_ =
-        std::string("recording to ") + options_.path + " stopped while " + what + ": " + e.what();
+    error_ = stopped + e.what();
+    abandonFile();
   }
-  if (!ok()) {
-    try {
-      layers_.clear();
-      tokenIds_.reset();
-      tokenPieces_.reset();
-      file_.reset();
-    } catch (...) {
-    }
+}
+
+// Called after a write error HDF5 raised itself (not a full disk: that is caught by the
+// reservation first). HDF5 1.10 cannot close such a file cleanly; closing is still tried once.
+void Hdf5Recorder::abandonFile() {
+  try {
+    layers_.clear();
+    tokenIds_.reset();
+    tokenPieces_.reset();
+    file_.reset();
+  } catch (...) {
   }
+  space_.reset();
+}
+
+// Closes the file after the recording was stopped before a write (disk full): everything written
+// so far is flushed and the file stays marked incomplete.
+void Hdf5Recorder::closeStopped() {
+  try {
+    layers_.clear();
+    tokenIds_.reset();
+    tokenPieces_.reset();
+    file_->close();
+    file_.reset();
+    space_.reset();
+  } catch (const H5::Exception&) {
+    abandonFile();
+  }
+}
+
+void Hdf5Recorder::ensureSpace(int64_t bytes) {
+  if (space_ && !space_->reserve(bytes + spaceMargin_)) throw DiskFull(space_->error());
 }
 
 void Hdf5Recorder::beginForward(int firstPos, int n) {
@@ -249,6 +308,7 @@ void Hdf5Recorder::onTensor(int layer, const std::string& name, const at::Tensor
       return;
     }
     const at::Tensor data = storageCopy(tensor, options_.storage);  // [Hkv, n, D]
+    ensureSpace(data.numel() * data.element_size());
     h5::append(*set->dataset, kTokenAxis,
                {hsize_t(data.size(0)), hsize_t(data.size(1)), hsize_t(data.size(2))}, memType(),
                data.data_ptr());
@@ -264,6 +324,9 @@ const H5::DataType& Hdf5Recorder::memType() const {
 // without its states (readers take the shortest dataset).
 void Hdf5Recorder::writeStaged() {
   if (staged_ > 0) {
+    const int sets = 1 + options_.keysPrerope + options_.values;
+    ensureSpace(int64_t(config_.nLayers) * sets * config_.kvDim() * staged_ *
+                (options_.storage == StateStorage::kFloat16 ? 2 : 4));
     const std::vector<hsize_t> block{hsize_t(config_.nKvHeads), hsize_t(staged_),
                                      hsize_t(config_.headDim())};
     for (LayerSets& layer : layers_) {
@@ -297,6 +360,7 @@ void Hdf5Recorder::writeAttention(int layer, const at::Tensor& tensor) {
     return;
   }
   const at::Tensor a = storageCopy(tensor, StateStorage::kFloat32);
+  ensureSpace(a.numel() * 4);
   H5::Group g = file_->openGroup(std::string(schema::kLayersGroup) + "/" + layerName(layer));
   H5::DataSet d = h5::writeDataset(g, schema::kAttention, H5::PredType::IEEE_F32LE,
                                    {hsize_t(a.size(0)), hsize_t(a.size(1)), hsize_t(a.size(2))},
@@ -322,6 +386,13 @@ void Hdf5Recorder::appendToken(int id, const std::string& piece) {
 
 void Hdf5Recorder::addVariant(const RecordedVariant& variant) {
   guarded("writing a variant", [&] {
+    int64_t slots = 0;
+    if (variant.slotMap) {
+      for (const auto& layer : variant.slotMap->slots) {
+        for (const auto& head : layer) slots += int64_t(head.size());
+      }
+    }
+    ensureSpace(slots * 32 + int64_t(variant.generatedIds.size()) * 4 + 65536);
     H5::Group all = file_->openGroup(schema::kVariantsGroup);
     H5::Group g = all.createGroup(variant.name);
     h5::writeAttribute(g, "method", std::string(toString(variant.params.method)));
@@ -382,6 +453,7 @@ void Hdf5Recorder::finish() {
     tokenPieces_.reset();
     file_->close();
     file_.reset();
+    space_.reset();
   });
 }
 

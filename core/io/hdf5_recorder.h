@@ -28,6 +28,7 @@ class DataType;
 namespace kvs {
 
 struct SlotMap;
+class DiskReservation;
 
 // One variant's outcome, as the recorder stores it.
 struct RecordedVariant {
@@ -71,13 +72,19 @@ class Hdf5Recorder : public LayerObserver {
   template <typename F>
   void guarded(const char* what, F&& body);
   void createLayerDatasets();
+  int64_t spaceMargin() const;
   void writeAttention(int layer, const at::Tensor& tensor);
   void writeStaged();
+  void abandonFile();
+  void closeStopped();
+  void ensureSpace(int64_t bytes);  // throws DiskFull (see the .cpp)
   const H5::DataType& memType() const;
 
   RecordingOptions options_;
   ModelConfig config_;
   std::unique_ptr<H5::H5File> file_;
+  std::unique_ptr<DiskReservation> space_;
+  int64_t spaceMargin_ = 0;
   std::vector<LayerSets> layers_;
   std::unique_ptr<H5::DataSet> tokenIds_, tokenPieces_;
   int positions_ = 0;        // positions whose forward pass has begun

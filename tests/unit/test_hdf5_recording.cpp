@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -262,6 +266,68 @@ TEST(Hdf5Recording, KilledRecordingOpensWithEveryFinishedStep) {
     }
     for (int p = 0; p < T; ++p) ASSERT_EQ(reader.info().tokenIds[p], p % 100);
   }
+}
+
+// Records in a child process until the file cannot grow; returns the child's exit status.
+int recordUntilFull(const std::string& path, const ModelConfig& c, int64_t fileSizeLimit) {
+  const pid_t child = fork();
+  if (child == 0) {
+    if (fileSizeLimit > 0) {
+      signal(SIGXFSZ, SIG_IGN);
+      const rlimit limit{rlim_t(fileSizeLimit), rlim_t(fileSizeLimit)};
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
+    Hdf5Recorder r(allSources(path), recordingMeta(c, 16));
+    recordForward(r, c, 0, 16);
+    int pos = 16;
+    for (; pos < c.seqLen && r.ok(); ++pos) recordForward(r, c, pos, 1);
+    r.finish();
+    const bool stoppedForSpace =
+        !r.ok() && pos < c.seqLen && (r.error().find("disk full") != std::string::npos);
+    _exit(stoppedForSpace ? 0 : 3);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return status;
+}
+
+// The recording stopped for lack of space: the process went on and exited normally, and the file
+// opens, says it is incomplete, and holds exact states up to where it stopped.
+void expectCleanStop(int status, const std::string& path, const ModelConfig& c) {
+  ASSERT_TRUE(WIFEXITED(status)) << "the child crashed (signal " << WTERMSIG(status) << ")";
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "the recording did not stop for lack of space";
+  const RecordingReader reader(path);
+  EXPECT_FALSE(reader.info().complete);
+  const int T = reader.info().tokens;
+  EXPECT_GT(T, 100);
+  EXPECT_LT(T, c.seqLen);
+  for (int l = 0; l < c.nLayers; ++l) {
+    EXPECT_TRUE(reader.states(StateSource::kKeys, l).equal(syntheticStates(c, l, 1, 0, T)));
+  }
+}
+
+TEST(Hdf5Recording, FileSizeLimitMidRunStopsCleanly) {
+  TempDir dir;
+  ModelConfig c = recordingConfig();
+  c.seqLen = 20000;
+  const std::string path = dir.file("limited.h5");
+  expectCleanStop(recordUntilFull(path, c, 3 << 20), path, c);  // 3 MiB: the start fits
+}
+
+// A real full disk: a 3 MiB tmpfs (needs permission to mount; skipped otherwise).
+TEST(Hdf5Recording, DiskFullMidRunStopsCleanly) {
+  TempDir dir;
+  const std::string mountPoint = dir.file("small");
+  std::filesystem::create_directory(mountPoint);
+  if (mount("kvs-test", mountPoint.c_str(), "tmpfs", 0, "size=3m") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno) << ")";
+  }
+  ModelConfig c = recordingConfig();
+  c.seqLen = 20000;
+  const std::string path = mountPoint + "/full.h5";
+  const int status = recordUntilFull(path, c, 0);
+  expectCleanStop(status, path, c);
+  umount(mountPoint.c_str());
 }
 
 TEST(Hdf5Recording, ForeignAndDamagedFilesAreRefused) {
