@@ -46,11 +46,15 @@ int runCli(int argc, char** argv) {
   CLI::App* compare =
       app.add_subcommand("compare", "Compare compression variants against the full cache")
           ->fallthrough();
+  CLI::App* analyze =
+      app.add_subcommand("analyze", "Key similarity and merging sets from recordings")
+          ->fallthrough();
   const std::vector<std::pair<CLI::App*, Action>> actions = {
       {generate, addGenerateCommand(*generate)},
       {tokenize, addTokenizeCommand(*tokenize)},
       {info, addInfoCommand(*info)},
-      {compare, addCompareCommand(*compare)}};
+      {compare, addCompareCommand(*compare)},
+      {analyze, addAnalyzeCommand(*analyze)}};
   const auto isCommand = [&](const std::string& name) {
     for (const auto& entry : actions) {
       if (entry.first->get_name() == name) return true;
@@ -59,7 +63,7 @@ int runCli(int argc, char** argv) {
   };
   if (argc > 1 && argv[1][0] != '-' && !isCommand(argv[1])) {
     return fail(std::string("unknown command '") + argv[1] +
-                "'; the commands are generate, tokenize, info and compare (see --help)");
+                "'; the commands are generate, tokenize, info, compare and analyze (see --help)");
   }
   try {
     app.parse(argc, argv);

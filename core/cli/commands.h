@@ -16,5 +16,6 @@ Action addGenerateCommand(CLI::App& app);
 Action addTokenizeCommand(CLI::App& app);
 Action addInfoCommand(CLI::App& app);
 Action addCompareCommand(CLI::App& app);
+Action addAnalyzeCommand(CLI::App& app);
 
 }  // namespace kvs::cli

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "analysis/merge_analysis.h"
 #include "cli_runner.h"
 #include "io/recording_reader.h"
 
@@ -125,6 +126,121 @@ TEST(RecordingCli, WriteFailuresKeepTheGeneration) {
   EXPECT_EQ(full.out, expected);
   EXPECT_NE(full.err.find("not enough disk space to record"), std::string::npos) << full.err;
   EXPECT_FALSE(std::filesystem::exists(file)) << "an empty recording was left behind";
+}
+
+std::vector<std::vector<std::string>> readCsv(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(readFile(path));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::istringstream ls(line);
+    for (std::string cell; std::getline(ls, cell, ',');) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+std::string recordPrompt(const TempDir& dir, const std::string& name, int promptLine) {
+  std::istringstream prompts(
+      readFile(std::string(KVS_SOURCE_DIR) + "/data/prompts/tinystories_prompts.txt"));
+  std::string prompt;
+  for (int i = 0; i <= promptLine && std::getline(prompts, prompt);) {
+    if (!prompt.empty() && prompt[0] != '#') ++i;
+  }
+  { std::ofstream(dir.file(name + ".txt")) << prompt; }
+  const std::string file = dir.file(name + ".h5");
+  const CliRun r =
+      runCliCommand("generate " + kModel + " --prompt \"$(cat " + dir.file(name + ".txt") +
+                    ")\" --temperature 0 --steps 460 " + "--record-attention --record " + file);
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  return file;
+}
+
+TEST(AnalyzeCli, OutputsAgreeWithTheRecordedKeys) {
+  TempDir dir;
+  const std::string file = recordPrompt(dir, "a", 0);
+  const RecordingReader reader(file);
+  const int P = reader.info().promptTokens;
+  ASSERT_GT(P, 100);
+  const CliRun r =
+      runCliCommand("analyze " + file + " --layer 3 --head 1 --similarity " + dir.file("sim.csv") +
+                    " --sets " + dir.file("sets.csv") + " --adjacent " + dir.file("adj.csv") +
+                    " --ratios " + dir.file("ratios.csv") + " --eps 0.8");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("compression ratio"), std::string::npos) << r.out;
+
+  const at::Tensor keys = reader.states(StateSource::kKeys, 3, 1).narrow(0, 0, P);  // [P, D]
+  const auto sim = readCsv(dir.file("sim.csv"));
+  ASSERT_EQ(int(sim.size()), P + 1);
+  for (int i : {0, 7, P - 1}) {
+    for (int j : {0, 5, P - 2}) {
+      const double expected = (keys[i] * keys[j]).sum().item<double>() /
+                              (keys[i].norm().item<double>() * keys[j].norm().item<double>());
+      EXPECT_NEAR(std::stod(sim[i + 1][j + 1]), expected, 1e-5) << i << "," << j;
+    }
+  }
+  // Sets of head 1 cover the prompt in order, without gaps.
+  const auto sets = readCsv(dir.file("sets.csv"));
+  int next = 0;
+  for (size_t i = 1; i < sets.size(); ++i) {
+    EXPECT_EQ(sets[i][1], "1");
+    EXPECT_EQ(std::stoi(sets[i][3]), next);
+    next = std::stoi(sets[i][4]) + 1;
+  }
+  EXPECT_EQ(next, P);
+  // The ratio of layer 3 from the CSV equals the library's, with the prompt's attention.
+  const auto attention = accumulatedAttention(reader.attention(3), reader.info().kvHeads);
+  MergeThresholds t;
+  t.eps = 0.8;
+  const double expected =
+      layerCompressionRatio(reader.states(StateSource::kKeys, 3).narrow(1, 0, P), attention, t);
+  EXPECT_NEAR(std::stod(readCsv(dir.file("ratios.csv"))[4][1]), expected, 1e-5);
+  EXPECT_EQ(readCsv(dir.file("adj.csv")).size(), size_t(P));  // header + P-1 pairs
+}
+
+TEST(AnalyzeCli, BatchSpreadOverRecordings) {
+  TempDir dir;
+  const std::string a = recordPrompt(dir, "a", 0), b = recordPrompt(dir, "b", 1);
+  const CliRun r = runCliCommand("analyze --batch " + a + " " + b);
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  std::istringstream rows(r.out);
+  std::string line;
+  std::getline(rows, line);
+  EXPECT_EQ(line.rfind("layer,mean,std,min,max,", 0), 0u) << line;
+  int layers = 0;
+  while (std::getline(rows, line)) {
+    std::vector<double> v;
+    std::istringstream ls(line);
+    for (std::string cell; std::getline(ls, cell, ',');) v.push_back(std::stod(cell));
+    ASSERT_EQ(v.size(), 7u);
+    EXPECT_NEAR(v[1], (v[5] + v[6]) / 2, 1e-5);
+    EXPECT_NEAR(v[2], std::abs(v[5] - v[6]) / 2, 1e-5);
+    EXPECT_NEAR(v[3], std::min(v[5], v[6]), 1e-6);
+    ++layers;
+  }
+  EXPECT_EQ(layers, 5);
+}
+
+TEST(AnalyzeCli, BadInputsAreNamed) {
+  TempDir dir;
+  const std::string file = recordPrompt(dir, "a", 2);
+  { std::ofstream(dir.file("text.h5")) << "hello"; }
+  const struct {
+    std::string args, message;
+  } cases[] = {
+      {dir.file("text.h5"), "is not an HDF5 file"},
+      {dir.file("missing.h5"), "does not exist"},
+      {file + " --layer 9 --sets " + dir.file("s.csv"), "layers 0-4"},
+      {file + " --source values", "--record-values"},
+      {file + " --head 7 --sets " + dir.file("s.csv"), "this model has 4"},
+      {file + " --sets /proc/nope/s.csv", "cannot write /proc/nope/s.csv"},
+      {"--batch", "--model M --prompts-file P"},
+  };
+  for (const auto& c : cases) {
+    const CliRun r = runCliCommand("analyze " + c.args);
+    EXPECT_EQ(r.exitCode, 2) << c.args;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+  }
 }
 
 }  // namespace
