@@ -10,11 +10,13 @@
 
 #include "cli/commands.h"
 #include "cli/compression_options.h"
+#include "cli/record_options.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
 #include "session/comparison.h"
 #include "tokenizer/token_stream_decoder.h"
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
 
@@ -29,7 +31,29 @@ struct CompareOptions {
   int newTokens = 64;
   bool json = false, csv = false;
   CompressionOptions compression;  // the other parameters, shared by all variants
+  RecordCliOptions record;
 };
+
+// One recording per prompt: FILE itself for one prompt, FILE_p001.h5, FILE_p002.h5, ... for more.
+std::string recordingPath(const std::string& path, size_t prompt, size_t prompts) {
+  if (prompts == 1) return path;
+  const auto dot = path.rfind('.');
+  const bool ext = dot != std::string::npos && path.find('/', dot) == std::string::npos;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "_p%03zu", prompt + 1);
+  return ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
+}
+
+nlohmann::json figuresOf(const VariantOutcome& v) {
+  return {{"mean_kl", v.meanKl},
+          {"max_kl", v.maxKl},
+          {"top1_agreement", v.top1Agreement},
+          {"nll", v.nll},
+          {"kv_bytes", v.kvBytes},
+          {"kv_bytes_full", v.kvBytesFull},
+          {"achieved_ratio", v.achievedRatio},
+          {"seconds", v.seconds}};
+}
 
 std::vector<std::string> readPrompts(const CompareOptions& o) {
   if (!o.prompt.empty()) return {o.prompt};
@@ -85,6 +109,16 @@ int runCompare(const CompareOptions& o) {
   }
   const auto prompts = readPrompts(o);
   const int total = static_cast<int>(prompts.size() * variants.size());
+  const RecordingOptions recording = o.record.resolve();
+  if (o.record.enabled()) {
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      RecordCliOptions each = o.record;
+      each.recording.path = recordingPath(recording.path, i, prompts.size());
+      each.resolve();  // refuses existing files before any work
+    }
+  }
+  std::string checkpointSha;  // hashed once for all prompts
+  bool recordedAll = true;
   std::vector<Row> rows;
   for (size_t i = 0; i < prompts.size(); ++i) {
     const std::vector<int> ids = tokenizer.encode(prompts[i]);
@@ -94,10 +128,39 @@ int runCompare(const CompareOptions& o) {
                              std::to_string(context));
     const int steps = o.steps > 0 ? o.steps : std::min(context, P + o.newTokens);
     const int base = static_cast<int>(i * variants.size());
-    const auto outcomes = compareVariants(*model, ids, steps, variants, [&](int done, int) {
-      progressBar(base + done, total);
-      return true;
-    });
+    std::unique_ptr<Hdf5Recorder> recorder;
+    std::string recordError;
+    ComparisonHooks hooks;
+    if (o.record.enabled()) {
+      RecordingOptions each = recording;
+      each.path = recordingPath(recording.path, i, prompts.size());
+      const nlohmann::json settings = {{"steps", steps}, {"parameters", toJson(shared)}};
+      RecordingMeta meta = describeRun(o.model, model->config(), tokenizer, prompts[i], ids, 0,
+                                       "compare", settings.dump(), checkpointSha);
+      checkpointSha = meta.checkpointSha256;
+      recorder = startRecording(each, meta, &recordError);
+      hooks.referenceObserver = recorder.get();
+      hooks.onReferenceToken = [&](int token) {
+        if (recorder) recorder->appendToken(token, tokenizer.piece(token));
+      };
+      hooks.keepSlotMaps = true;
+    }
+    const auto outcomes = compareVariants(
+        *model, ids, steps, variants,
+        [&](int done, int) {
+          progressBar(base + done, total);
+          return true;
+        },
+        hooks);
+    if (o.record.enabled()) {
+      for (const VariantOutcome& v : outcomes) {
+        if (recorder) {
+          recorder->addVariant(
+              {variantName(v.params), v.params, v.generatedIds, &v.slotMap, figuresOf(v).dump()});
+        }
+      }
+      recordedAll = finishRecording(recorder.get(), recordError) && recordedAll;
+    }
     for (size_t v = 0; v < outcomes.size(); ++v) {
       const auto& label = v == 0 ? std::make_pair(std::string("full"), 1.0) : labels[v - 1];
       rows.push_back({static_cast<int>(i), label.first, label.second, outcomes[v],
@@ -128,7 +191,7 @@ int runCompare(const CompareOptions& o) {
                                  {"seconds", r.outcome.seconds}});
     }
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return 0;
+    return recordedAll ? 0 : 1;
   }
   if (o.csv) {
     std::cout << "prompt,method,budget,mean_kl,max_kl,top1_agreement,nll,kv_bytes,kv_bytes_full,"
@@ -139,7 +202,7 @@ int runCompare(const CompareOptions& o) {
                 << r.outcome.kvBytes << ',' << r.outcome.kvBytesFull << ','
                 << r.outcome.achievedRatio << ',' << r.outcome.seconds << '\n';
     }
-    return 0;
+    return recordedAll ? 0 : 1;
   }
   // A table of means over the prompts.
   std::map<std::pair<std::string, double>, std::vector<const Row*>> groups;
@@ -167,7 +230,7 @@ int runCompare(const CompareOptions& o) {
   }
   std::printf("(%zu prompt%s; means over prompts, max KL over all steps)\n", prompts.size(),
               prompts.size() == 1 ? "" : "s");
-  return 0;
+  return recordedAll ? 0 : 1;
 }
 
 }  // namespace
@@ -191,6 +254,7 @@ Action addCompareCommand(CLI::App& app) {
   app.add_flag("--json", o->json, "One JSON object with every variant");
   app.add_flag("--csv", o->csv, "One CSV row per (prompt, variant)");
   addCompressionOptions(app, o->compression);
+  addRecordOptions(app, o->record);
   return [o] { return runCompare(*o); };
 }
 

@@ -51,13 +51,14 @@ void addRecordOptions(CLI::App& app, RecordCliOptions& o) {
 RecordingMeta describeRun(const std::string& modelPath, const ModelConfig& config,
                           const Tokenizer& tokenizer, const std::string& prompt,
                           const std::vector<int>& promptIds, uint64_t seed,
-                          const std::string& command, const std::string& settingsJson) {
+                          const std::string& command, const std::string& settingsJson,
+                          const std::string& knownSha256) {
   RecordingMeta m;
   m.config = config;
   std::error_code ec;
   const auto absolute = std::filesystem::absolute(modelPath, ec);
   m.checkpointPath = ec ? modelPath : absolute.string();
-  m.checkpointSha256 = checkpointSha256(modelPath);
+  m.checkpointSha256 = knownSha256.empty() ? checkpointSha256(modelPath) : knownSha256;
   m.tokenizerPath = tokenizer.path();
   m.prompt = prompt;
   m.promptIds = promptIds;

@@ -31,11 +31,13 @@ struct RecordCliOptions {
 
 void addRecordOptions(CLI::App& app, RecordCliOptions& o);
 
-// What /meta says about a run of this model, tokenizer and prompt (hashes the checkpoint).
+// What /meta says about a run of this model, tokenizer and prompt (hashes the checkpoint unless
+// its hash is given).
 RecordingMeta describeRun(const std::string& modelPath, const ModelConfig& config,
                           const Tokenizer& tokenizer, const std::string& prompt,
                           const std::vector<int>& promptIds, uint64_t seed,
-                          const std::string& command, const std::string& settingsJson);
+                          const std::string& command, const std::string& settingsJson,
+                          const std::string& knownSha256 = "");
 
 // Opens the recording; when that fails, prints the reason and returns null with *error set.
 std::unique_ptr<Hdf5Recorder> startRecording(const RecordingOptions& options,

@@ -10,6 +10,7 @@
 #include "compress/compression_policy.h"
 #include "compress/decode_compressor.h"
 #include "model/llama_model.h"
+#include "model/observer_list.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -30,10 +31,12 @@ struct Decoded {
 // forward passes, accumulating attention into the state's own SlotMap. With `forced`, token t is
 // forced[t] instead of the argmax.
 Decoded decode(const LlamaModel& model, Prefilled& state, int promptTokens, int steps,
-               const std::vector<int>* forced, const CompressionParams& params) {
+               const std::vector<int>* forced, const CompressionParams& params,
+               LayerObserver* extra = nullptr, const std::function<void(int)>& onToken = {}) {
   Decoded out;
   AttentionTracker trackerOwn(state.map, model.config().groupSize(), params.gqaReduction);
-  AttentionTracker* tracker = params.method == Method::kFull ? nullptr : &trackerOwn;
+  ObserverList observers({params.method == Method::kFull ? nullptr : &trackerOwn, extra});
+  LayerObserver* tracker = observers.empty() ? nullptr : &observers;
   DecodeCompressor compressor(params);
   compressor.start(state.cache);
   at::Tensor logits = state.logits;
@@ -43,6 +46,7 @@ Decoded decode(const LlamaModel& model, Prefilled& state, int promptTokens, int 
     const size_t t = out.ids.size();
     const int token = forced ? (*forced)[t] : static_cast<int>(logits.argmax().item<int64_t>());
     out.ids.push_back(token);
+    if (onToken) onToken(token);
     if (pos >= steps || (forced && t + 1 >= forced->size())) break;
     logits = model.forward({token}, state.cache, LogitsMode::kLast, tracker);
     compressor.afterStep(state.cache, state.map);
@@ -55,7 +59,8 @@ Decoded decode(const LlamaModel& model, Prefilled& state, int promptTokens, int 
 std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
                                             const std::vector<int>& promptIds, int steps,
                                             const std::vector<CompressionParams>& variants,
-                                            const Progress& progress) {
+                                            const Progress& progress,
+                                            const ComparisonHooks& hooks) {
   for (const auto& p : variants) p.validate();
   const ModelConfig& c = model.config();
   const int P = static_cast<int>(promptIds.size());
@@ -68,16 +73,22 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
   base.map.reset(c.nLayers, c.nKvHeads);
   {
     AttentionTracker tracker(base.map, c.groupSize(), GqaReduction::kMean);
-    base.logits = model.forward(promptIds, base.cache, LogitsMode::kLast, &tracker);
+    ObserverList observers({&tracker, hooks.referenceObserver});
+    base.logits = model.forward(promptIds, base.cache, LogitsMode::kLast, &observers);
   }
   auto copyOf = [&] { return Prefilled{base.cache.clone(), base.map, base.logits}; };
 
   Prefilled referenceState = copyOf();
-  const Decoded reference = decode(model, referenceState, P, steps, nullptr, CompressionParams{});
+  const Decoded reference = decode(model, referenceState, P, steps, nullptr, CompressionParams{},
+                                   hooks.referenceObserver, hooks.onReferenceToken);
   std::vector<VariantOutcome> outcomes;
   VariantOutcome full;
   full.generatedIds = reference.ids;
   full.kvBytes = full.kvBytesFull = base.cache.fullBytes();
+  if (hooks.keepSlotMaps) {
+    full.slotMap = referenceState.map;
+    full.slotMap.appendTokens(P, referenceState.cache.length() - P);  // untracked decode steps
+  }
   outcomes.push_back(full);
   const int total = static_cast<int>(variants.size());
   for (int v = 0; v < total; ++v) {
@@ -101,6 +112,7 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
 
     Prefilled forcedState{state.cache.clone(), state.map, state.logits};
     out.generatedIds = decode(model, state, P, steps, nullptr, out.params).ids;
+    if (hooks.keepSlotMaps) out.slotMap = state.map;
     const Decoded forced = decode(model, forcedState, P, steps, &reference.ids, out.params);
 
     // Step 0 comes from the full prefill in every variant; the metrics start after it.

@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "cache/slot_map.h"
 #include "compress/compression_params.h"
 
 namespace kvs {
 
+class LayerObserver;
 class LlamaModel;
 
 struct VariantOutcome {
@@ -25,6 +27,15 @@ struct VariantOutcome {
   int64_t kvBytes = 0, kvBytesFull = 0;  // right after compression
   double achievedRatio = 1;
   double seconds = 0;
+  SlotMap slotMap;  // at the end of the free-running decode, with ComparisonHooks::keepSlotMaps
+};
+
+struct ComparisonHooks {
+  // Taps of the prompt's prefill and of the full cache's greedy decode (e.g. a recorder), and
+  // each token of that continuation as it is chosen.
+  LayerObserver* referenceObserver = nullptr;
+  std::function<void(int token)> onReferenceToken;
+  bool keepSlotMaps = false;
 };
 
 // progress(done, total) after each variant; returning false cancels (KvsError "cancelled").
@@ -35,6 +46,7 @@ using Progress = std::function<bool(int done, int total)>;
 std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
                                             const std::vector<int>& promptIds, int steps,
                                             const std::vector<CompressionParams>& variants,
-                                            const Progress& progress = {});
+                                            const Progress& progress = {},
+                                            const ComparisonHooks& hooks = {});
 
 }  // namespace kvs

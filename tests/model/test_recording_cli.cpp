@@ -128,6 +128,48 @@ TEST(RecordingCli, WriteFailuresKeepTheGeneration) {
   EXPECT_FALSE(std::filesystem::exists(file)) << "an empty recording was left behind";
 }
 
+// compare --record keeps the full cache's greedy run (the same states generate records) and one
+// group per variant; several prompts give one file each.
+TEST(RecordingCli, CompareRecordsTheReferenceRunAndEveryVariant) {
+  TempDir dir;
+  {
+    std::ofstream(dir.file("prompts.txt"))
+        << "Once upon a time\nThe little dog ran to the park and saw a big red ball.\n";
+  }
+  const CliRun r = runCliCommand(
+      "compare " + kModel + " --prompts-file " + dir.file("prompts.txt") +
+      " --methods kvmerger,h2o --budgets 0.5 --steps 40 --json --record " + dir.file("cmp.h5"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const CliRun g =
+      runCliCommand("generate " + kModel + kGreedy + " --steps 40 --record " + dir.file("gen.h5"));
+  ASSERT_EQ(g.exitCode, 0) << g.err;
+  const RecordingReader compare(dir.file("cmp_p001.h5")), generate(dir.file("gen.h5"));
+  EXPECT_TRUE(RecordingReader(dir.file("cmp_p002.h5")).info().complete);
+  EXPECT_EQ(compare.info().tokenIds, generate.info().tokenIds);
+  EXPECT_EQ(compare.info().tokens, 40);
+  for (int l = 0; l < 5; ++l) {
+    EXPECT_TRUE(at::allclose(compare.states(StateSource::kKeys, l),
+                             generate.states(StateSource::kKeys, l), 1e-5, 1e-6))
+        << "layer " << l;
+  }
+  EXPECT_EQ(compare.info().variantNames,
+            (std::vector<std::string>{"full", "h2o_0.50", "kvmerger_0.50"}));
+  for (const auto& v : j["variants"]) {
+    if (v["prompt"] != 0) continue;
+    const std::string name = v["method"] == "full" ? "full" : std::string(v["method"]) + "_0.50";
+    const VariantRecord rec = compare.variant(name);
+    EXPECT_EQ(rec.generatedIds, v["generated_token_ids"].get<std::vector<int>>()) << name;
+    EXPECT_DOUBLE_EQ(nlohmann::json::parse(rec.figuresJson)["mean_kl"].get<double>(),
+                     v["mean_kl"].get<double>());
+    int slots = 0;
+    for (int l = 0; l < 5; ++l) {
+      for (int h = 0; h < 4; ++h) slots += int(rec.slotMap.head(l, h).size());
+    }
+    EXPECT_GT(slots, 0) << name;
+  }
+}
+
 std::vector<std::vector<std::string>> readCsv(const std::string& path) {
   std::vector<std::vector<std::string>> rows;
   std::istringstream in(readFile(path));
