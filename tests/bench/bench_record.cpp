@@ -161,7 +161,7 @@ void decodeOverhead(const std::string& dir, int runs) {
   const kvs::CompressionParams full;
   std::printf(
       "\n### Recording overhead on stories260K greedy decoding (%d positions, keys "
-      "float32, flush after every token), %d runs, medians\n\n",
+      "float32), %d runs, medians\n\n",
       request.steps, runs);
   std::printf(
       "| flush interval | decode ms, no recording | decode ms, recording | slowdown | "
