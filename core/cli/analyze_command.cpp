@@ -89,8 +89,7 @@ std::vector<int> headsOf(const AnalyzeOptions& o, int kvHeads) {
   return {o.head};
 }
 
-void writeSimilarity(const AnalyzeOptions& o, const at::Tensor& keys /*[Hkv,T,D]*/,
-                     const std::vector<std::string>& pieces) {
+void writeSimilarity(const AnalyzeOptions& o, const at::Tensor& keys /*[Hkv,T,D]*/) {
   const auto heads = headsOf(o, int(keys.size(0)));
   at::Tensor sim = cosineSimilarityMatrix(keys[heads[0]]);
   for (size_t i = 1; i < heads.size(); ++i) sim += cosineSimilarityMatrix(keys[heads[i]]);
@@ -106,7 +105,6 @@ void writeSimilarity(const AnalyzeOptions& o, const at::Tensor& keys /*[Hkv,T,D]
     for (int64_t j = 0; j < T; ++j) out << ',' << p[i * T + j];
     out << '\n';
   }
-  (void)pieces;
   writeTextFile(o.similarityCsv, out.str());
 }
 
@@ -166,7 +164,7 @@ int analyzeOne(const AnalyzeOptions& o) {
     std::cerr << "note: no prompt attention in the recording, so only the recent tokens are "
                  "protected (record with --record-attention to protect heavy hitters too)\n";
   }
-  if (!o.similarityCsv.empty()) writeSimilarity(o, s.keys[o.layer], info.tokenPieces);
+  if (!o.similarityCsv.empty()) writeSimilarity(o, s.keys[o.layer]);
   if (!o.adjacentCsv.empty()) writeAdjacent(o, s.keys[o.layer], info.tokenPieces);
   if (!o.setsCsv.empty()) writeSets(o, s);
   const std::vector<double> ratios = layerRatios(s, o.thresholds);

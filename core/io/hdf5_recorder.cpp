@@ -14,6 +14,7 @@
 #include "io/disk_reservation.h"
 #include "io/h5_util.h"
 #include "io/recording_schema.h"
+#include "io/slot_table.h"
 #include "kvs/version.h"
 #include "util/error.h"
 
@@ -261,12 +262,7 @@ void Hdf5Recorder::abandonFile() {
 // so far is flushed and the file stays marked incomplete.
 void Hdf5Recorder::closeStopped() {
   try {
-    layers_.clear();
-    tokenIds_.reset();
-    tokenPieces_.reset();
-    file_->close();
-    file_.reset();
-    space_.reset();
+    closeFile();
   } catch (const H5::Exception&) {
     abandonFile();
   }
@@ -386,12 +382,7 @@ void Hdf5Recorder::appendToken(int id, const std::string& piece) {
 
 void Hdf5Recorder::addVariant(const RecordedVariant& variant) {
   guarded("writing a variant", [&] {
-    int64_t slots = 0;
-    if (variant.slotMap) {
-      for (const auto& layer : variant.slotMap->slots) {
-        for (const auto& head : layer) slots += int64_t(head.size());
-      }
-    }
+    const int64_t slots = variant.slotMap ? slotCount(*variant.slotMap) : 0;
     ensureSpace(slots * 32 + int64_t(variant.generatedIds.size()) * 4 + 65536);
     H5::Group all = file_->openGroup(schema::kVariantsGroup);
     H5::Group g = all.createGroup(variant.name);
@@ -403,38 +394,8 @@ void Hdf5Recorder::addVariant(const RecordedVariant& variant) {
                                        variant.generatedIds.data());
     h5::writeDims(ids, {"token"});
     if (variant.slotMap) {
-      std::vector<int> layer, head, first, last, pivot, count;
-      std::vector<double> attention;
-      for (int l = 0; l < variant.slotMap->layers(); ++l) {
-        for (int h = 0; h < variant.slotMap->kvHeads(); ++h) {
-          for (const Slot& s : variant.slotMap->head(l, h)) {
-            layer.push_back(l);
-            head.push_back(h);
-            first.push_back(s.first);
-            last.push_back(s.last);
-            pivot.push_back(s.pivot);
-            count.push_back(s.count);
-            attention.push_back(s.attention);
-          }
-        }
-      }
-      H5::Group slots = g.createGroup(schema::kSlotsGroup);
-      const h5::Storage storage{options_.deflateLevel};
-      auto column = [&](const char* name, const std::vector<int>& values) {
-        H5::DataSet d = h5::writeDataset(slots, name, H5::PredType::STD_I32LE, {values.size()},
-                                         H5::PredType::NATIVE_INT, values.data(), storage);
-        h5::writeDims(d, {"slot"});
-      };
-      column("layer", layer);
-      column("head", head);
-      column("first", first);
-      column("last", last);
-      column("pivot", pivot);
-      column("count", count);
-      H5::DataSet d =
-          h5::writeDataset(slots, "attention", H5::PredType::IEEE_F64LE, {attention.size()},
-                           H5::PredType::NATIVE_DOUBLE, attention.data(), storage);
-      h5::writeDims(d, {"slot"});
+      H5::Group table = g.createGroup(schema::kSlotsGroup);
+      writeSlotTable(table, *variant.slotMap, h5::Storage{options_.deflateLevel});
     }
     writeStaged();
     file_->flush(H5F_SCOPE_GLOBAL);
@@ -447,14 +408,17 @@ void Hdf5Recorder::finish() {
     writeStaged();
     recordedTokens_ = positions_;
     h5::overwriteAttribute(*file_, schema::kCompleteAttr, 1);
-    file_->flush(H5F_SCOPE_GLOBAL);
-    layers_.clear();
-    tokenIds_.reset();
-    tokenPieces_.reset();
-    file_->close();
-    file_.reset();
-    space_.reset();
+    closeFile();
   });
+}
+
+void Hdf5Recorder::closeFile() {
+  layers_.clear();
+  tokenIds_.reset();
+  tokenPieces_.reset();
+  file_->close();
+  file_.reset();
+  space_.reset();
 }
 
 }  // namespace kvs

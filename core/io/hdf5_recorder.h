@@ -77,6 +77,7 @@ class Hdf5Recorder : public LayerObserver {
   void writeStaged();
   void abandonFile();
   void closeStopped();
+  void closeFile();                 // flushes, closes every handle; throws H5::Exception on failure
   void ensureSpace(int64_t bytes);  // throws DiskFull (see the .cpp)
   const H5::DataType& memType() const;
 

@@ -8,6 +8,7 @@
 
 #include "io/h5_util.h"
 #include "io/recording_schema.h"
+#include "io/slot_table.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -232,19 +233,8 @@ VariantRecord RecordingReader::variant(const std::string& name) const {
     r.figuresJson = h5::readStringAttribute(g, "figures");
     r.generatedIds = h5::readInts(g.openDataSet(schema::kGeneratedIds));
     if (!g.nameExists(schema::kSlotsGroup)) return r;
-    const H5::Group s = g.openGroup(schema::kSlotsGroup);
-    auto ints = [&](const char* column) { return h5::readInts(s.openDataSet(column)); };
-    const auto layer = ints("layer"), head = ints("head"), first = ints("first"),
-               last = ints("last"), pivot = ints("pivot"), count = ints("count");
-    const H5::DataSet attention = s.openDataSet("attention");
-    std::vector<double> attn(layer.size());
-    if (!attn.empty()) attention.read(attn.data(), H5::PredType::NATIVE_DOUBLE);
-    r.slotMap.reset(info_.layers, info_.kvHeads);
-    for (size_t i = 0; i < layer.size(); ++i) {
-      require(layer[i] >= 0 && layer[i] < info_.layers && head[i] >= 0 && head[i] < info_.kvHeads,
-              "variant '" + name + "' in " + path_ + " has a slot outside the layers/heads");
-      r.slotMap.head(layer[i], head[i]).push_back({first[i], last[i], pivot[i], count[i], attn[i]});
-    }
+    r.slotMap = readSlotTable(g.openGroup(schema::kSlotsGroup), info_.layers, info_.kvHeads,
+                              "variant '" + name + "' in " + path_);
   } catch (const H5::Exception& e) {
     throw KvsError("cannot read variant '" + name + "' from " + path_ + ": " + e.getDetailMsg());
   }
