@@ -174,7 +174,9 @@ int runCompare(const CompareOptions& o) {
 
 Action addCompareCommand(CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
-  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  app.add_option("--model", o->model,
+                 "llama2.c checkpoint (.bin) or Hugging Face folder (config.json + safetensors)")
+      ->required();
   app.add_option("--tokenizer", o->tokenizer,
                  "SentencePiece .model file (default: next to the model)");
   app.add_option("--prompt", o->prompt, "One prompt");

@@ -148,7 +148,9 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
 
 Action addGenerateCommand(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
-  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  app.add_option("--model", o->model,
+                 "llama2.c checkpoint (.bin) or Hugging Face folder (config.json + safetensors)")
+      ->required();
   app.add_option("--tokenizer", o->tokenizer,
                  "SentencePiece .model file (default: the one next to the model whose "
                  "vocabulary matches)");

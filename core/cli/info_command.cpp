@@ -8,8 +8,8 @@
 
 #include "cli/commands.h"
 #include "kvs/version.h"
-#include "model/llama2c_checkpoint.h"
-#include "model/llama_model.h"
+#include "model/hf_config.h"
+#include "model/model_loader.h"
 #include "util/blas_info.h"
 #include "util/runtime.h"
 
@@ -22,13 +22,15 @@ struct InfoOptions {
 };
 
 int runInfo(const InfoOptions& o) {
-  const Llama2cCheckpoint header = readLlama2cHeader(o.model);  // header and size check only
-  const ModelConfig& c = header.config;
+  const ModelInfo model = describeModel(o.model);  // headers and sizes only
+  const ModelConfig& c = model.config;
   const BlasInfo blas = detectBlas();
   nlohmann::ordered_json out;
   out["app_version"] = kVersion;
   out["model"] = o.model;
-  out["format"] = toString(header.format);
+  out["format"] = model.formatName;
+  out["stored_dtype"] = hfDtypeName(model.storedDtype);
+  out["weight_bytes"] = model.weightBytes;
   out["config"] = toJson(c);
   out["parameters"] = c.parameterCount();
   out["dtype"] = "float32";
@@ -42,7 +44,8 @@ int runInfo(const InfoOptions& o) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << "model:            " << o.model << " (" << toString(header.format) << ")\n"
+  std::cout << "model:            " << model.path << " (" << model.formatName << ", "
+            << hfDtypeName(model.storedDtype) << ", " << model.weightBytes << " bytes)\n"
             << "config:           dim " << c.dim << ", hidden " << c.hiddenDim << ", layers "
             << c.nLayers << ", heads " << c.nHeads << " (kv " << c.nKvHeads << ", head dim "
             << c.headDim() << "), vocab " << c.vocabSize << ", context " << c.seqLen << "\n"
@@ -63,7 +66,9 @@ int runInfo(const InfoOptions& o) {
 
 Action addInfoCommand(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
-  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  app.add_option("--model", o->model,
+                 "llama2.c checkpoint (.bin) or Hugging Face folder (config.json + safetensors)")
+      ->required();
   app.add_flag("--json", o->json, "Print one JSON object");
   return [o] { return runInfo(*o); };
 }

@@ -7,7 +7,6 @@
 
 #include "cache/kv_cache.h"
 #include "model/layer_observer.h"
-#include "model/llama2c_checkpoint.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -165,13 +164,6 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
     cache.rollback();
     throw;
   }
-}
-
-std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device) {
-  Llama2cCheckpoint ckpt = readLlama2cCheckpoint(path);
-  LlamaWeights weights = fuseWeights(ckpt.config, ckpt.weights);
-  ckpt.weights = StackedWeights{};  // release the unfused copy before moving to a device
-  return std::make_unique<LlamaModel>(ckpt.config, std::move(weights), device);
 }
 
 }  // namespace kvs

@@ -150,8 +150,7 @@ class CliBadInput : public ::testing::Test {
 };
 
 TEST_F(CliBadInput, MissingModelFile) {
-  expectCleanError(runCli("generate --model /nonexistent/m.bin --prompt hi"),
-                   "model file not found");
+  expectCleanError(runCli("generate --model /nonexistent/m.bin --prompt hi"), "model not found");
 }
 
 TEST_F(CliBadInput, TruncatedCheckpoint) {
@@ -210,7 +209,8 @@ TEST_F(CliBadInput, PromptLongerThanTheContextWithDefaultSteps) {
 }
 
 TEST_F(CliBadInput, FoldersInsteadOfFiles) {
-  expectCleanError(runCli("generate --model " + modelsDir() + " --prompt hi"), "not a file");
+  expectCleanError(runCli("generate --model " + modelsDir() + " --prompt hi"),
+                   "has no config.json, so it is not a Hugging Face model folder");
   expectCleanError(runCli("generate " + kModel + " --tokenizer " + modelsDir() + " --prompt hi"),
                    "tokenizer path is a folder");
 }
