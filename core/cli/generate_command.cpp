@@ -8,6 +8,7 @@
 #include "cache/kv_cache.h"
 #include "cli/commands.h"
 #include "cli/compression_options.h"
+#include "cli/model_options.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
@@ -24,7 +25,7 @@ namespace {
 constexpr int kDefaultSteps = 256;
 
 struct GenerateOptions {
-  std::string model;
+  ModelOptions model;
   std::string tokenizer;
   std::string prompt;
   bool bosOnly = false;
@@ -66,8 +67,9 @@ int chooseSteps(const GenerateOptions& o, int context, int promptTokens) {
 }
 
 int runGenerate(const GenerateOptions& o, bool promptGiven) {
-  const auto model = loadModel(o.model);
-  const Tokenizer tokenizer = locateTokenizer(o.model, o.tokenizer, model->config().vocabSize);
+  const auto model = loadModel(o.model.model, o.model.resolve());
+  const Tokenizer tokenizer =
+      locateTokenizer(o.model.model, o.tokenizer, model->config().vocabSize);
   if (o.tokenizer.empty()) std::cerr << "using tokenizer " << tokenizer.path() << "\n";
 
   GenerationRequest request;
@@ -109,7 +111,12 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   }
   nlohmann::ordered_json out;
   out["app_version"] = kVersion;
-  out["model"] = o.model;
+  out["model"] = o.model.model;
+  out["dtype"] = dtypeName(model->weightDtype());
+  out["compute_dtype"] = dtypeName(model->computeDtype());
+  out["kv_dtype"] = dtypeName(model->kvDtype());
+  out["device"] = model->device().str();
+  out["weight_bytes"] = model->weightBytes();
   out["tokenizer"] = tokenizer.path();
   out["config"] = toJson(model->config());
   out["prompt"] = o.bosOnly ? "" : o.prompt;
@@ -148,9 +155,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
 
 Action addGenerateCommand(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
-  app.add_option("--model", o->model,
-                 "llama2.c checkpoint (.bin) or Hugging Face folder (config.json + safetensors)")
-      ->required();
+  addModelOptions(app, o->model);
   app.add_option("--tokenizer", o->tokenizer,
                  "SentencePiece .model file (default: the one next to the model whose "
                  "vocabulary matches)");

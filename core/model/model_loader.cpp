@@ -42,6 +42,39 @@ ModelFormat detect(const std::string& path) {
 
 }  // namespace
 
+std::optional<at::ScalarType> parseDtype(const std::string& name, const std::string& flag) {
+  if (name.empty() || name == "auto") return std::nullopt;
+  if (name == "fp32" || name == "float32") return at::kFloat;
+  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
+  if (name == "fp16" || name == "float16") return at::kHalf;
+  throw KvsError(flag + " must be fp32, bf16, fp16 or auto, got '" + name + "'");
+}
+
+const char* dtypeName(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat:
+      return "float32";
+    case at::kBFloat16:
+      return "bfloat16";
+    case at::kHalf:
+      return "float16";
+    default:
+      return c10::toString(type);
+  }
+}
+
+at::Device parseDevice(const std::string& name) {
+  if (name == "cpu") return at::kCPU;
+  require(name == "cuda", "--device must be cpu or cuda, got '" + name + "'");
+  require(at::hasCUDA(), std::string("--device cuda: ") +
+                             (at::globalContext().hasCUDART()
+                                  ? "no CUDA GPU is visible"
+                                  : "this LibTorch build has no CUDA support (build against a "
+                                    "CUDA LibTorch, see README)") +
+                             "; run with --device cpu");
+  return at::Device(at::kCUDA);
+}
+
 ModelInfo describeModel(const std::string& given) {
   ModelInfo info;
   info.path = resolve(given);
@@ -67,14 +100,16 @@ std::unique_ptr<LlamaModel> loadModel(const std::string& given, const LoadOption
   if (detect(path) == ModelFormat::kHuggingFace) {
     const HfCheckpoint ck = HfCheckpoint::open(path);
     LlamaWeights weights = ck.toLlamaWeights(options.dtype.value_or(ck.storedDtype()));
-    return std::make_unique<LlamaModel>(ck.config(), std::move(weights), options.device);
+    return std::make_unique<LlamaModel>(ck.config(), std::move(weights), options.device,
+                                        options.kvDtype);
   }
   Llama2cCheckpoint ckpt = readLlama2cCheckpoint(path);
   LlamaWeights weights = fuseWeights(ckpt.config, ckpt.weights);
   ckpt.weights = StackedWeights{};  // release the unfused copy before converting or moving
   const at::ScalarType dtype = options.dtype.value_or(at::kFloat);
   if (dtype != at::kFloat) weights = convertWeights(std::move(weights), dtype);
-  return std::make_unique<LlamaModel>(ckpt.config, std::move(weights), options.device);
+  return std::make_unique<LlamaModel>(ckpt.config, std::move(weights), options.device,
+                                      options.kvDtype);
 }
 
 std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device) {

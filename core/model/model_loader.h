@@ -30,8 +30,17 @@ ModelInfo describeModel(const std::string& path);
 
 struct LoadOptions {
   at::Device device = at::kCPU;
-  std::optional<at::ScalarType> dtype;  // weights; default: as stored
+  std::optional<at::ScalarType> dtype;    // weights and compute; default: as stored
+  std::optional<at::ScalarType> kvDtype;  // the KV cache; default: the weights' dtype
 };
+
+// "fp32", "bf16", "fp16" (also "float32", "bfloat16", "float16"); "auto" or "" = nullopt.
+// KvsError naming the flag otherwise.
+std::optional<at::ScalarType> parseDtype(const std::string& name, const std::string& flag);
+// "float32", "bfloat16", "float16" (as Hugging Face's torch_dtype).
+const char* dtypeName(at::ScalarType type);
+// "cpu" or "cuda" (KvsError when CUDA is asked for and LibTorch has none or no GPU is visible).
+at::Device parseDevice(const std::string& name);
 
 std::unique_ptr<LlamaModel> loadModel(const std::string& path, const LoadOptions& options);
 
