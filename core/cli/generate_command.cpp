@@ -14,6 +14,7 @@
 #include "model/llama_model.h"
 #include "session/generator.h"
 #include "session/variant.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
@@ -29,6 +30,8 @@ struct GenerateOptions {
   std::string tokenizer;
   std::string prompt;
   bool bosOnly = false;
+  bool chat = false;
+  std::string system;
   int steps = 0;  // 0 = default
   float temperature = 1.0f;
   float topP = 0.9f;
@@ -40,12 +43,14 @@ struct GenerateOptions {
 std::vector<int> promptIds(const GenerateOptions& o, const Tokenizer& tokenizer, bool promptGiven) {
   if (o.bosOnly) {
     require(!promptGiven, "--prompt and --bos-only exclude each other");
+    require(!o.chat, "--chat needs a user message: pass --prompt TEXT instead of --bos-only");
     return {tokenizer.bosId()};
   }
   require(promptGiven, "no prompt: pass --prompt TEXT, or --bos-only to generate from BOS alone");
   require(o.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
           "the prompt is empty; pass --prompt TEXT with some text, or --bos-only to generate "
           "from BOS alone");
+  if (o.chat) return encodeLlama2Chat(tokenizer, o.system, {{o.prompt, ""}});
   return tokenizer.encode(o.prompt, /*addBos=*/true);
 }
 
@@ -85,15 +90,19 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   validateRequest(*model, request);  // before anything is printed
   const CompressionParams params = o.compression.resolve();
 
-  TokenStreamDecoder continuation(tokenizer, /*atTextStart=*/request.promptIds.size() <= 1);
+  // A chat answer starts a text of its own (its first piece's space is not printed).
+  TokenStreamDecoder continuation(tokenizer,
+                                  /*atTextStart=*/o.chat || request.promptIds.size() <= 1);
   TokenCallback onToken;
-  if (!o.json) {
+  if (!o.json && !o.chat) {
     // As llama2.c prints: the prompt's text (without BOS), then the continuation as it comes.
     TokenStreamDecoder promptText(tokenizer, /*atTextStart=*/true);
     for (size_t i = 1; i < request.promptIds.size(); ++i) {
       std::cout << promptText.push(request.promptIds[i]);
     }
     std::cout << promptText.finish() << std::flush;
+  }
+  if (!o.json) {
     onToken = [&](int token) {
       std::cout << continuation.push(token) << std::flush;
       return true;
@@ -127,7 +136,10 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["threads"] = describe(currentThreads());
   out["prompt_token_ids"] = request.promptIds;
   out["generated_token_ids"] = result.generatedIds;
-  out["text"] = decodeStream(tokenizer, result.generatedIds, request.promptIds.size() <= 1);
+  out["chat"] = o.chat;
+  if (o.chat) out["system"] = o.system;
+  out["text"] =
+      decodeStream(tokenizer, result.generatedIds, o.chat || request.promptIds.size() <= 1);
   out["stop_reason"] = toString(result.stopReason);
   out["prefill_tokens"] = request.promptIds.size();
   out["prefill_seconds"] = result.prefillSeconds;
@@ -161,6 +173,11 @@ Action addGenerateCommand(CLI::App& app) {
                  "vocabulary matches)");
   auto* prompt = app.add_option("--prompt", o->prompt, "Prompt text (BOS is added)");
   app.add_flag("--bos-only", o->bosOnly, "Generate from BOS alone, without a prompt");
+  app.add_flag("--chat", o->chat,
+               "Wrap --prompt in the Llama-2-chat format ([INST] ... [/INST]) and print only the "
+               "answer; generation stops at EOS");
+  auto* system =
+      app.add_option("--system", o->system, "System prompt for --chat (<<SYS>> ... <</SYS>>)");
   app.add_option("--steps", o->steps,
                  "Positions to run, the prompt's included, as llama2.c's -n (default 256, "
                  "capped at the model's context)")
@@ -173,7 +190,10 @@ Action addGenerateCommand(CLI::App& app) {
       ->check(nonNegativeWhole());
   app.add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   addCompressionOptions(app, o->compression);
-  return [o, prompt] { return runGenerate(*o, prompt->count() > 0); };
+  return [o, prompt, system] {
+    require(system->count() == 0 || o->chat, "--system needs --chat");
+    return runGenerate(*o, prompt->count() > 0);
+  };
 }
 
 }  // namespace kvs::cli

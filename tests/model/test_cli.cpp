@@ -10,6 +10,7 @@
 #include "model/hf_export.h"
 #include "model/llama2c_checkpoint.h"
 #include "test_util.h"
+#include "tokenizer/chat_template.h"
 
 namespace kvs::test {
 namespace {
@@ -324,6 +325,30 @@ TEST_F(CliBadInput, BadDtypeAndUnavailableDeviceAreNamed) {
     expectCleanError(runCli("generate " + kModel + " --prompt hi --device cuda"),
                      "--device cuda: ");
   }
+}
+
+TEST(Cli, ChatWrapsThePromptAndStopsAtTheEndToken) {
+  const CliRun r = runCli("generate " + kModel +
+                          " --chat --system 'Be kind.' --prompt 'Tell me a story' --steps 512 "
+                          "--temperature 0 --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const Tokenizer tok = Tokenizer::load(modelPath("tok512.model"));
+  EXPECT_EQ(j.at("prompt_token_ids").get<std::vector<int>>(),
+            encodeLlama2Chat(tok, "Be kind.", {{"Tell me a story", ""}}));
+  EXPECT_EQ(j.at("chat"), true);
+  // stories260K ends a story with BOS; generation stops there, well before --steps.
+  EXPECT_EQ(j.at("stop_reason"), "stop_token");
+  const auto ids = j.at("generated_token_ids").get<std::vector<int>>();
+  EXPECT_LT(ids.size() + j.at("prompt_token_ids").size(), 512u);
+  EXPECT_TRUE(ids.back() == tok.bosId() || ids.back() == tok.eosId());
+  // Text mode prints the answer only, not the [INST] prompt.
+  const CliRun text = runCli("generate " + kModel +
+                             " --chat --prompt 'Tell me a story' --steps 40 --temperature 0");
+  EXPECT_EQ(text.exitCode, 0) << text.err;
+  EXPECT_EQ(text.out.find("[INST]"), std::string::npos) << text.out;
+  expectCleanError(runCli("generate " + kModel + " --system hi --prompt hi"),
+                   "--system needs --chat");
 }
 
 }  // namespace
