@@ -32,7 +32,10 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
   // fp16 weights under float32 compute (CPU): widen this matrix only, for this call.
   const at::Tensor w =
       weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
-  return x.size(0) == 1 ? at::mv(w, x.view({x.size(1)})).unsqueeze(0) : at::linear(x, w);
+  // bf16 gemv is the other way round: linear (oneDNN) took 6 ms where mv took 26 ms (11008 x 4096).
+  return x.size(0) == 1 && x.scalar_type() == at::kFloat
+             ? at::mv(w, x.view({x.size(1)})).unsqueeze(0)
+             : at::linear(x, w);
 }
 
 // Per KV-head cache size (tokens x head dim) from which decode attention uses per-head gemv.
