@@ -297,5 +297,33 @@ TEST(HfCheckpoint, ConfigErrorsAreNamed) {
   EXPECT_NE(openError(folder).find("is not valid JSON"), std::string::npos);
 }
 
+TEST(HfCheckpoint, UnfusedWeightsInTheStoredDtypeAreViewsOfTheMapping) {
+  TempDir dir;
+  const std::string folder = exportTiny(dir);
+  const HfCheckpoint ck = HfCheckpoint::open(folder);
+  const LlamaWeights same = ck.toLlamaWeights(at::kFloat);  // stored dtype: no copies
+  EXPECT_EQ(same.layers[1].wo.data_ptr(),
+            ck.tensor("model.layers.1.self_attn.o_proj.weight").data_ptr());
+  EXPECT_EQ(same.layers[0].w2.data_ptr(),
+            ck.tensor("model.layers.0.mlp.down_proj.weight").data_ptr());
+  EXPECT_EQ(same.embedding.data_ptr(), ck.tensor("model.embed_tokens.weight").data_ptr());
+  // Fused matrices are copies, equal to the parts; the views outlive the checkpoint object.
+  EXPECT_TRUE(at::equal(same.layers[0].wqkv.narrow(0, 0, 16),
+                        ck.tensor("model.layers.0.self_attn.q_proj.weight")));
+  const LlamaWeights converted = HfCheckpoint::open(folder).toLlamaWeights(at::kBFloat16);
+  EXPECT_EQ(converted.layers[1].wo.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(converted.layers[1].wo, same.layers[1].wo.to(at::kBFloat16)));
+}
+
+TEST(HfCheckpoint, TiedCheckpointMayCarryAnUnusedLmHead) {
+  TempDir dir;
+  const std::string folder = exportTiny(dir, {}, /*shared=*/true);
+  // Some conversions save the tied head anyway; an empty stand-in, since only its name matters.
+  editHeader(folder, [](nlohmann::json& h) {
+    h["lm_head.weight"] = {{"dtype", "F32"}, {"shape", {0}}, {"data_offsets", {0, 0}}};
+  });
+  EXPECT_EQ(openError(folder), "(no error)");
+}
+
 }  // namespace
 }  // namespace kvs
