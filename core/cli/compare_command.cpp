@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/compression_options.h"
+#include "cli/model_options.h"
 #include "cli/record_options.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
@@ -24,7 +25,8 @@ namespace kvs::cli {
 namespace {
 
 struct CompareOptions {
-  std::string model, tokenizer, prompt, promptsFile;
+  ModelOptions model;
+  std::string tokenizer, prompt, promptsFile;
   std::vector<std::string> methods = {"full", "streaming", "h2o", "cam", "kvmerger"};
   std::vector<double> budgets = {0.5, 0.35};
   int steps = 0;  // 0: each prompt's length + newTokens
@@ -86,8 +88,9 @@ struct Row {
 
 int runCompare(const CompareOptions& o) {
   require(o.prompt.empty() != o.promptsFile.empty(), "give either --prompt or --prompts-file");
-  const auto model = loadModel(o.model);
-  const Tokenizer tokenizer = locateTokenizer(o.model, o.tokenizer, model->config().vocabSize);
+  const auto model = loadModel(o.model.model, o.model.resolve());
+  const Tokenizer tokenizer =
+      locateTokenizer(o.model.model, o.tokenizer, model->config().vocabSize);
   // Variants come from --methods and --budgets; the single-variant flags would be ignored.
   require(o.compression.method == "full" && o.compression.params.budget == 0.5 &&
               o.compression.params.budgetTokens == 0,
@@ -134,9 +137,12 @@ int runCompare(const CompareOptions& o) {
     if (o.record.enabled()) {
       RecordingOptions each = recording;
       each.path = recordingPath(recording.path, i, prompts.size());
-      const nlohmann::json settings = {{"steps", steps}, {"parameters", toJson(shared)}};
-      RecordingMeta meta = describeRun(o.model, model->config(), tokenizer, prompts[i], ids, 0,
-                                       "compare", settings.dump(), checkpointSha);
+      const nlohmann::json settings = {{"steps", steps},
+                                       {"dtype", dtypeName(model->weightDtype())},
+                                       {"kv_dtype", dtypeName(model->kvDtype())},
+                                       {"parameters", toJson(shared)}};
+      RecordingMeta meta = describeRun(o.model.model, model->config(), tokenizer, prompts[i], ids,
+                                       0, "compare", settings.dump(), checkpointSha);
       checkpointSha = meta.checkpointSha256;
       recorder = startRecording(each, meta, &recordError);
       hooks.referenceObserver = recorder.get();
@@ -170,7 +176,9 @@ int runCompare(const CompareOptions& o) {
   if (o.json) {
     nlohmann::ordered_json out;
     out["app_version"] = kVersion;
-    out["model"] = o.model;
+    out["model"] = o.model.model;
+    out["dtype"] = dtypeName(model->weightDtype());
+    out["kv_dtype"] = dtypeName(model->kvDtype());
     out["tokenizer"] = tokenizer.path();
     out["parameters"] = toJson(shared);
     out["prompts"] = prompts;
@@ -237,7 +245,7 @@ int runCompare(const CompareOptions& o) {
 
 Action addCompareCommand(CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
-  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  addModelOptions(app, o->model);
   app.add_option("--tokenizer", o->tokenizer,
                  "SentencePiece .model file (default: next to the model)");
   app.add_option("--prompt", o->prompt, "One prompt");

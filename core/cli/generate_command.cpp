@@ -8,12 +8,14 @@
 #include "cache/kv_cache.h"
 #include "cli/commands.h"
 #include "cli/compression_options.h"
+#include "cli/model_options.h"
 #include "cli/record_options.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
 #include "session/generator.h"
 #include "session/variant.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
@@ -26,10 +28,12 @@ namespace {
 constexpr int kDefaultSteps = 256;
 
 struct GenerateOptions {
-  std::string model;
+  ModelOptions model;
   std::string tokenizer;
   std::string prompt;
   bool bosOnly = false;
+  bool chat = false;
+  std::string system;
   int steps = 0;  // 0 = default
   float temperature = 1.0f;
   float topP = 0.9f;
@@ -42,12 +46,14 @@ struct GenerateOptions {
 std::vector<int> promptIds(const GenerateOptions& o, const Tokenizer& tokenizer, bool promptGiven) {
   if (o.bosOnly) {
     require(!promptGiven, "--prompt and --bos-only exclude each other");
+    require(!o.chat, "--chat needs a user message: pass --prompt TEXT instead of --bos-only");
     return {tokenizer.bosId()};
   }
   require(promptGiven, "no prompt: pass --prompt TEXT, or --bos-only to generate from BOS alone");
   require(o.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
           "the prompt is empty; pass --prompt TEXT with some text, or --bos-only to generate "
           "from BOS alone");
+  if (o.chat) return encodeLlama2Chat(tokenizer, o.system, {{o.prompt, ""}});
   return tokenizer.encode(o.prompt, /*addBos=*/true);
 }
 
@@ -69,8 +75,9 @@ int chooseSteps(const GenerateOptions& o, int context, int promptTokens) {
 }
 
 int runGenerate(const GenerateOptions& o, bool promptGiven) {
-  const auto model = loadModel(o.model);
-  const Tokenizer tokenizer = locateTokenizer(o.model, o.tokenizer, model->config().vocabSize);
+  const auto model = loadModel(o.model.model, o.model.resolve());
+  const Tokenizer tokenizer =
+      locateTokenizer(o.model.model, o.tokenizer, model->config().vocabSize);
   if (o.tokenizer.empty()) std::cerr << "using tokenizer " << tokenizer.path() << "\n";
 
   GenerationRequest request;
@@ -93,23 +100,31 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
     const nlohmann::json settings = {{"steps", request.steps},
                                      {"temperature", request.sampling.temperature},
                                      {"top_p", request.sampling.topP},
+                                     {"dtype", dtypeName(model->weightDtype())},
+                                     {"kv_dtype", dtypeName(model->kvDtype())},
+                                     {"chat", o.chat},
+                                     {"system", o.system},
                                      {"compression", toJson(params)}};
     recorder = startRecording(
         recording,
-        describeRun(o.model, model->config(), tokenizer, o.bosOnly ? "" : o.prompt,
+        describeRun(o.model.model, model->config(), tokenizer, o.bosOnly ? "" : o.prompt,
                     request.promptIds, request.sampling.seed, "generate", settings.dump()),
         &recordError);
   }
 
-  TokenStreamDecoder continuation(tokenizer, /*atTextStart=*/request.promptIds.size() <= 1);
+  // A chat answer starts a text of its own (its first piece's space is not printed).
+  TokenStreamDecoder continuation(tokenizer,
+                                  /*atTextStart=*/o.chat || request.promptIds.size() <= 1);
   TokenCallback print;
-  if (!o.json) {
+  if (!o.json && !o.chat) {
     // As llama2.c prints: the prompt's text (without BOS), then the continuation as it comes.
     TokenStreamDecoder promptText(tokenizer, /*atTextStart=*/true);
     for (size_t i = 1; i < request.promptIds.size(); ++i) {
       std::cout << promptText.push(request.promptIds[i]);
     }
     std::cout << promptText.finish() << std::flush;
+  }
+  if (!o.json) {
     print = [&](int token) {
       std::cout << continuation.push(token) << std::flush;
       return true;
@@ -148,7 +163,12 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   }
   nlohmann::ordered_json out;
   out["app_version"] = kVersion;
-  out["model"] = o.model;
+  out["model"] = o.model.model;
+  out["dtype"] = dtypeName(model->weightDtype());
+  out["compute_dtype"] = dtypeName(model->computeDtype());
+  out["kv_dtype"] = dtypeName(model->kvDtype());
+  out["device"] = model->device().str();
+  out["weight_bytes"] = model->weightBytes();
   out["tokenizer"] = tokenizer.path();
   out["config"] = toJson(model->config());
   out["prompt"] = o.bosOnly ? "" : o.prompt;
@@ -159,7 +179,10 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["threads"] = describe(currentThreads());
   out["prompt_token_ids"] = request.promptIds;
   out["generated_token_ids"] = result.generatedIds;
-  out["text"] = decodeStream(tokenizer, result.generatedIds, request.promptIds.size() <= 1);
+  out["chat"] = o.chat;
+  if (o.chat) out["system"] = o.system;
+  out["text"] =
+      decodeStream(tokenizer, result.generatedIds, o.chat || request.promptIds.size() <= 1);
   out["stop_reason"] = toString(result.stopReason);
   out["prefill_tokens"] = request.promptIds.size();
   out["prefill_seconds"] = result.prefillSeconds;
@@ -193,12 +216,17 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
 
 Action addGenerateCommand(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
-  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  addModelOptions(app, o->model);
   app.add_option("--tokenizer", o->tokenizer,
                  "SentencePiece .model file (default: the one next to the model whose "
                  "vocabulary matches)");
   auto* prompt = app.add_option("--prompt", o->prompt, "Prompt text (BOS is added)");
   app.add_flag("--bos-only", o->bosOnly, "Generate from BOS alone, without a prompt");
+  app.add_flag("--chat", o->chat,
+               "Wrap --prompt in the Llama-2-chat format ([INST] ... [/INST]) and print only the "
+               "answer; generation stops at EOS");
+  auto* system =
+      app.add_option("--system", o->system, "System prompt for --chat (<<SYS>> ... <</SYS>>)");
   app.add_option("--steps", o->steps,
                  "Positions to run, the prompt's included, as llama2.c's -n (default 256, "
                  "capped at the model's context)")
@@ -212,7 +240,10 @@ Action addGenerateCommand(CLI::App& app) {
   app.add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   addCompressionOptions(app, o->compression);
   addRecordOptions(app, o->record);
-  return [o, prompt] { return runGenerate(*o, prompt->count() > 0); };
+  return [o, prompt, system] {
+    require(system->count() == 0 || o->chat, "--system needs --chat");
+    return runGenerate(*o, prompt->count() > 0);
+  };
 }
 
 }  // namespace kvs::cli

@@ -7,9 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "kvs/version.h"
-#include "model/llama2c_checkpoint.h"
-#include "model/llama_model.h"
 #include "util/blas_info.h"
 #include "util/runtime.h"
 
@@ -17,24 +16,36 @@ namespace kvs::cli {
 namespace {
 
 struct InfoOptions {
-  std::string model;
+  ModelOptions model;
   bool json = false;
 };
 
 int runInfo(const InfoOptions& o) {
-  const Llama2cCheckpoint header = readLlama2cHeader(o.model);  // header and size check only
-  const ModelConfig& c = header.config;
+  const LoadOptions load = o.model.resolve();
+  const ModelInfo model = describeModel(o.model.model);  // headers and sizes only
+  const ModelConfig& c = model.config;
+  // What loading with these flags would hold: the figures follow --dtype and --kv-dtype.
+  const at::ScalarType dtype = load.dtype.value_or(model.storedDtype);
+  const at::ScalarType kvDtype = load.kvDtype.value_or(dtype);
+  const at::ScalarType compute = dtype == at::kHalf && load.device.is_cpu() ? at::kFloat : dtype;
+  const int64_t weightBytes = c.parameterCount() * static_cast<int64_t>(c10::elementSize(dtype));
+  const int64_t kvPerToken = c.kvBytesPerToken(static_cast<int>(c10::elementSize(kvDtype)));
   const BlasInfo blas = detectBlas();
   nlohmann::ordered_json out;
   out["app_version"] = kVersion;
-  out["model"] = o.model;
-  out["format"] = toString(header.format);
+  out["model"] = model.path;
+  out["format"] = model.formatName;
+  out["stored_dtype"] = dtypeName(model.storedDtype);
+  out["stored_bytes"] = model.weightBytes;
   out["config"] = toJson(c);
   out["parameters"] = c.parameterCount();
-  out["dtype"] = "float32";
-  out["kv_cache_bytes_per_token"] = c.kvBytesPerToken(4);
-  out["kv_cache_bytes_full_context"] = c.kvBytesPerToken(4) * c.seqLen;
-  out["device"] = "cpu";
+  out["dtype"] = dtypeName(dtype);
+  out["compute_dtype"] = dtypeName(compute);
+  out["weight_bytes"] = weightBytes;
+  out["kv_dtype"] = dtypeName(kvDtype);
+  out["kv_cache_bytes_per_token"] = kvPerToken;
+  out["kv_cache_bytes_full_context"] = kvPerToken * c.seqLen;
+  out["device"] = load.device.str();
   out["cuda_available"] = at::hasCUDA();
   out["threads"] = describe(currentThreads());
   out["blas"] = describeBlas(blas);
@@ -42,7 +53,8 @@ int runInfo(const InfoOptions& o) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << "model:            " << o.model << " (" << toString(header.format) << ")\n"
+  std::cout << "model:            " << model.path << " (" << model.formatName << ", "
+            << dtypeName(model.storedDtype) << ", " << model.weightBytes << " bytes)\n"
             << "config:           dim " << c.dim << ", hidden " << c.hiddenDim << ", layers "
             << c.nLayers << ", heads " << c.nHeads << " (kv " << c.nKvHeads << ", head dim "
             << c.headDim() << "), vocab " << c.vocabSize << ", context " << c.seqLen << "\n"
@@ -50,10 +62,12 @@ int runInfo(const InfoOptions& o) {
             << ", classifier " << (c.sharedClassifier ? "shared with embedding" : "separate")
             << "\n"
             << "parameters:       " << c.parameterCount() << "\n"
-            << "dtype:            float32\n"
-            << "KV cache:         " << c.kvBytesPerToken(4) << " bytes per token, "
-            << c.kvBytesPerToken(4) * c.seqLen << " bytes for the full context\n"
-            << "device:           cpu" << (at::hasCUDA() ? " (CUDA available)" : "") << "\n"
+            << "dtype:            " << dtypeName(dtype) << " (compute " << dtypeName(compute)
+            << "), weights " << weightBytes << " bytes\n"
+            << "KV cache:         " << dtypeName(kvDtype) << ", " << kvPerToken
+            << " bytes per token, " << kvPerToken * c.seqLen << " bytes for the full context\n"
+            << "device:           " << load.device.str()
+            << (at::hasCUDA() ? " (CUDA available)" : "") << "\n"
             << "threads:          " << describe(currentThreads()) << "\n"
             << "BLAS:             " << describeBlas(blas) << "\n";
   return 0;
@@ -63,7 +77,7 @@ int runInfo(const InfoOptions& o) {
 
 Action addInfoCommand(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
-  app.add_option("--model", o->model, "llama2.c checkpoint (.bin)")->required();
+  addModelOptions(app, o->model);
   app.add_flag("--json", o->json, "Print one JSON object");
   return [o] { return runInfo(*o); };
 }

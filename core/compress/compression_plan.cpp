@@ -35,6 +35,13 @@ namespace {
 void mixRows(const HeadPlan& p, const std::vector<float>& weight, const at::Tensor& src,
              at::Tensor dst) {
   const int64_t D = src.size(1);
+  if (src.is_cpu() && src.scalar_type() != at::kFloat) {
+    // A bf16/fp16 cache: mix in float32 (LibTorch 1.13 has few fp16 CPU kernels), store rounded.
+    at::Tensor mixed = at::zeros(dst.sizes(), src.options().dtype(at::kFloat));
+    mixRows(p, weight, src.to(at::kFloat), mixed);
+    dst.copy_(mixed);
+    return;
+  }
   if (src.is_cpu() && src.scalar_type() == at::kFloat && src.stride(1) == 1 && dst.stride(1) == 1) {
     // Plain loops: ATen's CPU index_add_ dispatches once per index (seconds on a 7B cache).
     const float* in = src.data_ptr<float>();
@@ -58,7 +65,7 @@ void mixRows(const HeadPlan& p, const std::vector<float>& weight, const at::Tens
   const auto device = src.device();
   const at::Tensor index =
       at::tensor(std::vector<int64_t>(p.source.begin(), p.source.end()), at::kLong).to(device);
-  const at::Tensor w = at::tensor(weight).to(device).unsqueeze(1);  // [E, 1]
+  const at::Tensor w = at::tensor(weight).to(device, src.scalar_type()).unsqueeze(1);  // [E, 1]
   dst.index_add_(0, at::tensor(slotOfEntry, at::kLong).to(device), src.index_select(0, index) * w);
 }
 

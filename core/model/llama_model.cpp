@@ -7,7 +7,6 @@
 
 #include "cache/kv_cache.h"
 #include "model/layer_observer.h"
-#include "model/llama2c_checkpoint.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -29,8 +28,14 @@ LlamaWeights toDevice(LlamaWeights w, at::Device device) {
 
 // x [n, C] times w^T, w [out, C]. One token goes through gemv: OpenBLAS's sgemm with m = 1 repacks
 // the whole weight matrix on every call (measured 6-16 GB/s against 17-48 GB/s for gemv).
-at::Tensor project(const at::Tensor& x, const at::Tensor& w) {
-  return x.size(0) == 1 ? at::mv(w, x.view({x.size(1)})).unsqueeze(0) : at::linear(x, w);
+at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
+  // fp16 weights under float32 compute (CPU): widen this matrix only, for this call.
+  const at::Tensor w =
+      weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
+  // bf16 gemv is the other way round: linear (oneDNN) took 6 ms where mv took 26 ms (11008 x 4096).
+  return x.size(0) == 1 && x.scalar_type() == at::kFloat
+             ? at::mv(w, x.view({x.size(1)})).unsqueeze(0)
+             : at::linear(x, w);
 }
 
 // Per KV-head cache size (tokens x head dim) from which decode attention uses per-head gemv.
@@ -54,23 +59,47 @@ at::Tensor perHeadProduct(const at::Tensor& rows, const at::Tensor& cache, bool 
 
 }  // namespace
 
-LlamaModel::LlamaModel(ModelConfig config, LlamaWeights weights, at::Device device)
+LlamaModel::LlamaModel(ModelConfig config, LlamaWeights weights, at::Device device,
+                       std::optional<at::ScalarType> kvDtype)
     : config_((config.validate(), std::move(config))),
       weights_(toDevice(std::move(weights), device)),
       device_(device),
+      weightDtype_(weights_.embedding.scalar_type()),
+      computeDtype_(weightDtype_ == at::kHalf && device.is_cpu() ? at::kFloat : weightDtype_),
+      kvDtype_(kvDtype.value_or(weightDtype_)),
       rope_(config_.headDim(), config_.seqLen, config_.ropeTheta, config_.ropeStyle, device) {
+  for (at::ScalarType t : {weightDtype_, kvDtype_}) {
+    require(t == at::kFloat || t == at::kBFloat16 || t == at::kHalf,
+            std::string("unsupported model dtype ") + c10::toString(t) +
+                " (float32, bfloat16 and float16 are supported)");
+  }
   require(static_cast<int>(weights_.layers.size()) == config_.nLayers,
           "model weights have " + std::to_string(weights_.layers.size()) + " layers, config says " +
               std::to_string(config_.nLayers));
 }
 
 KvCache LlamaModel::makeCache() const {
-  return KvCache(config_, at::TensorOptions().dtype(at::kFloat).device(device_));
+  return KvCache(config_, at::TensorOptions().dtype(kvDtype_).device(device_));
+}
+
+int64_t LlamaModel::weightBytes() const {
+  const auto& w = weights_;
+  int64_t total = w.embedding.nbytes() + w.finalNorm.nbytes();
+  if (!w.classifier.is_same(w.embedding)) total += w.classifier.nbytes();
+  for (const auto& l : w.layers) {
+    total += l.attnNorm.nbytes() + l.wqkv.nbytes() + l.wo.nbytes() + l.ffnNorm.nbytes() +
+             l.w13.nbytes() + l.w2.nbytes();
+  }
+  return total;
 }
 
 at::Tensor LlamaModel::rmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
-  // x: [n, C] -> [n, C];  x / sqrt(mean(x^2) + eps) * weight
-  return x * at::rsqrt(x.square().mean(-1, /*keepdim=*/true).add_(config_.normEps)) * weight;
+  // x: [n, C] -> [n, C];  x / sqrt(mean(x^2) + eps) * weight, normalised in float32
+  const at::Tensor xf = x.to(at::kFloat);
+  const at::Tensor normed =
+      (xf * at::rsqrt(xf.square().mean(-1, /*keepdim=*/true).add_(config_.normEps)))
+          .to(computeDtype_);
+  return normed * (weight.scalar_type() == computeDtype_ ? weight : weight.to(computeDtype_));
 }
 
 at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache, int firstPos,
@@ -83,8 +112,9 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   const at::Tensor qRaw = qkv.narrow(1, 0, Hq * D).view({n, Hq, D});
   const at::Tensor kRaw = qkv.narrow(1, Hq * D, Hkv * D).view({n, Hkv, D});
   const at::Tensor v = qkv.narrow(1, (Hq + Hkv) * D, Hkv * D).view({n, Hkv, D});
-  const at::Tensor q = rope_.apply(qRaw, firstPos);  // [n, Hq, D]
-  const at::Tensor k = rope_.apply(kRaw, firstPos);  // [n, Hkv, D]
+  // RoPE in float32 (its table is complex64).
+  const at::Tensor q = rope_.apply(qRaw.to(at::kFloat), firstPos).to(computeDtype_);  // [n, Hq, D]
+  const at::Tensor k = rope_.apply(kRaw.to(at::kFloat), firstPos).to(computeDtype_);  // [n, Hkv, D]
   cache.write(layer, k, v);
   if (observer) {
     observer->onTensor(layer, "k_prerope", kRaw.transpose(0, 1));
@@ -93,8 +123,9 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
     observer->onTensor(layer, "q", q.transpose(0, 1));
   }
 
-  const at::Tensor keys = cache.keys(layer);      // [Hkv, Tk, D]
-  const at::Tensor values = cache.values(layer);  // [Hkv, Tk, D]
+  // A cache in another dtype than the compute is widened (or narrowed) one layer at a time.
+  const at::Tensor keys = cache.keys(layer).to(computeDtype_);      // [Hkv, Tk, D]
+  const at::Tensor values = cache.values(layer).to(computeDtype_);  // [Hkv, Tk, D]
   const int64_t Tk = keys.size(1);
   // Query head h uses KV head h / G, so the G heads of a group are contiguous in q.
   const at::Tensor qg = n == 1
@@ -107,7 +138,8 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   const double scale = 1.0 / std::sqrt(double(D));
   // Causal and padding mask of this layer (see KvCache::attentionMask); with several tokens it is
   // added inside the matmul (baddbmm: mask + scale * q k^T), one pass over the scores.
-  const at::Tensor mask = cache.attentionMask(layer, static_cast<int>(G));
+  at::Tensor mask = cache.attentionMask(layer, static_cast<int>(G));
+  if (mask.defined()) mask = mask.to(computeDtype_);
   at::Tensor scores;  // [Hkv, G*n, Tk]
   if (perHeadGemv) {
     scores = perHeadProduct(qg, keys, false).mul_(scale);
@@ -117,10 +149,11 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   } else {
     scores = at::bmm(qg, keys.transpose(1, 2)).mul_(scale);
   }
-  const at::Tensor probs = at::softmax(scores, -1);  // [Hkv, G*n, Tk]
+  const at::Tensor probsF = at::softmax(scores, -1, at::kFloat);  // [Hkv, G*n, Tk]
   if (observer && observer->wantsAttention()) {
-    observer->onTensor(layer, "attn", probs.view({Hkv, G, n, Tk}).reshape({Hq, n, Tk}));
+    observer->onTensor(layer, "attn", probsF.view({Hkv, G, n, Tk}).reshape({Hq, n, Tk}));
   }
+  const at::Tensor probs = probsF.to(computeDtype_);
   const at::Tensor out =
       perHeadGemv ? perHeadProduct(probs, values, true) : at::bmm(probs, values);  // [Hkv, G*n, D]
   if (observer) observer->onTensor(layer, "attn_out", out.view({Hkv, G, n, D}).reshape({Hq, n, D}));
@@ -152,26 +185,20 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
     if (observer) observer->beginForward(firstPos, n);
     std::vector<int64_t> ids(tokens.begin(), tokens.end());
     const at::Tensor idx = at::tensor(ids, at::kLong).to(device_);
-    at::Tensor x = weights_.embedding.index_select(0, idx);  // [n, C]
+    at::Tensor x = weights_.embedding.index_select(0, idx).to(computeDtype_);  // [n, C]
     for (int l = 0; l < config_.nLayers; ++l) {
       x = x + attention(l, x, cache, firstPos, observer);
       x = x + feedForward(l, x);
     }
     if (mode == LogitsMode::kLast) x = x.narrow(0, n - 1, 1);
-    at::Tensor logits = project(rmsNorm(x, weights_.finalNorm), weights_.classifier);  // [n|1, V]
+    at::Tensor logits =
+        project(rmsNorm(x, weights_.finalNorm), weights_.classifier).to(at::kFloat);  // [n|1, V]
     cache.commit();
     return mode == LogitsMode::kLast ? logits.view({config_.vocabSize}) : logits;
   } catch (...) {
     cache.rollback();
     throw;
   }
-}
-
-std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device) {
-  Llama2cCheckpoint ckpt = readLlama2cCheckpoint(path);
-  LlamaWeights weights = fuseWeights(ckpt.config, ckpt.weights);
-  ckpt.weights = StackedWeights{};  // release the unfused copy before moving to a device
-  return std::make_unique<LlamaModel>(ckpt.config, std::move(weights), device);
 }
 
 }  // namespace kvs

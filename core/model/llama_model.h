@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "model/llama_weights.h"
@@ -24,10 +25,21 @@ enum class LogitsMode {
 
 class LlamaModel {
  public:
-  LlamaModel(ModelConfig config, LlamaWeights weights, at::Device device = at::kCPU);
+  // The weights' dtype (float32, bfloat16 or float16) sets the compute dtype, except that fp16 on
+  // the CPU computes in float32 (LibTorch's CPU kernels lack fp16 matmul, softmax, silu): weights
+  // stay fp16 in memory and are widened one matrix at a time. RMSNorm, RoPE and softmax run in
+  // float32 in every case, as Hugging Face's Llama does. kvDtype: the cache's dtype, default the
+  // weights'.
+  LlamaModel(ModelConfig config, LlamaWeights weights, at::Device device = at::kCPU,
+             std::optional<at::ScalarType> kvDtype = std::nullopt);
 
   const ModelConfig& config() const { return config_; }
   at::Device device() const { return device_; }
+  at::ScalarType weightDtype() const { return weightDtype_; }
+  at::ScalarType computeDtype() const { return computeDtype_; }
+  at::ScalarType kvDtype() const { return kvDtype_; }
+  // Bytes the weights hold (the shared classifier counted once).
+  int64_t weightBytes() const;
 
   // Runs tokens at positions cache.length() .. cache.length()+n-1, appends their keys and
   // values to cache and returns float32 logits (see LogitsMode) on the model's device.
@@ -47,10 +59,12 @@ class LlamaModel {
   ModelConfig config_;
   LlamaWeights weights_;
   at::Device device_;
+  at::ScalarType weightDtype_, computeDtype_, kvDtype_;
   RotaryEmbedding rope_;
 };
 
-// Reads a model file (llama2.c legacy or ak42 v1) and builds the model; KvsError on bad input.
+// Reads a model (llama2.c .bin file or Hugging Face folder, see model_loader.h) in the dtype it is
+// stored in and builds it; KvsError on bad input.
 std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device = at::kCPU);
 
 }  // namespace kvs

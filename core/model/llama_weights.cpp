@@ -56,6 +56,19 @@ LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s) {
   return w;
 }
 
+LlamaWeights convertWeights(LlamaWeights w, at::ScalarType dtype) {
+  const bool shared = w.classifier.is_same(w.embedding);
+  w.embedding = w.embedding.to(dtype);
+  w.finalNorm = w.finalNorm.to(dtype);
+  w.classifier = shared ? w.embedding : w.classifier.to(dtype);
+  for (auto& l : w.layers) {
+    for (at::Tensor* t : {&l.attnNorm, &l.wqkv, &l.wo, &l.ffnNorm, &l.w13, &l.w2}) {
+      *t = t->to(dtype);
+    }
+  }
+  return w;
+}
+
 StackedWeights randomWeights(const ModelConfig& c, uint64_t seed) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const int64_t L = c.nLayers, C = c.dim, F = c.hiddenDim, V = c.vocabSize;

@@ -47,6 +47,10 @@ struct LlamaWeights {
 // Checks every shape against config (KvsError naming the tensor) and builds the fused layout.
 LlamaWeights fuseWeights(const ModelConfig& config, const StackedWeights& stacked);
 
+// Every tensor converted to dtype (the shared classifier stays shared); tensors already in dtype
+// are kept as they are.
+LlamaWeights convertWeights(LlamaWeights weights, at::ScalarType dtype);
+
 // Random weights with the scale of a trained model (normal, std 0.02; norms 1), seeded.
 StackedWeights randomWeights(const ModelConfig& config, uint64_t seed);
 

@@ -27,15 +27,22 @@ Tokenizer locateTokenizer(const std::string& modelPath, const std::string& expli
     requireVocabMatch(t, modelVocabSize, modelPath);
     return t;
   }
-  const fs::path folder = fs::absolute(modelPath).parent_path();
-  std::vector<fs::path> candidates;
+  // A Hugging Face folder holds its tokenizer.model; a file's neighbours are candidates.
   std::error_code ec;
+  const bool isFolder = fs::is_directory(modelPath, ec);
+  const fs::path folder =
+      isFolder ? fs::absolute(modelPath) : fs::absolute(modelPath).parent_path();
+  std::vector<fs::path> candidates;
   for (const auto& entry : fs::directory_iterator(folder, ec)) {
     if (entry.is_regular_file() && entry.path().extension() == ".model") {
       candidates.push_back(entry.path());
     }
   }
-  std::sort(candidates.begin(), candidates.end());
+  std::sort(candidates.begin(), candidates.end(), [](const fs::path& a, const fs::path& b) {
+    const bool aFirst = a.filename() == "tokenizer.model",
+               bFirst = b.filename() == "tokenizer.model";
+    return aFirst != bFirst ? aFirst : a < b;
+  });
   std::string tried;
   for (const auto& path : candidates) {
     try {

@@ -1,6 +1,7 @@
 #pragma once
 // Finds the tokenizer for a model when the user names none: a SentencePiece .model file next to
-// the checkpoint whose vocabulary size matches the model's.
+// the checkpoint (or inside a Hugging Face folder, tokenizer.model first) whose vocabulary size
+// matches the model's.
 
 #include <string>
 

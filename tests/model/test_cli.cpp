@@ -1,12 +1,16 @@
 // kvstudio-cli as a user runs it: output, JSON, and a clear one-line error for each bad input.
 
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "model/hf_export.h"
+#include "model/llama2c_checkpoint.h"
 #include "test_util.h"
+#include "tokenizer/chat_template.h"
 
 namespace kvs::test {
 namespace {
@@ -150,8 +154,7 @@ class CliBadInput : public ::testing::Test {
 };
 
 TEST_F(CliBadInput, MissingModelFile) {
-  expectCleanError(runCli("generate --model /nonexistent/m.bin --prompt hi"),
-                   "model file not found");
+  expectCleanError(runCli("generate --model /nonexistent/m.bin --prompt hi"), "model not found");
 }
 
 TEST_F(CliBadInput, TruncatedCheckpoint) {
@@ -210,7 +213,8 @@ TEST_F(CliBadInput, PromptLongerThanTheContextWithDefaultSteps) {
 }
 
 TEST_F(CliBadInput, FoldersInsteadOfFiles) {
-  expectCleanError(runCli("generate --model " + modelsDir() + " --prompt hi"), "not a file");
+  expectCleanError(runCli("generate --model " + modelsDir() + " --prompt hi"),
+                   "has no config.json, so it is not a Hugging Face model folder");
   expectCleanError(runCli("generate " + kModel + " --tokenizer " + modelsDir() + " --prompt hi"),
                    "tokenizer path is a folder");
 }
@@ -274,6 +278,77 @@ TEST_F(CliBadInput, BadCompressionParametersNameTheParameter) {
   expectCleanError(runCli(base + "--method kvmerger --sigma-mode wide"), "unknown sigma mode");
   expectCleanError(runCli(base + "--method kvmerger --budget 0.2 --recent 0.17 --protected 0.12"),
                    "smaller than the recent + protected");
+}
+
+TEST(Cli, RunsAHuggingFaceFolderInEveryDtype) {
+  TempDir dir;
+  const Llama2cCheckpoint bin = readLlama2cCheckpoint(modelPath("stories260K.bin"));
+  HfExportOptions options;
+  options.tokenizerPath = modelPath("tok512.model");
+  const std::string folder = dir.file("stories-hf");
+  writeHfCheckpoint(folder, bin.config, bin.weights, options);
+  // The folder's own tokenizer.model, and llama2.c's greedy text.
+  const CliRun r = runCli("generate --model " + folder +
+                          " --prompt 'Once upon a time' --steps 64 --temperature 0");
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, readFile(goldenPath("greedy_once_upon_a_time_n64.txt")));
+  EXPECT_NE(r.err.find(folder + "/tokenizer.model"), std::string::npos) << r.err;
+
+  const CliRun half = runCli("generate --model " + folder +
+                             " --prompt 'Once upon a time' --steps 20 --temperature 0 --json "
+                             "--dtype bf16 --kv-dtype fp16");
+  ASSERT_EQ(half.exitCode, 0) << half.err;
+  const auto j = nlohmann::json::parse(half.out);
+  EXPECT_EQ(j.at("dtype"), "bfloat16");
+  EXPECT_EQ(j.at("compute_dtype"), "bfloat16");
+  EXPECT_EQ(j.at("kv_dtype"), "float16");
+  EXPECT_EQ(j.at("kv_bytes_full").get<int64_t>(), 5 * (2 * 5 * 32 * 2));  // 5 prompt tokens
+  EXPECT_EQ(j.at("weight_bytes").get<int64_t>(), (1056540 - 28 - 16384) / 2);
+
+  const CliRun info = runCli("info --model " + folder + " --dtype fp16 --kv-dtype bf16 --json");
+  ASSERT_EQ(info.exitCode, 0) << info.err;
+  const auto i = nlohmann::json::parse(info.out);
+  EXPECT_EQ(i.at("format"), "Hugging Face safetensors (1 file)");
+  EXPECT_EQ(i.at("stored_dtype"), "float32");
+  EXPECT_EQ(i.at("compute_dtype"), "float32");  // fp16 on the CPU computes in fp32
+  EXPECT_EQ(i.at("kv_cache_bytes_per_token").get<int64_t>(), 2 * 5 * 32 * 2);
+  EXPECT_EQ(i.at("config").at("rope_style"), "half-split");
+}
+
+TEST_F(CliBadInput, BadDtypeAndUnavailableDeviceAreNamed) {
+  expectCleanError(runCli("generate " + kModel + " --prompt hi --dtype fp8"),
+                   "--dtype must be fp32, bf16, fp16 or auto, got 'fp8'");
+  expectCleanError(runCli("info " + kModel + " --kv-dtype int8"),
+                   "--kv-dtype must be fp32, bf16, fp16 or auto, got 'int8'");
+  expectCleanError(runCli("info " + kModel + " --device tpu"), "--device must be cpu or cuda");
+  if (!at::hasCUDA()) {
+    expectCleanError(runCli("generate " + kModel + " --prompt hi --device cuda"),
+                     "--device cuda: ");
+  }
+}
+
+TEST(Cli, ChatWrapsThePromptAndStopsAtTheEndToken) {
+  const CliRun r = runCli("generate " + kModel +
+                          " --chat --system 'Be kind.' --prompt 'Tell me a story' --steps 512 "
+                          "--temperature 0 --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const Tokenizer tok = Tokenizer::load(modelPath("tok512.model"));
+  EXPECT_EQ(j.at("prompt_token_ids").get<std::vector<int>>(),
+            encodeLlama2Chat(tok, "Be kind.", {{"Tell me a story", ""}}));
+  EXPECT_EQ(j.at("chat"), true);
+  // stories260K ends a story with BOS; generation stops there, well before --steps.
+  EXPECT_EQ(j.at("stop_reason"), "stop_token");
+  const auto ids = j.at("generated_token_ids").get<std::vector<int>>();
+  EXPECT_LT(ids.size() + j.at("prompt_token_ids").size(), 512u);
+  EXPECT_TRUE(ids.back() == tok.bosId() || ids.back() == tok.eosId());
+  // Text mode prints the answer only, not the [INST] prompt.
+  const CliRun text = runCli("generate " + kModel +
+                             " --chat --prompt 'Tell me a story' --steps 40 --temperature 0");
+  EXPECT_EQ(text.exitCode, 0) << text.err;
+  EXPECT_EQ(text.out.find("[INST]"), std::string::npos) << text.out;
+  expectCleanError(runCli("generate " + kModel + " --system hi --prompt hi"),
+                   "--system needs --chat");
 }
 
 }  // namespace

@@ -1,0 +1,173 @@
+#include "model/hf_checkpoint.h"
+
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "model/hf_config.h"
+#include "util/error.h"
+
+namespace kvs {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Shard file names from model.safetensors.index.json, checked against its weight_map later.
+std::map<std::string, std::string> readIndex(const std::string& path) {
+  std::ifstream in(path);
+  require(in.good(), "cannot read " + path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+    std::map<std::string, std::string> map = j.at("weight_map");
+    return map;
+  } catch (const nlohmann::json::exception& e) {
+    throw KvsError(path + " is not a valid safetensors index (" + std::string(e.what()) +
+                   "); it needs a \"weight_map\" of tensor name -> shard file");
+  }
+}
+
+bool ignorable(const std::string& name) {
+  // Older conversions saved RoPE's inverse frequencies; the model computes its own.
+  return name.size() > 24 && name.compare(name.size() - 24, 24, ".rotary_emb.inv_freq") == 0;
+}
+
+}  // namespace
+
+bool isHfFolder(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::exists(fs::path(path) / "config.json", ec);
+}
+
+HfCheckpoint HfCheckpoint::open(const std::string& folder) {
+  HfCheckpoint ck;
+  ck.folder_ = folder;
+  std::error_code ec;
+  require(fs::is_directory(folder, ec), "model folder not found: " + folder);
+  ck.config_ = readHfConfig((fs::path(folder) / "config.json").string());
+
+  const fs::path index = fs::path(folder) / "model.safetensors.index.json";
+  const fs::path single = fs::path(folder) / "model.safetensors";
+  std::map<std::string, std::string> weightMap;  // empty for a single file
+  std::vector<std::string> shardNames;
+  if (fs::exists(index, ec)) {
+    weightMap = readIndex(index.string());
+    std::set<std::string> unique;
+    for (const auto& [name, shard] : weightMap) {
+      require(shard.find('/') == std::string::npos,
+              index.string() + ": shard name '" + shard + "' must be a file in the folder");
+      if (unique.insert(shard).second) shardNames.push_back(shard);
+    }
+  } else {
+    require(fs::exists(single, ec), "no weights in " + folder +
+                                        ": expected model.safetensors or "
+                                        "model.safetensors.index.json with its shards "
+                                        "(.bin/.pth PyTorch files are not supported)");
+    shardNames.push_back("model.safetensors");
+  }
+  for (const auto& shard : shardNames) {
+    const fs::path p = fs::path(folder) / shard;
+    require(fs::exists(p, ec), "shard " + p.string() + " listed in " + index.string() +
+                                   " is missing; download it again");
+    ck.files_.push_back(SafetensorsFile::open(p.string()));
+    const int i = static_cast<int>(ck.files_.size()) - 1;
+    for (const auto& [name, e] : ck.files_.back().entries()) {
+      const auto seen = ck.fileOf_.find(name);
+      require(seen == ck.fileOf_.end(),
+              "tensor '" + name + "' is in both " +
+                  (seen == ck.fileOf_.end() ? std::string() : ck.files_[seen->second].path()) +
+                  " and " + p.string());
+      if (!weightMap.empty()) {
+        const auto listed = weightMap.find(name);
+        require(listed != weightMap.end() && listed->second == shard,
+                "tensor '" + name + "' is in " + p.string() + " but " + index.string() +
+                    " does not list it there");
+      }
+      ck.fileOf_[name] = i;
+    }
+  }
+  for (const auto& [name, shard] : weightMap) {
+    require(ck.fileOf_.count(name),
+            "tensor '" + name + "' is listed in " + index.string() + " but missing from " + shard);
+  }
+
+  // Exactly the expected tensors, with the shapes config.json implies.
+  std::set<std::string> expected;
+  for (const HfTensorSpec& spec : hfTensorSpecs(ck.config_)) {
+    expected.insert(spec.name);
+    const auto it = ck.fileOf_.find(spec.name);
+    require(it != ck.fileOf_.end(), "Hugging Face checkpoint " + folder + ": tensor '" + spec.name +
+                                        "' is missing (incomplete download?)");
+    const SafetensorsEntry& e = ck.files_[it->second].entry(spec.name);
+    if (e.shape != spec.shape) {
+      std::ostringstream msg;
+      msg << "tensor '" << spec.name << "' in " << ck.files_[it->second].path() << " has shape "
+          << at::IntArrayRef(e.shape) << " but config.json implies " << at::IntArrayRef(spec.shape);
+      throw KvsError(msg.str());
+    }
+    ck.weightBytes_ += e.end - e.begin;
+  }
+  for (const auto& [name, i] : ck.fileOf_) {
+    // A tied checkpoint may still carry lm_head (a copy of the embedding); it is not used.
+    const bool tiedHead = name == "lm_head.weight" && ck.config_.sharedClassifier;
+    require(expected.count(name) || ignorable(name) || tiedHead,
+            "unexpected tensor '" + name + "' in " + ck.files_[i].path() +
+                ": not part of a LlamaForCausalLM with this config.json");
+  }
+  ck.storedDtype_ = ck.files_[ck.fileOf_.at("model.embed_tokens.weight")]
+                        .entry("model.embed_tokens.weight")
+                        .dtype;
+  return ck;
+}
+
+at::Tensor HfCheckpoint::tensor(const std::string& name) const {
+  const auto it = fileOf_.find(name);
+  require(it != fileOf_.end(), "tensor '" + name + "' is not in " + folder_);
+  return files_[it->second].tensor(name);
+}
+
+void HfCheckpoint::release(const std::string& name) const {
+  files_[fileOf_.at(name)].release(name);
+}
+
+LlamaWeights HfCheckpoint::toLlamaWeights(at::ScalarType dtype) const {
+  // A view when already in dtype; otherwise a converted copy, the mapped original released.
+  auto take = [&](const std::string& name) {
+    at::Tensor t = tensor(name);
+    if (t.scalar_type() == dtype) return t;
+    at::Tensor copy = t.to(dtype);
+    release(name);
+    return copy;
+  };
+  // Fusing always copies: concatenate, convert, release the parts.
+  auto fuse = [&](const std::vector<std::string>& names) {
+    std::vector<at::Tensor> parts;
+    for (const auto& n : names) parts.push_back(tensor(n));
+    at::Tensor fused = at::cat(parts, 0).to(dtype);
+    for (const auto& n : names) release(n);
+    return fused;
+  };
+  LlamaWeights w;
+  w.embedding = take("model.embed_tokens.weight");
+  for (int l = 0; l < config_.nLayers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LayerWeights layer;
+    layer.attnNorm = take(p + "input_layernorm.weight");
+    layer.wqkv = fuse({p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+                       p + "self_attn.v_proj.weight"});
+    layer.wo = take(p + "self_attn.o_proj.weight");
+    layer.ffnNorm = take(p + "post_attention_layernorm.weight");
+    layer.w13 = fuse({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"});
+    layer.w2 = take(p + "mlp.down_proj.weight");
+    w.layers.push_back(std::move(layer));
+  }
+  w.finalNorm = take("model.norm.weight");
+  w.classifier = config_.sharedClassifier ? w.embedding : take("lm_head.weight");
+  return w;
+}
+
+}  // namespace kvs

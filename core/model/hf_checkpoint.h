@@ -1,0 +1,51 @@
+#pragma once
+// A Hugging Face Llama folder: config.json plus model.safetensors, or shards listed in
+// model.safetensors.index.json. Opening maps every shard and checks that the tensors are exactly
+// those of a LlamaForCausalLM of that config (KvsError naming a missing, extra or misshapen one).
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/llama_weights.h"
+#include "model/model_config.h"
+#include "model/safetensors_file.h"
+
+namespace kvs {
+
+class HfCheckpoint {
+ public:
+  static HfCheckpoint open(const std::string& folder);
+
+  const std::string& folder() const { return folder_; }
+  const ModelConfig& config() const { return config_; }
+  // The dtype the weights are stored in (that of the token embedding).
+  at::ScalarType storedDtype() const { return storedDtype_; }
+  int64_t weightBytes() const { return weightBytes_; }
+  int shardCount() const { return static_cast<int>(files_.size()); }
+
+  // A read-only view of a tensor in its mapped shard, by Hugging Face name.
+  at::Tensor tensor(const std::string& name) const;
+
+  // The model's fused layout in dtype. Tensors already in dtype and not fused stay views of the
+  // mapping; copied ones (fused q/k/v and gate/up, or converted) have their mapped pages released
+  // as soon as they are copied, so the process never holds two full copies of the weights.
+  LlamaWeights toLlamaWeights(at::ScalarType dtype) const;
+
+ private:
+  void release(const std::string& name) const;
+
+  std::string folder_;
+  ModelConfig config_;
+  at::ScalarType storedDtype_ = at::kFloat;
+  int64_t weightBytes_ = 0;
+  std::vector<SafetensorsFile> files_;
+  std::map<std::string, int> fileOf_;  // tensor name -> index into files_
+};
+
+// True when path is a folder holding config.json (the Hugging Face layout).
+bool isHfFolder(const std::string& path);
+
+}  // namespace kvs

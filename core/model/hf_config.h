@@ -1,0 +1,36 @@
+#pragma once
+// Hugging Face Llama folders: config.json <-> ModelConfig, and the tensor names and shapes a
+// LlamaForCausalLM of a given config holds (shared by the loader and the exporter).
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "model/model_config.h"
+
+namespace kvs {
+
+// Reads config.json (LlamaForCausalLM only); KvsError naming the field or the architecture.
+// The result has RopeStyle::kHalfSplit: Hugging Face stores q/k permuted for rotate-half.
+ModelConfig readHfConfig(const std::string& configJsonPath);
+
+// config.json for a checkpoint of this config stored in dtype.
+nlohmann::json hfConfigJson(const ModelConfig& config, at::ScalarType dtype);
+
+struct HfTensorSpec {
+  std::string name;  // e.g. "model.layers.3.self_attn.q_proj.weight"
+  std::vector<int64_t> shape;
+  int layer = -1;  // -1 for embedding, final norm and lm_head
+};
+
+// Every tensor of the checkpoint in file order (embedding, layers 0..L-1, final norm, lm_head when
+// not tied).
+std::vector<HfTensorSpec> hfTensorSpecs(const ModelConfig& config);
+
+// "torch_dtype" names: float32, bfloat16, float16.
+std::string hfDtypeName(at::ScalarType type);
+
+}  // namespace kvs

@@ -1,0 +1,47 @@
+#pragma once
+// One entry point for every model format: a llama2.c .bin file or a Hugging Face folder
+// (config.json + safetensors). The format is detected from the path.
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "model/llama_model.h"
+#include "model/model_config.h"
+
+namespace kvs {
+
+enum class ModelFormat { kLlama2c, kHuggingFace };
+
+struct ModelInfo {
+  std::string path;  // the folder for Hugging Face checkpoints
+  ModelFormat format = ModelFormat::kLlama2c;
+  std::string formatName;  // e.g. "llama2.c legacy (v0)", "Hugging Face safetensors (2 shards)"
+  ModelConfig config;
+  at::ScalarType storedDtype = at::kFloat;
+  int64_t weightBytes = 0;  // as stored
+};
+
+// Cheap: reads headers and config only (a Hugging Face folder's shards are mapped, not read).
+// A path to a file inside a Hugging Face folder (config.json, a .safetensors) means the folder.
+ModelInfo describeModel(const std::string& path);
+
+struct LoadOptions {
+  at::Device device = at::kCPU;
+  std::optional<at::ScalarType> dtype;    // weights and compute; default: as stored
+  std::optional<at::ScalarType> kvDtype;  // the KV cache; default: the weights' dtype
+};
+
+// "fp32", "bf16", "fp16" (also "float32", "bfloat16", "float16"); "auto" or "" = nullopt.
+// KvsError naming the flag otherwise.
+std::optional<at::ScalarType> parseDtype(const std::string& name, const std::string& flag);
+// "float32", "bfloat16", "float16" (as Hugging Face's torch_dtype).
+const char* dtypeName(at::ScalarType type);
+// "cpu" or "cuda" (KvsError when CUDA is asked for and LibTorch has none or no GPU is visible).
+at::Device parseDevice(const std::string& name);
+
+std::unique_ptr<LlamaModel> loadModel(const std::string& path, const LoadOptions& options);
+
+}  // namespace kvs
