@@ -1,12 +1,16 @@
 #include "main_window.h"
 
+#include <QDockWidget>
 #include <QLabel>
+#include <QMenuBar>
 #include <QSettings>
-#include <QSplitter>
 #include <QStatusBar>
 
-#include "generation_worker.h"
+#include "heatmap_panel.h"
 #include "output_panel.h"
+#include "parameters_panel.h"
+#include "session_controller.h"
+#include "session_worker.h"
 #include "util/blas_info.h"
 
 namespace kvs::ui {
@@ -23,15 +27,16 @@ QString stopText(const QString& reason) {
 
 MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("KV Studio"));
+  setDockNestingEnabled(true);
+  controller_ = new SessionController(this);
   promptPanel_ = new PromptPanel(this);
   outputPanel_ = new OutputPanel(this);
-  auto* splitter = new QSplitter(Qt::Horizontal, this);
-  splitter->addWidget(promptPanel_);
-  splitter->addWidget(outputPanel_);
-  splitter->setStretchFactor(0, 0);
-  splitter->setStretchFactor(1, 1);
-  splitter->setSizes({380, 720});
-  setCentralWidget(splitter);
+  parameters_ = new ParametersPanel(this);
+  heatmap_ = new HeatmapPanel(this);
+  setCentralWidget(heatmap_);
+  addDock(promptPanel_, tr("Prompt"), "promptDock", Qt::LeftDockWidgetArea);
+  addDock(parameters_, tr("Parameters"), "parametersDock", Qt::LeftDockWidgetArea);
+  addDock(outputPanel_, tr("Output"), "outputDock", Qt::BottomDockWidgetArea);
 
   modelLabel_ = new QLabel(tr("No model loaded"), this);
   modelLabel_->setObjectName("modelLabel");
@@ -46,34 +51,55 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   statusBar()->addPermanentWidget(modelLabel_);
   statusBar()->addPermanentWidget(blasLabel_);
 
-  worker_ = new GenerationWorker;  // no parent: it moves to thread_ and is deleted there
-  worker_->moveToThread(&thread_);
-  thread_.setObjectName("generation");
-  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-  connect(worker_, &GenerationWorker::modelLoaded, this, &MainWindow::onModelLoaded);
-  connect(worker_, &GenerationWorker::textReady, outputPanel_, &OutputPanel::appendText);
-  connect(worker_, &GenerationWorker::progress, outputPanel_, &OutputPanel::setProgress);
-  connect(worker_, &GenerationWorker::finished, this, &MainWindow::onFinished);
-  connect(worker_, &GenerationWorker::failed, this, &MainWindow::onFailed);
+  auto* c = controller_;
+  connect(c, &SessionController::modelLoaded, this, &MainWindow::onModelLoaded);
+  connect(c, &SessionController::textReady, outputPanel_, &OutputPanel::appendText);
+  connect(c, &SessionController::progress, outputPanel_, &OutputPanel::setProgress);
+  connect(c, &SessionController::finished, this, &MainWindow::onFinished);
+  connect(c, &SessionController::failed, this, &MainWindow::onFailed);
+  connect(c, &SessionController::busyChanged, this, &MainWindow::onBusy);
+  connect(c, &SessionController::phase, this,
+          [this](const QString& what) { statusBar()->showMessage(what + "..."); });
+  connect(c, &SessionController::promptReady, heatmap_, &HeatmapPanel::setPrompt);
+  connect(c, &SessionController::layoutReady, heatmap_, &HeatmapPanel::setLayout);
+  connect(c, &SessionController::layoutReady, this, [this](const LayoutResult& r) {
+    parameters_->showLayoutInfo(
+        r.layout.error.empty()
+            ? tr("layout in %1 ms").arg(r.ms, 0, 'f', 1)
+            : tr("cannot apply: %1").arg(QString::fromStdString(r.layout.error)));
+  });
+  connect(c, &SessionController::similarityReady, heatmap_, &HeatmapPanel::setMatrix);
+  connect(c, &SessionController::variantReady, this, [this](const VariantSummary& s) {
+    outputPanel_->setTexts(controller_->prompt().text, s.text);
+  });
+  connect(heatmap_, &HeatmapPanel::matrixRequested, c, &SessionController::requestSimilarity);
+  connect(parameters_, &ParametersPanel::paramsChanged, c, &SessionController::setParams);
   connect(promptPanel_, &PromptPanel::loadRequested, this, &MainWindow::loadModel);
   connect(promptPanel_, &PromptPanel::runRequested, this, &MainWindow::run);
   connect(promptPanel_, &PromptPanel::stopRequested, this, &MainWindow::stop);
-  thread_.start();
 
   const QString savedPath = restoreSettings();
   QString path = modelPath;
   if (path.isEmpty()) path = savedPath;
   if (path.isEmpty()) path = QStringLiteral(KVS_DEFAULT_MODEL);
   promptPanel_->setModelPath(path);
-  resize(1200, 720);
   loadModel(path);
 }
 
 MainWindow::~MainWindow() {
   saveSettings();
-  worker_->requestStop();  // a running generation ends after its current token
-  thread_.quit();
-  thread_.wait();
+}
+
+SessionWorker* MainWindow::worker() const {
+  return controller_->worker();
+}
+
+void MainWindow::addDock(QWidget* panel, const QString& title, const char* name,
+                         Qt::DockWidgetArea area) {
+  auto* dock = new QDockWidget(title, this);
+  dock->setObjectName(name);  // saveState needs names
+  dock->setWidget(panel);
+  addDockWidget(area, dock);
 }
 
 void MainWindow::loadModel(const QString& path) {
@@ -81,8 +107,7 @@ void MainWindow::loadModel(const QString& path) {
   setState(PromptPanel::State::kLoading);
   modelLabel_->setText(tr("Loading..."));
   statusBar()->showMessage(tr("Loading %1").arg(path));
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, path] { w->loadModel(path); }, Qt::QueuedConnection);
+  controller_->loadModel(path);
 }
 
 void MainWindow::run() {
@@ -93,16 +118,14 @@ void MainWindow::run() {
   outputPanel_->startProgress(job.steps);
   statusBar()->showMessage(tr("Generating..."));
   setState(PromptPanel::State::kRunning);
-  worker_->clearStop();
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, job] { w->generate(job); }, Qt::QueuedConnection);
+  controller_->run(job, parameters_->params());
 }
 
 void MainWindow::stop() {
-  if (state_ != PromptPanel::State::kRunning) return;
-  worker_->requestStop();
+  if (state_ != PromptPanel::State::kRunning && state_ != PromptPanel::State::kLoading) return;
+  controller_->stop();
   statusBar()->showMessage(tr("Stopping..."));
-  setState(PromptPanel::State::kStopping);
+  if (state_ == PromptPanel::State::kRunning) setState(PromptPanel::State::kStopping);
 }
 
 void MainWindow::onModelLoaded(const QString& description, int contextLength) {
@@ -112,6 +135,11 @@ void MainWindow::onModelLoaded(const QString& description, int contextLength) {
   setState(PromptPanel::State::kReady);
 }
 
+void MainWindow::onBusy(bool busy) {
+  // A parameter change decodes again: Stop applies to it as to a run.
+  if (busy && state_ == PromptPanel::State::kReady) setState(PromptPanel::State::kRunning);
+}
+
 void MainWindow::onFinished(const GenerationStats& s) {
   statusBar()->showMessage(tr("%1 tokens (%2), prefill %3 tokens in %4 ms, %5 tokens/s")
                                .arg(s.generatedTokens)
@@ -119,7 +147,7 @@ void MainWindow::onFinished(const GenerationStats& s) {
                                .arg(s.promptTokens)
                                .arg(s.prefillMs, 0, 'f', 1)
                                .arg(s.decodeTokensPerSecond, 0, 'f', 0));
-  setState(PromptPanel::State::kReady);
+  if (!controller_->busy()) setState(PromptPanel::State::kReady);
 }
 
 void MainWindow::onFailed(const QString& message) {
@@ -127,7 +155,7 @@ void MainWindow::onFailed(const QString& message) {
   if (state_ == PromptPanel::State::kLoading) {
     modelLabel_->setText(tr("No model loaded"));
     setState(PromptPanel::State::kNoModel);
-  } else {
+  } else if (!controller_->busy()) {
     setState(PromptPanel::State::kReady);
   }
   statusBar()->showMessage(tr("Error: %1").arg(message));
@@ -148,6 +176,10 @@ QString MainWindow::restoreSettings() {
   job.topP = settings.value("generation/topP", job.topP).toDouble();
   job.seed = settings.value("generation/seed", job.seed).toULongLong();
   promptPanel_->setJob(job);
+  parameters_->restoreSettings(settings);
+  heatmap_->setColourMapName(settings.value("view/colourMap", "viridis").toString());
+  if (!restoreGeometry(settings.value("window/geometry").toByteArray())) resize(1400, 860);
+  restoreState(settings.value("window/state").toByteArray());
   return settings.value("model/path").toString();
 }
 
@@ -160,6 +192,9 @@ void MainWindow::saveSettings() const {
   settings.setValue("generation/temperature", job.temperature);
   settings.setValue("generation/topP", job.topP);
   settings.setValue("generation/seed", job.seed);
+  parameters_->saveSettings(settings);
+  settings.setValue("window/geometry", saveGeometry());
+  settings.setValue("window/state", saveState());
 }
 
 }  // namespace kvs::ui

@@ -1,9 +1,8 @@
 #pragma once
-// MainWindow: composes the prompt panel, the output panel and the status bar, and relays between
-// them and the GenerationWorker on its thread. It holds no generation logic.
+// MainWindow: composes the panels as dock widgets around the heatmap and connects them to the
+// SessionController. It holds no computation: the controller talks to the worker, the panels draw.
 
 #include <QMainWindow>
-#include <QThread>
 
 #include "generation_stats.h"
 #include "prompt_panel.h"
@@ -12,8 +11,11 @@ class QLabel;
 
 namespace kvs::ui {
 
-class GenerationWorker;
+class HeatmapPanel;
 class OutputPanel;
+class ParametersPanel;
+class SessionController;
+class SessionWorker;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -24,26 +26,32 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(const QString& modelPath = {}, QWidget* parent = nullptr);
   ~MainWindow() override;
 
+  SessionController* controller() const { return controller_; }
   // Lives on its own thread; exposed so tests can watch its signals.
-  GenerationWorker* worker() const { return worker_; }
+  SessionWorker* worker() const;
+  HeatmapPanel* heatmap() const { return heatmap_; }
+  ParametersPanel* parameters() const { return parameters_; }
 
  private:
+  void addDock(QWidget* panel, const QString& title, const char* name, Qt::DockWidgetArea area);
   void loadModel(const QString& path);
   void run();
   void stop();
   void onModelLoaded(const QString& description, int contextLength);
   void onFinished(const GenerationStats& stats);
   void onFailed(const QString& message);
+  void onBusy(bool busy);
   void setState(PromptPanel::State state);
   QString restoreSettings();  // returns the saved model path
   void saveSettings() const;
 
+  SessionController* controller_;
   PromptPanel* promptPanel_;
   OutputPanel* outputPanel_;
+  ParametersPanel* parameters_;
+  HeatmapPanel* heatmap_;
   QLabel* modelLabel_;
   QLabel* blasLabel_;
-  QThread thread_;
-  GenerationWorker* worker_;
   PromptPanel::State state_ = PromptPanel::State::kNoModel;
 };
 

@@ -44,6 +44,12 @@ void OutputPanel::appendText(const QString& chunk) {
   if (atBottom) bar->setValue(bar->maximum());
 }
 
+void OutputPanel::setTexts(const QString& prompt, const QString& continuation) {
+  const int scroll = text_->verticalScrollBar()->value();
+  text_->setPlainText(prompt + continuation);
+  text_->verticalScrollBar()->setValue(scroll);
+}
+
 void OutputPanel::showError(const QString& message) {
   QTextCursor cursor(text_->document());
   cursor.movePosition(QTextCursor::End);

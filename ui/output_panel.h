@@ -19,6 +19,8 @@ class OutputPanel : public QWidget {
   void clear();
   // Appends text where the last chunk ended (no line break added: chunks are parts of words).
   void appendText(const QString& chunk);
+  // Replaces the text with the prompt's and a continuation (decoded again for a new setting).
+  void setTexts(const QString& prompt, const QString& continuation);
   // Appends message as a red paragraph of its own.
   void showError(const QString& message);
 
