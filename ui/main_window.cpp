@@ -1,17 +1,26 @@
 #include "main_window.h"
 
+#include <QAction>
+#include <QDir>
 #include <QDockWidget>
+#include <QFileInfo>
 #include <QLabel>
+#include <QMenu>
 #include <QMenuBar>
 #include <QSettings>
 #include <QStatusBar>
 
+#include "export_dialog.h"
+#include "export_sidecar.h"
 #include "heatmap_panel.h"
+#include "memory_panel.h"
 #include "output_panel.h"
 #include "parameters_panel.h"
 #include "session_controller.h"
 #include "session_worker.h"
 #include "util/blas_info.h"
+
+#include <qcustomplot.h>
 
 namespace kvs::ui {
 namespace {
@@ -33,10 +42,13 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   outputPanel_ = new OutputPanel(this);
   parameters_ = new ParametersPanel(this);
   heatmap_ = new HeatmapPanel(this);
+  memory_ = new MemoryPanel(this);
   setCentralWidget(heatmap_);
+  createMenus();
   addDock(promptPanel_, tr("Prompt"), "promptDock", Qt::LeftDockWidgetArea);
   addDock(parameters_, tr("Parameters"), "parametersDock", Qt::LeftDockWidgetArea);
   addDock(outputPanel_, tr("Output"), "outputDock", Qt::BottomDockWidgetArea);
+  addDock(memory_, tr("Memory"), "memoryDock", Qt::RightDockWidgetArea);
 
   modelLabel_ = new QLabel(tr("No model loaded"), this);
   modelLabel_->setObjectName("modelLabel");
@@ -71,6 +83,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   connect(c, &SessionController::similarityReady, heatmap_, &HeatmapPanel::setMatrix);
   connect(c, &SessionController::variantReady, this, [this](const VariantSummary& s) {
     outputPanel_->setTexts(controller_->prompt().text, s.text);
+    memory_->setVariant(s);
   });
   connect(heatmap_, &HeatmapPanel::matrixRequested, c, &SessionController::requestSimilarity);
   connect(parameters_, &ParametersPanel::paramsChanged, c, &SessionController::setParams);
@@ -94,12 +107,58 @@ SessionWorker* MainWindow::worker() const {
   return controller_->worker();
 }
 
+void MainWindow::createMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  QAction* heatmap =
+      file->addAction(tr("Export &heatmap..."), this, [this] { exportWithDialog("heatmap"); });
+  heatmap->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  file->addAction(tr("Export memory per &layer..."), this,
+                  [this] { exportWithDialog("memory-layers"); });
+  file->addAction(tr("Export memory over &steps..."), this,
+                  [this] { exportWithDialog("memory-steps"); });
+  file->addSeparator();
+  QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+  quit->setShortcut(QKeySequence::Quit);
+  viewMenu_ = menuBar()->addMenu(tr("&View"));
+}
+
+QString MainWindow::exportView(const QString& view, const ExportRequest& request) {
+  QCustomPlot* plot = heatmap_->plot();
+  QString csv = heatmap_->csv();
+  QJsonObject json = heatmap_->viewJson();
+  if (view.startsWith("memory")) {
+    plot = view == "memory-layers" ? memory_->layerPlot() : memory_->stepsPlot();
+    csv = memory_->csv();
+    json = memory_->viewJson();
+  }
+  json["panel"] = view;
+  const QJsonObject sidecar =
+      exportSidecar(controller_->prompt(), promptPanel_->job(), controller_->params(), json);
+  return exportPlot(plot, request, csv, sidecar);
+}
+
+void MainWindow::exportWithDialog(const QString& view) {
+  QSettings settings;
+  const QString dir = settings.value("export/dir", QDir::homePath()).toString();
+  ExportDialog dialog(QDir(dir).filePath(QStringLiteral("kvstudio-%1.png").arg(view)), this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  const ExportRequest request = dialog.request();
+  settings.setValue("export/dir", QFileInfo(request.path).absolutePath());
+  const QString error = exportView(view, request);
+  if (error.isEmpty()) {
+    statusBar()->showMessage(tr("Exported %1 with its .csv and .json").arg(request.path), 8000);
+  } else {
+    onFailed(error);
+  }
+}
+
 void MainWindow::addDock(QWidget* panel, const QString& title, const char* name,
                          Qt::DockWidgetArea area) {
   auto* dock = new QDockWidget(title, this);
   dock->setObjectName(name);  // saveState needs names
   dock->setWidget(panel);
   addDockWidget(area, dock);
+  viewMenu_->addAction(dock->toggleViewAction());
 }
 
 void MainWindow::loadModel(const QString& path) {

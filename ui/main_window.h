@@ -5,13 +5,16 @@
 #include <QMainWindow>
 
 #include "generation_stats.h"
+#include "plot_exporter.h"
 #include "prompt_panel.h"
 
 class QLabel;
+class QMenu;
 
 namespace kvs::ui {
 
 class HeatmapPanel;
+class MemoryPanel;
 class OutputPanel;
 class ParametersPanel;
 class SessionController;
@@ -31,8 +34,13 @@ class MainWindow : public QMainWindow {
   SessionWorker* worker() const;
   HeatmapPanel* heatmap() const { return heatmap_; }
   ParametersPanel* parameters() const { return parameters_; }
+  MemoryPanel* memory() const { return memory_; }
+  // Writes the figure with its CSV and JSON sidecar; returns an empty string or the error.
+  QString exportView(const QString& view, const ExportRequest& request);
 
  private:
+  void createMenus();
+  void exportWithDialog(const QString& view);
   void addDock(QWidget* panel, const QString& title, const char* name, Qt::DockWidgetArea area);
   void loadModel(const QString& path);
   void run();
@@ -50,6 +58,8 @@ class MainWindow : public QMainWindow {
   OutputPanel* outputPanel_;
   ParametersPanel* parameters_;
   HeatmapPanel* heatmap_;
+  MemoryPanel* memory_;
+  QMenu* viewMenu_ = nullptr;
   QLabel* modelLabel_;
   QLabel* blasLabel_;
   PromptPanel::State state_ = PromptPanel::State::kNoModel;

@@ -7,18 +7,24 @@
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDoubleSpinBox>
+#include <QImageReader>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSemaphore>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QTest>
 #include <atomic>
 
 #include "heatmap_panel.h"
 #include "main_window.h"
+#include "memory_panel.h"
 #include "merging_sets_item.h"
 #include "parameters_panel.h"
 #include "session_controller.h"
@@ -64,6 +70,7 @@ class TestPanels : public QObject {
   void newestParameterChangeWins();
   void stopCancelsRegeneration();
   void largeMatricesAreDownsampledUntilZoomed();
+  void exportWritesFiguresDataAndSidecar();
 
  private:
   QTemporaryDir settingsDir_;
@@ -241,6 +248,74 @@ void TestPanels::largeMatricesAreDownsampledUntilZoomed() {
   const QStringList rows = panel.csv().split('\n', Qt::SkipEmptyParts);
   QCOMPARE(rows.size(), 21);
   QCOMPARE(rows[1].split(',').size(), 21);
+}
+
+void TestPanels::exportWritesFiguresDataAndSidecar() {
+  MainWindow w(kModel);
+  w.show();
+  kvs::CompressionParams p = ParametersPanel::defaults();
+  p.eps = 0.66;
+  w.parameters()->setParams(p);
+  QVERIFY(runPrompt(w, 120));
+  QTRY_VERIFY_WITH_TIMEOUT(w.heatmap()->colourMap()->data()->keySize() > 1, kTimeoutMs);
+  // The memory panel shows the compressed cache below the full one.
+  const QCPBars* bars = w.memory()->compressedBars();
+  QCOMPARE(bars->data()->size(), 5);  // stories260K's layers
+  QVERIFY(w.memory()->compressedSteps()->data()->size() > 1);
+  QTemporaryDir dir;
+  const int T = w.controller()->prompt().ids.size();
+  const QList<QPair<QString, QByteArray>> figures = {
+      {"heat.png", QByteArray("\x89PNG\r\n\x1a\n")}, {"heat.pdf", "%PDF-"}, {"heat.svg", ""}};
+  for (const auto& [name, magic] : figures) {
+    ExportRequest r;
+    r.path = dir.filePath(name);
+    r.format = formatForPath(r.path);
+    r.width = 640;
+    r.height = 480;
+    r.dpi = 192;
+    QCOMPARE(w.exportView("heatmap", r), QString());
+    QFile figure(r.path);
+    QVERIFY(figure.open(QIODevice::ReadOnly));
+    const QByteArray bytes = figure.readAll();
+    if (!magic.isEmpty()) QVERIFY2(bytes.startsWith(magic), qPrintable(name));
+    if (name.endsWith("png")) QCOMPARE(QImageReader(r.path).size(), QSize(1280, 960));
+    if (name.endsWith("svg")) {
+      QSvgRenderer svg(bytes);
+      QVERIFY(svg.isValid());
+      QCOMPARE(svg.viewBox(), QRect(0, 0, 640, 480));
+    }
+    QVERIFY(!QFile::exists(r.path + ".part"));
+  }
+  QFile csv(dir.filePath("heat.csv"));
+  QVERIFY(csv.open(QIODevice::ReadOnly));
+  const QList<QByteArray> rows = csv.readAll().trimmed().split('\n');
+  QCOMPARE(rows.size(), T + 1);  // header + one row per query token
+  QCOMPARE(rows[1].split(',').size(), T + 1);
+  QCOMPARE(rows[3].split(',')[3].toDouble(), 1.0);  // a cosine with itself (float precision)
+  QFile json(dir.filePath("heat.json"));
+  QVERIFY(json.open(QIODevice::ReadOnly));
+  const QJsonObject meta = QJsonDocument::fromJson(json.readAll()).object();
+  QCOMPARE(meta["model"].toString(), QStringLiteral("stories260K.bin"));
+  QCOMPARE(meta["params"].toObject()["eps"].toDouble(), 0.66);
+  QCOMPARE(meta["params"].toObject()["method"].toString(), QStringLiteral("kvmerger"));
+  QCOMPARE(meta["app_version"].toString(), QStringLiteral("0.1.0"));
+  QCOMPARE(meta["prompt_token_ids"].toArray().size(), T);
+  QVERIFY(meta.contains("seed"));
+  QCOMPARE(meta["view"].toObject()["source"].toString(), QStringLiteral("keys"));
+
+  ExportRequest mem;
+  mem.path = dir.filePath("memory.svg");
+  mem.format = ExportRequest::Format::kSvg;
+  QCOMPARE(w.exportView("memory-layers", mem), QString());
+  QVERIFY(QSvgRenderer(mem.path).isValid());
+  QFile memCsv(dir.filePath("memory.csv"));
+  QVERIFY(memCsv.open(QIODevice::ReadOnly));
+  QVERIFY(memCsv.readAll().startsWith("series,index,compressed_bytes,full_bytes\nlayer,0,"));
+  // A folder that does not exist: an error, and no figure.
+  ExportRequest bad = mem;
+  bad.path = dir.filePath("missing/figure.png");
+  bad.format = ExportRequest::Format::kPng;
+  QVERIFY(!w.exportView("heatmap", bad).isEmpty());
 }
 
 QTEST_MAIN(TestPanels)
