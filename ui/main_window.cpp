@@ -4,20 +4,24 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
+#include <QHeaderView>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTableView>
 
 #include "export_dialog.h"
 #include "export_sidecar.h"
 #include "heatmap_panel.h"
 #include "memory_panel.h"
+#include "merging_sets_item.h"
 #include "output_panel.h"
 #include "parameters_panel.h"
 #include "session_controller.h"
 #include "session_worker.h"
+#include "token_table_model.h"
 #include "util/blas_info.h"
 
 #include <qcustomplot.h>
@@ -43,12 +47,19 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   parameters_ = new ParametersPanel(this);
   heatmap_ = new HeatmapPanel(this);
   memory_ = new MemoryPanel(this);
+  tokens_ = new TokenTableModel(this);
+  auto* tokenView = new QTableView(this);
+  tokenView->setObjectName("tokenTable");
+  tokenView->setModel(tokens_);
+  tokenView->verticalHeader()->hide();
+  tokenView->horizontalHeader()->setStretchLastSection(true);
   setCentralWidget(heatmap_);
   createMenus();
   addDock(promptPanel_, tr("Prompt"), "promptDock", Qt::LeftDockWidgetArea);
   addDock(parameters_, tr("Parameters"), "parametersDock", Qt::LeftDockWidgetArea);
   addDock(outputPanel_, tr("Output"), "outputDock", Qt::BottomDockWidgetArea);
   addDock(memory_, tr("Memory"), "memoryDock", Qt::RightDockWidgetArea);
+  addDock(tokenView, tr("Tokens"), "tokensDock", Qt::RightDockWidgetArea);
 
   modelLabel_ = new QLabel(tr("No model loaded"), this);
   modelLabel_->setObjectName("modelLabel");
@@ -84,7 +95,10 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   connect(c, &SessionController::variantReady, this, [this](const VariantSummary& s) {
     outputPanel_->setTexts(controller_->prompt().text, s.text);
     memory_->setVariant(s);
+    updateTokenViews();
   });
+  connect(c, &SessionController::layoutReady, this, &MainWindow::updateTokenViews);
+  connect(heatmap_, &HeatmapPanel::selectionChanged, this, &MainWindow::updateTokenViews);
   connect(heatmap_, &HeatmapPanel::matrixRequested, c, &SessionController::requestSimilarity);
   connect(parameters_, &ParametersPanel::paramsChanged, c, &SessionController::setParams);
   connect(promptPanel_, &PromptPanel::loadRequested, this, &MainWindow::loadModel);
@@ -105,6 +119,13 @@ MainWindow::~MainWindow() {
 
 SessionWorker* MainWindow::worker() const {
   return controller_->worker();
+}
+
+void MainWindow::updateTokenViews() {
+  const PromptInfo& p = controller_->prompt();
+  const QVector<TokenFate> fates = tokenFates(heatmap_->overlay()->head(), p.ids.size());
+  tokens_->setTokens(p.ids, p.pieces, fates);
+  outputPanel_->setTokenFates(p.charEnds, p.ids, p.pieces, fates);
 }
 
 void MainWindow::createMenus() {

@@ -19,6 +19,7 @@ class OutputPanel;
 class ParametersPanel;
 class SessionController;
 class SessionWorker;
+class TokenTableModel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -35,11 +36,15 @@ class MainWindow : public QMainWindow {
   HeatmapPanel* heatmap() const { return heatmap_; }
   ParametersPanel* parameters() const { return parameters_; }
   MemoryPanel* memory() const { return memory_; }
+  OutputPanel* output() const { return outputPanel_; }
+  TokenTableModel* tokenModel() const { return tokens_; }
   // Writes the figure with its CSV and JSON sidecar; returns an empty string or the error.
   QString exportView(const QString& view, const ExportRequest& request);
 
  private:
   void createMenus();
+  // Token table and output colours follow the layout drawn on the heatmap.
+  void updateTokenViews();
   void exportWithDialog(const QString& view);
   void addDock(QWidget* panel, const QString& title, const char* name, Qt::DockWidgetArea area);
   void loadModel(const QString& path);
@@ -59,6 +64,7 @@ class MainWindow : public QMainWindow {
   ParametersPanel* parameters_;
   HeatmapPanel* heatmap_;
   MemoryPanel* memory_;
+  TokenTableModel* tokens_;
   QMenu* viewMenu_ = nullptr;
   QLabel* modelLabel_;
   QLabel* blasLabel_;

@@ -1,11 +1,17 @@
 #include "output_panel.h"
 
+#include <QHelpEvent>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QScrollBar>
+#include <QTextBlock>
 #include <QTextCharFormat>
 #include <QTextCursor>
+#include <QToolTip>
 #include <QVBoxLayout>
+#include <algorithm>
+
+#include "token_table_model.h"
 
 namespace kvs::ui {
 
@@ -20,6 +26,7 @@ OutputPanel::OutputPanel(QWidget* parent) : QWidget(parent) {
   progress_->setValue(0);
   progress_->setFormat(QString());  // no "0 / 1" before the first run
 
+  text_->viewport()->installEventFilter(this);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(text_, 1);
@@ -48,6 +55,53 @@ void OutputPanel::setTexts(const QString& prompt, const QString& continuation) {
   const int scroll = text_->verticalScrollBar()->value();
   text_->setPlainText(prompt + continuation);
   text_->verticalScrollBar()->setValue(scroll);
+}
+
+void OutputPanel::setTokenFates(const QVector<int>& charEnds, const QVector<int>& ids,
+                                const QStringList& pieces, const QVector<TokenFate>& fates) {
+  QTextDocument* doc = text_->document();
+  const int n = static_cast<int>(std::min({charEnds.size(), fates.size(), ids.size()}));
+  QTextCursor cursor(doc);
+  cursor.beginEditBlock();
+  for (int i = 1; i < n; ++i) {
+    const int start = charEnds[i - 1], end = charEnds[i];
+    if (end <= start || end > doc->characterCount() - 1) continue;
+    const TokenFate& f = fates[i];
+    QTextCharFormat format;
+    format.setBackground(fateColour(f.fate));
+    format.setToolTip(tr("token %1, id %2, piece \"%3\": %4; set %5-%6, pivot %7")
+                          .arg(i)
+                          .arg(ids[i])
+                          .arg(pieces.value(i), fateName(f.fate))
+                          .arg(f.first)
+                          .arg(f.last)
+                          .arg(f.pivot));
+    cursor.setPosition(start);
+    cursor.setPosition(end, QTextCursor::KeepAnchor);
+    cursor.setCharFormat(format);
+  }
+  cursor.endEditBlock();
+}
+
+QString OutputPanel::toolTipAt(int position) const {
+  QTextCursor cursor(text_->document());
+  cursor.setPosition(position + 1);  // the format of the character before the cursor
+  return cursor.charFormat().toolTip();
+}
+
+bool OutputPanel::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == text_->viewport() && event->type() == QEvent::ToolTip) {
+    auto* help = static_cast<QHelpEvent*>(event);
+    const QTextCursor cursor = text_->cursorForPosition(help->pos());
+    const QString tip = cursor.charFormat().toolTip();
+    if (tip.isEmpty()) {
+      QToolTip::hideText();
+    } else {
+      QToolTip::showText(help->globalPos(), tip, text_->viewport());
+    }
+    return true;
+  }
+  return QWidget::eventFilter(watched, event);
 }
 
 void OutputPanel::showError(const QString& message) {

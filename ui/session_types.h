@@ -17,9 +17,10 @@ namespace kvs::ui {
 
 // The prompt after prefill: what the views label their axes with.
 struct PromptInfo {
-  QVector<int> ids;    // BOS included
-  QStringList pieces;  // one per id, e.g. "▁Once"
-  QString text;        // the prompt's decoded text (without BOS)
+  QVector<int> ids;       // BOS included
+  QStringList pieces;     // one per id, e.g. "▁Once"
+  QString text;           // the prompt's decoded text (without BOS)
+  QVector<int> charEnds;  // token i is text[charEnds[i-1] .. charEnds[i]) (BOS: empty)
   int layers = 0, kvHeads = 0, queryHeads = 0;
   bool hasAttention = false;  // the attention matrices were kept (small enough)
   double prefillMs = 0;

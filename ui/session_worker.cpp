@@ -152,10 +152,14 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
 
   // As the CLI prints: the prompt's text (without BOS), then the continuation as it comes.
   TokenStreamDecoder promptText(tokenizer, /*atTextStart=*/true);
-  std::string text;
-  for (int i = 1; i < P; ++i) text += promptText.push(request->promptIds[i]);
-  text += promptText.finish();
-  if (!text.empty()) emit textReady(QString::fromStdString(text));
+  QString text;
+  QVector<int> charEnds{0};  // where each token's text ends, for colouring tokens
+  for (int i = 1; i < P; ++i) {
+    text += QString::fromStdString(promptText.push(request->promptIds[i]));
+    charEnds.push_back(static_cast<int>(text.size()));
+  }
+  text += QString::fromStdString(promptText.finish());
+  if (!text.isEmpty()) emit textReady(text);
   emit progress(0, request->steps);
 
   hasPrompt_ = false;
@@ -173,7 +177,8 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
     info.ids.push_back(id);
     info.pieces.push_back(QString::fromStdString(tokenizer.piece(id)));
   }
-  info.text = QString::fromStdString(text);
+  info.text = text;
+  info.charEnds = charEnds;
   info.layers = c.nLayers;
   info.kvHeads = c.nKvHeads;
   info.queryHeads = c.nHeads;

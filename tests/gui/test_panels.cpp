@@ -4,6 +4,7 @@
 // at full resolution when zoomed in.
 
 #include <qcustomplot.h>
+#include <QAbstractItemModelTester>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDoubleSpinBox>
@@ -26,9 +27,11 @@
 #include "main_window.h"
 #include "memory_panel.h"
 #include "merging_sets_item.h"
+#include "output_panel.h"
 #include "parameters_panel.h"
 #include "session_controller.h"
 #include "session_worker.h"
+#include "token_table_model.h"
 
 using namespace kvs::ui;
 
@@ -71,6 +74,7 @@ class TestPanels : public QObject {
   void stopCancelsRegeneration();
   void largeMatricesAreDownsampledUntilZoomed();
   void exportWritesFiguresDataAndSidecar();
+  void tokensShowWhatHappenedToThem();
 
  private:
   QTemporaryDir settingsDir_;
@@ -316,6 +320,56 @@ void TestPanels::exportWritesFiguresDataAndSidecar() {
   bad.path = dir.filePath("missing/figure.png");
   bad.format = ExportRequest::Format::kPng;
   QVERIFY(!w.exportView("heatmap", bad).isEmpty());
+}
+
+void TestPanels::tokensShowWhatHappenedToThem() {
+  MainWindow w(kModel);
+  w.show();
+  kvs::CompressionParams p = ParametersPanel::defaults();
+  p.eps = 0.3;
+  w.parameters()->setParams(p);
+  TokenTableModel* model = w.tokenModel();
+  QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QVERIFY(runPrompt(w, 100));
+  w.heatmap()->select(1, 2);
+  const PromptInfo& info = w.controller()->prompt();
+  QTRY_COMPARE_WITH_TIMEOUT(model->rowCount(), int(info.ids.size()), kTimeoutMs);
+  QCOMPARE(model->columnCount(), int(TokenTableModel::kColumns));
+  // Every merged set of the drawn head shows up as a pivot and its members.
+  const kvs::HeadLayout& head = w.controller()->layout().layout.heads[1][2];
+  int merged = 0, protectedTokens = 0;
+  for (const kvs::LayoutSpan& s : head.spans) {
+    if (s.count < 2) continue;
+    ++merged;
+    QCOMPARE(model->index(s.pivot, TokenTableModel::kFate).data().toString(),
+             QStringLiteral("pivot"));
+    const int member = s.pivot == s.first ? s.last : s.first;
+    QCOMPARE(model->index(member, TokenTableModel::kFate).data().toString(),
+             QStringLiteral("merged"));
+    QCOMPARE(model->index(member, TokenTableModel::kPivot).data().toInt(), s.pivot);
+  }
+  QVERIFY(merged > 0);
+  for (char c : head.isProtected) protectedTokens += c;
+  int protectedRows = 0;
+  for (int r = 0; r < model->rowCount(); ++r) {
+    protectedRows += model->index(r, TokenTableModel::kFate).data() == "protected";
+  }
+  QCOMPARE(protectedRows, protectedTokens);
+  // The output's prompt tokens carry the same in their tooltips.
+  const int t = head.spans.front().count > 1 ? head.spans.front().pivot : 3;
+  const QString tip = w.output()->toolTipAt(info.charEnds[t] - 1);
+  QVERIFY2(tip.startsWith(QString("token %1, id %2").arg(t).arg(info.ids[t])), qPrintable(tip));
+  QVERIFY(tip.contains(model->index(t, TokenTableModel::kFate).data().toString()));
+  // Other heads, other fates; H2O evicts.
+  child<QComboBox>(w, "method")->setCurrentText("h2o");
+  QTRY_VERIFY_WITH_TIMEOUT(
+      [&] {
+        for (int r = 0; r < model->rowCount(); ++r) {
+          if (model->index(r, TokenTableModel::kFate).data() == "evicted") return true;
+        }
+        return false;
+      }(),
+      kTimeoutMs);
 }
 
 QTEST_MAIN(TestPanels)
