@@ -18,6 +18,7 @@
 #include "memory_panel.h"
 #include "merging_sets_item.h"
 #include "output_panel.h"
+#include "overview_panel.h"
 #include "parameters_panel.h"
 #include "session_controller.h"
 #include "session_worker.h"
@@ -47,6 +48,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   parameters_ = new ParametersPanel(this);
   heatmap_ = new HeatmapPanel(this);
   memory_ = new MemoryPanel(this);
+  overview_ = new OverviewPanel(this);
   tokens_ = new TokenTableModel(this);
   auto* tokenView = new QTableView(this);
   tokenView->setObjectName("tokenTable");
@@ -60,6 +62,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   addDock(outputPanel_, tr("Output"), "outputDock", Qt::BottomDockWidgetArea);
   addDock(memory_, tr("Memory"), "memoryDock", Qt::RightDockWidgetArea);
   addDock(tokenView, tr("Tokens"), "tokensDock", Qt::RightDockWidgetArea);
+  addDock(overview_, tr("Overview"), "overviewDock", Qt::RightDockWidgetArea);
 
   modelLabel_ = new QLabel(tr("No model loaded"), this);
   modelLabel_->setObjectName("modelLabel");
@@ -83,6 +86,8 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   connect(c, &SessionController::busyChanged, this, &MainWindow::onBusy);
   connect(c, &SessionController::phase, this,
           [this](const QString& what) { statusBar()->showMessage(what + "..."); });
+  // First: a new prompt needs a new overview (the heatmap's setPrompt below asks for it).
+  connect(c, &SessionController::promptReady, this, [this] { overviewSource_ = -1; });
   connect(c, &SessionController::promptReady, heatmap_, &HeatmapPanel::setPrompt);
   connect(c, &SessionController::layoutReady, heatmap_, &HeatmapPanel::setLayout);
   connect(c, &SessionController::layoutReady, this, [this](const LayoutResult& r) {
@@ -100,6 +105,15 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   connect(c, &SessionController::layoutReady, this, &MainWindow::updateTokenViews);
   connect(heatmap_, &HeatmapPanel::selectionChanged, this, &MainWindow::updateTokenViews);
   connect(heatmap_, &HeatmapPanel::matrixRequested, c, &SessionController::requestSimilarity);
+  connect(heatmap_, &HeatmapPanel::matrixRequested, this, [this](int source) {
+    if (source == overviewSource_) return;
+    overviewSource_ = source;
+    controller_->requestOverview(source, 48);
+  });
+  connect(c, &SessionController::overviewReady, overview_, &OverviewPanel::setOverview);
+  connect(c, &SessionController::layoutReady, overview_, &OverviewPanel::setLayout);
+  connect(overview_, &OverviewPanel::headClicked, heatmap_, &HeatmapPanel::select);
+  connect(heatmap_, &HeatmapPanel::selectionChanged, overview_, &OverviewPanel::setSelection);
   connect(parameters_, &ParametersPanel::paramsChanged, c, &SessionController::setParams);
   connect(promptPanel_, &PromptPanel::loadRequested, this, &MainWindow::loadModel);
   connect(promptPanel_, &PromptPanel::runRequested, this, &MainWindow::run);
@@ -137,6 +151,8 @@ void MainWindow::createMenus() {
                   [this] { exportWithDialog("memory-layers"); });
   file->addAction(tr("Export memory over &steps..."), this,
                   [this] { exportWithDialog("memory-steps"); });
+  file->addAction(tr("Export &adjacent similarity..."), this,
+                  [this] { exportWithDialog("adjacent"); });
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
@@ -151,6 +167,14 @@ QString MainWindow::exportView(const QString& view, const ExportRequest& request
     plot = view == "memory-layers" ? memory_->layerPlot() : memory_->stepsPlot();
     csv = memory_->csv();
     json = memory_->viewJson();
+  }
+  if (view == "adjacent") {
+    plot = overview_->curvePlot();
+    csv = overview_->csv();
+    json = QJsonObject{{"view", "adjacent"},
+                       {"layer", heatmap_->layer()},
+                       {"head", heatmap_->head()},
+                       {"eps", overview_->epsLine()}};
   }
   json["panel"] = view;
   const QJsonObject sidecar =

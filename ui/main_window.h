@@ -16,6 +16,7 @@ namespace kvs::ui {
 class HeatmapPanel;
 class MemoryPanel;
 class OutputPanel;
+class OverviewPanel;
 class ParametersPanel;
 class SessionController;
 class SessionWorker;
@@ -37,6 +38,7 @@ class MainWindow : public QMainWindow {
   ParametersPanel* parameters() const { return parameters_; }
   MemoryPanel* memory() const { return memory_; }
   OutputPanel* output() const { return outputPanel_; }
+  OverviewPanel* overview() const { return overview_; }
   TokenTableModel* tokenModel() const { return tokens_; }
   // Writes the figure with its CSV and JSON sidecar; returns an empty string or the error.
   QString exportView(const QString& view, const ExportRequest& request);
@@ -65,6 +67,8 @@ class MainWindow : public QMainWindow {
   HeatmapPanel* heatmap_;
   MemoryPanel* memory_;
   TokenTableModel* tokens_;
+  OverviewPanel* overview_;
+  int overviewSource_ = -1;  // the source the overview shows (-1: none for this prompt)
   QMenu* viewMenu_ = nullptr;
   QLabel* modelLabel_;
   QLabel* blasLabel_;

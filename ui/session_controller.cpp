@@ -31,6 +31,7 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
     emit layoutReady(r);
   });
   connect(worker_, &SessionWorker::similarityReady, this, &SessionController::similarityReady);
+  connect(worker_, &SessionWorker::overviewReady, this, &SessionController::overviewReady);
   connect(worker_, &SessionWorker::variantReady, this, [this](const VariantSummary& s) {
     if (s.ticket != workTicket_) return;  // stale
     if (s.reference) {
@@ -127,6 +128,14 @@ void SessionController::requestSimilarity(int source, int layer, int head) {
       [w = worker_, source, layer, head, ticket] {
         w->computeSimilarity(source, layer, head, ticket);
       },
+      Qt::QueuedConnection);
+}
+
+void SessionController::requestOverview(int source, int size) {
+  if (!hasPrompt()) return;
+  const quint64 ticket = worker_->takeTicket(SessionWorker::kOverview);
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, source, size, ticket] { w->computeOverview(source, size, ticket); },
       Qt::QueuedConnection);
 }
 

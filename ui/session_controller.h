@@ -40,6 +40,7 @@ class SessionController : public QObject {
   // Layout at once; continuation after the debounce (newest wins).
   void setParams(const kvs::CompressionParams& params);
   void requestSimilarity(int source, int layer, int head);
+  void requestOverview(int source, int size);
 
  signals:
   void busyChanged(bool busy);
@@ -48,6 +49,7 @@ class SessionController : public QObject {
   void promptReady(const kvs::ui::PromptInfo& info);
   void layoutReady(const kvs::ui::LayoutResult& result);
   void similarityReady(const kvs::ui::SimilarityResult& result);
+  void overviewReady(const kvs::ui::OverviewData& data);
   void textReady(const QString& chunk);
   void progress(int done, int total);
   void variantReady(const kvs::ui::VariantSummary& summary);

@@ -41,6 +41,15 @@ struct SimilarityResult {
   quint64 ticket = 0;
 };
 
+// Small multiples of every (layer, head), and the adjacent-similarity curves, for the overview.
+struct OverviewData {
+  int source = 0;                              // kvs::SimilaritySource
+  int layers = 0, heads = 0, size = 0;         // thumbnails: layers x heads, each size x size
+  std::vector<std::vector<float>> thumbnails;  // [layer * heads + head][size * size]
+  std::vector<std::vector<std::vector<float>>> adjacentCos;  // [L][Hkv][T-1], keys after RoPE
+  quint64 ticket = 0;
+};
+
 // One compressed continuation and the memory its cache held.
 struct VariantSummary {
   kvs::CompressionParams params;
@@ -64,3 +73,4 @@ Q_DECLARE_METATYPE(kvs::ui::PromptInfo)
 Q_DECLARE_METATYPE(kvs::ui::LayoutResult)
 Q_DECLARE_METATYPE(kvs::ui::SimilarityResult)
 Q_DECLARE_METATYPE(kvs::ui::VariantSummary)
+Q_DECLARE_METATYPE(kvs::ui::OverviewData)

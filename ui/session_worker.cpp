@@ -69,6 +69,7 @@ SessionWorker::SessionWorker(QObject* parent) : QObject(parent) {
   qRegisterMetaType<LayoutResult>();
   qRegisterMetaType<SimilarityResult>();
   qRegisterMetaType<VariantSummary>();
+  qRegisterMetaType<OverviewData>();
 }
 
 SessionWorker::~SessionWorker() = default;
@@ -290,6 +291,31 @@ void SessionWorker::computeSimilarity(int source, int layer, int head, quint64 t
     result.ms = timer.nsecsElapsed() / 1e6;
     result.ticket = ticket;
     emit similarityReady(result);
+  } catch (const std::exception& e) {
+    emit failed(messageOf(e), 0);
+  }
+}
+
+void SessionWorker::computeOverview(int source, int size, quint64 ticket) {
+  if (!current(kOverview, ticket) || !state_) return;
+  try {
+    const auto src = static_cast<SimilaritySource>(source);
+    OverviewData data;
+    data.source = source;
+    data.layers = model_->config().nLayers;
+    data.heads =
+        src == SimilaritySource::kAttention ? model_->config().nHeads : model_->config().nKvHeads;
+    for (int l = 0; l < data.layers; ++l) {
+      for (int h = 0; h < data.heads; ++h) {
+        if (!current(kOverview, ticket)) return;  // a newer source was chosen
+        SimilarityMatrix m = similarityThumbnail(*state_, src, l, h, size);
+        data.size = m.tokens;
+        data.thumbnails.push_back(std::move(m.values));
+      }
+    }
+    data.adjacentCos = state_->adjacentCos;
+    data.ticket = ticket;
+    emit overviewReady(data);
   } catch (const std::exception& e) {
     emit failed(messageOf(e), 0);
   }

@@ -33,7 +33,7 @@ class SessionWorker : public QObject {
 
  public:
   // Work (run, regenerate) supersedes work; layouts and similarity views supersede their own kind.
-  enum Kind { kWork, kLayout, kSimilarity, kKinds };
+  enum Kind { kWork, kLayout, kSimilarity, kOverview, kKinds };
 
   explicit SessionWorker(QObject* parent = nullptr);
   ~SessionWorker() override;
@@ -56,6 +56,8 @@ class SessionWorker : public QObject {
   void regenerate(const kvs::CompressionParams& params, quint64 ticket);
   // source: kvs::SimilaritySource; head -1 = mean over heads.
   void computeSimilarity(int source, int layer, int head, quint64 ticket);
+  // Thumbnails of every (layer, head) of source, each over `size` tokens, and the curves.
+  void computeOverview(int source, int size, quint64 ticket);
 
  signals:
   void modelLoaded(const QString& description, int contextLength);
@@ -63,6 +65,7 @@ class SessionWorker : public QObject {
   void promptReady(const kvs::ui::PromptInfo& info);
   void layoutReady(const kvs::ui::LayoutResult& result);
   void similarityReady(const kvs::ui::SimilarityResult& result);
+  void overviewReady(const kvs::ui::OverviewData& data);
   void textReady(const QString& chunk);
   void progress(int done, int total);  // positions run of the requested steps
   void variantReady(const kvs::ui::VariantSummary& summary);

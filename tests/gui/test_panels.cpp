@@ -28,9 +28,11 @@
 #include "memory_panel.h"
 #include "merging_sets_item.h"
 #include "output_panel.h"
+#include "overview_panel.h"
 #include "parameters_panel.h"
 #include "session_controller.h"
 #include "session_worker.h"
+#include "thumbnail_grid.h"
 #include "token_table_model.h"
 
 using namespace kvs::ui;
@@ -75,6 +77,7 @@ class TestPanels : public QObject {
   void largeMatricesAreDownsampledUntilZoomed();
   void exportWritesFiguresDataAndSidecar();
   void tokensShowWhatHappenedToThem();
+  void overviewSelectsHeadsAndDrawsEps();
 
  private:
   QTemporaryDir settingsDir_;
@@ -370,6 +373,34 @@ void TestPanels::tokensShowWhatHappenedToThem() {
         return false;
       }(),
       kTimeoutMs);
+}
+
+void TestPanels::overviewSelectsHeadsAndDrawsEps() {
+  MainWindow w(kModel);
+  w.show();
+  kvs::CompressionParams p = ParametersPanel::defaults();
+  p.eps = 0.7;
+  w.parameters()->setParams(p);
+  QVERIFY(runPrompt(w, 100));
+  ThumbnailGrid* grid = w.overview()->grid();
+  QTRY_COMPARE_WITH_TIMEOUT(grid->layers(), 5, kTimeoutMs);
+  QCOMPARE(grid->heads(), 4);  // KV heads of stories260K
+  // The selected layer's curves: one per KV head, T-1 points, and the eps line.
+  QCustomPlot* curves = w.overview()->curvePlot();
+  const int T = w.controller()->prompt().ids.size();
+  QTRY_COMPARE_WITH_TIMEOUT(curves->graphCount(), 4, kTimeoutMs);
+  QCOMPARE(curves->graph(0)->data()->size(), T - 1);
+  QCOMPARE(w.overview()->epsLine(), 0.7);
+  // A click on a thumbnail selects that layer and head in the heatmap.
+  grid->resize(400, 500);
+  QTest::mouseClick(grid, Qt::LeftButton, {}, grid->cellRect(3, 2).center());
+  QCOMPARE(w.heatmap()->layer(), 3);
+  QCOMPARE(w.heatmap()->head(), 2);
+  child<QDoubleSpinBox>(w, "eps")->setValue(0.55);
+  QTRY_COMPARE_WITH_TIMEOUT(w.overview()->epsLine(), 0.55, kTimeoutMs);
+  // Thumbnails follow the heatmap's source: attention has a thumbnail per query head.
+  child<QComboBox>(w, "heatmapSource")->setCurrentIndex(3);
+  QTRY_COMPARE_WITH_TIMEOUT(grid->heads(), 8, kTimeoutMs);
 }
 
 QTEST_MAIN(TestPanels)
