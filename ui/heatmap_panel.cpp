@@ -42,6 +42,8 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   showSets_->setChecked(true);
   auto* reset = new QPushButton(tr("Reset zoom"), this);
   reset->setObjectName("resetZoom");
+  reset->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+  reset->setToolTip(tr("Show the whole matrix (Ctrl+0); drag to pan, wheel to zoom"));
   info_ = new QLabel(this);
   info_->setObjectName("heatmapInfo");
 
@@ -103,6 +105,10 @@ int HeatmapPanel::source() const {
   return source_->currentIndex();
 }
 
+QString HeatmapPanel::colourMapName() const {
+  return gradient_->currentText();
+}
+
 void HeatmapPanel::fillHeads() {
   const bool attention = source() == static_cast<int>(SimilaritySource::kAttention);
   const int heads = attention ? prompt_.queryHeads : prompt_.kvHeads;
@@ -144,6 +150,8 @@ void HeatmapPanel::setMatrix(const SimilarityResult& result) {
   const SimilarityMatrix& m = result.matrix;
   if (m.layer != layer() || m.head != head() || static_cast<int>(m.source) != source()) return;
   shown_ = {m.source, m.layer, m.head, m.tokens, {}};
+  scale_->axis()->setLabel(m.source == SimilaritySource::kAttention ? tr("attention probability")
+                                                                    : tr("cosine similarity"));
   pyramid_.set(m.values, m.tokens);
   map_->setDataRange(QCPRange(pyramid_.min(), std::max(pyramid_.max(), pyramid_.min() + 1e-6f)));
   info_->setText(tr("%1 tokens, range %2 .. %3, computed in %4 ms")

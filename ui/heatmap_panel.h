@@ -37,6 +37,7 @@ class HeatmapPanel : public QWidget {
   int layer() const;
   int head() const;    // -1 = mean over heads
   int source() const;  // kvs::SimilaritySource
+  QString colourMapName() const;
   // Cells of the matrix behind each displayed cell along one axis (1 = full resolution).
   int displayStride() const { return 1 << level_; }
   int tokens() const { return pyramid_.size(); }

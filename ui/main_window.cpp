@@ -97,6 +97,9 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
             : tr("cannot apply: %1").arg(QString::fromStdString(r.layout.error)));
   });
   connect(c, &SessionController::similarityReady, heatmap_, &HeatmapPanel::setMatrix);
+  connect(c, &SessionController::referenceReady, outputPanel_, [this](const VariantSummary& s) {
+    outputPanel_->setReference(controller_->prompt().text + s.text);
+  });
   connect(c, &SessionController::variantReady, this, [this](const VariantSummary& s) {
     outputPanel_->setTexts(controller_->prompt().text, s.text);
     memory_->setVariant(s);
@@ -297,6 +300,7 @@ void MainWindow::saveSettings() const {
   settings.setValue("generation/topP", job.topP);
   settings.setValue("generation/seed", job.seed);
   parameters_->saveSettings(settings);
+  settings.setValue("view/colourMap", heatmap_->colourMapName());
   settings.setValue("window/geometry", saveGeometry());
   settings.setValue("window/state", saveState());
 }

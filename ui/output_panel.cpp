@@ -4,6 +4,7 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QScrollBar>
+#include <QTabWidget>
 #include <QTextBlock>
 #include <QTextCharFormat>
 #include <QTextCursor>
@@ -29,7 +30,14 @@ OutputPanel::OutputPanel(QWidget* parent) : QWidget(parent) {
   text_->viewport()->installEventFilter(this);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addWidget(text_, 1);
+  reference_ = new QPlainTextEdit(this);
+  reference_->setObjectName("referenceOutput");
+  reference_->setReadOnly(true);
+  reference_->setPlaceholderText(tr("The full cache's continuation appears here after a run."));
+  auto* tabs = new QTabWidget(this);
+  tabs->addTab(text_, tr("Output (current setting)"));
+  tabs->addTab(reference_, tr("Full cache"));
+  layout->addWidget(tabs, 1);
   layout->addWidget(progress_);
 }
 
@@ -39,6 +47,7 @@ QString OutputPanel::text() const {
 
 void OutputPanel::clear() {
   text_->clear();
+  reference_->clear();
 }
 
 void OutputPanel::appendText(const QString& chunk) {
@@ -102,6 +111,14 @@ bool OutputPanel::eventFilter(QObject* watched, QEvent* event) {
     return true;
   }
   return QWidget::eventFilter(watched, event);
+}
+
+void OutputPanel::setReference(const QString& continuation) {
+  reference_->setPlainText(continuation);
+}
+
+QString OutputPanel::reference() const {
+  return reference_->toPlainText();
 }
 
 void OutputPanel::showError(const QString& message) {

@@ -29,6 +29,9 @@ class OutputPanel : public QWidget {
                      const QStringList& pieces, const QVector<TokenFate>& fates);
   // The fate shown at a character of the text (kKept outside the prompt), for tests.
   QString toolTipAt(int position) const;
+  // The full cache's continuation of the same prompt, for comparison (its own tab).
+  void setReference(const QString& continuation);
+  QString reference() const;
   // Appends message as a red paragraph of its own.
   void showError(const QString& message);
 
@@ -40,6 +43,7 @@ class OutputPanel : public QWidget {
 
  private:
   QPlainTextEdit* text_;
+  QPlainTextEdit* reference_;
   QProgressBar* progress_;
 };
 

@@ -40,8 +40,11 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
       return;
     }
     variant_ = s;
-    if (s.params.method == Method::kFull) reference_ = s;
     emit variantReady(s);
+    if (s.params.method == Method::kFull) {
+      reference_ = s;
+      emit referenceReady(s);
+    }
   });
   connect(worker_, &SessionWorker::finished, this, [this](const GenerationStats& stats) {
     if (stats.ticket != workTicket_) return;

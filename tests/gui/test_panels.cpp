@@ -157,6 +157,12 @@ void TestPanels::epsChangeRedrawsMergingSets() {
   QTRY_VERIFY_WITH_TIMEOUT(variants.count() >= 1, kTimeoutMs);
   QCOMPARE(variants.last().first().value<VariantSummary>().params.eps, 0.2);
   QVERIFY(child<QPlainTextEdit>(w, "output")->toPlainText().startsWith("Once upon a time"));
+  // The full cache's continuation stays available for comparison.
+  const QString reference = child<QPlainTextEdit>(w, "referenceOutput")->toPlainText();
+  QVERIFY(reference.startsWith(kPrompt));
+  QVERIFY(reference.size() > kPrompt.size());
+  QCOMPARE(w.heatmap()->colourMap()->colorScale()->axis()->label(),
+           QStringLiteral("cosine similarity"));
 
   // H2O evicts: the overlay marks evicted tokens and draws no merged sets.
   child<QComboBox>(w, "method")->setCurrentText("h2o");
