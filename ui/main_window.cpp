@@ -60,9 +60,12 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   addDock(promptPanel_, tr("Prompt"), "promptDock", Qt::LeftDockWidgetArea);
   addDock(parameters_, tr("Parameters"), "parametersDock", Qt::LeftDockWidgetArea);
   addDock(outputPanel_, tr("Output"), "outputDock", Qt::BottomDockWidgetArea);
+  addDock(overview_, tr("Overview"), "overviewDock", Qt::RightDockWidgetArea);
   addDock(memory_, tr("Memory"), "memoryDock", Qt::RightDockWidgetArea);
   addDock(tokenView, tr("Tokens"), "tokensDock", Qt::RightDockWidgetArea);
-  addDock(overview_, tr("Overview"), "overviewDock", Qt::RightDockWidgetArea);
+  // Memory and Tokens share a place under the overview.
+  tabifyDockWidget(findChild<QDockWidget*>("memoryDock"), findChild<QDockWidget*>("tokensDock"));
+  findChild<QDockWidget*>("memoryDock")->raise();
 
   modelLabel_ = new QLabel(tr("No model loaded"), this);
   modelLabel_->setObjectName("modelLabel");

@@ -26,7 +26,7 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
   layers_ = new QCustomPlot(this);
   layers_->setObjectName("memoryLayers");
   layers_->xAxis->setLabel(tr("layer"));
-  layers_->yAxis->setLabel(tr("KV bytes after compression (KiB)"));
+  layers_->yAxis->setLabel(tr("KiB per layer"));
   full_ = bars(layers_, tr("full cache"), QColor(160, 160, 160));
   compressed_ = bars(layers_, tr("compressed"), QColor(33, 145, 140));
   auto* group = new QCPBarsGroup(layers_);
@@ -38,7 +38,7 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
   steps_ = new QCustomPlot(this);
   steps_->setObjectName("memorySteps");
   steps_->xAxis->setLabel(tr("decode step"));
-  steps_->yAxis->setLabel(tr("total KV bytes (KiB)"));
+  steps_->yAxis->setLabel(tr("KiB in all"));
   stepsFull_ = steps_->addGraph();
   stepsFull_->setName(tr("full cache"));
   stepsFull_->setPen(QPen(QColor(160, 160, 160), 2));

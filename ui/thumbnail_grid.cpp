@@ -60,11 +60,13 @@ void ThumbnailGrid::paintEvent(QPaintEvent*) {
   p.setFont(small);
   for (int l = 0; l < layers_; ++l) {
     const QRect row = cellRect(l, 0);
+    p.setPen(palette().color(QPalette::WindowText));
     p.drawText(QRect(0, row.top(), kLabel - 2, row.height()), Qt::AlignRight | Qt::AlignVCenter,
                QString::number(l));
     for (int h = 0; h < heads_; ++h) {
       const QRect cell = cellRect(l, h);
       if (l == 0) {
+        p.setPen(palette().color(QPalette::WindowText));
         p.drawText(QRect(cell.left(), 0, cell.width(), kLabel), Qt::AlignCenter,
                    QString::number(h));
       }
