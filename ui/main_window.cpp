@@ -12,6 +12,7 @@
 #include <QStatusBar>
 #include <QTableView>
 
+#include "compare_panel.h"
 #include "export_dialog.h"
 #include "export_sidecar.h"
 #include "heatmap_panel.h"
@@ -49,6 +50,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   heatmap_ = new HeatmapPanel(this);
   memory_ = new MemoryPanel(this);
   overview_ = new OverviewPanel(this);
+  compare_ = new ComparePanel(this);
   tokens_ = new TokenTableModel(this);
   auto* tokenView = new QTableView(this);
   tokenView->setObjectName("tokenTable");
@@ -63,6 +65,9 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   addDock(overview_, tr("Overview"), "overviewDock", Qt::RightDockWidgetArea);
   addDock(memory_, tr("Memory"), "memoryDock", Qt::RightDockWidgetArea);
   addDock(tokenView, tr("Tokens"), "tokensDock", Qt::RightDockWidgetArea);
+  addDock(compare_, tr("Compare"), "compareDock", Qt::BottomDockWidgetArea);
+  tabifyDockWidget(findChild<QDockWidget*>("outputDock"), findChild<QDockWidget*>("compareDock"));
+  findChild<QDockWidget*>("outputDock")->raise();
   // Memory and Tokens share a place under the overview.
   tabifyDockWidget(findChild<QDockWidget*>("memoryDock"), findChild<QDockWidget*>("tokensDock"));
   findChild<QDockWidget*>("memoryDock")->raise();
@@ -121,6 +126,15 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   connect(overview_, &OverviewPanel::headClicked, heatmap_, &HeatmapPanel::select);
   connect(heatmap_, &HeatmapPanel::selectionChanged, overview_, &OverviewPanel::setSelection);
   connect(parameters_, &ParametersPanel::paramsChanged, c, &SessionController::setParams);
+  connect(parameters_, &ParametersPanel::paramsChanged, compare_, &ComparePanel::setCurrentParams);
+  compare_->setCurrentParams(parameters_->params());
+  connect(compare_, &ComparePanel::compareRequested, this,
+          [this](const QVector<CompressionParams>& variants) {
+            if (state_ != PromptPanel::State::kReady || !controller_->hasPrompt()) return;
+            setState(PromptPanel::State::kRunning);
+            controller_->compare(variants);
+          });
+  connect(c, &SessionController::compareReady, compare_, &ComparePanel::setResult);
   connect(promptPanel_, &PromptPanel::loadRequested, this, &MainWindow::loadModel);
   connect(promptPanel_, &PromptPanel::runRequested, this, &MainWindow::run);
   connect(promptPanel_, &PromptPanel::stopRequested, this, &MainWindow::stop);
@@ -251,6 +265,11 @@ void MainWindow::onBusy(bool busy) {
 }
 
 void MainWindow::onFinished(const GenerationStats& s) {
+  if (s.stopReason == "compared") {
+    statusBar()->showMessage(tr("Compared %1 variants with the full cache").arg(s.generatedTokens));
+    if (!controller_->busy()) setState(PromptPanel::State::kReady);
+    return;
+  }
   statusBar()->showMessage(tr("%1 tokens (%2), prefill %3 tokens in %4 ms, %5 tokens/s")
                                .arg(s.generatedTokens)
                                .arg(stopText(s.stopReason))

@@ -13,6 +13,7 @@ class QMenu;
 
 namespace kvs::ui {
 
+class ComparePanel;
 class HeatmapPanel;
 class MemoryPanel;
 class OutputPanel;
@@ -39,6 +40,7 @@ class MainWindow : public QMainWindow {
   MemoryPanel* memory() const { return memory_; }
   OutputPanel* output() const { return outputPanel_; }
   OverviewPanel* overview() const { return overview_; }
+  ComparePanel* compare() const { return compare_; }
   TokenTableModel* tokenModel() const { return tokens_; }
   // Writes the figure with its CSV and JSON sidecar; returns an empty string or the error.
   QString exportView(const QString& view, const ExportRequest& request);
@@ -68,6 +70,7 @@ class MainWindow : public QMainWindow {
   MemoryPanel* memory_;
   TokenTableModel* tokens_;
   OverviewPanel* overview_;
+  ComparePanel* compare_;
   int overviewSource_ = -1;  // the source the overview shows (-1: none for this prompt)
   QMenu* viewMenu_ = nullptr;
   QLabel* modelLabel_;

@@ -32,6 +32,9 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
   });
   connect(worker_, &SessionWorker::similarityReady, this, &SessionController::similarityReady);
   connect(worker_, &SessionWorker::overviewReady, this, &SessionController::overviewReady);
+  connect(worker_, &SessionWorker::compareReady, this, [this](const CompareResult& r) {
+    if (r.ticket == workTicket_) emit compareReady(r);
+  });
   connect(worker_, &SessionWorker::variantReady, this, [this](const VariantSummary& s) {
     if (s.ticket != workTicket_) return;  // stale
     if (s.reference) {
@@ -131,6 +134,17 @@ void SessionController::requestSimilarity(int source, int layer, int head) {
       [w = worker_, source, layer, head, ticket] {
         w->computeSimilarity(source, layer, head, ticket);
       },
+      Qt::QueuedConnection);
+}
+
+void SessionController::compare(const QVector<CompressionParams>& variants) {
+  if (!hasPrompt() || loading_) return;
+  debounce_.stop();
+  workTicket_ = worker_->takeTicket(SessionWorker::kWork);
+  worker_->clearStop();
+  setBusy(true);
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, variants, t = workTicket_] { w->compare(variants, t); },
       Qt::QueuedConnection);
 }
 

@@ -41,6 +41,7 @@ class SessionController : public QObject {
   void setParams(const kvs::CompressionParams& params);
   void requestSimilarity(int source, int layer, int head);
   void requestOverview(int source, int size);
+  void compare(const QVector<kvs::CompressionParams>& variants);
 
  signals:
   void busyChanged(bool busy);
@@ -50,6 +51,7 @@ class SessionController : public QObject {
   void layoutReady(const kvs::ui::LayoutResult& result);
   void similarityReady(const kvs::ui::SimilarityResult& result);
   void overviewReady(const kvs::ui::OverviewData& data);
+  void compareReady(const kvs::ui::CompareResult& result);
   void textReady(const QString& chunk);
   void progress(int done, int total);
   void variantReady(const kvs::ui::VariantSummary& summary);

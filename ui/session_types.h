@@ -66,6 +66,23 @@ struct VariantSummary {
   quint64 ticket = 0;
 };
 
+// One row of the Compare view: a variant's greedy text and its quality against the full cache
+// (kvs::compareVariants; row 0 is the full cache).
+struct CompareRow {
+  kvs::CompressionParams params;
+  QStringList chunks;     // the continuation's text per generated token
+  QVector<bool> differs;  // per token: not the full cache's token at that step
+  double meanKl = 0, maxKl = 0, top1 = 1, nll = 0;
+  qint64 kvBytes = 0, kvBytesFull = 0;
+  double achievedRatio = 1;
+  double seconds = 0;
+};
+
+struct CompareResult {
+  QVector<CompareRow> rows;
+  quint64 ticket = 0;
+};
+
 }  // namespace kvs::ui
 
 Q_DECLARE_METATYPE(kvs::CompressionParams)
@@ -74,3 +91,4 @@ Q_DECLARE_METATYPE(kvs::ui::LayoutResult)
 Q_DECLARE_METATYPE(kvs::ui::SimilarityResult)
 Q_DECLARE_METATYPE(kvs::ui::VariantSummary)
 Q_DECLARE_METATYPE(kvs::ui::OverviewData)
+Q_DECLARE_METATYPE(kvs::ui::CompareResult)

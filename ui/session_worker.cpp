@@ -1,6 +1,7 @@
 // Core headers first: some have members named `slots`, a Qt macro.
 #include "cache/kv_cache.h"
 #include "model/llama_model.h"
+#include "session/comparison.h"
 #include "session/generator.h"
 #include "session/prefill_state.h"
 #include "session/variant_from_state.h"
@@ -70,6 +71,7 @@ SessionWorker::SessionWorker(QObject* parent) : QObject(parent) {
   qRegisterMetaType<SimilarityResult>();
   qRegisterMetaType<VariantSummary>();
   qRegisterMetaType<OverviewData>();
+  qRegisterMetaType<CompareResult>();
 }
 
 SessionWorker::~SessionWorker() = default;
@@ -293,6 +295,53 @@ void SessionWorker::computeSimilarity(int source, int layer, int head, quint64 t
     emit similarityReady(result);
   } catch (const std::exception& e) {
     emit failed(messageOf(e), 0);
+  }
+}
+
+void SessionWorker::compare(const QVector<CompressionParams>& variants, quint64 ticket) {
+  if (!current(kWork, ticket)) return;
+  try {
+    require(state_ != nullptr, "no prompt has been run yet; press Run first");
+    emit phase(tr("comparing"));
+    const int total = static_cast<int>(variants.size());
+    emit progress(0, total);
+    const auto outcomes = compareVariants(
+        *model_, request_->promptIds, request_->steps,
+        std::vector<CompressionParams>(variants.begin(), variants.end()), [&](int done, int n) {
+          emit progress(done, n);
+          return !stop_ && current(kWork, ticket);
+        });
+    CompareResult result;
+    const std::vector<int>& full = outcomes.front().generatedIds;
+    for (const VariantOutcome& o : outcomes) {
+      CompareRow row;
+      row.params = o.params;
+      TokenStreamDecoder decoder(*tokenizer_, /*atTextStart=*/state_->tokens() <= 1);
+      for (size_t i = 0; i < o.generatedIds.size(); ++i) {
+        row.chunks.push_back(QString::fromStdString(decoder.push(o.generatedIds[i])));
+        row.differs.push_back(i >= full.size() || o.generatedIds[i] != full[i]);
+      }
+      if (!row.chunks.isEmpty()) row.chunks.back() += QString::fromStdString(decoder.finish());
+      row.meanKl = o.meanKl;
+      row.maxKl = o.maxKl;
+      row.top1 = o.top1Agreement;
+      row.nll = o.nll;
+      row.kvBytes = o.kvBytes;
+      row.kvBytesFull = o.kvBytesFull;
+      row.achievedRatio = o.achievedRatio;
+      row.seconds = o.seconds;
+      result.rows.push_back(row);
+    }
+    result.ticket = ticket;
+    emit compareReady(result);
+    GenerationStats stats;
+    stats.stopReason = QStringLiteral("compared");
+    stats.generatedTokens = total;  // variants compared
+    stats.regenerated = true;
+    stats.ticket = ticket;
+    emit finished(stats);
+  } catch (const std::exception& e) {
+    if (current(kWork, ticket)) reportFailure(e, ticket);
   }
 }
 

@@ -56,6 +56,9 @@ class SessionWorker : public QObject {
   void regenerate(const kvs::CompressionParams& params, quint64 ticket);
   // source: kvs::SimilaritySource; head -1 = mean over heads.
   void computeSimilarity(int source, int layer, int head, quint64 ticket);
+  // The kept prompt's variants against the full cache, greedy (kvs::compareVariants: it runs its
+  // own prefill); a compare is work, so a run or a new setting supersedes it.
+  void compare(const QVector<kvs::CompressionParams>& variants, quint64 ticket);
   // Thumbnails of every (layer, head) of source, each over `size` tokens, and the curves.
   void computeOverview(int source, int size, quint64 ticket);
 
@@ -66,6 +69,7 @@ class SessionWorker : public QObject {
   void layoutReady(const kvs::ui::LayoutResult& result);
   void similarityReady(const kvs::ui::SimilarityResult& result);
   void overviewReady(const kvs::ui::OverviewData& data);
+  void compareReady(const kvs::ui::CompareResult& result);
   void textReady(const QString& chunk);
   void progress(int done, int total);  // positions run of the requested steps
   void variantReady(const kvs::ui::VariantSummary& summary);

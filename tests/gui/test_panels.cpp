@@ -21,8 +21,11 @@
 #include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextEdit>
 #include <atomic>
 
+#include "compare_panel.h"
+#include "compare_table_model.h"
 #include "heatmap_panel.h"
 #include "main_window.h"
 #include "memory_panel.h"
@@ -78,6 +81,7 @@ class TestPanels : public QObject {
   void exportWritesFiguresDataAndSidecar();
   void tokensShowWhatHappenedToThem();
   void overviewSelectsHeadsAndDrawsEps();
+  void compareMeasuresVariantsAgainstTheFullCache();
 
  private:
   QTemporaryDir settingsDir_;
@@ -407,6 +411,46 @@ void TestPanels::overviewSelectsHeadsAndDrawsEps() {
   // Thumbnails follow the heatmap's source: attention has a thumbnail per query head.
   child<QComboBox>(w, "heatmapSource")->setCurrentIndex(3);
   QTRY_COMPARE_WITH_TIMEOUT(grid->heads(), 8, kTimeoutMs);
+}
+
+void TestPanels::compareMeasuresVariantsAgainstTheFullCache() {
+  MainWindow w(kModel);
+  w.show();
+  w.parameters()->setParams(ParametersPanel::defaults());
+  CompareTableModel* model = w.compare()->model();
+  QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+  QVERIFY(runPrompt(w, 160));
+  auto* add = child<QPushButton>(w, "compareAdd");
+  add->click();  // KVMerger, eps 0.75
+  child<QComboBox>(w, "method")->setCurrentText("h2o");
+  add->click();
+  child<QDoubleSpinBox>(w, "budget")->setValue(1.0);  // H2O keeping everything: lossless
+  add->click();
+  QCOMPARE(model->rowCount(), 3);
+  QCOMPARE(model->index(1, CompareTableModel::kMethod).data().toString(), QStringLiteral("h2o"));
+  QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->busy(), kTimeoutMs);
+  QSignalSpy compared(w.controller(), &SessionController::compareReady);
+  child<QPushButton>(w, "compareRun")->click();
+  QTRY_COMPARE_WITH_TIMEOUT(compared.count(), 1, kTimeoutMs);
+  QCOMPARE(model->rowCount(), 4);  // the full cache first
+  QCOMPARE(model->index(0, CompareTableModel::kMethod).data().toString(), QStringLiteral("full"));
+  QCOMPARE(model->index(0, CompareTableModel::kTop1).data().toDouble(), 1.0);
+  QCOMPARE(model->index(3, CompareTableModel::kMeanKl).data().toDouble(), 0.0);  // lossless
+  QCOMPARE(model->index(3, CompareTableModel::kTop1).data().toDouble(), 1.0);
+  const CompareResult& r = model->result();
+  QVERIFY(r.rows[1].kvBytes < r.rows[0].kvBytes);  // compressed: fewer bytes held
+  QVERIFY(!r.rows[3].differs.contains(true));
+  // The full cache's compare text is the run's greedy continuation (compare does not stop at
+  // the end of the text, so it may run on).
+  const QString reference =
+      child<QPlainTextEdit>(w, "referenceOutput")->toPlainText().mid(kPrompt.size());
+  QVERIFY(reference.size() > 20);
+  QVERIFY(r.rows[0].chunks.join(QString()).startsWith(reference.left(20)));
+  // Differences are highlighted in the text view when there are any.
+  w.compare()->showRow(1);
+  const bool differs = r.rows[1].differs.contains(true);
+  QCOMPARE(w.compare()->textView()->toHtml().contains("#ffc870"), differs);
+  QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kTimeoutMs);
 }
 
 QTEST_MAIN(TestPanels)

@@ -1,0 +1,44 @@
+#pragma once
+// ComparePanel: 2-4 variants of the kept prompt side by side against the full cache: the table
+// of settings and metrics (KL, top-1, NLL, KV bytes), and the selected variant's greedy text with
+// the tokens that differ from the full cache's highlighted.
+
+#include <QWidget>
+
+#include "session_types.h"
+
+class QPushButton;
+class QTableView;
+class QTextEdit;
+
+namespace kvs::ui {
+
+class CompareTableModel;
+
+class ComparePanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit ComparePanel(QWidget* parent = nullptr);
+
+  CompareTableModel* model() const { return model_; }
+  // The text view of the selected row (HTML with highlighted differences).
+  QTextEdit* textView() const { return text_; }
+  void showRow(int row);
+
+ public slots:
+  void setResult(const kvs::ui::CompareResult& result);
+  void setCurrentParams(const kvs::CompressionParams& params) { current_ = params; }
+
+ signals:
+  void compareRequested(const QVector<kvs::CompressionParams>& variants);
+
+ private:
+  CompareTableModel* model_;
+  QTableView* table_;
+  QTextEdit* text_;
+  QPushButton* add_;
+  kvs::CompressionParams current_;
+};
+
+}  // namespace kvs::ui
