@@ -40,6 +40,10 @@ int main(int argc, char** argv) {
                                 QStringLiteral("Tokens first,last shown by --screenshot"),
                                 QStringLiteral("first,last"));
   parser.addOption(zoom);
+  const QCommandLineOption compare(
+      QStringLiteral("compare"),
+      QStringLiteral("With --screenshot: compare the setting, H2O and StreamingLLM first"));
+  parser.addOption(compare);
   parser.addOption(screenshot);
   parser.addOption(prompt);
   parser.addOption(select);
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
     auto* driver =
         new kvs::ui::ScreenshotDriver(&window, parser.value(screenshot), parser.value(prompt),
                                       lh.value(0).toInt(), lh.value(1).toInt());
+    driver->setCompare(parser.isSet(compare));
     if (parser.isSet(zoom)) {
       const QStringList fl = parser.value(zoom).split(',');
       driver->setView(fl.value(0).toInt(), fl.value(1).toInt());

@@ -121,6 +121,7 @@ void HeatmapPanel::fillHeads() {
 }
 
 void HeatmapPanel::setPrompt(const PromptInfo& info) {
+  const bool first = prompt_.layers == 0;
   prompt_ = info;
   layout_ = {};
   {
@@ -128,6 +129,10 @@ void HeatmapPanel::setPrompt(const PromptInfo& info) {
     layer_->setRange(0, std::max(0, info.layers - 1));
   }
   fillHeads();
+  if (first) {
+    const QSignalBlocker block(head_);
+    head_->setCurrentIndex(std::min(1, head_->count() - 1));  // head 0: its sets can be drawn
+  }
   overlay_->setHead({}, 0);
   resetView();
   requestMatrix();

@@ -1,13 +1,18 @@
 #include "screenshot_driver.h"
 
 #include <QApplication>
+#include <QComboBox>
+#include <QDockWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
 #include <cstdio>
 
+#include "compare_panel.h"
+#include "compare_table_model.h"
 #include "heatmap_panel.h"
 #include "main_window.h"
+#include "parameters_panel.h"
 #include "session_controller.h"
 
 namespace kvs::ui {
@@ -49,10 +54,39 @@ void ScreenshotDriver::poll() {
       }
       window_->heatmap()->select(layer_, head_);
       break;
-    case 2:  // the selected head's matrix drawn
+    case 2:  // the Compare view's variants, when asked for
+      if (compare_) {
+        auto* add = window_->findChild<QPushButton*>("compareAdd");
+        auto* method = window_->findChild<QComboBox*>("method");
+        const QString current = method->currentText();
+        add->click();
+        for (const char* m : {"h2o", "streaming"}) {
+          method->setCurrentText(m);
+          add->click();
+        }
+        method->setCurrentText(current);
+        // Floating and large: the Compare view alone is the figure.
+        auto* dock = window_->findChild<QDockWidget*>("compareDock");
+        dock->setFloating(true);
+        dock->resize(1150, 430);
+      }
+      break;
+    case 3:
+      if (compare_) {
+        if (window_->controller()->busy() || !run->isEnabled()) return;
+        if (window_->compare()->model()->result().rows.isEmpty()) {
+          if (!compareClicked_) window_->findChild<QPushButton*>("compareRun")->click();
+          compareClicked_ = true;
+          return;
+        }
+      }
+      break;
+    case 4:  // the selected head's matrix drawn
       if (window_->heatmap()->tokens() == 0 || waited_ < 5) return;
       if (first_ >= 0) window_->heatmap()->setView(first_, last_);
-      if (!window_->grab().save(path_)) {
+      QWidget* shown = window_;
+      if (compare_) shown = window_->findChild<QDockWidget*>("compareDock");
+      if (!shown->grab().save(path_)) {
         std::fprintf(stderr, "screenshot: cannot write %s\n", qPrintable(path_));
         QApplication::exit(1);
         return;

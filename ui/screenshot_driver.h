@@ -18,6 +18,8 @@ class ScreenshotDriver : public QObject {
   ScreenshotDriver(MainWindow* window, QString path, QString prompt, int layer, int head);
   // Tokens first..last shown on the heatmap (default: all).
   void setView(int first, int last);
+  // Before the screenshot: compare the current setting, H2O and StreamingLLM at its budget.
+  void setCompare(bool compare) { compare_ = compare; }
 
  private:
   void poll();
@@ -26,6 +28,8 @@ class ScreenshotDriver : public QObject {
   QString path_, prompt_;
   int layer_, head_;
   int first_ = -1, last_ = -1;
+  bool compare_ = false;
+  bool compareClicked_ = false;
   int stage_ = 0;
   int waited_ = 0;  // polls in this stage
   QTimer timer_;
