@@ -158,7 +158,9 @@ void HeatmapPanel::setMatrix(const SimilarityResult& result) {
   scale_->axis()->setLabel(m.source == SimilaritySource::kAttention ? tr("attention probability")
                                                                     : tr("cosine similarity"));
   pyramid_.set(m.values, m.tokens);
-  map_->setDataRange(QCPRange(pyramid_.min(), std::max(pyramid_.max(), pyramid_.min() + 1e-6f)));
+  // A constant matrix (one token) still gets a readable scale.
+  const double lo = pyramid_.min(), hi = pyramid_.max();
+  map_->setDataRange(hi - lo < 1e-3 ? QCPRange(lo - 0.5, hi + 0.5) : QCPRange(lo, hi));
   info_->setText(tr("%1 tokens, range %2 .. %3, computed in %4 ms")
                      .arg(m.tokens)
                      .arg(pyramid_.min(), 0, 'f', 3)

@@ -28,6 +28,7 @@
 #include "compare_table_model.h"
 #include "heatmap_panel.h"
 #include "main_window.h"
+#include "matrix_pyramid.h"
 #include "memory_panel.h"
 #include "merging_sets_item.h"
 #include "output_panel.h"
@@ -82,6 +83,7 @@ class TestPanels : public QObject {
   void tokensShowWhatHappenedToThem();
   void overviewSelectsHeadsAndDrawsEps();
   void compareMeasuresVariantsAgainstTheFullCache();
+  void pyramidLevelsAreBlockMeans();
 
  private:
   QTemporaryDir settingsDir_;
@@ -451,6 +453,22 @@ void TestPanels::compareMeasuresVariantsAgainstTheFullCache() {
   const bool differs = r.rows[1].differs.contains(true);
   QCOMPARE(w.compare()->textView()->toHtml().contains("#ffc870"), differs);
   QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kTimeoutMs);
+}
+
+void TestPanels::pyramidLevelsAreBlockMeans() {
+  std::vector<float> v(25);
+  for (int i = 0; i < 25; ++i) v[i] = float(i);  // 5 x 5, row-major
+  MatrixPyramid p;
+  p.set(v, 5);
+  QCOMPARE(p.levels(), 4);  // 5, 3, 2, 1 cells per side
+  QCOMPARE(p.levelSize(1), 3);
+  QCOMPARE(p.at(1, 0, 0), (0.0f + 1 + 5 + 6) / 4);
+  QCOMPARE(p.at(1, 0, 2), (4.0f + 9) / 2);  // the last column's block is 2 x 1
+  QCOMPARE(p.at(1, 2, 2), 24.0f);
+  QCOMPARE(p.min(), 0.0f);
+  QCOMPARE(p.max(), 24.0f);
+  QCOMPARE(p.levelFor(5, 512), 0);
+  QCOMPARE(p.levelFor(4096, 512), 3);  // capped at the coarsest level
 }
 
 QTEST_MAIN(TestPanels)
