@@ -191,9 +191,15 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
   info.ticket = ticket;
   emit promptReady(info);
   emitLayout(params, ticket);
-  if (!decodeVariant(params, ticket, /*stream=*/true, /*reference=*/false)) return;
-  // The full cache's continuation, for comparison (it is the one above when nothing compresses).
-  if (params.method != Method::kFull) decodeVariant(CompressionParams{}, ticket, false, true);
+  GenerationStats stats;
+  if (!decodeVariant(params, ticket, /*stream=*/true, /*reference=*/false, &stats)) return;
+  // The full cache's continuation, for comparison (it is the one above when nothing compresses),
+  // before finished: the run is done when both are shown.
+  if (params.method != Method::kFull && stats.stopReason != "cancelled" &&
+      !decodeVariant(CompressionParams{}, ticket, false, true, nullptr)) {
+    return;
+  }
+  emit finished(stats);
 }
 
 void SessionWorker::emitLayout(const CompressionParams& params, quint64 ticket) {
@@ -216,14 +222,17 @@ void SessionWorker::regenerate(const CompressionParams& params, quint64 ticket) 
   if (!current(kWork, ticket)) return;
   try {
     require(state_ != nullptr, "no prompt has been run yet; press Run first");
-    decodeVariant(params, ticket, /*stream=*/false, /*reference=*/false);
+    GenerationStats stats;
+    if (decodeVariant(params, ticket, /*stream=*/false, /*reference=*/false, &stats)) {
+      emit finished(stats);
+    }
   } catch (const std::exception& e) {
     if (current(kWork, ticket)) reportFailure(e, ticket);
   }
 }
 
 bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticket, bool stream,
-                                  bool reference) {
+                                  bool reference, GenerationStats* statsOut) {
   const GenerationRequest& request = *request_;
   const int P = state_->tokens();
   TokenStreamDecoder decoder(*tokenizer_, /*atTextStart=*/P <= 1);
@@ -247,6 +256,7 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
     throw;
   }
   if (!current(kWork, ticket)) return false;  // superseded: a newer setting is coming
+  if (reference && r.stopReason == StopReason::kCancelled) return false;  // stopped: not shown
   const std::string tail = decoder.finish();
   text += tail;
   if (stream && !tail.empty()) emit textReady(QString::fromStdString(tail));
@@ -279,7 +289,7 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
   stats.stopReason = QString::fromUtf8(toString(r.stopReason));
   stats.regenerated = !stream;
   stats.ticket = ticket;
-  emit finished(stats);
+  if (statsOut) *statsOut = stats;
   return true;
 }
 

@@ -79,9 +79,10 @@ class SessionWorker : public QObject {
 
  private:
   bool current(Kind kind, quint64 ticket) const { return latest_[kind] == ticket; }
-  // Decodes params from the kept state; streams text when stream is set. Returns false when
-  // superseded (nothing emitted).
-  bool decodeVariant(const CompressionParams& params, quint64 ticket, bool stream, bool reference);
+  // Decodes params from the kept state; streams text when stream is set; emits variantReady and
+  // fills *stats (not for the reference). Returns false when superseded (nothing emitted).
+  bool decodeVariant(const CompressionParams& params, quint64 ticket, bool stream, bool reference,
+                     GenerationStats* stats);
   void runChecked(const GenerationJob& job, const CompressionParams& params, quint64 ticket);
   void emitLayout(const CompressionParams& params, quint64 ticket);
   // A stop is reported as a cancelled finish; anything else as failed.
