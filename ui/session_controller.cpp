@@ -23,8 +23,14 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
   connect(worker_, &SessionWorker::textReady, this, &SessionController::textReady);
   connect(worker_, &SessionWorker::progress, this, &SessionController::progress);
   connect(worker_, &SessionWorker::promptReady, this, [this](const PromptInfo& info) {
+    if (info.ticket != workTicket_) return;
     prompt_ = info;
+    prefilling_ = false;
     emit promptReady(info);
+    if (paramsPending_) {
+      paramsPending_ = false;
+      setParams(params_);
+    }
   });
   connect(worker_, &SessionWorker::layoutReady, this, [this](const LayoutResult& r) {
     layout_ = r;
@@ -51,11 +57,13 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
   });
   connect(worker_, &SessionWorker::finished, this, [this](const GenerationStats& stats) {
     if (stats.ticket != workTicket_) return;
+    prefilling_ = false;
     if (!debounce_.isActive()) setBusy(false);
     emit finished(stats);
   });
   connect(worker_, &SessionWorker::failed, this, [this](const QString& message, quint64 ticket) {
     if (ticket != 0 && ticket != workTicket_) return;
+    if (ticket != 0) prefilling_ = false;
     if (loading_) prompt_ = {};
     loading_ = false;
     if (!debounce_.isActive()) setBusy(false);
@@ -79,6 +87,7 @@ void SessionController::setBusy(bool busy) {
 
 void SessionController::loadModel(const QString& path) {
   debounce_.stop();
+  prefilling_ = paramsPending_ = false;
   workTicket_ = worker_->takeTicket(SessionWorker::kWork);  // drops queued work for the old model
   worker_->clearStop();
   loading_ = true;
@@ -93,6 +102,8 @@ void SessionController::run(const GenerationJob& job, const CompressionParams& p
   workTicket_ = worker_->takeTicket(SessionWorker::kWork);
   worker_->takeTicket(SessionWorker::kLayout);  // the run emits its own layout
   worker_->clearStop();
+  prefilling_ = true;
+  paramsPending_ = false;
   setBusy(true);
   QMetaObject::invokeMethod(
       worker_, [w = worker_, job, params, t = workTicket_] { w->run(job, params, t); },
@@ -106,6 +117,10 @@ void SessionController::stop() {
 
 void SessionController::setParams(const CompressionParams& params) {
   params_ = params;
+  if (prefilling_) {
+    paramsPending_ = true;
+    return;
+  }
   if (!hasPrompt() || loading_) return;
   // A running decode of an older setting stops now, so the layout is not queued behind it.
   workTicket_ = worker_->takeTicket(SessionWorker::kWork);

@@ -69,6 +69,10 @@ class SessionController : public QObject {
   quint64 workTicket_ = 0;  // the newest run or regeneration posted
   bool busy_ = false;
   bool loading_ = false;
+  // A run before its prompt is prefilled: a parameter change waits for it rather than supersede
+  // it (the kept prefill it would decode from is being replaced).
+  bool prefilling_ = false;
+  bool paramsPending_ = false;
   PromptInfo prompt_;
   LayoutResult layout_;
   VariantSummary variant_, reference_;

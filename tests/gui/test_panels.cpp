@@ -52,6 +52,7 @@ class TestPanels : public QObject {
   void epsChangeRedrawsMergingSets();
   void newestParameterChangeWins();
   void stopCancelsRegeneration();
+  void parameterChangeDuringPrefillWaitsForThePrompt();
   void largeMatricesAreDownsampledUntilZoomed();
   void pyramidLevelsAreBlockMeans();
 
@@ -192,6 +193,26 @@ void TestPanels::stopCancelsRegeneration() {
   QVERIFY(stats.regenerated);
   QCOMPARE(stats.generatedTokens, 3);
   QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kTimeoutMs);
+}
+
+void TestPanels::parameterChangeDuringPrefillWaitsForThePrompt() {
+  MainWindow w(kModel);
+  w.show();
+  w.parameters()->setParams(ParametersPanel::defaults());
+  auto* run = child<QPushButton>(w, "run");
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kTimeoutMs);
+  child<QPlainTextEdit>(w, "prompt")->setPlainText(kPrompt);
+  QSignalSpy variants(w.controller(), &SessionController::variantReady);
+  QSignalSpy failed(w.controller(), &SessionController::failed);
+  QTest::mouseClick(run, Qt::LeftButton);
+  // The prompt cannot be ready yet: its result waits in this thread's event queue.
+  QVERIFY(!w.controller()->hasPrompt());
+  child<QDoubleSpinBox>(w, "eps")->setValue(0.42);
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled() && !w.controller()->busy(), kTimeoutMs);
+  QCOMPARE(failed.count(), 0);
+  QVERIFY(!variants.isEmpty());
+  QCOMPARE(variants.last().first().value<VariantSummary>().params.eps, 0.42);
+  QCOMPARE(w.controller()->layout().params.eps, 0.42);
 }
 
 void TestPanels::largeMatricesAreDownsampledUntilZoomed() {
