@@ -1,5 +1,6 @@
 #include "compare_panel.h"
 
+#include <qcustomplot.h>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QPushButton>
@@ -22,6 +23,13 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   text_ = new QTextEdit(this);
   text_->setObjectName("compareText");
   text_->setReadOnly(true);
+  memory_ = new QCustomPlot(this);
+  memory_->setObjectName("compareMemory");
+  memory_->yAxis->setLabel(tr("KV KiB after compression"));
+  memory_->setMinimumWidth(220);
+  bars_ = new QCPBars(memory_->xAxis, memory_->yAxis);
+  bars_->setPen(Qt::NoPen);
+  bars_->setBrush(QColor(33, 145, 140));
   add_ = new QPushButton(tr("Add current settings"), this);
   add_->setObjectName("compareAdd");
   auto* remove = new QPushButton(tr("Remove"), this);
@@ -40,7 +48,10 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addLayout(buttons);
-  layout->addWidget(table_, 1);
+  auto* top = new QHBoxLayout;
+  top->addWidget(table_, 3);
+  top->addWidget(memory_, 1);
+  layout->addLayout(top, 1);
   layout->addWidget(text_, 1);
 
   connect(add_, &QPushButton::clicked, this, [this] {
@@ -54,12 +65,28 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   connect(run, &QPushButton::clicked, this, [this] {
     if (!model_->variants().isEmpty()) emit compareRequested(model_->variants());
   });
-  connect(table_, &QTableView::clicked, this,
-          [this](const QModelIndex& index) { showRow(index.row()); });
+  connect(table_, &QTableView::clicked, this, [this](const QModelIndex& index) {
+    showRow(index.row());
+    const auto& rows = model_->result().rows;
+    if (index.row() < rows.size()) emit rowSelected(rows[index.row()].params);
+  });
 }
 
 void ComparePanel::setResult(const CompareResult& result) {
   model_->setResult(result);
+  QVector<double> x, kib;
+  QSharedPointer<QCPAxisTickerText> ticks(new QCPAxisTickerText);
+  for (int i = 0; i < result.rows.size(); ++i) {
+    x.push_back(i);
+    kib.push_back(result.rows[i].kvBytes / 1024.0);
+    ticks->addTick(i, QString::fromUtf8(toString(result.rows[i].params.method)));
+  }
+  bars_->setData(x, kib, true);
+  memory_->xAxis->setTicker(ticks);
+  memory_->rescaleAxes();
+  memory_->xAxis->setRange(-0.6, std::max<double>(0.6, x.size() - 0.4));
+  memory_->yAxis->setRangeLower(0);
+  memory_->replot();
   showRow(result.rows.size() > 1 ? 1 : 0);
 }
 

@@ -7,6 +7,8 @@
 
 #include "session_types.h"
 
+class QCPBars;
+class QCustomPlot;
 class QPushButton;
 class QTableView;
 class QTextEdit;
@@ -24,6 +26,8 @@ class ComparePanel : public QWidget {
   CompareTableModel* model() const { return model_; }
   // The text view of the selected row (HTML with highlighted differences).
   QTextEdit* textView() const { return text_; }
+  // KV bytes after compression per row (full cache first).
+  QCPBars* memoryBars() const { return bars_; }
   void showRow(int row);
 
  public slots:
@@ -32,11 +36,15 @@ class ComparePanel : public QWidget {
 
  signals:
   void compareRequested(const QVector<kvs::CompressionParams>& variants);
+  // A row was chosen: show its merging sets.
+  void rowSelected(const kvs::CompressionParams& params);
 
  private:
   CompareTableModel* model_;
   QTableView* table_;
   QTextEdit* text_;
+  QCustomPlot* memory_;
+  QCPBars* bars_;
   QPushButton* add_;
   kvs::CompressionParams current_;
 };

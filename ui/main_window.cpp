@@ -135,6 +135,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
             controller_->compare(variants);
           });
   connect(c, &SessionController::compareReady, compare_, &ComparePanel::setResult);
+  connect(compare_, &ComparePanel::rowSelected, c, &SessionController::previewLayout);
   connect(promptPanel_, &PromptPanel::loadRequested, this, &MainWindow::loadModel);
   connect(promptPanel_, &PromptPanel::runRequested, this, &MainWindow::run);
   connect(promptPanel_, &PromptPanel::stopRequested, this, &MainWindow::stop);

@@ -163,6 +163,14 @@ void SessionController::compare(const QVector<CompressionParams>& variants) {
       Qt::QueuedConnection);
 }
 
+void SessionController::previewLayout(const CompressionParams& params) {
+  if (!hasPrompt() || loading_ || prefilling_) return;
+  const quint64 ticket = worker_->takeTicket(SessionWorker::kLayout);
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, params, ticket] { w->computeLayout(params, ticket); },
+      Qt::QueuedConnection);
+}
+
 void SessionController::requestOverview(int source, int size) {
   if (!hasPrompt()) return;
   const quint64 ticket = worker_->takeTicket(SessionWorker::kOverview);

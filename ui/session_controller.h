@@ -42,6 +42,8 @@ class SessionController : public QObject {
   void requestSimilarity(int source, int layer, int head);
   void requestOverview(int source, int size);
   void compare(const QVector<kvs::CompressionParams>& variants);
+  // The merging layout of params on the views, without decoding (a Compare row's sets).
+  void previewLayout(const kvs::CompressionParams& params);
 
  signals:
   void busyChanged(bool busy);

@@ -18,6 +18,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QSvgRenderer>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTextEdit>
@@ -248,6 +249,16 @@ void TestViews::compareMeasuresVariantsAgainstTheFullCache() {
   const bool differs = r.rows[1].differs.contains(true);
   QCOMPARE(w.compare()->textView()->toHtml().contains("#ffc870"), differs);
   QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kTimeoutMs);
+  // Memory bars per row, and a row's merging sets on the heatmap when it is chosen.
+  QCOMPARE(w.compare()->memoryBars()->data()->size(), 4);
+  QCOMPARE(w.compare()->memoryBars()->data()->at(1)->value, r.rows[1].kvBytes / 1024.0);
+  auto* table = child<QTableView>(w, "compareTable");
+  QSignalSpy layouts(w.controller(), &SessionController::layoutReady);
+  QTest::mouseClick(table->viewport(), Qt::LeftButton, {},
+                    table->visualRect(model->index(2, 0)).center());  // h2o: evicts
+  QTRY_COMPARE_WITH_TIMEOUT(layouts.count(), 1, kTimeoutMs);
+  QCOMPARE(layouts.first().first().value<LayoutResult>().params.method, kvs::Method::kH2O);
+  QVERIFY(w.heatmap()->overlay()->evictedCount() > 0);
 }
 
 QTEST_MAIN(TestViews)
