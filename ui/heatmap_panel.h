@@ -41,6 +41,11 @@ class HeatmapPanel : public QWidget {
   // Cells of the matrix behind each displayed cell along one axis (1 = full resolution).
   int displayStride() const { return 1 << level_; }
   int tokens() const { return pyramid_.size(); }
+  // Whether the matrix drawn is the one selected (it arrives from the worker after a selection).
+  bool showsSelection() const {
+    return !pyramid_.empty() && shown_.layer == layer() && shown_.head == head() &&
+           static_cast<int>(shown_.source) == source();
+  }
 
   // The visible region of the matrix at full resolution, as CSV (row token, then one column per
   // column token), and a description of the view for export sidecars.

@@ -1,8 +1,10 @@
 #include "main_window.h"
 
 #include <QAction>
+#include <QCoreApplication>
 #include <QDir>
 #include <QDockWidget>
+#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
@@ -168,6 +170,8 @@ void MainWindow::createMenus() {
   QAction* heatmap =
       file->addAction(tr("Export &heatmap..."), this, [this] { exportWithDialog("heatmap"); });
   heatmap->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  file->addAction(tr("Export heatmaps of &all layers..."), this,
+                  [this] { exportWithDialog("heatmap-all"); });
   file->addAction(tr("Export memory per &layer..."), this,
                   [this] { exportWithDialog("memory-layers"); });
   file->addAction(tr("Export memory over &steps..."), this,
@@ -203,6 +207,26 @@ QString MainWindow::exportView(const QString& view, const ExportRequest& request
   return exportPlot(plot, request, csv, sidecar);
 }
 
+QString MainWindow::exportAllLayers(const ExportRequest& request) {
+  if (!controller_->hasPrompt()) return tr("run a prompt first");
+  const int head = heatmap_->head();
+  const QFileInfo info(request.path);
+  for (int l = 0; l < controller_->prompt().layers; ++l) {
+    heatmap_->select(l, head);
+    QElapsedTimer waited;
+    waited.start();
+    while (!heatmap_->showsSelection()) {
+      if (waited.elapsed() > 60000) return tr("layer %1's matrix did not arrive").arg(l);
+      QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+    }
+    ExportRequest r = request;
+    r.path = info.dir().filePath(
+        QStringLiteral("%1_layer%2.%3").arg(info.completeBaseName()).arg(l).arg(info.suffix()));
+    if (QString e = exportView("heatmap", r); !e.isEmpty()) return e;
+  }
+  return {};
+}
+
 void MainWindow::exportWithDialog(const QString& view) {
   QSettings settings;
   const QString dir = settings.value("export/dir", QDir::homePath()).toString();
@@ -210,7 +234,8 @@ void MainWindow::exportWithDialog(const QString& view) {
   if (dialog.exec() != QDialog::Accepted) return;
   const ExportRequest request = dialog.request();
   settings.setValue("export/dir", QFileInfo(request.path).absolutePath());
-  const QString error = exportView(view, request);
+  const QString error =
+      view == "heatmap-all" ? exportAllLayers(request) : exportView(view, request);
   if (error.isEmpty()) {
     statusBar()->showMessage(tr("Exported %1 with its .csv and .json").arg(request.path), 8000);
   } else {

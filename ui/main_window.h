@@ -44,6 +44,9 @@ class MainWindow : public QMainWindow {
   TokenTableModel* tokenModel() const { return tokens_; }
   // Writes the figure with its CSV and JSON sidecar; returns an empty string or the error.
   QString exportView(const QString& view, const ExportRequest& request);
+  // The heatmap of every layer (same head and source), one figure each, "<name>_layer<l>.<ext>"
+  // with its CSV and sidecar. Waits for each layer's matrix from the worker.
+  QString exportAllLayers(const ExportRequest& request);
 
  private:
   void createMenus();

@@ -126,6 +126,16 @@ void TestViews::exportWritesFiguresDataAndSidecar() {
   QFile memCsv(dir.filePath("memory.csv"));
   QVERIFY(memCsv.open(QIODevice::ReadOnly));
   QVERIFY(memCsv.readAll().startsWith("series,index,compressed_bytes,full_bytes\nlayer,0,"));
+  // Every layer in one go: one figure, CSV and sidecar per layer.
+  ExportRequest all;
+  all.path = dir.filePath("layers.png");
+  QCOMPARE(w.exportAllLayers(all), QString());
+  for (int l = 0; l < 5; ++l) {
+    QVERIFY(QFile::exists(dir.filePath(QString("layers_layer%1.png").arg(l))));
+    QFile sidecar(dir.filePath(QString("layers_layer%1.json").arg(l)));
+    QVERIFY(sidecar.open(QIODevice::ReadOnly));
+    QCOMPARE(QJsonDocument::fromJson(sidecar.readAll())["view"]["layer"].toInt(), l);
+  }
   // A folder that does not exist: an error, and no figure.
   ExportRequest bad = mem;
   bad.path = dir.filePath("missing/figure.png");
