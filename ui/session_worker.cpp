@@ -77,7 +77,6 @@ SessionWorker::SessionWorker(QObject* parent) : QObject(parent) {
 SessionWorker::~SessionWorker() = default;
 
 void SessionWorker::loadModel(const QString& path) {
-  hasPrompt_ = false;
   state_.reset();
   model_.reset();
   tokenizer_.reset();
@@ -165,14 +164,12 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
   if (!text.isEmpty()) emit textReady(text);
   emit progress(0, request->steps);
 
-  hasPrompt_ = false;
   state_.reset();  // two prompts' states need not fit at once
   emit phase(tr("prefill"));
   auto state = std::make_unique<PrefillState>(
       prefillPrompt(*model_, request->promptIds, [&] { return !stop_ && current(kWork, ticket); }));
   state_ = std::move(state);
   request_ = std::move(request);
-  hasPrompt_ = true;
 
   PromptInfo info;
   const ModelConfig& c = model_->config();

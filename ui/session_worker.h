@@ -42,7 +42,6 @@ class SessionWorker : public QObject {
   quint64 takeTicket(Kind kind) { return ++latest_[kind]; }
   void requestStop() { stop_ = true; }
   void clearStop() { stop_ = false; }
-  bool hasPrompt() const { return hasPrompt_; }
 
  public slots:
   // Drops the current model first, then loads path and the tokenizer next to it. Loading one file
@@ -95,7 +94,6 @@ class SessionWorker : public QObject {
   QString modelName_;
   std::atomic<quint64> latest_[kKinds] = {};
   std::atomic<bool> stop_{false};
-  std::atomic<bool> hasPrompt_{false};
 };
 
 }  // namespace kvs::ui
