@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
@@ -165,8 +166,42 @@ void MainWindow::updateTokenViews() {
   outputPanel_->setTokenFates(p.charEnds, p.ids, p.pieces, fates);
 }
 
+void MainWindow::rememberModel(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value("model/recent").toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  settings.setValue("model/recent", recent.mid(0, 8));
+  fillRecentMenu();
+}
+
+void MainWindow::fillRecentMenu() {
+  recentMenu_->clear();
+  const QStringList recent = QSettings().value("model/recent").toStringList();
+  for (const QString& path : recent) {
+    recentMenu_->addAction(path, this, [this, path] {
+      promptPanel_->setModelPath(path);
+      loadModel(path);
+    });
+  }
+  recentMenu_->setEnabled(!recent.isEmpty());
+}
+
 void MainWindow::createMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
+  QAction* open = file->addAction(tr("&Open model..."), this, [this] {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open model"), QFileInfo(promptPanel_->modelPath()).absolutePath(),
+        tr("llama2.c checkpoints (*.bin);;All files (*)"));
+    if (path.isEmpty()) return;
+    promptPanel_->setModelPath(path);
+    loadModel(path);
+  });
+  open->setShortcut(QKeySequence::Open);
+  recentMenu_ = file->addMenu(tr("&Recent models"));
+  recentMenu_->setObjectName("recentModels");
+  fillRecentMenu();
+  file->addSeparator();
   QAction* heatmap =
       file->addAction(tr("Export &heatmap..."), this, [this] { exportWithDialog("heatmap"); });
   heatmap->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
@@ -255,6 +290,7 @@ void MainWindow::addDock(QWidget* panel, const QString& title, const char* name,
 void MainWindow::loadModel(const QString& path) {
   if (state_ != PromptPanel::State::kNoModel && state_ != PromptPanel::State::kReady) return;
   setState(PromptPanel::State::kLoading);
+  loadingPath_ = path;
   modelLabel_->setText(tr("Loading..."));
   statusBar()->showMessage(tr("Loading %1").arg(path));
   controller_->loadModel(path);
@@ -281,6 +317,7 @@ void MainWindow::stop() {
 void MainWindow::onModelLoaded(const QString& description, int contextLength) {
   modelLabel_->setText(description);
   promptPanel_->setContextLength(contextLength);
+  rememberModel(loadingPath_);
   statusBar()->showMessage(tr("Model loaded"), 5000);
   setState(PromptPanel::State::kReady);
 }

@@ -50,6 +50,9 @@ class MainWindow : public QMainWindow {
 
  private:
   void createMenus();
+  // File > Recent models: the last models loaded, newest first (kept in QSettings).
+  void rememberModel(const QString& path);
+  void fillRecentMenu();
   // Token table and output colours follow the layout drawn on the heatmap.
   void updateTokenViews();
   void exportWithDialog(const QString& view);
@@ -76,6 +79,8 @@ class MainWindow : public QMainWindow {
   ComparePanel* compare_;
   int overviewSource_ = -1;  // the source the overview shows (-1: none for this prompt)
   QMenu* viewMenu_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+  QString loadingPath_;
   QLabel* modelLabel_;
   QLabel* blasLabel_;
   PromptPanel::State state_ = PromptPanel::State::kNoModel;

@@ -6,6 +6,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -233,6 +234,11 @@ void TestMainWindow::settingsPersist() {
   QCOMPARE(child<QSpinBox>(w, "seed")->value(), 7);
   QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kLoadTimeoutMs);
   QVERIFY(QFile::exists(QSettings().fileName()));
+  // The models loaded are listed under File > Recent models, newest first.
+  QCOMPARE(QSettings().value("model/recent").toStringList().value(0), kModel);
+  const auto* recent = w.findChild<QMenu*>("recentModels");
+  QVERIFY(recent && recent->isEnabled());
+  QCOMPARE(recent->actions().value(0)->text(), kModel);
   QVERIFY(QSettings().fileName().startsWith(settingsDir_.path()));
 }
 
