@@ -5,6 +5,7 @@
 
 #include "kvs/version.h"
 #include "main_window.h"
+#include "screenshot_driver.h"
 #include "util/runtime.h"
 
 int main(int argc, char** argv) {
@@ -25,10 +26,42 @@ int main(int argc, char** argv) {
       QStringLiteral("llama2.c checkpoint to open (default: the one used last, else %1)")
           .arg(QStringLiteral(KVS_DEFAULT_MODEL)),
       QStringLiteral("[model]"));
+  const QCommandLineOption screenshot(
+      QStringLiteral("screenshot"),
+      QStringLiteral("Run the prompt, save the window as PNG to <file> and quit (README figures)"),
+      QStringLiteral("file"));
+  const QCommandLineOption prompt(QStringLiteral("prompt"),
+                                  QStringLiteral("Prompt text for --screenshot"),
+                                  QStringLiteral("text"));
+  const QCommandLineOption select(QStringLiteral("select"),
+                                  QStringLiteral("Layer,head shown by --screenshot (default 2,1)"),
+                                  QStringLiteral("layer,head"), QStringLiteral("2,1"));
+  const QCommandLineOption zoom(QStringLiteral("zoom"),
+                                QStringLiteral("Tokens first,last shown by --screenshot"),
+                                QStringLiteral("first,last"));
+  parser.addOption(zoom);
+  const QCommandLineOption compare(
+      QStringLiteral("compare"),
+      QStringLiteral("With --screenshot: compare the setting, H2O and StreamingLLM first"));
+  parser.addOption(compare);
+  parser.addOption(screenshot);
+  parser.addOption(prompt);
+  parser.addOption(select);
   parser.process(app);
 
   const QStringList args = parser.positionalArguments();
   kvs::ui::MainWindow window(args.isEmpty() ? QString() : args.first());
   window.show();
+  if (parser.isSet(screenshot)) {
+    const QStringList lh = parser.value(select).split(',');
+    auto* driver =
+        new kvs::ui::ScreenshotDriver(&window, parser.value(screenshot), parser.value(prompt),
+                                      lh.value(0).toInt(), lh.value(1).toInt());
+    driver->setCompare(parser.isSet(compare));
+    if (parser.isSet(zoom)) {
+      const QStringList fl = parser.value(zoom).split(',');
+      driver->setView(fl.value(0).toInt(), fl.value(1).toInt());
+    }
+  }
   return QApplication::exec();
 }

@@ -12,7 +12,9 @@ struct GenerationStats {
   int steps = 0;            // positions requested
   double prefillMs = 0;
   double decodeTokensPerSecond = 0;
-  QString stopReason;  // "steps", "stop_token" or "cancelled" (kvs::toString(StopReason))
+  QString stopReason;        // "steps", "stop_token" or "cancelled" (kvs::toString(StopReason))
+  bool regenerated = false;  // a new setting decoded from the kept prefill (no prompt text)
+  quint64 ticket = 0;
 };
 
 }  // namespace kvs::ui

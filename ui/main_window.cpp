@@ -1,13 +1,35 @@
 #include "main_window.h"
 
+#include <QAction>
+#include <QCoreApplication>
+#include <QDir>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHeaderView>
 #include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
 #include <QSettings>
-#include <QSplitter>
 #include <QStatusBar>
+#include <QTableView>
 
-#include "generation_worker.h"
+#include "compare_panel.h"
+#include "export_dialog.h"
+#include "export_sidecar.h"
+#include "heatmap_panel.h"
+#include "memory_panel.h"
+#include "merging_sets_item.h"
 #include "output_panel.h"
+#include "overview_panel.h"
+#include "parameters_panel.h"
+#include "session_controller.h"
+#include "session_worker.h"
+#include "token_table_model.h"
 #include "util/blas_info.h"
+
+#include <qcustomplot.h>
 
 namespace kvs::ui {
 namespace {
@@ -23,15 +45,35 @@ QString stopText(const QString& reason) {
 
 MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("KV Studio"));
+  setDockNestingEnabled(true);
+  controller_ = new SessionController(this);
   promptPanel_ = new PromptPanel(this);
   outputPanel_ = new OutputPanel(this);
-  auto* splitter = new QSplitter(Qt::Horizontal, this);
-  splitter->addWidget(promptPanel_);
-  splitter->addWidget(outputPanel_);
-  splitter->setStretchFactor(0, 0);
-  splitter->setStretchFactor(1, 1);
-  splitter->setSizes({380, 720});
-  setCentralWidget(splitter);
+  parameters_ = new ParametersPanel(this);
+  heatmap_ = new HeatmapPanel(this);
+  memory_ = new MemoryPanel(this);
+  overview_ = new OverviewPanel(this);
+  compare_ = new ComparePanel(this);
+  tokens_ = new TokenTableModel(this);
+  auto* tokenView = new QTableView(this);
+  tokenView->setObjectName("tokenTable");
+  tokenView->setModel(tokens_);
+  tokenView->verticalHeader()->hide();
+  tokenView->horizontalHeader()->setStretchLastSection(true);
+  setCentralWidget(heatmap_);
+  createMenus();
+  addDock(promptPanel_, tr("Prompt"), "promptDock", Qt::LeftDockWidgetArea);
+  addDock(parameters_, tr("Parameters"), "parametersDock", Qt::LeftDockWidgetArea);
+  addDock(outputPanel_, tr("Output"), "outputDock", Qt::BottomDockWidgetArea);
+  addDock(overview_, tr("Overview"), "overviewDock", Qt::RightDockWidgetArea);
+  addDock(memory_, tr("Memory"), "memoryDock", Qt::RightDockWidgetArea);
+  addDock(tokenView, tr("Tokens"), "tokensDock", Qt::RightDockWidgetArea);
+  addDock(compare_, tr("Compare"), "compareDock", Qt::BottomDockWidgetArea);
+  tabifyDockWidget(findChild<QDockWidget*>("outputDock"), findChild<QDockWidget*>("compareDock"));
+  findChild<QDockWidget*>("outputDock")->raise();
+  // Memory and Tokens share a place under the overview.
+  tabifyDockWidget(findChild<QDockWidget*>("memoryDock"), findChild<QDockWidget*>("tokensDock"));
+  findChild<QDockWidget*>("memoryDock")->raise();
 
   modelLabel_ = new QLabel(tr("No model loaded"), this);
   modelLabel_->setObjectName("modelLabel");
@@ -46,43 +88,212 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   statusBar()->addPermanentWidget(modelLabel_);
   statusBar()->addPermanentWidget(blasLabel_);
 
-  worker_ = new GenerationWorker;  // no parent: it moves to thread_ and is deleted there
-  worker_->moveToThread(&thread_);
-  thread_.setObjectName("generation");
-  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-  connect(worker_, &GenerationWorker::modelLoaded, this, &MainWindow::onModelLoaded);
-  connect(worker_, &GenerationWorker::textReady, outputPanel_, &OutputPanel::appendText);
-  connect(worker_, &GenerationWorker::progress, outputPanel_, &OutputPanel::setProgress);
-  connect(worker_, &GenerationWorker::finished, this, &MainWindow::onFinished);
-  connect(worker_, &GenerationWorker::failed, this, &MainWindow::onFailed);
+  auto* c = controller_;
+  connect(c, &SessionController::modelLoaded, this, &MainWindow::onModelLoaded);
+  connect(c, &SessionController::textReady, outputPanel_, &OutputPanel::appendText);
+  connect(c, &SessionController::progress, outputPanel_, &OutputPanel::setProgress);
+  connect(c, &SessionController::finished, this, &MainWindow::onFinished);
+  connect(c, &SessionController::failed, this, &MainWindow::onFailed);
+  connect(c, &SessionController::busyChanged, this, &MainWindow::onBusy);
+  connect(c, &SessionController::phase, this,
+          [this](const QString& what) { statusBar()->showMessage(what + "..."); });
+  // First: a new prompt needs a new overview (the heatmap's setPrompt below asks for it).
+  connect(c, &SessionController::promptReady, this, [this] { overviewSource_ = -1; });
+  connect(c, &SessionController::promptReady, heatmap_, &HeatmapPanel::setPrompt);
+  connect(c, &SessionController::layoutReady, heatmap_, &HeatmapPanel::setLayout);
+  connect(c, &SessionController::layoutReady, this, [this](const LayoutResult& r) {
+    parameters_->showLayoutInfo(
+        r.layout.error.empty()
+            ? tr("layout in %1 ms").arg(r.ms, 0, 'f', 1)
+            : tr("cannot apply: %1").arg(QString::fromStdString(r.layout.error)));
+  });
+  connect(c, &SessionController::similarityReady, heatmap_, &HeatmapPanel::setMatrix);
+  connect(c, &SessionController::referenceReady, outputPanel_, [this](const VariantSummary& s) {
+    outputPanel_->setReference(controller_->prompt().text + s.text);
+  });
+  connect(c, &SessionController::variantReady, this, [this](const VariantSummary& s) {
+    outputPanel_->setTexts(controller_->prompt().text, s.text);
+    memory_->setVariant(s);
+    updateTokenViews();
+  });
+  connect(c, &SessionController::layoutReady, this, &MainWindow::updateTokenViews);
+  connect(heatmap_, &HeatmapPanel::selectionChanged, this, &MainWindow::updateTokenViews);
+  connect(heatmap_, &HeatmapPanel::matrixRequested, c, &SessionController::requestSimilarity);
+  connect(heatmap_, &HeatmapPanel::matrixRequested, this, [this](int source) {
+    if (source == overviewSource_) return;
+    overviewSource_ = source;
+    controller_->requestOverview(source, 48);
+  });
+  connect(c, &SessionController::overviewReady, overview_, &OverviewPanel::setOverview);
+  connect(c, &SessionController::layoutReady, overview_, &OverviewPanel::setLayout);
+  connect(overview_, &OverviewPanel::headClicked, heatmap_, &HeatmapPanel::select);
+  connect(heatmap_, &HeatmapPanel::selectionChanged, overview_, &OverviewPanel::setSelection);
+  connect(parameters_, &ParametersPanel::paramsChanged, c, &SessionController::setParams);
+  connect(parameters_, &ParametersPanel::paramsChanged, compare_, &ComparePanel::setCurrentParams);
+  compare_->setCurrentParams(parameters_->params());
+  connect(compare_, &ComparePanel::compareRequested, this,
+          [this](const QVector<CompressionParams>& variants) {
+            if (state_ != PromptPanel::State::kReady || !controller_->hasPrompt()) return;
+            setState(PromptPanel::State::kRunning);
+            controller_->compare(variants);
+          });
+  connect(c, &SessionController::compareReady, compare_, &ComparePanel::setResult);
+  connect(compare_, &ComparePanel::rowSelected, c, &SessionController::previewLayout);
   connect(promptPanel_, &PromptPanel::loadRequested, this, &MainWindow::loadModel);
   connect(promptPanel_, &PromptPanel::runRequested, this, &MainWindow::run);
   connect(promptPanel_, &PromptPanel::stopRequested, this, &MainWindow::stop);
-  thread_.start();
 
   const QString savedPath = restoreSettings();
   QString path = modelPath;
   if (path.isEmpty()) path = savedPath;
   if (path.isEmpty()) path = QStringLiteral(KVS_DEFAULT_MODEL);
   promptPanel_->setModelPath(path);
-  resize(1200, 720);
   loadModel(path);
 }
 
 MainWindow::~MainWindow() {
   saveSettings();
-  worker_->requestStop();  // a running generation ends after its current token
-  thread_.quit();
-  thread_.wait();
+}
+
+SessionWorker* MainWindow::worker() const {
+  return controller_->worker();
+}
+
+void MainWindow::updateTokenViews() {
+  const PromptInfo& p = controller_->prompt();
+  const QVector<TokenFate> fates = tokenFates(heatmap_->overlay()->head(), p.ids.size());
+  tokens_->setTokens(p.ids, p.pieces, fates);
+  outputPanel_->setTokenFates(p.charEnds, p.ids, p.pieces, fates);
+}
+
+void MainWindow::rememberModel(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value("model/recent").toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  settings.setValue("model/recent", recent.mid(0, 8));
+  fillRecentMenu();
+}
+
+void MainWindow::fillRecentMenu() {
+  recentMenu_->clear();
+  const QStringList recent = QSettings().value("model/recent").toStringList();
+  for (const QString& path : recent) {
+    recentMenu_->addAction(path, this, [this, path] {
+      promptPanel_->setModelPath(path);
+      loadModel(path);
+    });
+  }
+  recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::createMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  QAction* open = file->addAction(tr("&Open model..."), this, [this] {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open model"), QFileInfo(promptPanel_->modelPath()).absolutePath(),
+        tr("llama2.c checkpoints (*.bin);;All files (*)"));
+    if (path.isEmpty()) return;
+    promptPanel_->setModelPath(path);
+    loadModel(path);
+  });
+  open->setShortcut(QKeySequence::Open);
+  recentMenu_ = file->addMenu(tr("&Recent models"));
+  recentMenu_->setObjectName("recentModels");
+  fillRecentMenu();
+  file->addSeparator();
+  QAction* heatmap =
+      file->addAction(tr("Export &heatmap..."), this, [this] { exportWithDialog("heatmap"); });
+  heatmap->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  file->addAction(tr("Export heatmaps of &all layers..."), this,
+                  [this] { exportWithDialog("heatmap-all"); });
+  file->addAction(tr("Export memory per &layer..."), this,
+                  [this] { exportWithDialog("memory-layers"); });
+  file->addAction(tr("Export memory over &steps..."), this,
+                  [this] { exportWithDialog("memory-steps"); });
+  file->addAction(tr("Export &adjacent similarity..."), this,
+                  [this] { exportWithDialog("adjacent"); });
+  file->addSeparator();
+  QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+  quit->setShortcut(QKeySequence::Quit);
+  viewMenu_ = menuBar()->addMenu(tr("&View"));
+}
+
+QString MainWindow::exportView(const QString& view, const ExportRequest& request) {
+  QCustomPlot* plot = heatmap_->plot();
+  QString csv = heatmap_->csv();
+  QJsonObject json = heatmap_->viewJson();
+  if (view.startsWith("memory")) {
+    plot = view == "memory-layers" ? memory_->layerPlot() : memory_->stepsPlot();
+    csv = memory_->csv();
+    json = memory_->viewJson();
+  }
+  if (view == "adjacent") {
+    plot = overview_->curvePlot();
+    csv = overview_->csv();
+    json = QJsonObject{{"view", "adjacent"},
+                       {"layer", heatmap_->layer()},
+                       {"head", heatmap_->head()},
+                       {"eps", overview_->epsLine()}};
+  }
+  json["panel"] = view;
+  const QJsonObject sidecar =
+      exportSidecar(controller_->prompt(), promptPanel_->job(), controller_->params(), json);
+  return exportPlot(plot, request, csv, sidecar);
+}
+
+QString MainWindow::exportAllLayers(const ExportRequest& request) {
+  if (!controller_->hasPrompt()) return tr("run a prompt first");
+  const int head = heatmap_->head();
+  const QFileInfo info(request.path);
+  for (int l = 0; l < controller_->prompt().layers; ++l) {
+    heatmap_->select(l, head);
+    QElapsedTimer waited;
+    waited.start();
+    while (!heatmap_->showsSelection()) {
+      if (waited.elapsed() > 60000) return tr("layer %1's matrix did not arrive").arg(l);
+      QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+    }
+    ExportRequest r = request;
+    r.path = info.dir().filePath(
+        QStringLiteral("%1_layer%2.%3").arg(info.completeBaseName()).arg(l).arg(info.suffix()));
+    if (QString e = exportView("heatmap", r); !e.isEmpty()) return e;
+  }
+  return {};
+}
+
+void MainWindow::exportWithDialog(const QString& view) {
+  QSettings settings;
+  const QString dir = settings.value("export/dir", QDir::homePath()).toString();
+  ExportDialog dialog(QDir(dir).filePath(QStringLiteral("kvstudio-%1.png").arg(view)), this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  const ExportRequest request = dialog.request();
+  settings.setValue("export/dir", QFileInfo(request.path).absolutePath());
+  const QString error =
+      view == "heatmap-all" ? exportAllLayers(request) : exportView(view, request);
+  if (error.isEmpty()) {
+    statusBar()->showMessage(tr("Exported %1 with its .csv and .json").arg(request.path), 8000);
+  } else {
+    onFailed(error);
+  }
+}
+
+void MainWindow::addDock(QWidget* panel, const QString& title, const char* name,
+                         Qt::DockWidgetArea area) {
+  auto* dock = new QDockWidget(title, this);
+  dock->setObjectName(name);  // saveState needs names
+  dock->setWidget(panel);
+  addDockWidget(area, dock);
+  viewMenu_->addAction(dock->toggleViewAction());
 }
 
 void MainWindow::loadModel(const QString& path) {
   if (state_ != PromptPanel::State::kNoModel && state_ != PromptPanel::State::kReady) return;
   setState(PromptPanel::State::kLoading);
+  loadingPath_ = path;
   modelLabel_->setText(tr("Loading..."));
   statusBar()->showMessage(tr("Loading %1").arg(path));
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, path] { w->loadModel(path); }, Qt::QueuedConnection);
+  controller_->loadModel(path);
 }
 
 void MainWindow::run() {
@@ -93,33 +304,42 @@ void MainWindow::run() {
   outputPanel_->startProgress(job.steps);
   statusBar()->showMessage(tr("Generating..."));
   setState(PromptPanel::State::kRunning);
-  worker_->clearStop();
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, job] { w->generate(job); }, Qt::QueuedConnection);
+  controller_->run(job, parameters_->params());
 }
 
 void MainWindow::stop() {
-  if (state_ != PromptPanel::State::kRunning) return;
-  worker_->requestStop();
+  if (state_ != PromptPanel::State::kRunning && state_ != PromptPanel::State::kLoading) return;
+  controller_->stop();
   statusBar()->showMessage(tr("Stopping..."));
-  setState(PromptPanel::State::kStopping);
+  if (state_ == PromptPanel::State::kRunning) setState(PromptPanel::State::kStopping);
 }
 
 void MainWindow::onModelLoaded(const QString& description, int contextLength) {
   modelLabel_->setText(description);
   promptPanel_->setContextLength(contextLength);
+  rememberModel(loadingPath_);
   statusBar()->showMessage(tr("Model loaded"), 5000);
   setState(PromptPanel::State::kReady);
 }
 
+void MainWindow::onBusy(bool busy) {
+  // A parameter change decodes again: Stop applies to it as to a run.
+  if (busy && state_ == PromptPanel::State::kReady) setState(PromptPanel::State::kRunning);
+}
+
 void MainWindow::onFinished(const GenerationStats& s) {
+  if (s.stopReason == "compared") {
+    statusBar()->showMessage(tr("Compared %1 variants with the full cache").arg(s.generatedTokens));
+    if (!controller_->busy()) setState(PromptPanel::State::kReady);
+    return;
+  }
   statusBar()->showMessage(tr("%1 tokens (%2), prefill %3 tokens in %4 ms, %5 tokens/s")
                                .arg(s.generatedTokens)
                                .arg(stopText(s.stopReason))
                                .arg(s.promptTokens)
                                .arg(s.prefillMs, 0, 'f', 1)
                                .arg(s.decodeTokensPerSecond, 0, 'f', 0));
-  setState(PromptPanel::State::kReady);
+  if (!controller_->busy()) setState(PromptPanel::State::kReady);
 }
 
 void MainWindow::onFailed(const QString& message) {
@@ -127,7 +347,7 @@ void MainWindow::onFailed(const QString& message) {
   if (state_ == PromptPanel::State::kLoading) {
     modelLabel_->setText(tr("No model loaded"));
     setState(PromptPanel::State::kNoModel);
-  } else {
+  } else if (!controller_->busy()) {
     setState(PromptPanel::State::kReady);
   }
   statusBar()->showMessage(tr("Error: %1").arg(message));
@@ -148,6 +368,10 @@ QString MainWindow::restoreSettings() {
   job.topP = settings.value("generation/topP", job.topP).toDouble();
   job.seed = settings.value("generation/seed", job.seed).toULongLong();
   promptPanel_->setJob(job);
+  parameters_->restoreSettings(settings);
+  heatmap_->setColourMapName(settings.value("view/colourMap", "viridis").toString());
+  if (!restoreGeometry(settings.value("window/geometry").toByteArray())) resize(1400, 860);
+  restoreState(settings.value("window/state").toByteArray());
   return settings.value("model/path").toString();
 }
 
@@ -160,6 +384,10 @@ void MainWindow::saveSettings() const {
   settings.setValue("generation/temperature", job.temperature);
   settings.setValue("generation/topP", job.topP);
   settings.setValue("generation/seed", job.seed);
+  parameters_->saveSettings(settings);
+  settings.setValue("view/colourMap", heatmap_->colourMapName());
+  settings.setValue("window/geometry", saveGeometry());
+  settings.setValue("window/state", saveState());
 }
 
 }  // namespace kvs::ui

@@ -1,19 +1,27 @@
 #pragma once
-// MainWindow: composes the prompt panel, the output panel and the status bar, and relays between
-// them and the GenerationWorker on its thread. It holds no generation logic.
+// MainWindow: composes the panels as dock widgets around the heatmap and connects them to the
+// SessionController. It holds no computation: the controller talks to the worker, the panels draw.
 
 #include <QMainWindow>
-#include <QThread>
 
 #include "generation_stats.h"
+#include "plot_exporter.h"
 #include "prompt_panel.h"
 
 class QLabel;
+class QMenu;
 
 namespace kvs::ui {
 
-class GenerationWorker;
+class ComparePanel;
+class HeatmapPanel;
+class MemoryPanel;
 class OutputPanel;
+class OverviewPanel;
+class ParametersPanel;
+class SessionController;
+class SessionWorker;
+class TokenTableModel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -24,26 +32,57 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(const QString& modelPath = {}, QWidget* parent = nullptr);
   ~MainWindow() override;
 
+  SessionController* controller() const { return controller_; }
   // Lives on its own thread; exposed so tests can watch its signals.
-  GenerationWorker* worker() const { return worker_; }
+  SessionWorker* worker() const;
+  HeatmapPanel* heatmap() const { return heatmap_; }
+  ParametersPanel* parameters() const { return parameters_; }
+  MemoryPanel* memory() const { return memory_; }
+  OutputPanel* output() const { return outputPanel_; }
+  OverviewPanel* overview() const { return overview_; }
+  ComparePanel* compare() const { return compare_; }
+  TokenTableModel* tokenModel() const { return tokens_; }
+  // Writes the figure with its CSV and JSON sidecar; returns an empty string or the error.
+  QString exportView(const QString& view, const ExportRequest& request);
+  // The heatmap of every layer (same head and source), one figure each, "<name>_layer<l>.<ext>"
+  // with its CSV and sidecar. Waits for each layer's matrix from the worker.
+  QString exportAllLayers(const ExportRequest& request);
 
  private:
+  void createMenus();
+  // File > Recent models: the last models loaded, newest first (kept in QSettings).
+  void rememberModel(const QString& path);
+  void fillRecentMenu();
+  // Token table and output colours follow the layout drawn on the heatmap.
+  void updateTokenViews();
+  void exportWithDialog(const QString& view);
+  void addDock(QWidget* panel, const QString& title, const char* name, Qt::DockWidgetArea area);
   void loadModel(const QString& path);
   void run();
   void stop();
   void onModelLoaded(const QString& description, int contextLength);
   void onFinished(const GenerationStats& stats);
   void onFailed(const QString& message);
+  void onBusy(bool busy);
   void setState(PromptPanel::State state);
   QString restoreSettings();  // returns the saved model path
   void saveSettings() const;
 
+  SessionController* controller_;
   PromptPanel* promptPanel_;
   OutputPanel* outputPanel_;
+  ParametersPanel* parameters_;
+  HeatmapPanel* heatmap_;
+  MemoryPanel* memory_;
+  TokenTableModel* tokens_;
+  OverviewPanel* overview_;
+  ComparePanel* compare_;
+  int overviewSource_ = -1;  // the source the overview shows (-1: none for this prompt)
+  QMenu* viewMenu_ = nullptr;
+  QMenu* recentMenu_ = nullptr;
+  QString loadingPath_;
   QLabel* modelLabel_;
   QLabel* blasLabel_;
-  QThread thread_;
-  GenerationWorker* worker_;
   PromptPanel::State state_ = PromptPanel::State::kNoModel;
 };
 

@@ -1,11 +1,18 @@
 #include "output_panel.h"
 
+#include <QHelpEvent>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QScrollBar>
+#include <QTabWidget>
+#include <QTextBlock>
 #include <QTextCharFormat>
 #include <QTextCursor>
+#include <QToolTip>
 #include <QVBoxLayout>
+#include <algorithm>
+
+#include "token_table_model.h"
 
 namespace kvs::ui {
 
@@ -20,9 +27,17 @@ OutputPanel::OutputPanel(QWidget* parent) : QWidget(parent) {
   progress_->setValue(0);
   progress_->setFormat(QString());  // no "0 / 1" before the first run
 
+  text_->viewport()->installEventFilter(this);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addWidget(text_, 1);
+  reference_ = new QPlainTextEdit(this);
+  reference_->setObjectName("referenceOutput");
+  reference_->setReadOnly(true);
+  reference_->setPlaceholderText(tr("The full cache's continuation appears here after a run."));
+  auto* tabs = new QTabWidget(this);
+  tabs->addTab(text_, tr("Output (current setting)"));
+  tabs->addTab(reference_, tr("Full cache"));
+  layout->addWidget(tabs, 1);
   layout->addWidget(progress_);
 }
 
@@ -32,6 +47,7 @@ QString OutputPanel::text() const {
 
 void OutputPanel::clear() {
   text_->clear();
+  reference_->clear();
 }
 
 void OutputPanel::appendText(const QString& chunk) {
@@ -42,6 +58,67 @@ void OutputPanel::appendText(const QString& chunk) {
   cursor.movePosition(QTextCursor::End);
   cursor.insertText(chunk, QTextCharFormat());  // plain, even right after a red error
   if (atBottom) bar->setValue(bar->maximum());
+}
+
+void OutputPanel::setTexts(const QString& prompt, const QString& continuation) {
+  const int scroll = text_->verticalScrollBar()->value();
+  text_->setPlainText(prompt + continuation);
+  text_->verticalScrollBar()->setValue(scroll);
+}
+
+void OutputPanel::setTokenFates(const QVector<int>& charEnds, const QVector<int>& ids,
+                                const QStringList& pieces, const QVector<TokenFate>& fates) {
+  QTextDocument* doc = text_->document();
+  const int n = static_cast<int>(std::min({charEnds.size(), fates.size(), ids.size()}));
+  QTextCursor cursor(doc);
+  cursor.beginEditBlock();
+  for (int i = 1; i < n; ++i) {
+    const int start = charEnds[i - 1], end = charEnds[i];
+    if (end <= start || end > doc->characterCount() - 1) continue;
+    const TokenFate& f = fates[i];
+    QTextCharFormat format;
+    format.setBackground(fateColour(f.fate));
+    format.setToolTip(tr("token %1, id %2, piece \"%3\": %4; set %5-%6, pivot %7")
+                          .arg(i)
+                          .arg(ids[i])
+                          .arg(pieces.value(i), fateName(f.fate))
+                          .arg(f.first)
+                          .arg(f.last)
+                          .arg(f.pivot));
+    cursor.setPosition(start);
+    cursor.setPosition(end, QTextCursor::KeepAnchor);
+    cursor.setCharFormat(format);
+  }
+  cursor.endEditBlock();
+}
+
+QString OutputPanel::toolTipAt(int position) const {
+  QTextCursor cursor(text_->document());
+  cursor.setPosition(position + 1);  // the format of the character before the cursor
+  return cursor.charFormat().toolTip();
+}
+
+bool OutputPanel::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == text_->viewport() && event->type() == QEvent::ToolTip) {
+    auto* help = static_cast<QHelpEvent*>(event);
+    const QTextCursor cursor = text_->cursorForPosition(help->pos());
+    const QString tip = cursor.charFormat().toolTip();
+    if (tip.isEmpty()) {
+      QToolTip::hideText();
+    } else {
+      QToolTip::showText(help->globalPos(), tip, text_->viewport());
+    }
+    return true;
+  }
+  return QWidget::eventFilter(watched, event);
+}
+
+void OutputPanel::setReference(const QString& continuation) {
+  reference_->setPlainText(continuation);
+}
+
+QString OutputPanel::reference() const {
+  return reference_->toPlainText();
 }
 
 void OutputPanel::showError(const QString& message) {

@@ -4,6 +4,8 @@
 
 #include <QWidget>
 
+#include "token_fates.h"
+
 class QPlainTextEdit;
 class QProgressBar;
 
@@ -19,14 +21,29 @@ class OutputPanel : public QWidget {
   void clear();
   // Appends text where the last chunk ended (no line break added: chunks are parts of words).
   void appendText(const QString& chunk);
+  // Replaces the text with the prompt's and a continuation (decoded again for a new setting).
+  void setTexts(const QString& prompt, const QString& continuation);
+  // Colours the prompt's tokens by fate; token i spans text [charEnds[i-1], charEnds[i]). The
+  // tooltip over a token says its id, piece, position, set and pivot.
+  void setTokenFates(const QVector<int>& charEnds, const QVector<int>& ids,
+                     const QStringList& pieces, const QVector<TokenFate>& fates);
+  // The fate shown at a character of the text (kKept outside the prompt), for tests.
+  QString toolTipAt(int position) const;
+  // The full cache's continuation of the same prompt, for comparison (its own tab).
+  void setReference(const QString& continuation);
+  QString reference() const;
   // Appends message as a red paragraph of its own.
   void showError(const QString& message);
 
   void startProgress(int total);
   void setProgress(int done, int total);
 
+ protected:
+  bool eventFilter(QObject* watched, QEvent* event) override;
+
  private:
   QPlainTextEdit* text_;
+  QPlainTextEdit* reference_;
   QProgressBar* progress_;
 };
 

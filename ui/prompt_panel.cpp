@@ -137,7 +137,7 @@ void PromptPanel::setState(State state) {
   modelPath_->setEnabled(idle);
   browse_->setEnabled(idle);
   run_->setEnabled(state == State::kReady);
-  stop_->setEnabled(state == State::kRunning);
+  stop_->setEnabled(state == State::kRunning || state == State::kLoading);
 }
 
 void PromptPanel::browse() {

@@ -1,10 +1,12 @@
 // MainWindow end to end, offscreen: load stories260K, run greedy, stop a long run, show errors.
 
+#include <QComboBox>
 #include <QCoreApplication>
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -19,12 +21,12 @@
 #include <QTextBlock>
 #include <atomic>
 
-#include "generation_worker.h"
 #include "main_window.h"
+#include "session_worker.h"
 
 using kvs::ui::GenerationStats;
-using kvs::ui::GenerationWorker;
 using kvs::ui::MainWindow;
+using kvs::ui::SessionWorker;
 
 namespace {
 
@@ -45,7 +47,10 @@ QString readGolden(const QString& name) {
   return QString::fromUtf8(file.readAll());
 }
 
-void setJob(const MainWindow& w, const QString& prompt, int steps, double temperature) {
+// The full cache by default here: the golden texts are llama2.c's, uncompressed.
+void setJob(const MainWindow& w, const QString& prompt, int steps, double temperature,
+            const QString& method = QStringLiteral("full")) {
+  child<QComboBox>(w, "method")->setCurrentText(method);
   child<QPlainTextEdit>(w, "prompt")->setPlainText(prompt);
   child<QSpinBox>(w, "steps")->setValue(steps);
   child<QDoubleSpinBox>(w, "temperature")->setValue(temperature);
@@ -86,7 +91,7 @@ void TestMainWindow::greedyRunMatchesGolden() {
   QCOMPARE(child<QSpinBox>(w, "steps")->maximum(), 512);  // the model's context
 
   setJob(w, QStringLiteral("Once upon a time"), 64, 0.0);
-  QSignalSpy finished(w.worker(), &GenerationWorker::finished);
+  QSignalSpy finished(w.worker(), &SessionWorker::finished);
   QTest::mouseClick(run, Qt::LeftButton);
   QVERIFY(!run->isEnabled());
   // Run comes back when the window has handled finished; the text chunks were queued before it,
@@ -137,14 +142,14 @@ void TestMainWindow::stopCancelsLongRun() {
   // On an early return (a failed check) the worker must not stay paused: the window waits for it.
   const auto unpause = qScopeGuard([&] { stopPressed.release(); });
   const auto pause = connect(
-      w.worker(), &GenerationWorker::textReady, w.worker(),
+      w.worker(), &SessionWorker::textReady, w.worker(),
       [&](const QString&) {
         if (++chunks == 3) stopPressed.tryAcquire(1, kRunTimeoutMs);
       },
       Qt::DirectConnection);
 
   setJob(w, QStringLiteral("Once upon a time"), 512, 0.0);
-  QSignalSpy finished(w.worker(), &GenerationWorker::finished);
+  QSignalSpy finished(w.worker(), &SessionWorker::finished);
   QTest::mouseClick(run, Qt::LeftButton);
   const auto* output = child<QPlainTextEdit>(w, "output");
   QTRY_VERIFY_WITH_TIMEOUT(output->toPlainText().size() > QStringLiteral("Once upon a time").size(),
@@ -173,10 +178,11 @@ void TestMainWindow::stopCancelsLongRun() {
 
 void TestMainWindow::promptLongerThanStepsIsAnError() {
   MainWindow w(kModel);
+  w.show();
   auto* run = child<QPushButton>(w, "run");
   QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
   setJob(w, QStringLiteral("Once upon a time there was a dog"), 3, 0.0);
-  QSignalSpy failed(w.worker(), &GenerationWorker::failed);
+  QSignalSpy failed(w.worker(), &SessionWorker::failed);
   QTest::mouseClick(run, Qt::LeftButton);
   QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);  // the model stays loaded
   QCOMPARE(failed.count(), 1);
@@ -228,6 +234,11 @@ void TestMainWindow::settingsPersist() {
   QCOMPARE(child<QSpinBox>(w, "seed")->value(), 7);
   QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kLoadTimeoutMs);
   QVERIFY(QFile::exists(QSettings().fileName()));
+  // The models loaded are listed under File > Recent models, newest first.
+  QCOMPARE(QSettings().value("model/recent").toStringList().value(0), kModel);
+  const auto* recent = w.findChild<QMenu*>("recentModels");
+  QVERIFY(recent && recent->isEnabled());
+  QCOMPARE(recent->actions().value(0)->text(), kModel);
   QVERIFY(QSettings().fileName().startsWith(settingsDir_.path()));
 }
 

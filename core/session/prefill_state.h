@@ -1,0 +1,47 @@
+#pragma once
+// PrefillState: a prompt's full prefill, kept so that every compression setting, similarity view
+// and merging layout starts from it without running the prompt again (architecture.md: "prefill
+// is never repeated to try a new setting"). Owned by one thread; never crosses into the UI.
+
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <functional>
+#include <vector>
+
+#include "cache/kv_cache.h"
+#include "cache/slot_map.h"
+#include "compress/compression_params.h"
+
+namespace kvs {
+
+class LlamaModel;
+
+struct PrefillState {
+  std::vector<int> promptIds;  // BOS included, T of them
+  KvCache cache;               // full: keys after RoPE and values, [Hkv, T, D] per layer
+  // Accumulated attention of the prompt, one SlotMap per GqaReduction (mean, sum, max), so the
+  // reduction is a parameter like any other.
+  std::array<SlotMap, 3> maps;
+  at::Tensor lastLogits;                // [V] of the last prompt token
+  std::vector<at::Tensor> keysPreRope;  // [L] of [Hkv, T, D]
+  std::vector<at::Tensor> attention;    // [L] of [Hq, T, T]; empty when over the memory limit
+  // c[i] = cos(K[i], K[i+1]) of the keys after RoPE, [L][Hkv][T-1]: merging sets are found from
+  // these alone, so a new eps needs no tensor work.
+  std::vector<std::vector<std::vector<float>>> adjacentCos;
+  double prefillSeconds = 0;
+
+  int tokens() const { return static_cast<int>(promptIds.size()); }
+  const SlotMap& map(GqaReduction r) const { return maps[static_cast<int>(r)]; }
+};
+
+// Called once per layer of the prefill; false cancels (KvsError "cancelled").
+using KeepGoing = std::function<bool()>;
+
+// Runs the prompt once, keeping everything above. The per-layer attention matrices are kept only
+// when they take at most attentionLimitBytes in all.
+PrefillState prefillPrompt(const LlamaModel& model, const std::vector<int>& promptIds,
+                           const KeepGoing& keepGoing = {},
+                           int64_t attentionLimitBytes = int64_t(256) << 20);
+
+}  // namespace kvs

@@ -1,0 +1,85 @@
+#include "session/variant_from_state.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "cache/attention_tracker.h"
+#include "compress/compression_policy.h"
+#include "compress/decode_compressor.h"
+#include "model/llama_model.h"
+#include "model/sampler.h"
+#include "util/error.h"
+
+namespace kvs {
+
+StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillState& state,
+                                       const GenerationRequest& request,
+                                       const CompressionParams& params,
+                                       const TokenCallback& onToken, const KeepGoing& keepGoing) {
+  const auto policy = makePolicy(params);  // validates params before any work
+  require(request.promptIds == state.promptIds, "the request's prompt is not the kept prefill's");
+  validateRequest(model, request);
+  const ModelConfig& c = model.config();
+  KvCache cache = state.cache.clone();
+  SlotMap map = state.map(params.gqaReduction);
+  StateVariantResult result;
+
+  const auto start = std::chrono::steady_clock::now();
+  if (policy) {
+    for (int l = 0; l < c.nLayers; ++l) {
+      if (keepGoing && !keepGoing()) throw KvsError("cancelled");
+      applyLayerPlan(policy->planLayer(cache, map, l), l, cache, map, 0, params.logBias);
+    }
+  }
+  DecodeCompressor decodeCompressor(params);
+  decodeCompressor.start(cache);
+  CompressionReport& report = result.compression;
+  report.compressSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report.promptTokens = cache.length();
+  report.fullBytes = cache.fullBytes();
+  report.bytes = cache.bytes();
+  int64_t held = 0;
+  for (int l = 0; l < c.nLayers; ++l) {
+    report.slots.push_back(cache.slotCounts(l));
+    report.layerBytes.push_back(cache.layerBytes(l));
+    for (int s : cache.slotCounts(l)) held += s;
+  }
+  report.achievedRatio = double(held) / (double(c.nLayers) * c.nKvHeads * cache.length());
+  result.bytesPerStep.push_back(cache.bytes());
+  result.fullBytesPerStep.push_back(cache.fullBytes());
+
+  // The first token comes from the prefill's logits, as in generate().
+  AttentionTracker tracker(map, c.groupSize(), params.gqaReduction);
+  LayerObserver* observer = policy ? &tracker : nullptr;
+  Sampler sampler(request.sampling);
+  const auto isStop = [&](int t) {
+    return std::find(request.stopIds.begin(), request.stopIds.end(), t) != request.stopIds.end();
+  };
+  const auto decodeStart = std::chrono::steady_clock::now();
+  int token = sampler.sample(state.lastLogits);
+  for (int pos = state.tokens();; ++pos) {
+    result.generatedIds.push_back(token);
+    if (onToken && !onToken(token)) {
+      result.stopReason = StopReason::kCancelled;
+      break;
+    }
+    if (isStop(token)) {
+      result.stopReason = StopReason::kStopToken;
+      break;
+    }
+    if (pos >= request.steps) break;
+    const at::Tensor logits = model.forward({token}, cache, LogitsMode::kLast, observer);
+    if (policy) decodeCompressor.afterStep(cache, map);
+    result.bytesPerStep.push_back(cache.bytes());
+    result.fullBytesPerStep.push_back(cache.fullBytes());
+    token = sampler.sample(logits);
+  }
+  result.decodeSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - decodeStart).count();
+  return result;
+}
+
+}  // namespace kvs

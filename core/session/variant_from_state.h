@@ -1,0 +1,35 @@
+#pragma once
+// One variant decoded from a kept PrefillState: copy the full cache, compress it with the params
+// (layer by layer, cancellable), then decode. The prompt is not run again, so trying a new sigma
+// costs only the compression and the decode.
+
+#include <functional>
+#include <vector>
+
+#include "session/generator.h"
+#include "session/prefill_state.h"
+#include "session/variant.h"
+
+namespace kvs {
+
+struct StateVariantResult {
+  std::vector<int> generatedIds;  // sampled tokens, stop token included
+  StopReason stopReason = StopReason::kSteps;
+  CompressionReport compression;  // right after the prompt was compressed
+  // Cache bytes after compression (index 0) and after each decode step; and what a full cache of
+  // the same tokens holds at each of those points.
+  std::vector<int64_t> bytesPerStep;
+  std::vector<int64_t> fullBytesPerStep;
+  double decodeSeconds = 0;
+};
+
+// request: steps, sampling and stop ids (its promptIds must be the state's). onToken returning
+// false stops decoding (kCancelled); keepGoing is asked between layers of the compression and
+// throws KvsError("cancelled") when it says no.
+StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillState& state,
+                                       const GenerationRequest& request,
+                                       const CompressionParams& params,
+                                       const TokenCallback& onToken = {},
+                                       const KeepGoing& keepGoing = {});
+
+}  // namespace kvs

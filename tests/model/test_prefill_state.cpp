@@ -1,0 +1,165 @@
+// A kept prefill on stories260K: variants decoded from it match variants run from scratch, the
+// merging layout drawn from it matches what the KVMerger policy plans, and the similarity
+// matrices it hands out are what they claim to be.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "analysis/merging_layout.h"
+#include "analysis/similarity_view.h"
+#include "compress/compression_policy.h"
+#include "session/prefill_state.h"
+#include "session/variant.h"
+#include "session/variant_from_state.h"
+#include "stories_fixture.h"
+#include "util/error.h"
+
+namespace kvs::test {
+namespace {
+
+GenerationRequest request(const Tokenizer& t, int steps) {
+  GenerationRequest r;
+  r.promptIds = t.encode(
+      "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
+      "park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.");
+  r.steps = steps;
+  r.sampling.temperature = 0.0f;
+  r.stopIds = {t.bosId(), t.eosId()};
+  return r;
+}
+
+CompressionParams kvmerger(double budget) {
+  CompressionParams p;
+  p.method = Method::kKVMerger;
+  p.budget = budget;
+  return p;
+}
+
+TEST_F(Stories, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
+  const GenerationRequest r = request(tokenizer(), 160);
+  const PrefillState state = prefillPrompt(model(), r.promptIds);
+  for (const CompressionParams& p : {CompressionParams{}, kvmerger(0.5), kvmerger(0.35)}) {
+    const VariantResult scratch = runVariant(model(), r, p);
+    const StateVariantResult kept = runVariantFromState(model(), state, r, p);
+    EXPECT_EQ(kept.generatedIds, scratch.generation.generatedIds) << toString(p.method);
+    EXPECT_EQ(kept.compression.slots, scratch.compression.slots);
+    EXPECT_EQ(kept.compression.bytes, scratch.compression.bytes);
+    EXPECT_EQ(kept.bytesPerStep.size(), kept.generatedIds.size());
+  }
+}
+
+TEST_F(Stories, KeptPrefillIsNotChangedByTheVariantsDecodedFromIt) {
+  const GenerationRequest r = request(tokenizer(), 120);
+  const PrefillState state = prefillPrompt(model(), r.promptIds);
+  const auto first = runVariantFromState(model(), state, r, kvmerger(0.5)).generatedIds;
+  runVariantFromState(model(), state, r, kvmerger(0.35));
+  EXPECT_EQ(state.cache.slotCount(0, 0), state.tokens());
+  EXPECT_EQ(runVariantFromState(model(), state, r, kvmerger(0.5)).generatedIds, first);
+}
+
+TEST_F(Stories, PrefillAndCompressionCancel) {
+  const GenerationRequest r = request(tokenizer(), 120);
+  int layers = 0;
+  EXPECT_THROW(prefillPrompt(model(), r.promptIds, [&] { return ++layers < 2; }), KvsError);
+  EXPECT_EQ(layers, 2);
+  const PrefillState state = prefillPrompt(model(), r.promptIds);
+  EXPECT_THROW(runVariantFromState(model(), state, r, kvmerger(0.5), {}, [] { return false; }),
+               KvsError);
+  int tokens = 0;
+  const auto stopped =
+      runVariantFromState(model(), state, r, kvmerger(0.5), [&](int) { return ++tokens < 3; });
+  EXPECT_EQ(stopped.generatedIds.size(), 3u);
+  EXPECT_EQ(stopped.stopReason, StopReason::kCancelled);
+}
+
+// The layout duplicates the policy's set search on kept cosines; this guards the duplication.
+TEST_F(Stories, MergingLayoutMatchesTheKVMergerPlan) {
+  const PrefillState state = prefillPrompt(model(), request(tokenizer(), 120).promptIds);
+  for (bool exact : {true, false}) {
+    for (MergeLayout shape : {MergeLayout::kPerHead, MergeLayout::kSharedPerLayer}) {
+      CompressionParams p = kvmerger(0.5);
+      p.exactBudget = exact;
+      p.layout = shape;
+      p.eps = 0.6;
+      const MergingLayout layout = computeMergingLayout(state, p);
+      ASSERT_TRUE(layout.error.empty()) << layout.error;
+      const CompressionPlan plan = makePolicy(p)->plan(state.cache, state.map(p.gqaReduction));
+      for (size_t l = 0; l < plan.layers.size(); ++l) {
+        for (size_t h = 0; h < plan.layers[l].size(); ++h) {
+          const auto& want = plan.layers[l][h].slots;
+          const auto& got = layout.heads[l][h].spans;
+          ASSERT_EQ(got.size(), want.size()) << "layer " << l << " head " << h;
+          for (size_t s = 0; s < want.size(); ++s) {
+            EXPECT_EQ(got[s].first, want[s].first);
+            EXPECT_EQ(got[s].last, want[s].last);
+            EXPECT_EQ(got[s].pivot, want[s].pivot);
+            EXPECT_EQ(got[s].count, want[s].count);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_F(Stories, LowerEpsMergesMoreAndBadSettingsReportErrors) {
+  const PrefillState state = prefillPrompt(model(), request(tokenizer(), 120).promptIds);
+  CompressionParams p = kvmerger(0.5);
+  p.exactBudget = false;
+  int previous = -1;
+  for (double eps : {0.95, 0.8, 0.6, 0.3}) {
+    p.eps = eps;
+    const MergingLayout layout = computeMergingLayout(state, p);
+    ASSERT_TRUE(layout.error.empty());
+    const int slots = static_cast<int>(layout.heads[2][1].spans.size());
+    if (previous >= 0) EXPECT_LE(slots, previous) << "eps " << eps;
+    previous = slots;
+  }
+  EXPECT_LT(previous, state.tokens());
+  p.budget = 0.05;  // smaller than the recent + protected tokens
+  p.exactBudget = true;
+  EXPECT_FALSE(computeMergingLayout(state, p).error.empty());
+  CompressionParams h2o;
+  h2o.method = Method::kH2O;
+  const MergingLayout evicted = computeMergingLayout(state, h2o);
+  EXPECT_EQ(evicted.heads[0][0].spans.size(), size_t(h2o.targetSlots(state.tokens())));
+}
+
+TEST_F(Stories, SimilarityMatricesAreCosinesAndAttention) {
+  const PrefillState state = prefillPrompt(model(), request(tokenizer(), 120).promptIds);
+  const int T = state.tokens();
+  for (auto source :
+       {SimilaritySource::kKeys, SimilaritySource::kKeysPreRope, SimilaritySource::kValues}) {
+    const SimilarityMatrix m = similarityMatrix(state, source, 1, 2);
+    ASSERT_EQ(m.values.size(), size_t(T) * T);
+    for (int i = 0; i < T; i += 7) {
+      EXPECT_NEAR(m.values[i * T + i], 1.0f, 1e-5);
+      EXPECT_NEAR(m.values[i * T + (T - 1 - i)], m.values[(T - 1 - i) * T + i], 1e-5);
+    }
+  }
+  // Adjacent cosines the layout uses are the matrix's first off-diagonal.
+  const SimilarityMatrix k = similarityMatrix(state, SimilaritySource::kKeys, 3, 1);
+  for (int i = 0; i + 1 < T; i += 5) {
+    EXPECT_NEAR(state.adjacentCos[3][1][i], k.values[i * T + i + 1], 1e-5);
+  }
+  // Attention rows are causal softmax distributions; the mean is the mean of the heads.
+  const SimilarityMatrix a = similarityMatrix(state, SimilaritySource::kAttention, 0, 5);
+  for (int i = 0; i < T; i += 9) {
+    double sum = 0;
+    for (int j = 0; j < T; ++j) sum += a.values[i * T + j];
+    EXPECT_NEAR(sum, 1.0, 1e-4);
+    if (i + 1 < T) EXPECT_EQ(a.values[i * T + i + 1], 0.0f);
+  }
+  const SimilarityMatrix mean = similarityMatrix(state, SimilaritySource::kValues, 2, -1);
+  double expected = 0;
+  for (int h = 0; h < model().config().nKvHeads; ++h) {
+    expected += similarityMatrix(state, SimilaritySource::kValues, 2, h).values[3 * T + 10];
+  }
+  EXPECT_NEAR(mean.values[3 * T + 10], expected / model().config().nKvHeads, 1e-5);
+  const SimilarityMatrix thumb = similarityThumbnail(state, SimilaritySource::kKeys, 3, 1, 16);
+  EXPECT_EQ(thumb.tokens, 16);
+  EXPECT_THROW(similarityMatrix(state, SimilaritySource::kKeys, 9, 0), KvsError);
+}
+
+}  // namespace
+}  // namespace kvs::test

@@ -1,0 +1,14 @@
+#pragma once
+// Perceptual colour maps for papers. QCustomPlot 2.1 has no viridis or cividis preset, so they
+// are defined here by stops sampled from matplotlib's tables (9 stops, linear in between).
+
+#include <qcustomplot.h>
+#include <QStringList>
+
+namespace kvs::ui {
+
+// "viridis", "cividis", "magma", "grayscale", "polar" (diverging, for signed cosines).
+QStringList colourMapNames();
+QCPColorGradient colourMap(const QString& name);
+
+}  // namespace kvs::ui

@@ -1,0 +1,113 @@
+#include "compare_panel.h"
+
+#include <qcustomplot.h>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QPushButton>
+#include <QTableView>
+#include <QTextEdit>
+#include <QVBoxLayout>
+
+#include "compare_table_model.h"
+
+namespace kvs::ui {
+
+ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
+  model_ = new CompareTableModel(this);
+  table_ = new QTableView(this);
+  table_->setObjectName("compareTable");
+  table_->setModel(model_);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  text_ = new QTextEdit(this);
+  text_->setObjectName("compareText");
+  text_->setReadOnly(true);
+  memory_ = new QCustomPlot(this);
+  memory_->setObjectName("compareMemory");
+  memory_->yAxis->setLabel(tr("KV KiB after compression"));
+  memory_->setMinimumWidth(220);
+  bars_ = new QCPBars(memory_->xAxis, memory_->yAxis);
+  bars_->setPen(Qt::NoPen);
+  bars_->setBrush(QColor(33, 145, 140));
+  add_ = new QPushButton(tr("Add current settings"), this);
+  add_->setObjectName("compareAdd");
+  auto* remove = new QPushButton(tr("Remove"), this);
+  remove->setObjectName("compareRemove");
+  auto* run = new QPushButton(tr("Compare"), this);
+  run->setObjectName("compareRun");
+  run->setToolTip(
+      tr("Greedy continuations of the current prompt, measured against the full "
+         "cache (teacher-forced KL, top-1 agreement, NLL)"));
+
+  auto* buttons = new QHBoxLayout;
+  buttons->addWidget(add_);
+  buttons->addWidget(remove);
+  buttons->addStretch(1);
+  buttons->addWidget(run);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(buttons);
+  auto* top = new QHBoxLayout;
+  top->addWidget(table_, 3);
+  top->addWidget(memory_, 1);
+  layout->addLayout(top, 1);
+  layout->addWidget(text_, 1);
+
+  connect(add_, &QPushButton::clicked, this, [this] {
+    add_->setEnabled(model_->addVariant(current_) &&
+                     model_->variants().size() < CompareTableModel::kMaxVariants);
+  });
+  connect(remove, &QPushButton::clicked, this, [this] {
+    model_->removeVariant(table_->currentIndex().row());
+    add_->setEnabled(true);
+  });
+  connect(run, &QPushButton::clicked, this, [this] {
+    if (!model_->variants().isEmpty()) emit compareRequested(model_->variants());
+  });
+  connect(table_, &QTableView::clicked, this, [this](const QModelIndex& index) {
+    showRow(index.row());
+    const auto& rows = model_->result().rows;
+    if (index.row() < rows.size()) emit rowSelected(rows[index.row()].params);
+  });
+}
+
+void ComparePanel::setResult(const CompareResult& result) {
+  model_->setResult(result);
+  QVector<double> x, kib;
+  QSharedPointer<QCPAxisTickerText> ticks(new QCPAxisTickerText);
+  for (int i = 0; i < result.rows.size(); ++i) {
+    x.push_back(i);
+    kib.push_back(result.rows[i].kvBytes / 1024.0);
+    ticks->addTick(i, QString::fromUtf8(toString(result.rows[i].params.method)));
+  }
+  bars_->setData(x, kib, true);
+  memory_->xAxis->setTicker(ticks);
+  memory_->rescaleAxes();
+  memory_->xAxis->setRange(-0.6, std::max<double>(0.6, x.size() - 0.4));
+  memory_->yAxis->setRangeLower(0);
+  memory_->replot();
+  showRow(result.rows.size() > 1 ? 1 : 0);
+}
+
+void ComparePanel::showRow(int row) {
+  const auto& rows = model_->result().rows;
+  if (row < 0 || row >= rows.size()) {
+    text_->clear();
+    return;
+  }
+  const CompareRow& r = rows[row];
+  QString html = QStringLiteral(
+                     "<p><b>%1</b> &mdash; tokens that differ from the full cache's "
+                     "are highlighted</p><p>")
+                     .arg(QString::fromUtf8(toString(r.params.method)).toHtmlEscaped());
+  for (int i = 0; i < r.chunks.size(); ++i) {
+    const QString chunk = r.chunks[i].toHtmlEscaped().replace('\n', "<br>");
+    html += r.differs.value(i)
+                ? QStringLiteral("<span style=\"background:#ffc870\">%1</span>").arg(chunk)
+                : chunk;
+  }
+  text_->setHtml(html + "</p>");
+}
+
+}  // namespace kvs::ui

@@ -1,0 +1,294 @@
+#include "heatmap_panel.h"
+
+#include <qcustomplot.h>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTextStream>
+#include <QVBoxLayout>
+#include <cmath>
+
+#include "colour_maps.h"
+#include "merging_sets_item.h"
+
+namespace kvs::ui {
+namespace {
+
+// Pieces become tick labels when this few tokens are in view.
+constexpr int kLabelTokens = 48;
+
+}  // namespace
+
+HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
+  layer_ = new QSpinBox(this);
+  layer_->setObjectName("heatmapLayer");
+  layer_->setPrefix(tr("layer "));
+  layer_->setRange(0, 0);
+  head_ = new QComboBox(this);
+  head_->setObjectName("heatmapHead");
+  source_ = new QComboBox(this);
+  source_->setObjectName("heatmapSource");
+  // Indices follow kvs::SimilaritySource.
+  source_->addItems(
+      {tr("keys (after RoPE)"), tr("keys (before RoPE)"), tr("values"), tr("attention")});
+  gradient_ = new QComboBox(this);
+  gradient_->setObjectName("heatmapColours");
+  gradient_->addItems(colourMapNames());
+  showSets_ = new QCheckBox(tr("merging sets"), this);
+  showSets_->setObjectName("showSets");
+  showSets_->setChecked(true);
+  auto* reset = new QPushButton(tr("Reset zoom"), this);
+  reset->setObjectName("resetZoom");
+  reset->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+  reset->setToolTip(tr("Show the whole matrix (Ctrl+0); drag to pan, wheel to zoom"));
+  info_ = new QLabel(this);
+  info_->setObjectName("heatmapInfo");
+
+  plot_ = new QCustomPlot(this);
+  plot_->setObjectName("heatmapPlot");
+  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot_->axisRect()->setupFullAxesBox(true);
+  plot_->xAxis->setLabel(tr("key token"));
+  plot_->yAxis->setLabel(tr("query token"));
+  plot_->yAxis->setRangeReversed(true);  // row 0 at the top, as a matrix is written
+  map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
+  map_->setInterpolate(false);
+  map_->setTightBoundary(true);
+  scale_ = new QCPColorScale(plot_);
+  plot_->plotLayout()->addElement(0, 1, scale_);
+  scale_->setType(QCPAxis::atRight);
+  map_->setColorScale(scale_);
+  auto* margins = new QCPMarginGroup(plot_);
+  plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
+  scale_->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
+  overlay_ = new MergingSetsItem(plot_);
+  setColourMapName(gradient_->currentText());
+
+  auto* controls = new QHBoxLayout;
+  for (QWidget* w :
+       std::initializer_list<QWidget*>{layer_, head_, source_, gradient_, showSets_, reset}) {
+    controls->addWidget(w);
+  }
+  controls->addStretch(1);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addLayout(controls);
+  layout->addWidget(plot_, 1);
+  layout->addWidget(info_);
+
+  connect(layer_, &QSpinBox::valueChanged, this, &HeatmapPanel::requestMatrix);
+  connect(head_, &QComboBox::currentIndexChanged, this, &HeatmapPanel::requestMatrix);
+  connect(source_, &QComboBox::currentIndexChanged, this, [this] {
+    fillHeads();
+    requestMatrix();
+  });
+  connect(gradient_, &QComboBox::currentTextChanged, this, &HeatmapPanel::setColourMapName);
+  connect(showSets_, &QCheckBox::toggled, this, &HeatmapPanel::updateOverlay);
+  connect(reset, &QPushButton::clicked, this, &HeatmapPanel::resetView);
+  // Cells are refilled for the view just before each frame, once per frame.
+  connect(plot_, &QCustomPlot::beforeReplot, this, &HeatmapPanel::refreshCells);
+  fillHeads();
+}
+
+int HeatmapPanel::layer() const {
+  return layer_->value();
+}
+
+int HeatmapPanel::head() const {
+  return head_->currentIndex() - 1;
+}
+
+int HeatmapPanel::source() const {
+  return source_->currentIndex();
+}
+
+QString HeatmapPanel::colourMapName() const {
+  return gradient_->currentText();
+}
+
+void HeatmapPanel::fillHeads() {
+  const bool attention = source() == static_cast<int>(SimilaritySource::kAttention);
+  const int heads = attention ? prompt_.queryHeads : prompt_.kvHeads;
+  const int keep = head_->currentIndex();
+  const QSignalBlocker block(head_);
+  head_->clear();
+  head_->addItem(tr("mean over heads"));
+  for (int h = 0; h < heads; ++h) head_->addItem(tr("head %1").arg(h));
+  head_->setCurrentIndex(keep >= 0 && keep < head_->count() ? keep : 0);
+}
+
+void HeatmapPanel::setPrompt(const PromptInfo& info) {
+  const bool first = prompt_.layers == 0;
+  prompt_ = info;
+  layout_ = {};
+  {
+    const QSignalBlocker block(layer_);
+    layer_->setRange(0, std::max(0, info.layers - 1));
+  }
+  fillHeads();
+  if (first) {
+    const QSignalBlocker block(head_);
+    head_->setCurrentIndex(std::min(1, head_->count() - 1));  // head 0: its sets can be drawn
+  }
+  overlay_->setHead({}, 0);
+  resetView();
+  requestMatrix();
+}
+
+void HeatmapPanel::select(int layer, int head) {
+  const QSignalBlocker a(layer_), b(head_);
+  layer_->setValue(layer);
+  head_->setCurrentIndex(head + 1);
+  requestMatrix();
+}
+
+void HeatmapPanel::requestMatrix() {
+  updateOverlay();
+  emit selectionChanged(layer(), head());
+  if (prompt_.layers > 0) emit matrixRequested(source(), layer(), head());
+}
+
+void HeatmapPanel::setMatrix(const SimilarityResult& result) {
+  const SimilarityMatrix& m = result.matrix;
+  if (m.layer != layer() || m.head != head() || static_cast<int>(m.source) != source()) return;
+  shown_ = {m.source, m.layer, m.head, m.tokens, {}};
+  scale_->axis()->setLabel(m.source == SimilaritySource::kAttention ? tr("attention probability")
+                                                                    : tr("cosine similarity"));
+  pyramid_.set(m.values, m.tokens);
+  // A constant matrix (one token) still gets a readable scale.
+  const double lo = pyramid_.min(), hi = pyramid_.max();
+  map_->setDataRange(hi - lo < 1e-3 ? QCPRange(lo - 0.5, hi + 0.5) : QCPRange(lo, hi));
+  info_->setText(tr("%1 tokens, range %2 .. %3, computed in %4 ms")
+                     .arg(m.tokens)
+                     .arg(pyramid_.min(), 0, 'f', 3)
+                     .arg(pyramid_.max(), 0, 'f', 3)
+                     .arg(result.ms, 0, 'f', 1));
+  std::fill(std::begin(cellsFor_), std::end(cellsFor_), 0.0);
+  plot_->replot();
+}
+
+void HeatmapPanel::setLayout(const LayoutResult& result) {
+  layout_ = result;
+  updateOverlay();
+}
+
+void HeatmapPanel::updateOverlay() {
+  const MergingLayout& l = layout_.layout;
+  int h = head();
+  if (h >= 0 && source() == static_cast<int>(SimilaritySource::kAttention) && prompt_.kvHeads > 0) {
+    h /= prompt_.queryHeads / prompt_.kvHeads;  // the query head's KV head
+  }
+  // The mean over heads has one layout only when the layout is shared per layer.
+  if (h < 0 && layout_.params.layout == MergeLayout::kSharedPerLayer) h = 0;
+  const bool show = showSets_->isChecked() && h >= 0 && layer() < static_cast<int>(l.heads.size());
+  overlay_->setHead(show ? l.heads[layer()][h] : HeadLayout{}, l.tokens);
+  plot_->replot();
+}
+
+void HeatmapPanel::setColourMapName(const QString& name) {
+  map_->setGradient(kvs::ui::colourMap(name));
+  if (gradient_->currentText() != name) gradient_->setCurrentText(name);
+  plot_->replot();
+}
+
+void HeatmapPanel::setView(double first, double last) {
+  plot_->xAxis->setRange(first - 0.5, last + 0.5);
+  plot_->yAxis->setRange(first - 0.5, last + 0.5);
+  plot_->replot();
+}
+
+void HeatmapPanel::resetView() {
+  setView(0, std::max(0, static_cast<int>(prompt_.ids.size()) - 1));
+}
+
+void HeatmapPanel::refreshCells() {
+  const QCPRange xr = plot_->xAxis->range(), yr = plot_->yAxis->range();
+  updateTicks(std::max(xr.lower, yr.lower), std::min(xr.upper, yr.upper));
+  const double view[4] = {xr.lower, xr.upper, yr.lower, yr.upper};
+  if (pyramid_.empty() || std::equal(view, view + 4, cellsFor_)) return;
+  std::copy(view, view + 4, cellsFor_);
+  const int T = pyramid_.size();
+  const auto first = [&](double lower) {
+    return std::clamp(int(std::floor(lower + 0.5)), 0, T - 1);
+  };
+  const auto last = [&](double upper) { return std::clamp(int(std::ceil(upper - 0.5)), 0, T - 1); };
+  const int c0 = first(xr.lower), c1 = last(xr.upper), r0 = first(yr.lower), r1 = last(yr.upper);
+  level_ = pyramid_.levelFor(std::max(c1 - c0 + 1, r1 - r0 + 1), kMaxCells);
+  const int s = 1 << level_, n = pyramid_.levelSize(level_);
+  // At least two cells per axis, so the cells' centres define the data's extent.
+  int k0 = c0 / s, k1 = std::max(c1 / s, std::min(n - 1, k0 + 1));
+  int v0 = r0 / s, v1 = std::max(r1 / s, std::min(n - 1, v0 + 1));
+  const auto centre = [&](int cell) { return cell * s + (std::min(s, T - cell * s) - 1) / 2.0; };
+  auto* data = map_->data();
+  data->setSize(k1 - k0 + 1, v1 - v0 + 1);
+  data->setRange(QCPRange(centre(k0), centre(k1)), QCPRange(centre(v0), centre(v1)));
+  for (int v = v0; v <= v1; ++v) {
+    for (int k = k0; k <= k1; ++k) data->setCell(k - k0, v - v0, pyramid_.at(level_, v, k));
+  }
+}
+
+void HeatmapPanel::updateTicks(double lower, double upper) {
+  const int n = static_cast<int>(prompt_.pieces.size());
+  const bool labels = n > 0 && upper - lower <= kLabelTokens;
+  if (!labels) {
+    if (tickLabels_) {
+      for (QCPAxis* a : {plot_->xAxis, plot_->yAxis}) {
+        a->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        a->setTickLabelRotation(0);
+      }
+      tickLabels_ = false;
+    }
+    return;
+  }
+  QMap<double, QString> ticks;
+  for (int t = std::max(0, int(std::ceil(lower))); t <= std::min(n - 1, int(upper)); ++t) {
+    ticks[t] = prompt_.pieces[t];
+  }
+  for (QCPAxis* a : {plot_->xAxis, plot_->yAxis}) {
+    auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+    ticker->setTicks(ticks);
+    a->setTicker(ticker);
+  }
+  plot_->xAxis->setTickLabelRotation(90);
+  tickLabels_ = true;
+}
+
+QString HeatmapPanel::csv() const {
+  QString out;
+  QTextStream s(&out);
+  if (pyramid_.empty()) return out;
+  const int T = pyramid_.size();
+  const QCPRange xr = plot_->xAxis->range(), yr = plot_->yAxis->range();
+  const int c0 = std::clamp(int(std::floor(xr.lower + 0.5)), 0, T - 1);
+  const int c1 = std::clamp(int(std::ceil(xr.upper - 0.5)), 0, T - 1);
+  const int r0 = std::clamp(int(std::floor(yr.lower + 0.5)), 0, T - 1);
+  const int r1 = std::clamp(int(std::ceil(yr.upper - 0.5)), 0, T - 1);
+  s << "query\\key";
+  for (int c = c0; c <= c1; ++c) s << ',' << c;
+  s << '\n';
+  for (int r = r0; r <= r1; ++r) {
+    s << r;
+    for (int c = c0; c <= c1; ++c) s << ',' << pyramid_.at(0, r, c);
+    s << '\n';
+  }
+  return out;
+}
+
+QJsonObject HeatmapPanel::viewJson() const {
+  QJsonObject o;
+  o["view"] = "heatmap";
+  o["source"] = QString::fromUtf8(toString(static_cast<SimilaritySource>(source())));
+  o["layer"] = layer();
+  o["head"] = head();
+  o["tokens"] = tokens();
+  o["colour_map"] = gradient_->currentText();
+  o["x_range"] = QJsonArray{plot_->xAxis->range().lower, plot_->xAxis->range().upper};
+  o["y_range"] = QJsonArray{plot_->yAxis->range().lower, plot_->yAxis->range().upper};
+  o["merged_sets_drawn"] = overlay_->blockCount();
+  return o;
+}
+
+}  // namespace kvs::ui

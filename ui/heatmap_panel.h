@@ -1,0 +1,95 @@
+#pragma once
+// HeatmapPanel: the [T, T] similarity (or attention) matrix of one layer and head, or the mean
+// over heads, as a QCustomPlot colour map with a colour scale; zoom and pan with the mouse; the
+// token pieces label the axes when zoomed in; the merging layout is drawn on the diagonal.
+// Large T stays smooth: each frame reads at most kMaxCells x kMaxCells cells of a mean pyramid.
+
+#include "session_types.h"
+
+#include <QJsonObject>
+#include <QWidget>
+
+#include "matrix_pyramid.h"
+
+class QCheckBox;
+class QComboBox;
+class QCPColorMap;
+class QCPColorScale;
+class QCustomPlot;
+class QLabel;
+class QSpinBox;
+
+namespace kvs::ui {
+
+class MergingSetsItem;
+
+class HeatmapPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  static constexpr int kMaxCells = 512;
+
+  explicit HeatmapPanel(QWidget* parent = nullptr);
+
+  QCustomPlot* plot() const { return plot_; }
+  const MergingSetsItem* overlay() const { return overlay_; }
+  QCPColorMap* colourMap() const { return map_; }
+  int layer() const;
+  int head() const;    // -1 = mean over heads
+  int source() const;  // kvs::SimilaritySource
+  QString colourMapName() const;
+  // Cells of the matrix behind each displayed cell along one axis (1 = full resolution).
+  int displayStride() const { return 1 << level_; }
+  int tokens() const { return pyramid_.size(); }
+  // Whether the matrix drawn is the one selected (it arrives from the worker after a selection).
+  bool showsSelection() const {
+    return !pyramid_.empty() && shown_.layer == layer() && shown_.head == head() &&
+           static_cast<int>(shown_.source) == source();
+  }
+
+  // The visible region of the matrix at full resolution, as CSV (row token, then one column per
+  // column token), and a description of the view for export sidecars.
+  QString csv() const;
+  QJsonObject viewJson() const;
+  // Token range shown on both axes (inclusive ends are first - 0.5 .. last + 0.5).
+  void setView(double first, double last);
+  void resetView();
+
+ public slots:
+  void setPrompt(const kvs::ui::PromptInfo& info);
+  void setMatrix(const kvs::ui::SimilarityResult& result);
+  void setLayout(const kvs::ui::LayoutResult& result);
+  void select(int layer, int head);
+  void setColourMapName(const QString& name);
+
+ signals:
+  void matrixRequested(int source, int layer, int head);
+  void selectionChanged(int layer, int head);
+
+ private:
+  void fillHeads();
+  void requestMatrix();
+  void refreshCells();
+  void updateOverlay();
+  void updateTicks(double first, double last);
+
+  QSpinBox* layer_;
+  QComboBox* head_;
+  QComboBox* source_;
+  QComboBox* gradient_;
+  QCheckBox* showSets_;
+  QLabel* info_;
+  QCustomPlot* plot_;
+  QCPColorMap* map_;
+  QCPColorScale* scale_;
+  MergingSetsItem* overlay_;
+  MatrixPyramid pyramid_;
+  kvs::SimilarityMatrix shown_;  // the matrix shown (values moved into the pyramid)
+  PromptInfo prompt_;
+  LayoutResult layout_;
+  int level_ = 0;
+  double cellsFor_[4] = {0, 0, 0, 0};  // the view (x, y ranges) the cells were filled for
+  bool tickLabels_ = false;
+};
+
+}  // namespace kvs::ui

@@ -1,0 +1,119 @@
+#include "memory_panel.h"
+
+#include <qcustomplot.h>
+#include <QLabel>
+#include <QLocale>
+#include <QTextStream>
+#include <QVBoxLayout>
+
+namespace kvs::ui {
+namespace {
+
+constexpr double kKiB = 1024.0;
+
+QCPBars* bars(QCustomPlot* plot, const QString& name, const QColor& colour) {
+  auto* b = new QCPBars(plot->xAxis, plot->yAxis);
+  b->setName(name);
+  b->setPen(Qt::NoPen);
+  b->setBrush(colour);
+  b->setWidth(0.4);
+  return b;
+}
+
+}  // namespace
+
+MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
+  layers_ = new QCustomPlot(this);
+  layers_->setObjectName("memoryLayers");
+  layers_->xAxis->setLabel(tr("layer"));
+  layers_->yAxis->setLabel(tr("KiB per layer"));
+  full_ = bars(layers_, tr("full cache"), QColor(160, 160, 160));
+  compressed_ = bars(layers_, tr("compressed"), QColor(33, 145, 140));
+  auto* group = new QCPBarsGroup(layers_);
+  full_->setBarsGroup(group);
+  compressed_->setBarsGroup(group);
+  layers_->legend->setVisible(true);
+  layers_->xAxis->setTicker(QSharedPointer<QCPAxisTickerFixed>(new QCPAxisTickerFixed));
+
+  steps_ = new QCustomPlot(this);
+  steps_->setObjectName("memorySteps");
+  steps_->xAxis->setLabel(tr("decode step"));
+  steps_->yAxis->setLabel(tr("KiB in all"));
+  stepsFull_ = steps_->addGraph();
+  stepsFull_->setName(tr("full cache"));
+  stepsFull_->setPen(QPen(QColor(160, 160, 160), 2));
+  stepsCompressed_ = steps_->addGraph();
+  stepsCompressed_->setName(tr("compressed"));
+  stepsCompressed_->setPen(QPen(QColor(33, 145, 140), 2));
+  steps_->legend->setVisible(true);
+  steps_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+
+  process_ = new QLabel(this);
+  process_->setObjectName("processMemory");
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+  layout->addWidget(layers_, 1);
+  layout->addWidget(steps_, 1);
+  layout->addWidget(process_);
+}
+
+void MemoryPanel::setVariant(const VariantSummary& s) {
+  shown_ = s;
+  QVector<double> x, full, compressed;
+  for (int l = 0; l < s.layerBytes.size(); ++l) {
+    x.push_back(l);
+    full.push_back(s.layerFullBytes.value(l) / kKiB);
+    compressed.push_back(s.layerBytes[l] / kKiB);
+  }
+  full_->setData(x, full, true);
+  compressed_->setData(x, compressed, true);
+  layers_->rescaleAxes();
+  layers_->xAxis->setRange(-0.7, std::max(0.7, x.size() - 0.3));
+  layers_->yAxis->setRangeLower(0);
+  layers_->replot();
+
+  QVector<double> t, totalFull, total;
+  for (int i = 0; i < s.bytesPerStep.size(); ++i) {
+    t.push_back(i);
+    total.push_back(s.bytesPerStep[i] / kKiB);
+    totalFull.push_back(s.fullBytesPerStep.value(i) / kKiB);
+  }
+  stepsFull_->setData(t, totalFull, true);
+  stepsCompressed_->setData(t, total, true);
+  steps_->rescaleAxes();
+  steps_->yAxis->setRangeLower(0);
+  steps_->replot();
+
+  const QLocale locale;
+  process_->setText(tr("KV cache %1 of %2 bytes (%3% of the slots) after compression; process "
+                       "resident memory %4")
+                        .arg(locale.toString(s.bytesPerStep.value(0)))
+                        .arg(locale.toString(s.fullBytesPerStep.value(0)))
+                        .arg(s.achievedRatio * 100, 0, 'f', 1)
+                        .arg(locale.formattedDataSize(s.processBytes)));
+}
+
+QString MemoryPanel::csv() const {
+  QString out;
+  QTextStream st(&out);
+  st << "series,index,compressed_bytes,full_bytes\n";
+  for (int l = 0; l < shown_.layerBytes.size(); ++l) {
+    st << "layer," << l << ',' << shown_.layerBytes[l] << ',' << shown_.layerFullBytes.value(l)
+       << '\n';
+  }
+  for (int i = 0; i < shown_.bytesPerStep.size(); ++i) {
+    st << "step," << i << ',' << shown_.bytesPerStep[i] << ',' << shown_.fullBytesPerStep.value(i)
+       << '\n';
+  }
+  return out;
+}
+
+QJsonObject MemoryPanel::viewJson() const {
+  QJsonObject o;
+  o["view"] = "memory";
+  o["achieved_ratio"] = shown_.achievedRatio;
+  o["process_resident_bytes"] = double(shown_.processBytes);
+  return o;
+}
+
+}  // namespace kvs::ui

@@ -1,0 +1,46 @@
+#pragma once
+// MemoryPanel: the bytes the cache tensors really hold. Bars per layer of the full cache against
+// the compressed one right after compression; the total over the generation steps (compressed
+// and full); and the process's resident memory.
+
+#include "session_types.h"
+
+#include <QJsonObject>
+#include <QWidget>
+
+class QCPBars;
+class QCPGraph;
+class QCustomPlot;
+class QLabel;
+
+namespace kvs::ui {
+
+class MemoryPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit MemoryPanel(QWidget* parent = nullptr);
+
+  QCustomPlot* layerPlot() const { return layers_; }
+  QCustomPlot* stepsPlot() const { return steps_; }
+  QCPBars* compressedBars() const { return compressed_; }
+  QCPGraph* compressedSteps() const { return stepsCompressed_; }
+  // Both plots' data: one row per layer, then one per step.
+  QString csv() const;
+  QJsonObject viewJson() const;
+
+ public slots:
+  void setVariant(const kvs::ui::VariantSummary& summary);
+
+ private:
+  QCustomPlot* layers_;
+  QCustomPlot* steps_;
+  QCPBars* full_;
+  QCPBars* compressed_;
+  QCPGraph* stepsFull_;
+  QCPGraph* stepsCompressed_;
+  QLabel* process_;
+  VariantSummary shown_;
+};
+
+}  // namespace kvs::ui

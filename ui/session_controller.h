@@ -1,0 +1,84 @@
+#pragma once
+// SessionController: the GUI thread's side of the SessionWorker. It owns the worker's thread,
+// turns user actions into tickets and queued calls, debounces parameter changes (the layout is
+// asked for at once, the continuation after a pause), and keeps the newest results for the views.
+
+#include <QObject>
+#include <QThread>
+#include <QTimer>
+
+#include "generation_job.h"
+#include "generation_stats.h"
+#include "session_types.h"
+
+namespace kvs::ui {
+
+class SessionWorker;
+
+class SessionController : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit SessionController(QObject* parent = nullptr);
+  ~SessionController() override;
+
+  SessionWorker* worker() const { return worker_; }
+  bool busy() const { return busy_; }
+  bool hasPrompt() const { return prompt_.layers > 0; }
+  const PromptInfo& prompt() const { return prompt_; }
+  const LayoutResult& layout() const { return layout_; }
+  const VariantSummary& variant() const { return variant_; }
+  const VariantSummary& reference() const { return reference_; }
+  const kvs::CompressionParams& params() const { return params_; }
+  // Pause after the last parameter change before the continuation is decoded again.
+  void setDebounceMs(int ms) { debounce_.setInterval(ms); }
+
+ public slots:
+  void loadModel(const QString& path);
+  void run(const kvs::ui::GenerationJob& job, const kvs::CompressionParams& params);
+  void stop();
+  // Layout at once; continuation after the debounce (newest wins).
+  void setParams(const kvs::CompressionParams& params);
+  void requestSimilarity(int source, int layer, int head);
+  void requestOverview(int source, int size);
+  void compare(const QVector<kvs::CompressionParams>& variants);
+  // The merging layout of params on the views, without decoding (a Compare row's sets).
+  void previewLayout(const kvs::CompressionParams& params);
+
+ signals:
+  void busyChanged(bool busy);
+  void modelLoaded(const QString& description, int contextLength);
+  void phase(const QString& what);
+  void promptReady(const kvs::ui::PromptInfo& info);
+  void layoutReady(const kvs::ui::LayoutResult& result);
+  void similarityReady(const kvs::ui::SimilarityResult& result);
+  void overviewReady(const kvs::ui::OverviewData& data);
+  void compareReady(const kvs::ui::CompareResult& result);
+  void textReady(const QString& chunk);
+  void progress(int done, int total);
+  void variantReady(const kvs::ui::VariantSummary& summary);
+  void referenceReady(const kvs::ui::VariantSummary& summary);
+  void finished(const kvs::ui::GenerationStats& stats);
+  void failed(const QString& message);
+
+ private:
+  void regenerate();
+  void setBusy(bool busy);
+
+  QThread thread_;
+  SessionWorker* worker_;
+  QTimer debounce_;
+  quint64 workTicket_ = 0;  // the newest run or regeneration posted
+  bool busy_ = false;
+  bool loading_ = false;
+  // A run before its prompt is prefilled: a parameter change waits for it rather than supersede
+  // it (the kept prefill it would decode from is being replaced).
+  bool prefilling_ = false;
+  bool paramsPending_ = false;
+  PromptInfo prompt_;
+  LayoutResult layout_;
+  VariantSummary variant_, reference_;
+  kvs::CompressionParams params_;
+};
+
+}  // namespace kvs::ui

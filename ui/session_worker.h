@@ -1,0 +1,99 @@
+#pragma once
+// SessionWorker: lives on its own QThread and owns the session: the model, the tokenizer and the
+// prompt's kept prefill state. Loading, prefill, compression and decoding all run here; results
+// leave as value types (session_types.h).
+//
+// Newest request wins (Qt's Mandelbrot example): each request carries a ticket; taking a new
+// ticket of a kind makes the running request of that kind stop at its next check (per layer in
+// prefill and compression, per token in decoding) and queued older ones return at once.
+// Stop (requestStop) ends whatever runs. Both are atomics, set directly from the GUI thread:
+// a queued call would wait behind the work it is meant to stop.
+
+#include <QObject>
+#include <QString>
+#include <atomic>
+#include <exception>
+#include <memory>
+
+#include "generation_job.h"
+#include "generation_stats.h"
+#include "session_types.h"
+
+namespace kvs {
+class LlamaModel;
+class Tokenizer;
+struct PrefillState;
+struct GenerationRequest;
+}  // namespace kvs
+
+namespace kvs::ui {
+
+class SessionWorker : public QObject {
+  Q_OBJECT
+
+ public:
+  // Work (run, regenerate) supersedes work; layouts and similarity views supersede their own kind.
+  enum Kind { kWork, kLayout, kSimilarity, kOverview, kKinds };
+
+  explicit SessionWorker(QObject* parent = nullptr);
+  ~SessionWorker() override;
+
+  // Thread-safe, from the GUI thread.
+  quint64 takeTicket(Kind kind) { return ++latest_[kind]; }
+  void requestStop() { stop_ = true; }
+  void clearStop() { stop_ = false; }
+
+ public slots:
+  // Drops the current model first, then loads path and the tokenizer next to it. Loading one file
+  // cannot be interrupted; a Stop pressed meanwhile discards the model once it is read.
+  void loadModel(const QString& path);
+  // Prefill (kept), layout, then the continuation under params, streamed as textReady; then the
+  // full cache's continuation for comparison (variantReady with reference set).
+  void run(const kvs::ui::GenerationJob& job, const kvs::CompressionParams& params, quint64 ticket);
+  // From the kept prefill: the layout only (fast), or the continuation again (variantReady).
+  void computeLayout(const kvs::CompressionParams& params, quint64 ticket);
+  void regenerate(const kvs::CompressionParams& params, quint64 ticket);
+  // source: kvs::SimilaritySource; head -1 = mean over heads.
+  void computeSimilarity(int source, int layer, int head, quint64 ticket);
+  // The kept prompt's variants against the full cache, greedy (kvs::compareVariants: it runs its
+  // own prefill); a compare is work, so a run or a new setting supersedes it.
+  void compare(const QVector<kvs::CompressionParams>& variants, quint64 ticket);
+  // Thumbnails of every (layer, head) of source, each over `size` tokens, and the curves.
+  void computeOverview(int source, int size, quint64 ticket);
+
+ signals:
+  void modelLoaded(const QString& description, int contextLength);
+  void phase(const QString& what);  // "prefill", "compressing", "decoding", ...
+  void promptReady(const kvs::ui::PromptInfo& info);
+  void layoutReady(const kvs::ui::LayoutResult& result);
+  void similarityReady(const kvs::ui::SimilarityResult& result);
+  void overviewReady(const kvs::ui::OverviewData& data);
+  void compareReady(const kvs::ui::CompareResult& result);
+  void textReady(const QString& chunk);
+  void progress(int done, int total);  // positions run of the requested steps
+  void variantReady(const kvs::ui::VariantSummary& summary);
+  // Once per run or regeneration that ends (done or stopped); superseded ones emit nothing.
+  void finished(const kvs::ui::GenerationStats& stats);
+  void failed(const QString& message, quint64 ticket);
+
+ private:
+  bool current(Kind kind, quint64 ticket) const { return latest_[kind] == ticket; }
+  // Decodes params from the kept state; streams text when stream is set; emits variantReady and
+  // fills *stats (not for the reference). Returns false when superseded (nothing emitted).
+  bool decodeVariant(const CompressionParams& params, quint64 ticket, bool stream, bool reference,
+                     GenerationStats* stats);
+  void runChecked(const GenerationJob& job, const CompressionParams& params, quint64 ticket);
+  void emitLayout(const CompressionParams& params, quint64 ticket);
+  // A stop is reported as a cancelled finish; anything else as failed.
+  void reportFailure(const std::exception& e, quint64 ticket);
+
+  std::unique_ptr<LlamaModel> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<PrefillState> state_;
+  std::unique_ptr<GenerationRequest> request_;  // of the kept prompt
+  QString modelName_;
+  std::atomic<quint64> latest_[kKinds] = {};
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace kvs::ui
