@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include "model/model_loader.h"
 
 #include "util/error.h"
 
@@ -32,16 +33,9 @@ float floatField(const nlohmann::json& j, const char* key, float fallback,
 }  // namespace
 
 std::string hfDtypeName(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat:
-      return "float32";
-    case at::kBFloat16:
-      return "bfloat16";
-    case at::kHalf:
-      return "float16";
-    default:
-      throw KvsError(std::string("no Hugging Face name for dtype ") + c10::toString(type));
-  }
+  require(type == at::kFloat || type == at::kBFloat16 || type == at::kHalf,
+          std::string("no Hugging Face name for dtype ") + c10::toString(type));
+  return dtypeName(type);  // the names Hugging Face's torch_dtype uses
 }
 
 ModelConfig readHfConfig(const std::string& path) {

@@ -11,6 +11,23 @@
 
 namespace kvs {
 
+CompressionReport describeCompressedCache(const KvCache& cache, double compressSeconds) {
+  CompressionReport report;
+  report.compressSeconds = compressSeconds;
+  report.promptTokens = cache.length();
+  report.fullBytes = cache.fullBytes();
+  report.bytes = cache.bytes();
+  int64_t held = 0;
+  for (int l = 0; l < cache.nLayers(); ++l) {
+    report.slots.push_back(cache.slotCounts(l));
+    report.layerBytes.push_back(cache.layerBytes(l));
+    for (int s : cache.slotCounts(l)) held += s;
+  }
+  report.achievedRatio =
+      double(held) / (double(cache.nLayers()) * cache.nKvHeads() * cache.length());
+  return report;
+}
+
 VariantResult runVariant(const LlamaModel& model, const GenerationRequest& request,
                          const CompressionParams& params, const TokenCallback& onToken) {
   VariantHooks hooks;
@@ -33,18 +50,8 @@ VariantResult runVariant(const LlamaModel& model, const GenerationRequest& reque
     const auto start = std::chrono::steady_clock::now();
     if (policy) policy->compress(cache, result.slotMap);
     decodeCompressor.start(cache);
-    report.compressSeconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    report.promptTokens = cache.length();
-    report.fullBytes = cache.fullBytes();
-    report.bytes = cache.bytes();
-    int64_t held = 0;
-    for (int l = 0; l < c.nLayers; ++l) {
-      report.slots.push_back(cache.slotCounts(l));
-      report.layerBytes.push_back(cache.layerBytes(l));
-      for (int s : cache.slotCounts(l)) held += s;
-    }
-    report.achievedRatio = double(held) / (double(c.nLayers) * c.nKvHeads * cache.length());
+    report = describeCompressedCache(
+        cache, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };
   // The full cache needs no accumulated attention; tracking it costs decode speed.
   const bool track = policy || hooks.trackAttention;

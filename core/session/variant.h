@@ -11,6 +11,8 @@
 
 namespace kvs {
 
+class KvCache;
+
 struct CompressionReport {
   int promptTokens = 0;
   double compressSeconds = 0;
@@ -30,6 +32,9 @@ struct VariantResult {
   int64_t finalFullBytes = 0;  // a full cache of every token at the end
   int64_t peakBytes = 0;
 };
+
+// The report of a cache right after compression (slots, bytes, achieved ratio).
+CompressionReport describeCompressedCache(const KvCache& cache, double compressSeconds);
 
 struct VariantHooks {
   TokenCallback onToken;

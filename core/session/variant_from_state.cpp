@@ -35,19 +35,8 @@ StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillSta
   }
   DecodeCompressor decodeCompressor(params);
   decodeCompressor.start(cache);
-  CompressionReport& report = result.compression;
-  report.compressSeconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  report.promptTokens = cache.length();
-  report.fullBytes = cache.fullBytes();
-  report.bytes = cache.bytes();
-  int64_t held = 0;
-  for (int l = 0; l < c.nLayers; ++l) {
-    report.slots.push_back(cache.slotCounts(l));
-    report.layerBytes.push_back(cache.layerBytes(l));
-    for (int s : cache.slotCounts(l)) held += s;
-  }
-  report.achievedRatio = double(held) / (double(c.nLayers) * c.nKvHeads * cache.length());
+  result.compression = describeCompressedCache(
+      cache, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   result.bytesPerStep.push_back(cache.bytes());
   result.fullBytesPerStep.push_back(cache.fullBytes());
 
