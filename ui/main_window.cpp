@@ -192,7 +192,8 @@ void MainWindow::createMenus() {
   QAction* open = file->addAction(tr("&Open model..."), this, [this] {
     const QString path = QFileDialog::getOpenFileName(
         this, tr("Open model"), QFileInfo(promptPanel_->modelPath()).absolutePath(),
-        tr("llama2.c checkpoints (*.bin);;All files (*)"));
+        tr("Models: llama2.c .bin, or config.json / .safetensors of a Hugging Face folder "
+           "(*.bin config.json *.safetensors);;All files (*)"));
     if (path.isEmpty()) return;
     promptPanel_->setModelPath(path);
     loadModel(path);

@@ -23,7 +23,7 @@ constexpr int kUnknownContext = 1 << 20;
 PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   modelPath_ = new QLineEdit(this);
   modelPath_->setObjectName("modelPath");
-  modelPath_->setPlaceholderText(tr("llama2.c .bin checkpoint (Enter loads it)"));
+  modelPath_->setPlaceholderText(tr("llama2.c .bin file or Hugging Face folder (Enter loads it)"));
   browse_ = new QPushButton(tr("Browse..."), this);
   browse_->setObjectName("browse");
   auto* modelRow = new QHBoxLayout;
@@ -143,7 +143,9 @@ void PromptPanel::setState(State state) {
 void PromptPanel::browse() {
   const QString start = QFileInfo(modelPath_->text()).absolutePath();
   const QString path = QFileDialog::getOpenFileName(
-      this, tr("Open model"), start, tr("llama2.c checkpoints (*.bin);;All files (*)"));
+      this, tr("Open model"), start,
+      tr("Models: llama2.c .bin, or config.json / .safetensors of a Hugging Face folder "
+         "(*.bin config.json *.safetensors);;All files (*)"));
   if (path.isEmpty()) return;
   modelPath_->setText(path);
   emit loadRequested(path);

@@ -82,7 +82,7 @@ void SessionWorker::loadModel(const QString& path) {
   tokenizer_.reset();
   try {
     require(!path.trimmed().isEmpty(),
-            "no model file given; choose a llama2.c .bin checkpoint with Browse");
+            "no model given; choose a llama2.c .bin file or a Hugging Face folder with Browse");
     emit phase(tr("loading"));
     const std::string file = QFile::encodeName(path).toStdString();
     auto model = kvs::loadModel(file);
