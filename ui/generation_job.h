@@ -12,6 +12,8 @@ struct GenerationJob {
   double temperature = 0.0;  // 0 = greedy, so the default run is reproducible
   double topP = 0.9;
   quint64 seed = 42;
+  bool chat = false;  // wrap the prompt in the Llama-2-chat format (as the CLI's --chat)
+  QString system;     // its system prompt, when chat
 };
 
 }  // namespace kvs::ui

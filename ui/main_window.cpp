@@ -368,6 +368,8 @@ QString MainWindow::restoreSettings() {
   job.temperature = settings.value("generation/temperature", job.temperature).toDouble();
   job.topP = settings.value("generation/topP", job.topP).toDouble();
   job.seed = settings.value("generation/seed", job.seed).toULongLong();
+  job.chat = settings.value("prompt/chat", false).toBool();
+  job.system = settings.value("prompt/system").toString();
   promptPanel_->setJob(job);
   parameters_->restoreSettings(settings);
   heatmap_->setColourMapName(settings.value("view/colourMap", "viridis").toString());
@@ -385,6 +387,8 @@ void MainWindow::saveSettings() const {
   settings.setValue("generation/temperature", job.temperature);
   settings.setValue("generation/topP", job.topP);
   settings.setValue("generation/seed", job.seed);
+  settings.setValue("prompt/chat", job.chat);
+  settings.setValue("prompt/system", job.system);
   parameters_->saveSettings(settings);
   settings.setValue("view/colourMap", heatmap_->colourMapName());
   settings.setValue("window/geometry", saveGeometry());

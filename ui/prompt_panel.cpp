@@ -1,5 +1,6 @@
 #include "prompt_panel.h"
 
+#include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -34,6 +35,16 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   prompt_->setObjectName("prompt");
   prompt_->setPlaceholderText(tr("Prompt (empty: generate from BOS alone)"));
   prompt_->setPlainText(QStringLiteral("Once upon a time"));
+
+  chat_ = new QCheckBox(tr("Llama-2-chat format"), this);
+  chat_->setObjectName("chat");
+  chat_->setToolTip(
+      tr("Wrap the prompt as one user turn: [INST] ... [/INST] (as the CLI's --chat)"));
+  system_ = new QLineEdit(this);
+  system_->setObjectName("system");
+  system_->setPlaceholderText(tr("System prompt (optional)"));
+  system_->setEnabled(false);
+  connect(chat_, &QCheckBox::toggled, system_, &QWidget::setEnabled);
 
   steps_ = new QSpinBox(this);
   steps_->setObjectName("steps");
@@ -76,6 +87,8 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   auto* form = new QFormLayout(this);
   form->addRow(tr("Model"), modelRow);
   form->addRow(tr("Prompt"), prompt_);
+  form->addRow(QString(), chat_);
+  form->addRow(tr("System"), system_);
   form->addRow(tr("Steps"), steps_);
   form->addRow(tr("Temperature"), temperature_);
   form->addRow(tr("Top-p"), topP_);
@@ -109,6 +122,8 @@ GenerationJob PromptPanel::job() const {
   job.temperature = temperature_->value();
   job.topP = topP_->value();
   job.seed = static_cast<quint64>(seed_->value());
+  job.chat = chat_->isChecked();
+  job.system = system_->text();
   return job;
 }
 
@@ -118,6 +133,8 @@ void PromptPanel::setJob(const GenerationJob& job) {
   temperature_->setValue(job.temperature);
   topP_->setValue(job.topP);
   seed_->setValue(static_cast<int>(qMin<quint64>(job.seed, INT_MAX)));
+  chat_->setChecked(job.chat);
+  system_->setText(job.system);
 }
 
 QString PromptPanel::modelPath() const {

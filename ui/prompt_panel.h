@@ -6,6 +6,7 @@
 
 #include "generation_job.h"
 
+class QCheckBox;
 class QDoubleSpinBox;
 class QLineEdit;
 class QPlainTextEdit;
@@ -42,6 +43,8 @@ class PromptPanel : public QWidget {
   QLineEdit* modelPath_;
   QPushButton* browse_;
   QPlainTextEdit* prompt_;
+  QCheckBox* chat_;
+  QLineEdit* system_;
   QSpinBox* steps_;
   QDoubleSpinBox* temperature_;
   QDoubleSpinBox* topP_;

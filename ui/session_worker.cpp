@@ -5,6 +5,7 @@
 #include "session/generator.h"
 #include "session/prefill_state.h"
 #include "session/variant_from_state.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
@@ -129,7 +130,11 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
   const int context = model_->config().seqLen;
   auto request = std::make_unique<GenerationRequest>();
   const std::string prompt = job.prompt.toStdString();
-  if (prompt.find_first_not_of(" \t\r\n") == std::string::npos) {
+  const bool blank = prompt.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (job.chat) {
+    require(!blank, "the chat format needs a user message; type a prompt");
+    request->promptIds = encodeLlama2Chat(tokenizer, job.system.toStdString(), {{prompt, ""}});
+  } else if (blank) {
     request->promptIds = {tokenizer.bosId()};
   } else {
     request->promptIds = tokenizer.encode(prompt, /*addBos=*/true);

@@ -4,6 +4,7 @@
 #include "model/hf_export.h"
 #include "model/llama2c_checkpoint.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDoubleSpinBox>
@@ -73,6 +74,7 @@ class TestMainWindow : public QObject {
   void missingModelShowsErrorAndRecovers();
   void settingsPersist();
   void huggingFaceFolderRunsLikeTheBin();
+  void chatFormatWrapsThePrompt();
 
  private:
   QTemporaryDir settingsDir_;
@@ -272,6 +274,35 @@ void TestMainWindow::huggingFaceFolderRunsLikeTheBin() {
   QString golden = readGolden(QStringLiteral("greedy_once_upon_a_time_n64.txt"));
   golden.chop(1);
   QCOMPARE(child<QPlainTextEdit>(w, "output")->toPlainText(), golden);
+}
+
+// The chat option wraps the prompt as the CLI's --chat does, with the system prompt, and persists.
+void TestMainWindow::chatFormatWrapsThePrompt() {
+  MainWindow w(kModel);
+  w.show();
+  auto* run = child<QPushButton>(w, "run");
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
+  auto* system = child<QLineEdit>(w, "system");
+  QVERIFY(!system->isEnabled());
+  child<QCheckBox>(w, "chat")->setChecked(true);
+  QVERIFY(system->isEnabled());
+  system->setText(QStringLiteral("Be brief."));
+  setJob(w, QStringLiteral("Tell a story."), 80, 0.0);
+  QTest::mouseClick(run, Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);
+  const QString text = child<QPlainTextEdit>(w, "output")->toPlainText();
+  QVERIFY2(text.startsWith(
+               QStringLiteral("[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nTell a story. [/INST]")),
+           qPrintable(text));
+
+  // A chat turn needs a user message.
+  setJob(w, QStringLiteral("  "), 80, 0.0);
+  QTest::mouseClick(run, Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(
+      child<QPlainTextEdit>(w, "output")->toPlainText().contains("needs a user message"),
+      kRunTimeoutMs);
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);
+  child<QCheckBox>(w, "chat")->setChecked(false);  // the next tests start without it
 }
 
 QTEST_MAIN(TestMainWindow)
