@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "model/model_config.h"
+
 namespace kvs::test {
 
 inline std::string modelsDir() {
@@ -35,6 +37,20 @@ inline std::vector<int> readIds(const std::string& path) {
   std::vector<int> ids;
   for (int id; in >> id;) ids.push_back(id);
   return ids;
+}
+
+// A two-layer GQA model small enough to write, read and run in milliseconds.
+inline ModelConfig tinyModelConfig(bool sharedClassifier) {
+  ModelConfig c;
+  c.dim = 16;
+  c.hiddenDim = 40;
+  c.nLayers = 2;
+  c.nHeads = 4;
+  c.nKvHeads = 2;
+  c.vocabSize = 32;
+  c.seqLen = 24;
+  c.sharedClassifier = sharedClassifier;
+  return c;
 }
 
 // A fresh folder under the system temp dir, removed at destruction.

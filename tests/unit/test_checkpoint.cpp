@@ -13,16 +13,7 @@ namespace {
 using test::TempDir;
 
 ModelConfig tinyConfig(bool shared = true) {
-  ModelConfig c;
-  c.dim = 16;
-  c.hiddenDim = 40;
-  c.nLayers = 2;
-  c.nHeads = 4;
-  c.nKvHeads = 2;
-  c.vocabSize = 32;
-  c.seqLen = 24;
-  c.sharedClassifier = shared;
-  return c;
+  return test::tinyModelConfig(shared);
 }
 
 void expectSameWeights(const StackedWeights& a, const StackedWeights& b) {

@@ -23,16 +23,7 @@ namespace fs = std::filesystem;
 using test::TempDir;
 
 ModelConfig tinyConfig(bool shared = false) {
-  ModelConfig c;
-  c.dim = 16;
-  c.hiddenDim = 40;
-  c.nLayers = 2;
-  c.nHeads = 4;
-  c.nKvHeads = 2;
-  c.vocabSize = 32;
-  c.seqLen = 24;
-  c.sharedClassifier = shared;
-  return c;
+  return test::tinyModelConfig(shared);
 }
 
 std::string errorOf(const std::function<void()>& f) {
