@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "model/llama_model.h"
+#include "session/generator.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
 
@@ -31,5 +32,17 @@ class Stories : public ::testing::Test {
   static inline LlamaModel* model_ = nullptr;
   static inline Tokenizer* tokenizer_ = nullptr;
 };
+
+// Greedy generation of a story prompt long enough to compress, stopping at BOS or EOS.
+inline GenerationRequest greedyRequest(const Tokenizer& t, int steps) {
+  GenerationRequest r;
+  r.promptIds = t.encode(
+      "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
+      "park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.");
+  r.steps = steps;
+  r.sampling.temperature = 0.0f;
+  r.stopIds = {t.bosId(), t.eosId()};
+  return r;
+}
 
 }  // namespace kvs::test

@@ -18,17 +18,6 @@
 namespace kvs::test {
 namespace {
 
-GenerationRequest request(const Tokenizer& t, int steps) {
-  GenerationRequest r;
-  r.promptIds = t.encode(
-      "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
-      "park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.");
-  r.steps = steps;
-  r.sampling.temperature = 0.0f;
-  r.stopIds = {t.bosId(), t.eosId()};
-  return r;
-}
-
 CompressionParams kvmerger(double budget) {
   CompressionParams p;
   p.method = Method::kKVMerger;
@@ -37,7 +26,7 @@ CompressionParams kvmerger(double budget) {
 }
 
 TEST_F(Stories, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
-  const GenerationRequest r = request(tokenizer(), 160);
+  const GenerationRequest r = greedyRequest(tokenizer(), 160);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
   for (const CompressionParams& p : {CompressionParams{}, kvmerger(0.5), kvmerger(0.35)}) {
     const VariantResult scratch = runVariant(model(), r, p);
@@ -50,7 +39,7 @@ TEST_F(Stories, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
 }
 
 TEST_F(Stories, KeptPrefillIsNotChangedByTheVariantsDecodedFromIt) {
-  const GenerationRequest r = request(tokenizer(), 120);
+  const GenerationRequest r = greedyRequest(tokenizer(), 120);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
   const auto first = runVariantFromState(model(), state, r, kvmerger(0.5)).generatedIds;
   runVariantFromState(model(), state, r, kvmerger(0.35));
@@ -59,7 +48,7 @@ TEST_F(Stories, KeptPrefillIsNotChangedByTheVariantsDecodedFromIt) {
 }
 
 TEST_F(Stories, PrefillAndCompressionCancel) {
-  const GenerationRequest r = request(tokenizer(), 120);
+  const GenerationRequest r = greedyRequest(tokenizer(), 120);
   int layers = 0;
   EXPECT_THROW(prefillPrompt(model(), r.promptIds, [&] { return ++layers < 2; }), KvsError);
   EXPECT_EQ(layers, 2);
@@ -75,7 +64,7 @@ TEST_F(Stories, PrefillAndCompressionCancel) {
 
 // The layout duplicates the policy's set search on kept cosines; this guards the duplication.
 TEST_F(Stories, MergingLayoutMatchesTheKVMergerPlan) {
-  const PrefillState state = prefillPrompt(model(), request(tokenizer(), 120).promptIds);
+  const PrefillState state = prefillPrompt(model(), greedyRequest(tokenizer(), 120).promptIds);
   for (bool exact : {true, false}) {
     for (MergeLayout shape : {MergeLayout::kPerHead, MergeLayout::kSharedPerLayer}) {
       CompressionParams p = kvmerger(0.5);
@@ -103,7 +92,7 @@ TEST_F(Stories, MergingLayoutMatchesTheKVMergerPlan) {
 }
 
 TEST_F(Stories, LowerEpsMergesMoreAndBadSettingsReportErrors) {
-  const PrefillState state = prefillPrompt(model(), request(tokenizer(), 120).promptIds);
+  const PrefillState state = prefillPrompt(model(), greedyRequest(tokenizer(), 120).promptIds);
   CompressionParams p = kvmerger(0.5);
   p.exactBudget = false;
   int previous = -1;
@@ -126,7 +115,7 @@ TEST_F(Stories, LowerEpsMergesMoreAndBadSettingsReportErrors) {
 }
 
 TEST_F(Stories, SimilarityMatricesAreCosinesAndAttention) {
-  const PrefillState state = prefillPrompt(model(), request(tokenizer(), 120).promptIds);
+  const PrefillState state = prefillPrompt(model(), greedyRequest(tokenizer(), 120).promptIds);
   const int T = state.tokens();
   for (auto source :
        {SimilaritySource::kKeys, SimilaritySource::kKeysPreRope, SimilaritySource::kValues}) {

@@ -11,19 +11,8 @@
 namespace kvs::test {
 namespace {
 
-GenerationRequest greedy(const Tokenizer& t, int steps) {
-  GenerationRequest r;
-  r.promptIds = t.encode(
-      "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
-      "park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.");
-  r.steps = steps;
-  r.sampling.temperature = 0.0f;
-  r.stopIds = {t.bosId(), t.eosId()};
-  return r;
-}
-
 TEST_F(Stories, KVMergerWithEpsAboveOneGeneratesExactlyTheFullCacheText) {
-  const GenerationRequest request = greedy(tokenizer(), 150);
+  const GenerationRequest request = greedyRequest(tokenizer(), 150);
   const VariantResult full = runVariant(model(), request, CompressionParams{});
   CompressionParams p;
   p.method = Method::kKVMerger;
@@ -36,7 +25,7 @@ TEST_F(Stories, KVMergerWithEpsAboveOneGeneratesExactlyTheFullCacheText) {
 }
 
 TEST_F(Stories, H2OWithTheWholeBudgetGeneratesExactlyTheFullCacheText) {
-  const GenerationRequest request = greedy(tokenizer(), 120);
+  const GenerationRequest request = greedyRequest(tokenizer(), 120);
   CompressionParams p;
   p.method = Method::kH2O;
   p.budget = 1.0;
@@ -47,7 +36,7 @@ TEST_F(Stories, H2OWithTheWholeBudgetGeneratesExactlyTheFullCacheText) {
 class StoriesMethods : public Stories, public ::testing::WithParamInterface<Method> {};
 
 TEST_P(StoriesMethods, HalvesTheCacheAndKeepsGenerating) {
-  const GenerationRequest request = greedy(tokenizer(), 150);
+  const GenerationRequest request = greedyRequest(tokenizer(), 150);
   const int T = static_cast<int>(request.promptIds.size());
   CompressionParams p;
   p.method = GetParam();
@@ -77,7 +66,7 @@ namespace kvs::test {
 namespace {
 
 TEST_F(Stories, CompareGivesZeroDivergenceForLosslessVariantsAndMoreForSmallerBudgets) {
-  const GenerationRequest request = greedy(tokenizer(), 140);
+  const GenerationRequest request = greedyRequest(tokenizer(), 140);
   CompressionParams lossless;
   lossless.method = Method::kKVMerger;
   lossless.exactBudget = false;
@@ -116,7 +105,7 @@ namespace {
 class DecodeCompression : public Stories, public ::testing::WithParamInterface<Method> {};
 
 TEST_P(DecodeCompression, KeepsTheCacheAtItsCompressedSizeWhileDecoding) {
-  const GenerationRequest request = greedy(tokenizer(), 200);
+  const GenerationRequest request = greedyRequest(tokenizer(), 200);
   const int T = static_cast<int>(request.promptIds.size());
   CompressionParams p;
   p.method = GetParam();
@@ -152,7 +141,7 @@ namespace kvs::test {
 namespace {
 
 TEST_F(Stories, CompareDecodesLikeGenerateWithDecodeCompression) {
-  const GenerationRequest request = greedy(tokenizer(), 160);
+  const GenerationRequest request = greedyRequest(tokenizer(), 160);
   for (Method method : {Method::kH2O, Method::kKVMerger}) {
     CompressionParams p;
     p.method = method;
@@ -167,7 +156,7 @@ TEST_F(Stories, CompareDecodesLikeGenerateWithDecodeCompression) {
 }
 
 TEST_F(Stories, DecodeCompressionWithSkippedLayersAndALargeChunkStaysWithinBounds) {
-  const GenerationRequest request = greedy(tokenizer(), 200);
+  const GenerationRequest request = greedyRequest(tokenizer(), 200);
   const int T = static_cast<int>(request.promptIds.size());
   CompressionParams p;
   p.method = Method::kKVMerger;
