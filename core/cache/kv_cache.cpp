@@ -1,13 +1,11 @@
 #include "cache/kv_cache.h"
 
 #include <ATen/ATen.h>
-
-#include <sys/mman.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
+#include "cache/mapped_storage.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -24,31 +22,25 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       slotBias_(config.nLayers) {}
 
 at::Tensor KvCache::allocate(int64_t slots) const {
+  // Normal tensors even inside a forward's InferenceMode: compression rewrites the storage in
+  // place, possibly outside InferenceMode, where inference tensors refuse in-place updates.
+  const c10::InferenceMode normal(false);
   const std::vector<int64_t> shape = {nKvHeads_, slots, headDim_};
   const int64_t bytes =
       nKvHeads_ * slots * headDim_ *
       static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
-  constexpr int64_t kHugePage = 2 << 20;
-  if (!options_.device().is_cpu() || bytes < 2 * kHugePage) return at::zeros(shape, options_);
-  // Page faults are expensive on these VMs (a third of prefill, most of compressing a 7B-shaped
-  // cache); 2 MiB pages cut their number 512-fold. Linux honours the advice when THP is
-  // "madvise" or "always"; elsewhere it is ignored and these are ordinary pages.
-  // Fresh anonymous pages are zero already, so no memset pass over the new storage.
-  const int64_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* data = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (data == MAP_FAILED) throw std::bad_alloc();
-  madvise(data, rounded, MADV_HUGEPAGE);
-  return at::from_blob(
-      data, shape, [rounded](void* p) { munmap(p, rounded); }, options_);
+  constexpr int64_t kLarge = 4 << 20;  // below this, the heap's reused memory is cheaper
+  if (!options_.device().is_cpu() || bytes < kLarge) return at::zeros(shape, options_);
+  return allocateMapped(shape, options_);
 }
 
 KvCache KvCache::clone() const {
   TORCH_CHECK(pending_ == 0, "KvCache::clone during an append");
   KvCache copy = *this;
   for (int l = 0; l < nLayers_; ++l) {
-    if (keys_[l].defined()) {
-      copy.keys_[l] = keys_[l].clone();
-      copy.values_[l] = values_[l].clone();
+    if (keys_[l].defined()) {  // in the cache's own storage, so the copy compacts in place too
+      copy.keys_[l] = allocate(capacity(l)).copy_(keys_[l]);
+      copy.values_[l] = allocate(capacity(l)).copy_(values_[l]);
     }
   }
   return copy;
@@ -230,6 +222,48 @@ void KvCache::replaceLayer(int layer, at::Tensor keys, at::Tensor values,
   values_[layer] = std::move(values);
   slots_[layer] = slots;
   slotBias_[layer] = at::Tensor();  // the slots changed: a policy sets a new bias if it wants one
+}
+
+bool KvCache::exclusive(int layer) const {
+  // Nothing else (a view, a shallow KvCache copy) may see the storage change under it.
+  for (const at::Tensor* t : {&keys_[layer], &values_[layer]}) {
+    if (!t->defined() || t->use_count() != 1 || t->storage().use_count() != 1 ||
+        !t->is_contiguous() || t->storage_offset() != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool KvCache::rewriteLayerInPlace(int layer, int capacity, const std::vector<int>& slots,
+                                  const LayerRewrite& rewrite) {
+  TORCH_CHECK(pending_ == 0, "KvCache::rewriteLayerInPlace during an append");
+  TORCH_CHECK(static_cast<int>(slots.size()) == nKvHeads_, "one slot count per KV head");
+  for (int s : slots) TORCH_CHECK(s >= 0 && s <= capacity, "slot count beyond the capacity");
+  if (!options_.device().is_cpu() || capacity > this->capacity(layer) || !exclusive(layer)) {
+    return false;
+  }
+  rewrite(keys_[layer], values_[layer]);
+  const std::vector<int64_t> shape = {nKvHeads_, capacity, headDim_};
+  for (at::Tensor* t : {&keys_[layer], &values_[layer]}) {
+    at::Tensor dense =
+        t->view(-1).narrow(0, 0, nKvHeads_ * int64_t{capacity} * headDim_).view(shape);
+    for (int h = 0; h < nKvHeads_; ++h) {  // padding: the mask hides it, but NaN * 0 is NaN
+      if (slots[h] < capacity) dense[h].narrow(0, slots[h], capacity - slots[h]).zero_();
+    }
+    if (isMapped(*t)) {
+      dense.reset();
+      *t = shrinkMapped(std::move(*t), shape);
+    } else {  // a small heap block: move the dense part into storage of its own
+      at::Tensor fresh = allocate(capacity).copy_(dense);
+      peakBytes_ = std::max<int64_t>(peakBytes_, bytes() + fresh.nbytes());
+      dense.reset();
+      *t = std::move(fresh);
+    }
+  }
+  slots_[layer] = slots;
+  slotBias_[layer] = at::Tensor();  // the slots changed: a policy sets a new bias if it wants one
+  return true;
 }
 
 int64_t KvCache::layerBytes(int layer) const {

@@ -4,11 +4,13 @@
 //
 // After compression each (layer, KV head) may hold a different number of slots S_h. A layer is
 // stored as one padded tensor [Hkv, capacity, D]: head h uses slots 0 .. S_h-1, the rest is
-// padding that attentionMask() hides. Compression reallocates the storage to the slots held, so
-// the memory is really freed (up to the padding of heads shorter than the longest).
+// padding that attentionMask() hides. Compression rewrites a layer in place into a smaller
+// [Hkv, capacity', D] block and unmaps the rest (or, where that is impossible, moves it into new
+// storage), so the memory is really freed (up to the padding of heads shorter than the longest).
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <vector>
 
 #include "model/model_config.h"
@@ -62,12 +64,23 @@ class KvCache {
   // slots[h] <= S rows (the rest zero padding). The tensors are adopted, not copied.
   void replaceLayer(int layer, at::Tensor keys, at::Tensor values, const std::vector<int>& slots);
 
+  // Rewrites a layer in place, with no new storage: rewrite(keys, values) gets the layer's
+  // storage as [Hkv, capacity(layer), D] tensors and must leave it holding the new layer densely
+  // as [Hkv, capacity, D] from its first element on (head h's slot s at flat row
+  // h * capacity + s), with slots[h] rows per head; padding rows need not be written. The cache
+  // then zeroes the padding and gives the storage past the new block back. Returns false, calling
+  // nothing, when the layer cannot be rewritten in place (not on the CPU, its storage shared with
+  // another tensor or cache, or capacity larger than the current one).
+  using LayerRewrite = std::function<void(const at::Tensor& keys, const at::Tensor& values)>;
+  bool rewriteLayerInPlace(int layer, int capacity, const std::vector<int>& slots,
+                           const LayerRewrite& rewrite);
+
   // An attention-logit bias per slot of a layer, [Hkv, slots >= the longest head] (KVMerger's
   // optional +log(n) for merged slots); added by attentionMask(). Undefined tensor: none.
   void setSlotBias(int layer, const at::Tensor& bias);
 
   // Zeroed storage for one layer's keys or values, [Hkv, slots, D], on the cache's device; large
-  // CPU blocks come from transparent huge pages.
+  // CPU blocks are mapped (cache/mapped_storage.h).
   at::Tensor allocate(int64_t slots) const;
 
   // Bytes held by the cache tensors now (their allocated capacity, padding included), the most
@@ -84,6 +97,7 @@ class KvCache {
   bool uniform(int layer) const;
   int maxSlots(int layer) const;
   void reserve(int layer, int needed);
+  bool exclusive(int layer) const;
 
   int nLayers_, nKvHeads_, headDim_, maxLength_;
   at::TensorOptions options_;
