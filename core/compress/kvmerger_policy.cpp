@@ -47,13 +47,15 @@ Layout findSets(const std::vector<float>& cos, std::vector<double> attention,
 HeadPlan mergeHead(const std::vector<Slot>& old, const at::Tensor& keys, const Layout& layout,
                    const CompressionParams& p) {
   HeadPlan plan;
+  const at::Tensor k = keys.to(at::kCPU, at::kFloat).contiguous();  // [S, D], once per head
   for (const MergingSet& set : layout.sets) {
     if (set.size() == 1) {
       plan.addEntry(set.first, 1.0f, 1.0f);
       plan.closeSlot(old[set.first]);
       continue;
     }
-    const GaussianMerge m = gaussianMerge(keys, layout.attention, set, p.sigma, p.sigmaMode);
+    const GaussianMerge m =
+        gaussianMerge(k.data_ptr<float>(), k.size(1), layout.attention, set, p.sigma, p.sigmaMode);
     const float valueScale = p.scaleValues ? static_cast<float>(set.size()) : 1.0f;
     Slot merged{old[set.first].first, old[set.last].last, old[m.pivot].pivot, 0, 0.0};
     for (int j = set.first; j <= set.last; ++j) {

@@ -4,20 +4,46 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <set>
 
 namespace kvs {
 
+namespace {
+
+// Eight independent lanes, so the compiler vectorises the sum without reassociating it.
+float dot(const float* a, const float* b, int64_t n) {
+  float lanes[8] = {};
+  int64_t d = 0;
+  for (; d + 8 <= n; d += 8) {
+    for (int j = 0; j < 8; ++j) lanes[j] += a[d + j] * b[d + j];
+  }
+  float sum = 0;
+  for (float v : lanes) sum += v;
+  for (; d < n; ++d) sum += a[d] * b[d];
+  return sum;
+}
+
+}  // namespace
+
 std::vector<float> adjacentCosine(const at::Tensor& keys) {
   const int64_t S = keys.size(0);
   if (S < 2) return {};
-  const at::Tensor k = keys.to(at::kCPU, at::kFloat);
-  const at::Tensor norms = k.norm(2, 1).clamp_min(1e-6);  // [S]
-  const at::Tensor dots = (k.narrow(0, 0, S - 1) * k.narrow(0, 1, S - 1)).sum(1);
-  const at::Tensor cos =
-      (dots / (norms.narrow(0, 0, S - 1) * norms.narrow(0, 1, S - 1))).contiguous();
-  return std::vector<float>(cos.data_ptr<float>(), cos.data_ptr<float>() + S - 1);
+  // Plain loops over one float copy: compressing a 7B-shaped cache calls this for 1,024 heads,
+  // and tensor temporaries per call cost more than the arithmetic.
+  const at::Tensor k = keys.to(at::kCPU, at::kFloat).contiguous();  // [S, D]
+  const int64_t D = k.size(1);
+  const float* row = k.data_ptr<float>();
+  std::vector<float> norms(S);
+  for (int64_t i = 0; i < S; ++i) {
+    norms[i] = std::max(std::sqrt(dot(row + i * D, row + i * D, D)), 1e-6f);
+  }
+  std::vector<float> cos(S - 1);
+  for (int64_t i = 0; i + 1 < S; ++i) {
+    cos[i] = dot(row + i * D, row + (i + 1) * D, D) / (norms[i] * norms[i + 1]);
+  }
+  return cos;
 }
 
 std::vector<char> protectedSlots(const std::vector<double>& attention, int recent, int heavy) {
@@ -53,33 +79,41 @@ std::vector<MergingSet> identifyMergingSets(const std::vector<float>& cos,
 
 double epsForBudget(const std::vector<float>& cos, const std::vector<char>& isProtected,
                     int target) {
-  // Size only changes at the cosine values themselves; search them (ascending) for the largest
-  // eps that fits. A larger eps merges less.
-  std::vector<double> candidates(cos.begin(), cos.end());
-  candidates.push_back(1.0001);
-  std::sort(candidates.begin(), candidates.end());
-  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
-  auto fits = [&](double eps) {
-    return static_cast<int>(identifyMergingSets(cos, isProtected, eps).size()) <= target;
-  };
-  if (fits(candidates.back())) return candidates.back();  // no merging needed
-  const double mostMerging = std::nextafter(candidates.front(), -2.0);
-  if (!fits(mostMerging)) return mostMerging;  // protected slots alone exceed the target
-  // fits(candidates[lo]) (lo == -1: only mostMerging fits); !fits(candidates[hi])
-  int lo = -1, hi = static_cast<int>(candidates.size()) - 1;
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) / 2;
-    (fits(candidates[mid]) ? lo : hi) = mid;
+  // The scan makes S - j sets, j being the number of pairs (i, i+1), neither protected, with
+  // cos[i] > eps. So the sets fit when at least need = S - target of these eligible cosines
+  // exceed eps: when eps lies below the need-th largest of them. The answer is the largest
+  // candidate threshold (a cosine value, or 1.0001 for no merging) below that, found in O(S).
+  const int S = static_cast<int>(isProtected.size());
+  const int need = S - target;
+  if (need <= 0) return 1.0001;  // no merging needed
+  std::vector<float> eligible;
+  double lowest = 1.0001;
+  for (int i = 0; i + 1 < S; ++i) {
+    lowest = std::min(lowest, static_cast<double>(cos[i]));
+    if (!isProtected[i] && !isProtected[i + 1]) eligible.push_back(cos[i]);
   }
-  return lo < 0 ? mostMerging : candidates[lo];
+  const double mostMerging = std::nextafter(lowest, -2.0);
+  // Protected slots alone exceed the target: the most merging allowed.
+  if (need > static_cast<int>(eligible.size())) return mostMerging;
+  std::nth_element(eligible.begin(), eligible.begin() + (need - 1), eligible.end(),
+                   std::greater<float>());
+  const float bound = eligible[need - 1];
+  double best = mostMerging;
+  for (int i = 0; i + 1 < S; ++i) {
+    if (cos[i] < bound && cos[i] > best) best = cos[i];
+  }
+  return best;
 }
 
 GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& attention,
                             const MergingSet& set, double sigma, SigmaMode mode) {
-  // Plain loops: a 7B-shaped cache has ~10^5 sets per layer, too many for per-set tensor ops.
   const at::Tensor k = keys.to(at::kCPU, at::kFloat).contiguous();  // no copy when it already is
-  const int64_t D = k.size(1);
-  const float* base = k.data_ptr<float>();
+  return gaussianMerge(k.data_ptr<float>(), k.size(1), attention, set, sigma, mode);
+}
+
+GaussianMerge gaussianMerge(const float* base, int64_t D, const std::vector<double>& attention,
+                            const MergingSet& set, double sigma, SigmaMode mode) {
+  // Plain loops: a 7B-shaped cache has ~10^5 sets per layer, too many for per-set tensor ops.
   GaussianMerge m;
   const int n = set.size();
   m.pivot = set.first;

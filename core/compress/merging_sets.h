@@ -42,5 +42,8 @@ struct GaussianMerge {
 // keys: [S, D]; members first..last of one set.
 GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& attention,
                             const MergingSet& set, double sigma, SigmaMode mode);
+// The same over S rows of D contiguous floats (no tensor dispatch per set).
+GaussianMerge gaussianMerge(const float* keys, int64_t D, const std::vector<double>& attention,
+                            const MergingSet& set, double sigma, SigmaMode mode);
 
 }  // namespace kvs
