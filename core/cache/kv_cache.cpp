@@ -67,6 +67,18 @@ int KvCache::maxSlots(int layer) const {
   return *std::max_element(slots_[layer].begin(), slots_[layer].end());
 }
 
+namespace {
+
+// The first append (the prompt) gets exactly its size; later growth is by a quarter (at least 64
+// slots): doubling would undo what compression freed.
+int grownCapacity(int capacity, int needed, int maxLength) {
+  if (needed <= capacity) return capacity;
+  if (capacity == 0) return needed;
+  return std::min(maxLength, std::max(needed, capacity + std::max(64, capacity / 4)));
+}
+
+}  // namespace
+
 int KvCache::beginAppend(int n) {
   TORCH_CHECK(pending_ == 0, "KvCache: beginAppend while an append is pending");
   require(n > 0, "KvCache: nothing to append");
@@ -74,6 +86,7 @@ int KvCache::beginAppend(int n) {
                                          " positions but the model's context is " +
                                          std::to_string(maxLength_));
   for (int l = 0; l < nLayers_; ++l) reserve(l, maxSlots(l) + n);
+  fullCapacity_ = grownCapacity(fullCapacity_, length_ + n, maxLength_);
   pending_ = n;
   return length_;
 }
@@ -81,11 +94,7 @@ int KvCache::beginAppend(int n) {
 void KvCache::reserve(int layer, int needed) {
   const int capacity = this->capacity(layer);
   if (needed <= capacity) return;
-  // The first append (the prompt) gets exactly its size; later growth is by a quarter (at least
-  // 64 slots): doubling would undo what compression freed.
-  const int grown =
-      capacity == 0 ? needed
-                    : std::min(maxLength_, std::max(needed, capacity + std::max(64, capacity / 4)));
+  const int grown = grownCapacity(capacity, needed, maxLength_);
   // Zeroed: heads shorter than the longest read padding rows, which the mask hides but which
   // must not hold NaN (NaN * 0 is NaN).
   at::Tensor k = allocate(grown);
@@ -283,6 +292,11 @@ int64_t KvCache::fullLayerBytes() const {
 
 int64_t KvCache::usedBytes() const {
   return int64_t{2} * headDim_ * totalSlots() *
+         static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
+}
+
+int64_t KvCache::fullAllocatedBytes() const {
+  return int64_t{2} * nLayers_ * nKvHeads_ * fullCapacity_ * headDim_ *
          static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
 }
 

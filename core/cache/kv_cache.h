@@ -92,6 +92,9 @@ class KvCache {
   // Bytes of the slots actually held (without padding and growth headroom).
   int64_t usedBytes() const;
   int64_t fullLayerBytes() const;
+  // What a cache that was never compressed would have allocated for the same appends, growth
+  // headroom included: the fair comparison for bytes() while decoding.
+  int64_t fullAllocatedBytes() const;
 
  private:
   bool uniform(int layer) const;
@@ -103,6 +106,7 @@ class KvCache {
   at::TensorOptions options_;
   int length_ = 0;
   int pending_ = 0;
+  int fullCapacity_ = 0;  // per layer, of a never-compressed cache with the same appends
   std::vector<std::vector<int>> slots_;  // [L][Hkv]
   std::vector<at::Tensor> keys_;         // per layer [Hkv, capacity, D]
   std::vector<at::Tensor> values_;       // per layer [Hkv, capacity, D]

@@ -38,7 +38,7 @@ StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillSta
   result.compression = describeCompressedCache(
       cache, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   result.bytesPerStep.push_back(cache.bytes());
-  result.fullBytesPerStep.push_back(cache.fullBytes());
+  result.fullBytesPerStep.push_back(cache.fullAllocatedBytes());
 
   // The first token comes from the prefill's logits, as in generate().
   AttentionTracker tracker(map, c.groupSize(), params.gqaReduction);
@@ -63,7 +63,7 @@ StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillSta
     const at::Tensor logits = model.forward({token}, cache, LogitsMode::kLast, observer);
     if (policy) decodeCompressor.afterStep(cache, map);
     result.bytesPerStep.push_back(cache.bytes());
-    result.fullBytesPerStep.push_back(cache.fullBytes());
+    result.fullBytesPerStep.push_back(cache.fullAllocatedBytes());
     token = sampler.sample(logits);
   }
   result.decodeSeconds =

@@ -16,8 +16,9 @@ struct StateVariantResult {
   std::vector<int> generatedIds;  // sampled tokens, stop token included
   StopReason stopReason = StopReason::kSteps;
   CompressionReport compression;  // right after the prompt was compressed
-  // Cache bytes after compression (index 0) and after each decode step; and what a full cache of
-  // the same tokens holds at each of those points.
+  // Cache bytes allocated after compression (index 0) and after each decode step; and what a
+  // never-compressed cache would have allocated at each of those points (growth headroom in both,
+  // KvCache::fullAllocatedBytes).
   std::vector<int64_t> bytesPerStep;
   std::vector<int64_t> fullBytesPerStep;
   double decodeSeconds = 0;

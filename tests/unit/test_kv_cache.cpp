@@ -52,6 +52,26 @@ TEST(KvCache, BytesAreTheAllocatedStorage) {
   EXPECT_EQ(cache.bytes(), 2 * 2 * 2 * (10 + 64) * 4 * 4);  // decoding grows the storage
 }
 
+// The full-cache figure while decoding is what an uncompressed cache with the same appends
+// really allocates, so a compressed cache stays below it despite its own growth headroom.
+TEST(KvCache, FullAllocatedBytesFollowsAnUncompressedCache) {
+  KvCache compressed(cacheConfig()), full(cacheConfig());
+  append(compressed, 100, 0);
+  append(full, 100, 0);
+  for (int l = 0; l < 2; ++l) {
+    const at::Tensor k = compressed.keys(l).narrow(1, 0, 50),
+                     v = compressed.values(l).narrow(1, 0, 50);
+    compressed.replaceLayer(l, {k[0], k[1]}, {v[0], v[1]});
+  }
+  for (int step = 0; step < 90; ++step) {
+    append(compressed, 1, 0);
+    append(full, 1, 0);
+    ASSERT_EQ(compressed.fullAllocatedBytes(), full.bytes()) << "step " << step;
+    ASSERT_LT(compressed.bytes(), compressed.fullAllocatedBytes()) << "step " << step;
+  }
+  EXPECT_GT(full.bytes(), full.fullBytes());  // headroom is counted in both
+}
+
 TEST(KvCache, RollbackDropsPendingTokens) {
   KvCache cache(cacheConfig());
   append(cache, 2, 0);
