@@ -12,9 +12,12 @@
 
 #include <ATen/ATen.h>
 
+#include <QApplication>
 #include <QComboBox>
 #include <QFile>
 #include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScopeGuard>
@@ -25,10 +28,12 @@
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <atomic>
 
 #include "gui_test_util.h"
 #include "output_panel.h"
+#include "record_dialog.h"
 #include "session_controller.h"
 #include "session_worker.h"
 
@@ -78,6 +83,23 @@ kvs::SimilarityMatrix matrixShown(MainWindow& w, int source, int layer, int head
   return {};
 }
 
+// Answers the next question box with button: it runs its own modal loop, so a timer polls for it.
+void answerNextQuestion(QMessageBox::StandardButton button) {
+  auto* timer = new QTimer;
+  timer->setInterval(20);
+  QObject::connect(timer, &QTimer::timeout, [timer, button] {
+    for (QWidget* w : QApplication::topLevelWidgets()) {
+      auto* box = qobject_cast<QMessageBox*>(w);
+      if (!box || !box->isVisible()) continue;
+      timer->stop();
+      timer->deleteLater();
+      box->button(button)->click();
+      return;
+    }
+  });
+  timer->start();
+}
+
 }  // namespace
 
 class TestRecordingGui : public QObject {
@@ -90,6 +112,7 @@ class TestRecordingGui : public QObject {
   void foreignFileIsAMessage();
   void unwritablePathIsAMessage();
   void stopLeavesAnIncompleteReadableFile();
+  void existingFileIsReplacedOnlyWhenTheUserSaysSo();
 
  private:
   QTemporaryDir settingsDir_, files_;
@@ -159,9 +182,11 @@ void TestRecordingGui::openedRecordingShowsTheLiveSession() {
   QVERIFY(liveLayout.error.empty() && liveLayout.tokens == live.ids.size());
 
   QSignalSpy opened(w.controller(), &SessionController::recordingOpened);
+  QSignalSpy overview(w.controller(), &SessionController::overviewReady);
   w.openRecording(path);
   QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kTimeoutMs);
   qInfo("opened in %.1f ms", opened.first().first().value<RecordingReport>().ms);
+  QVERIFY(QSettings().value("model/recent").toStringList().contains(path));
   QVERIFY(w.controller()->recordingOpen());
   QVERIFY(!child<QPushButton>(w, "run")->isEnabled());  // no model
   QVERIFY2(w.statusBar()->currentMessage().contains("load a model to generate"),
@@ -187,6 +212,12 @@ void TestRecordingGui::openedRecordingShowsTheLiveSession() {
   }
   // The recorded continuation, decoded as the live one was.
   QCOMPARE(child<QPlainTextEdit>(w, "output")->toPlainText(), liveText);
+  // The overview's thumbnails and adjacent-similarity curves need no model either.
+  QTRY_VERIFY_WITH_TIMEOUT(overview.count() >= 1, kTimeoutMs);
+  const auto data = overview.last().first().value<OverviewData>();
+  QCOMPARE(int(data.thumbnails.size()), live.layers * live.kvHeads);
+  QCOMPARE(int(data.adjacentCos.size()), live.layers);
+  QCOMPARE(int(data.adjacentCos[0][0].size()), live.ids.size() - 1);
 
   // A source that was not recorded is a message, not a crash.
   QSignalSpy failed(w.controller(), &SessionController::failed);
@@ -203,6 +234,11 @@ void TestRecordingGui::openedRecordingShowsTheLiveSession() {
   QTest::qWait(300);  // longer than the debounce
   QCOMPARE(variants.count(), 0);
   QVERIFY(!w.controller()->busy());
+
+  // A recording given as the model path (kvstudio run.h5) opens the same way.
+  MainWindow fromCommandLine(path);
+  QTRY_VERIFY_WITH_TIMEOUT(fromCommandLine.controller()->recordingOpen(), kTimeoutMs);
+  QCOMPARE(fromCommandLine.controller()->prompt().pieces, live.pieces);
 }
 
 void TestRecordingGui::foreignFileIsAMessage() {
@@ -281,6 +317,50 @@ void TestRecordingGui::stopLeavesAnIncompleteReadableFile() {
   w.openRecording(path);
   QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kTimeoutMs);
   QVERIFY(w.statusBar()->currentMessage().contains("incomplete"));
+}
+
+void TestRecordingGui::existingFileIsReplacedOnlyWhenTheUserSaysSo() {
+  const QString path = files_.filePath("exists.h5");
+  QFile file(path);
+  QVERIFY(file.open(QIODevice::WriteOnly));
+  file.write("an older file");
+  file.close();
+  {
+    RecordDialog dialog;
+    child<QLineEdit>(dialog, "recordPath")->setText(path);
+    child<QComboBox>(dialog, "recordDtype")->setCurrentText("float16");
+    answerNextQuestion(QMessageBox::No);
+    dialog.accept();
+    QCOMPARE(dialog.result(), int(QDialog::Rejected));  // still open: choose another path
+    answerNextQuestion(QMessageBox::Yes);
+    dialog.accept();
+    QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    QVERIFY(dialog.options().overwrite);
+  }
+  const kvs::RecordingOptions saved = RecordDialog::savedOptions(QSettings());
+  QCOMPARE(QString::fromStdString(saved.path), path);
+  QVERIFY(saved.storage == kvs::StateStorage::kFloat16);
+  QVERIFY(!saved.overwrite);  // asked again for each recording
+
+  // Armed without that answer (e.g. the file appeared since): Run asks first.
+  MainWindow w(kModel);
+  w.show();
+  auto* run = child<QPushButton>(w, "run");
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kTimeoutMs);
+  child<QPlainTextEdit>(w, "prompt")->setPlainText(kPrompt);
+  child<QSpinBox>(w, "steps")->setValue(160);
+  w.armRecording(saved);
+  QSignalSpy done(w.controller(), &SessionController::recordingDone);
+  answerNextQuestion(QMessageBox::No);
+  QTest::mouseClick(run, Qt::LeftButton);
+  QVERIFY(run->isEnabled());  // not run
+  QVERIFY(w.recordingArmed());
+  QCOMPARE(QFileInfo(path).size(), qint64(13));
+  answerNextQuestion(QMessageBox::Yes);
+  QTest::mouseClick(run, Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, kTimeoutMs);
+  QVERIFY(done.first().first().value<RecordingReport>().complete);
+  QVERIFY(kvs::RecordingReader(path.toStdString()).info().complete);
 }
 
 QTEST_MAIN(TestRecordingGui)
