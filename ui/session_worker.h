@@ -102,14 +102,15 @@ class SessionWorker : public QObject {
   void emitLayout(const CompressionParams& params, quint64 ticket);
   // A stop is reported as a cancelled finish; anything else as failed.
   void reportFailure(const std::exception& e, quint64 ticket);
-  // Recording a run: the recorder is made before the prefill (a bad path fails the run before any
-  // work), sees the taps while it runs, and is closed, complete or not, by endRecording.
+  // Recording a run: the recorder is made before the prefill (a file that cannot be made is
+  // reported by recordingDone and the run goes on, as in the CLI), sees the taps while it runs,
+  // and is closed, complete or not, by endRecording.
   void startRecording(const GenerationJob& job, const GenerationRequest& request,
                       const CompressionParams& params);
   void recordVariant(const CompressionParams& params, const StateVariantResult& r);
   void endRecording(bool finish, quint64 ticket);
   void openRecordingChecked(const QString& path, const CompressionParams& params, quint64 ticket);
-  // Empty when source can be shown; else why not (not recorded, no attention kept).
+  // Empty when source can be shown; else why not (an opened recording that lacks it).
   QString missingSource(int source) const;
 
   std::unique_ptr<LlamaModel> model_;
@@ -122,7 +123,7 @@ class SessionWorker : public QObject {
   std::unique_ptr<RunRecording> recorder_;  // during a recorded run only
   QString recording_;                       // the opened recording (no model), else empty
   std::vector<bool> recorded_;              // opened: per SimilaritySource, in the file
-  int queryHeads_ = 0;
+  int queryHeads_ = 0;                      // Hq, for the attention overview without a model
   std::atomic<quint64> latest_[kKinds] = {};
   std::atomic<bool> stop_{false};
 };
