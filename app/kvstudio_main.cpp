@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
   parser.addVersionOption();
   parser.addPositionalArgument(
       QStringLiteral("model"),
-      QStringLiteral("llama2.c checkpoint to open (default: the one used last, else %1)")
+      QStringLiteral("Model to open, or a .h5 recording to explore without the model (default: "
+                     "the model used last, else %1)")
           .arg(QStringLiteral(KVS_DEFAULT_MODEL)),
       QStringLiteral("[model]"));
   const QCommandLineOption screenshot(

@@ -5,12 +5,10 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QElapsedTimer>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
 #include <QMenu>
-#include <QMenuBar>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTableView>
@@ -24,6 +22,7 @@
 #include "output_panel.h"
 #include "overview_panel.h"
 #include "parameters_panel.h"
+#include "record_dialog.h"
 #include "session_controller.h"
 #include "session_worker.h"
 #include "token_table_model.h"
@@ -85,6 +84,9 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   blasLabel_->setText(tr("BLAS: %1").arg(blas.slow ? blasText : QString::fromStdString(blas.name)));
   blasLabel_->setToolTip(blasText);
   if (blas.slow) blasLabel_->setStyleSheet("color: #c01010");
+  recordingLabel_ = new QLabel(this);
+  recordingLabel_->setObjectName("recordingLabel");
+  statusBar()->addPermanentWidget(recordingLabel_);
   statusBar()->addPermanentWidget(modelLabel_);
   statusBar()->addPermanentWidget(blasLabel_);
 
@@ -94,6 +96,8 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   connect(c, &SessionController::progress, outputPanel_, &OutputPanel::setProgress);
   connect(c, &SessionController::finished, this, &MainWindow::onFinished);
   connect(c, &SessionController::failed, this, &MainWindow::onFailed);
+  connect(c, &SessionController::recordingDone, this, &MainWindow::onRecordingDone);
+  connect(c, &SessionController::recordingOpened, this, &MainWindow::onRecordingOpened);
   connect(c, &SessionController::busyChanged, this, &MainWindow::onBusy);
   connect(c, &SessionController::phase, this,
           [this](const QString& what) { statusBar()->showMessage(what + "..."); });
@@ -147,6 +151,11 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   QString path = modelPath;
   if (path.isEmpty()) path = savedPath;
   if (path.isEmpty()) path = QStringLiteral(KVS_DEFAULT_MODEL);
+  if (isRecordingPath(path)) {  // kvstudio recording.h5: explore it without a model
+    promptPanel_->setModelPath(savedPath.isEmpty() ? QStringLiteral(KVS_DEFAULT_MODEL) : savedPath);
+    openRecording(path);
+    return;
+  }
   promptPanel_->setModelPath(path);
   loadModel(path);
 }
@@ -164,60 +173,6 @@ void MainWindow::updateTokenViews() {
   const QVector<TokenFate> fates = tokenFates(heatmap_->overlay()->head(), p.ids.size());
   tokens_->setTokens(p.ids, p.pieces, fates);
   outputPanel_->setTokenFates(p.charEnds, p.ids, p.pieces, fates);
-}
-
-void MainWindow::rememberModel(const QString& path) {
-  QSettings settings;
-  QStringList recent = settings.value("model/recent").toStringList();
-  recent.removeAll(path);
-  recent.prepend(path);
-  settings.setValue("model/recent", recent.mid(0, 8));
-  fillRecentMenu();
-}
-
-void MainWindow::fillRecentMenu() {
-  recentMenu_->clear();
-  const QStringList recent = QSettings().value("model/recent").toStringList();
-  for (const QString& path : recent) {
-    recentMenu_->addAction(path, this, [this, path] {
-      promptPanel_->setModelPath(path);
-      loadModel(path);
-    });
-  }
-  recentMenu_->setEnabled(!recent.isEmpty());
-}
-
-void MainWindow::createMenus() {
-  QMenu* file = menuBar()->addMenu(tr("&File"));
-  QAction* open = file->addAction(tr("&Open model..."), this, [this] {
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open model"), QFileInfo(promptPanel_->modelPath()).absolutePath(),
-        tr("Models: llama2.c .bin, or config.json / .safetensors of a Hugging Face folder "
-           "(*.bin config.json *.safetensors);;All files (*)"));
-    if (path.isEmpty()) return;
-    promptPanel_->setModelPath(path);
-    loadModel(path);
-  });
-  open->setShortcut(QKeySequence::Open);
-  recentMenu_ = file->addMenu(tr("&Recent models"));
-  recentMenu_->setObjectName("recentModels");
-  fillRecentMenu();
-  file->addSeparator();
-  QAction* heatmap =
-      file->addAction(tr("Export &heatmap..."), this, [this] { exportWithDialog("heatmap"); });
-  heatmap->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
-  file->addAction(tr("Export heatmaps of &all layers..."), this,
-                  [this] { exportWithDialog("heatmap-all"); });
-  file->addAction(tr("Export memory per &layer..."), this,
-                  [this] { exportWithDialog("memory-layers"); });
-  file->addAction(tr("Export memory over &steps..."), this,
-                  [this] { exportWithDialog("memory-steps"); });
-  file->addAction(tr("Export &adjacent similarity..."), this,
-                  [this] { exportWithDialog("adjacent"); });
-  file->addSeparator();
-  QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-  quit->setShortcut(QKeySequence::Quit);
-  viewMenu_ = menuBar()->addMenu(tr("&View"));
 }
 
 QString MainWindow::exportView(const QString& view, const ExportRequest& request) {
@@ -289,6 +244,10 @@ void MainWindow::addDock(QWidget* panel, const QString& title, const char* name,
 }
 
 void MainWindow::loadModel(const QString& path) {
+  if (isRecordingPath(path)) {
+    openRecording(path);
+    return;
+  }
   if (state_ != PromptPanel::State::kNoModel && state_ != PromptPanel::State::kReady) return;
   setState(PromptPanel::State::kLoading);
   loadingPath_ = path;
@@ -300,6 +259,17 @@ void MainWindow::loadModel(const QString& path) {
 void MainWindow::run() {
   if (state_ != PromptPanel::State::kReady) return;
   const GenerationJob job = promptPanel_->job();
+  if (armed_) {
+    // Asked here, in the GUI thread, in case the file appeared since it was chosen.
+    if (!armed_->overwrite) {
+      if (!confirmOverwrite(this, QString::fromStdString(armed_->path))) return;
+      armed_->overwrite = true;
+    }
+    controller_->recordNextRun(*armed_);
+    recordingLabel_->setText(tr("Recording to %1...").arg(QString::fromStdString(armed_->path)));
+    armed_.reset();  // the next run only
+    recordAction_->setChecked(false);
+  }
   saveSettings();
   outputPanel_->clear();
   outputPanel_->startProgress(job.steps);
@@ -344,11 +314,19 @@ void MainWindow::onFinished(const GenerationStats& s) {
 }
 
 void MainWindow::onFailed(const QString& message) {
+  if (openingRecording_) {  // the worker kept what it had
+    openingRecording_ = false;
+    modelLabel_->setText(labelBeforeOpen_);
+    setState(stateBeforeOpen_);
+    statusBar()->showMessage(tr("Error: %1").arg(message));
+    outputPanel_->showError(message);
+    return;
+  }
   // A failed load leaves no model (the worker drops the old one first); a failed run keeps it.
   if (state_ == PromptPanel::State::kLoading) {
     modelLabel_->setText(tr("No model loaded"));
     setState(PromptPanel::State::kNoModel);
-  } else if (!controller_->busy()) {
+  } else if (!controller_->busy() && !controller_->recordingOpen()) {  // a recording: no model
     setState(PromptPanel::State::kReady);
   }
   statusBar()->showMessage(tr("Error: %1").arg(message));

@@ -2,12 +2,18 @@
 // MainWindow: composes the panels as dock widgets around the heatmap and connects them to the
 // SessionController. It holds no computation: the controller talks to the worker, the panels draw.
 
+// Core headers first: some have members named `slots`, a Qt macro.
+#include "io/recording_options.h"
+
 #include <QMainWindow>
+#include <optional>
 
 #include "generation_stats.h"
 #include "plot_exporter.h"
 #include "prompt_panel.h"
+#include "session_types.h"
 
+class QAction;
 class QLabel;
 class QMenu;
 
@@ -48,8 +54,16 @@ class MainWindow : public QMainWindow {
   // with its CSV and sidecar. Waits for each layer's matrix from the worker.
   QString exportAllLayers(const ExportRequest& request);
 
+  // Recording (main_window_recording.cpp). The next Run writes to options.path (File > Record
+  // next run to HDF5... asks for them; tests call this directly).
+  void armRecording(const kvs::RecordingOptions& options);
+  bool recordingArmed() const { return armed_.has_value(); }
+  // Opens a recording without the model (File > Open recording..., or a .h5 as the model path).
+  void openRecording(const QString& path);
+  static bool isRecordingPath(const QString& path);
+
  private:
-  void createMenus();
+  void createMenus();  // main_menus.cpp
   // File > Recent models: the last models loaded, newest first (kept in QSettings).
   void rememberModel(const QString& path);
   void fillRecentMenu();
@@ -66,6 +80,11 @@ class MainWindow : public QMainWindow {
   void onBusy(bool busy);
   void setState(PromptPanel::State state);
   QString restoreSettings();  // returns the saved model path
+  void chooseRecordingOptions();
+  void chooseRecordingToOpen();
+  void showRecordingArmed();
+  void onRecordingDone(const RecordingReport& report);
+  void onRecordingOpened(const RecordingReport& report);
   void saveSettings() const;
 
   SessionController* controller_;
@@ -83,6 +102,13 @@ class MainWindow : public QMainWindow {
   QString loadingPath_;
   QLabel* modelLabel_;
   QLabel* blasLabel_;
+  QLabel* recordingLabel_;  // the armed or last recording, its size, or why it failed
+  QAction* recordAction_ = nullptr;
+  std::optional<kvs::RecordingOptions> armed_;
+  // While a recording opens: what to go back to when it cannot be read.
+  bool openingRecording_ = false;
+  PromptPanel::State stateBeforeOpen_ = PromptPanel::State::kNoModel;
+  QString labelBeforeOpen_;
   PromptPanel::State state_ = PromptPanel::State::kNoModel;
 };
 

@@ -1,3 +1,6 @@
+// Core headers first: some have members named `slots`, a Qt macro.
+#include "io/recording_options.h"
+
 #include "session_controller.h"
 
 #include "session_worker.h"
@@ -18,6 +21,14 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
     prompt_ = {};
     setBusy(false);
     emit modelLoaded(d, context);
+  });
+  connect(worker_, &SessionWorker::recordingDone, this, &SessionController::recordingDone);
+  connect(worker_, &SessionWorker::recordingOpened, this, [this](const RecordingReport& r) {
+    if (r.ticket != workTicket_) return;
+    recordingOpen_ = true;
+    prefilling_ = false;
+    setBusy(false);
+    emit recordingOpened(r);
   });
   connect(worker_, &SessionWorker::phase, this, &SessionController::phase);
   connect(worker_, &SessionWorker::textReady, this, &SessionController::textReady);
@@ -87,6 +98,7 @@ void SessionController::setBusy(bool busy) {
 
 void SessionController::loadModel(const QString& path) {
   debounce_.stop();
+  recordingOpen_ = false;  // the worker drops everything before loading
   prefilling_ = paramsPending_ = false;
   workTicket_ = worker_->takeTicket(SessionWorker::kWork);  // drops queued work for the old model
   worker_->clearStop();
@@ -122,6 +134,10 @@ void SessionController::setParams(const CompressionParams& params) {
     return;
   }
   if (!hasPrompt() || loading_) return;
+  if (recordingOpen_) {  // no model to decode with: the layout only
+    previewLayout(params);
+    return;
+  }
   // A running decode of an older setting stops now, so the layout is not queued behind it.
   workTicket_ = worker_->takeTicket(SessionWorker::kWork);
   const quint64 layoutTicket = worker_->takeTicket(SessionWorker::kLayout);
@@ -176,6 +192,29 @@ void SessionController::requestOverview(int source, int size) {
   const quint64 ticket = worker_->takeTicket(SessionWorker::kOverview);
   QMetaObject::invokeMethod(
       worker_, [w = worker_, source, size, ticket] { w->computeOverview(source, size, ticket); },
+      Qt::QueuedConnection);
+}
+
+}  // namespace kvs::ui
+
+namespace kvs::ui {
+
+void SessionController::recordNextRun(const RecordingOptions& options) {
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, options] { w->armRecording(options); }, Qt::QueuedConnection);
+}
+
+void SessionController::openRecording(const QString& path, const CompressionParams& params) {
+  debounce_.stop();
+  params_ = params;
+  paramsPending_ = false;
+  workTicket_ = worker_->takeTicket(SessionWorker::kWork);
+  worker_->takeTicket(SessionWorker::kLayout);  // opening emits its own layout
+  worker_->clearStop();
+  prefilling_ = true;  // a parameter change waits for the recording's prompt
+  setBusy(true);
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, path, params, t = workTicket_] { w->openRecording(path, params, t); },
       Qt::QueuedConnection);
 }
 

@@ -11,6 +11,10 @@
 #include "generation_stats.h"
 #include "session_types.h"
 
+namespace kvs {
+struct RecordingOptions;
+}
+
 namespace kvs::ui {
 
 class SessionWorker;
@@ -30,6 +34,10 @@ class SessionController : public QObject {
   const VariantSummary& variant() const { return variant_; }
   const VariantSummary& reference() const { return reference_; }
   const kvs::CompressionParams& params() const { return params_; }
+  // A recording is open instead of a model: layouts and views work, decoding does not.
+  bool recordingOpen() const { return recordingOpen_; }
+  // The next run() records to options.path (the GUI thread has asked about overwriting).
+  void recordNextRun(const kvs::RecordingOptions& options);
   // Pause after the last parameter change before the continuation is decoded again.
   void setDebounceMs(int ms) { debounce_.setInterval(ms); }
 
@@ -44,6 +52,8 @@ class SessionController : public QObject {
   void compare(const QVector<kvs::CompressionParams>& variants);
   // The merging layout of params on the views, without decoding (a Compare row's sets).
   void previewLayout(const kvs::CompressionParams& params);
+  // Reads the recording on the worker; it replaces the model and the prompt when it is readable.
+  void openRecording(const QString& path, const kvs::CompressionParams& params);
 
  signals:
   void busyChanged(bool busy);
@@ -60,6 +70,8 @@ class SessionController : public QObject {
   void referenceReady(const kvs::ui::VariantSummary& summary);
   void finished(const kvs::ui::GenerationStats& stats);
   void failed(const QString& message);
+  void recordingDone(const kvs::ui::RecordingReport& report);
+  void recordingOpened(const kvs::ui::RecordingReport& report);
 
  private:
   void regenerate();
@@ -75,6 +87,7 @@ class SessionController : public QObject {
   // it (the kept prefill it would decode from is being replaced).
   bool prefilling_ = false;
   bool paramsPending_ = false;
+  bool recordingOpen_ = false;
   PromptInfo prompt_;
   LayoutResult layout_;
   VariantSummary variant_, reference_;

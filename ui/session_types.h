@@ -83,9 +83,22 @@ struct CompareResult {
   quint64 ticket = 0;
 };
 
+// A recording the worker wrote during a run, or opened to explore without the model.
+struct RecordingReport {
+  QString path;
+  qint64 bytes = 0;       // the file's size on disk
+  int tokens = 0;         // positions whose states the file holds
+  bool complete = false;  // false: stopped or failed, and the file says so
+  QString error;          // why recording failed (empty: it did not)
+  QString description;    // opened: the model and what was recorded, for the status bar
+  double ms = 0;          // run: time spent writing; opened: time to read it
+  quint64 ticket = 0;
+};
+
 }  // namespace kvs::ui
 
 Q_DECLARE_METATYPE(kvs::CompressionParams)
+Q_DECLARE_METATYPE(kvs::ui::RecordingReport)
 Q_DECLARE_METATYPE(kvs::ui::PromptInfo)
 Q_DECLARE_METATYPE(kvs::ui::LayoutResult)
 Q_DECLARE_METATYPE(kvs::ui::SimilarityResult)

@@ -1,5 +1,7 @@
 // Core headers first: some have members named `slots`, a Qt macro.
 #include "cache/kv_cache.h"
+#include "io/hdf5_recorder.h"
+#include "io/recording_options.h"
 #include "model/llama_model.h"
 #include "session/comparison.h"
 #include "session/generator.h"
@@ -19,32 +21,12 @@
 #include <string>
 #include <vector>
 
+#include "model_description.h"
 #include "process_memory.h"
+#include "run_recording.h"
 
 namespace kvs::ui {
 namespace {
-
-// Three significant digits: "260K", "15.2M", "6.74B".
-QString formatCount(int64_t n) {
-  const char* units[] = {"", "K", "M", "B"};
-  double value = static_cast<double>(n);
-  int unit = 0;
-  // Round first, so 999,999 reads "1M" rather than "1e+03K".
-  while (unit < 3 && QString::number(value, 'g', 3).toDouble() >= 1000) {
-    value /= 1000;
-    ++unit;
-  }
-  return QString::number(value, 'g', 3) + units[unit];
-}
-
-// Short enough to share the status bar with the run's statistics.
-QString describe(const QString& path, const ModelConfig& c, const Tokenizer& tokenizer) {
-  return QStringLiteral("%1: %2 params, %3 layers, context %4, %5")
-      .arg(QFileInfo(path).fileName(), formatCount(c.parameterCount()))
-      .arg(c.nLayers)
-      .arg(c.seqLen)
-      .arg(QFileInfo(QString::fromStdString(tokenizer.path())).fileName());
-}
 
 // KvsError messages are written for users; anything else is a bug or a LibTorch failure.
 QString messageOf(const std::exception& e) {
@@ -73,6 +55,7 @@ SessionWorker::SessionWorker(QObject* parent) : QObject(parent) {
   qRegisterMetaType<VariantSummary>();
   qRegisterMetaType<OverviewData>();
   qRegisterMetaType<CompareResult>();
+  qRegisterMetaType<RecordingReport>();
 }
 
 SessionWorker::~SessionWorker() = default;
@@ -81,6 +64,8 @@ void SessionWorker::loadModel(const QString& path) {
   state_.reset();
   model_.reset();
   tokenizer_.reset();
+  recording_.clear();
+  modelSha256_.clear();
   try {
     require(!path.trimmed().isEmpty(),
             "no model given; choose a llama2.c .bin file or a Hugging Face folder with Browse");
@@ -90,11 +75,14 @@ void SessionWorker::loadModel(const QString& path) {
     auto tokenizer =
         std::make_unique<Tokenizer>(locateTokenizer(file, "", model->config().vocabSize));
     require(!stop_, "loading was stopped; load the model again to use it");
-    const QString description = describe(path, model->config(), *tokenizer);
+    const QString description =
+        describeModel(path, model->config(), QString::fromStdString(tokenizer->path()));
     const int context = model->config().seqLen;
     model_ = std::move(model);
     tokenizer_ = std::move(tokenizer);
     modelName_ = QFileInfo(path).fileName();
+    modelPath_ = file;
+    queryHeads_ = model_->config().nHeads;
     emit modelLoaded(description, context);
   } catch (const std::exception& e) {
     emit failed(messageOf(e), 0);
@@ -106,9 +94,11 @@ void SessionWorker::run(const GenerationJob& job, const CompressionParams& param
   try {
     runChecked(job, params, ticket);
   } catch (const std::exception& e) {
+    if (recorder_) endRecording(/*finish=*/false, ticket);
     if (!current(kWork, ticket)) return;  // superseded while it ran
     reportFailure(e, ticket);
   }
+  if (recorder_) endRecording(/*finish=*/false, ticket);  // superseded: kept, marked incomplete
 }
 
 void SessionWorker::reportFailure(const std::exception& e, quint64 ticket) {
@@ -124,7 +114,10 @@ void SessionWorker::reportFailure(const std::exception& e, quint64 ticket) {
 
 void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams& params,
                                quint64 ticket) {
-  require(model_ && tokenizer_, "no model is loaded; choose a model file first");
+  require(model_ && tokenizer_, recording_.isEmpty()
+                                    ? "no model is loaded; choose a model file first"
+                                    : "a recording is open, without its model; load a model to "
+                                      "generate");
   params.validate();
   const Tokenizer& tokenizer = *tokenizer_;
   const int context = model_->config().seqLen;
@@ -156,6 +149,7 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
     if (id >= 0) request->stopIds.push_back(id);
   }
   validateRequest(*model_, *request);
+  if (armed_) startRecording(job, *request, params);
 
   // As the CLI prints: the prompt's text (without BOS), then the continuation as it comes.
   TokenStreamDecoder promptText(tokenizer, /*atTextStart=*/true);
@@ -171,8 +165,9 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
 
   state_.reset();  // two prompts' states need not fit at once
   emit phase(tr("prefill"));
-  auto state = std::make_unique<PrefillState>(
-      prefillPrompt(*model_, request->promptIds, [&] { return !stop_ && current(kWork, ticket); }));
+  auto state = std::make_unique<PrefillState>(prefillPrompt(
+      *model_, request->promptIds, [&] { return !stop_ && current(kWork, ticket); },
+      int64_t(256) << 20, recorder_.get()));
   state_ = std::move(state);
   request_ = std::move(request);
 
@@ -201,6 +196,8 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
       !decodeVariant(CompressionParams{}, ticket, false, true, nullptr)) {
     return;
   }
+  // Before finished: when Run is enabled again the file is closed.
+  if (recorder_) endRecording(stats.stopReason != "cancelled", ticket);
   emit finished(stats);
 }
 
@@ -224,6 +221,7 @@ void SessionWorker::regenerate(const CompressionParams& params, quint64 ticket) 
   if (!current(kWork, ticket)) return;
   try {
     require(state_ != nullptr, "no prompt has been run yet; press Run first");
+    require(model_ != nullptr, "a recording is open, without its model; load a model to generate");
     GenerationStats stats;
     if (decodeVariant(params, ticket, /*stream=*/false, /*reference=*/false, &stats)) {
       emit finished(stats);
@@ -241,7 +239,9 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
   std::string text;
   int generated = 0;
   const auto keepGoing = [&] { return !stop_ && current(kWork, ticket); };
+  RunRecording* recording = reference ? nullptr : recorder_.get();  // one decode stream recorded
   const TokenCallback onToken = [&](int token) {
+    if (recording) recording->appendToken(token, tokenizer_->piece(token));
     ++generated;
     const std::string chunk = decoder.push(token);
     text += chunk;
@@ -252,13 +252,14 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
   if (!reference) emit phase(tr("compressing and decoding"));
   StateVariantResult r;
   try {
-    r = runVariantFromState(*model_, *state_, request, params, onToken, keepGoing);
+    r = runVariantFromState(*model_, *state_, request, params, onToken, keepGoing, recording);
   } catch (const std::exception& e) {
     if (!current(kWork, ticket)) return false;
     throw;
   }
   if (!current(kWork, ticket)) return false;  // superseded: a newer setting is coming
   if (reference && r.stopReason == StopReason::kCancelled) return false;  // stopped: not shown
+  if (recorder_) recordVariant(params, r);
   const std::string tail = decoder.finish();
   text += tail;
   if (stream && !tail.empty()) emit textReady(QString::fromStdString(tail));
@@ -268,7 +269,7 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
   s.text = QString::fromStdString(text);
   s.ids = QVector<int>(r.generatedIds.begin(), r.generatedIds.end());
   s.layerBytes = toQVector(r.compression.layerBytes);
-  for (int l = 0; l < model_->config().nLayers; ++l) {
+  for (int l = 0; l < state_->cache.nLayers(); ++l) {
     s.layerFullBytes.push_back(state_->cache.fullLayerBytes());
   }
   s.bytesPerStep = toQVector(r.bytesPerStep);
@@ -298,6 +299,8 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
 void SessionWorker::computeSimilarity(int source, int layer, int head, quint64 ticket) {
   if (!current(kSimilarity, ticket) || !state_) return;
   try {
+    if (const QString why = missingSource(source); !why.isEmpty())
+      throw KvsError(why.toStdString());
     QElapsedTimer timer;
     timer.start();
     SimilarityResult result;
@@ -314,6 +317,7 @@ void SessionWorker::compare(const QVector<CompressionParams>& variants, quint64 
   if (!current(kWork, ticket)) return;
   try {
     require(state_ != nullptr, "no prompt has been run yet; press Run first");
+    require(model_ != nullptr, "a recording is open, without its model; load a model to compare");
     emit phase(tr("comparing"));
     const int total = static_cast<int>(variants.size());
     emit progress(0, total);
@@ -360,12 +364,13 @@ void SessionWorker::compare(const QVector<CompressionParams>& variants, quint64 
 void SessionWorker::computeOverview(int source, int size, quint64 ticket) {
   if (!current(kOverview, ticket) || !state_) return;
   try {
+    if (const QString why = missingSource(source); !why.isEmpty())
+      throw KvsError(why.toStdString());
     const auto src = static_cast<SimilaritySource>(source);
     OverviewData data;
     data.source = source;
-    data.layers = model_->config().nLayers;
-    data.heads =
-        src == SimilaritySource::kAttention ? model_->config().nHeads : model_->config().nKvHeads;
+    data.layers = state_->cache.nLayers();
+    data.heads = src == SimilaritySource::kAttention ? queryHeads_ : state_->cache.nKvHeads();
     for (int l = 0; l < data.layers; ++l) {
       for (int h = 0; h < data.heads; ++h) {
         if (!current(kOverview, ticket)) return;  // a newer source was chosen

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "generation_job.h"
 #include "generation_stats.h"
@@ -24,9 +26,13 @@ class LlamaModel;
 class Tokenizer;
 struct PrefillState;
 struct GenerationRequest;
+struct RecordingOptions;
+struct StateVariantResult;
 }  // namespace kvs
 
 namespace kvs::ui {
+
+class RunRecording;
 
 class SessionWorker : public QObject {
   Q_OBJECT
@@ -42,6 +48,10 @@ class SessionWorker : public QObject {
   quint64 takeTicket(Kind kind) { return ++latest_[kind]; }
   void requestStop() { stop_ = true; }
   void clearStop() { stop_ = false; }
+  // On the worker's thread, as a queued call before run(): that run records its prefill, decode
+  // taps and variants to options.path, as `kvstudio-cli generate --record`; recordingDone
+  // reports it (session_worker_recording.cpp).
+  void armRecording(const kvs::RecordingOptions& options);
 
  public slots:
   // Drops the current model first, then loads path and the tokenizer next to it. Loading one file
@@ -60,6 +70,10 @@ class SessionWorker : public QObject {
   void compare(const QVector<kvs::CompressionParams>& variants, quint64 ticket);
   // Thumbnails of every (layer, head) of source, each over `size` tokens, and the curves.
   void computeOverview(int source, int size, quint64 ticket);
+  // Recording (session_worker_recording.cpp). Drops the model and keeps the recording's prompt
+  // instead: promptReady, layoutReady under params and the recorded continuation (variantReady),
+  // then recordingOpened.
+  void openRecording(const QString& path, const kvs::CompressionParams& params, quint64 ticket);
 
  signals:
   void modelLoaded(const QString& description, int contextLength);
@@ -75,6 +89,8 @@ class SessionWorker : public QObject {
   // Once per run or regeneration that ends (done or stopped); superseded ones emit nothing.
   void finished(const kvs::ui::GenerationStats& stats);
   void failed(const QString& message, quint64 ticket);
+  void recordingDone(const kvs::ui::RecordingReport& report);
+  void recordingOpened(const kvs::ui::RecordingReport& report);
 
  private:
   bool current(Kind kind, quint64 ticket) const { return latest_[kind] == ticket; }
@@ -86,12 +102,28 @@ class SessionWorker : public QObject {
   void emitLayout(const CompressionParams& params, quint64 ticket);
   // A stop is reported as a cancelled finish; anything else as failed.
   void reportFailure(const std::exception& e, quint64 ticket);
+  // Recording a run: the recorder is made before the prefill (a file that cannot be made is
+  // reported by recordingDone and the run goes on, as in the CLI), sees the taps while it runs,
+  // and is closed, complete or not, by endRecording.
+  void startRecording(const GenerationJob& job, const GenerationRequest& request,
+                      const CompressionParams& params);
+  void recordVariant(const CompressionParams& params, const StateVariantResult& r);
+  void endRecording(bool finish, quint64 ticket);
+  void openRecordingChecked(const QString& path, const CompressionParams& params, quint64 ticket);
+  // Empty when source can be shown; else why not (an opened recording that lacks it).
+  QString missingSource(int source) const;
 
   std::unique_ptr<LlamaModel> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<PrefillState> state_;
   std::unique_ptr<GenerationRequest> request_;  // of the kept prompt
   QString modelName_;
+  std::string modelPath_, modelSha256_;  // the hash is computed for the first recording
+  std::unique_ptr<RecordingOptions> armed_;
+  std::unique_ptr<RunRecording> recorder_;  // during a recorded run only
+  QString recording_;                       // the opened recording (no model), else empty
+  std::vector<bool> recorded_;              // opened: per SimilaritySource, in the file
+  int queryHeads_ = 0;                      // Hq, for the attention overview without a model
   std::atomic<quint64> latest_[kKinds] = {};
   std::atomic<bool> stop_{false};
 };

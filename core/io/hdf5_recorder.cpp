@@ -168,7 +168,10 @@ Hdf5Recorder::Hdf5Recorder(const RecordingOptions& options, const RecordingMeta&
 }
 
 Hdf5Recorder::~Hdf5Recorder() {
-  // Without finish() (cancelled or failed run): keep what was staged, leave complete = 0.
+  // Without finish() (cancelled or failed run): keep what was staged, leave complete = 0. A forward
+  // pass cancelled between layers staged only its first layers' states: it is dropped, so that no
+  // position of the later layers holds zeros that read as recorded states.
+  if (!forwardDone_) staged_ = stageOffset_;
   guarded("closing", [&] { writeStaged(); });
   try {
     layers_.clear();
@@ -276,6 +279,7 @@ void Hdf5Recorder::beginForward(int firstPos, int n) {
   guarded("starting a forward pass", [&] {
     require(firstPos == positions_, "recording: positions out of order");
     positions_ += n;
+    forwardDone_ = false;
     // Decode steps are staged and written in blocks; a prefill (or anything that does not fit
     // the staging buffers) is written straight from the forward pass.
     if (staged_ + n > stageCapacity_) writeStaged();
@@ -288,6 +292,7 @@ void Hdf5Recorder::beginForward(int firstPos, int n) {
 void Hdf5Recorder::onTensor(int layer, const std::string& name, const at::Tensor& tensor) {
   if (!ok()) return;
   guarded("writing states", [&] {
+    if (name == "v" && layer == config_.nLayers - 1) forwardDone_ = true;  // the last tap's layer
     StateSet* set = nullptr;
     if (name == "k") {
       set = &layers_[layer].keys;

@@ -93,7 +93,8 @@ class Hdf5Recorder : public LayerObserver {
   bool promptDone_ = false;  // the first token was sampled (attention is the prompt's only)
   // Decode states wait in LayerSets::stage; ids and pieces here; written together.
   int stageCapacity_ = 0, staged_ = 0, stageOffset_ = 0;
-  bool direct_ = false;  // this forward pass is written straight to the file
+  bool direct_ = false;      // this forward pass is written straight to the file
+  bool forwardDone_ = true;  // the last layer's states of this forward pass have arrived
   std::vector<int> stagedIds_;
   std::vector<std::string> stagedPieces_;
   std::chrono::steady_clock::time_point lastFlush_;

@@ -7,6 +7,7 @@
 #include "cache/attention_tracker.h"
 #include "compress/merging_sets.h"
 #include "model/llama_model.h"
+#include "model/observer_list.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -50,7 +51,8 @@ class PrefillRecorder : public LayerObserver {
 }  // namespace
 
 PrefillState prefillPrompt(const LlamaModel& model, const std::vector<int>& promptIds,
-                           const KeepGoing& keepGoing, int64_t attentionLimitBytes) {
+                           const KeepGoing& keepGoing, int64_t attentionLimitBytes,
+                           LayerObserver* observer) {
   const ModelConfig& c = model.config();
   const int T = static_cast<int>(promptIds.size());
   require(T > 0, "the prompt has no tokens (not even BOS)");
@@ -61,9 +63,10 @@ PrefillState prefillPrompt(const LlamaModel& model, const std::vector<int>& prom
   for (auto& m : state.maps) m.reset(c.nLayers, c.nKvHeads);
   const int64_t attentionBytes = int64_t(c.nLayers) * c.nHeads * T * T * 4;
   PrefillRecorder recorder(state, c.groupSize(), attentionBytes <= attentionLimitBytes, keepGoing);
+  ObserverList observers({&recorder, observer});
 
   const auto start = std::chrono::steady_clock::now();
-  state.lastLogits = model.forward(promptIds, state.cache, LogitsMode::kLast, &recorder);
+  state.lastLogits = model.forward(promptIds, state.cache, LogitsMode::kLast, &observers);
   state.prefillSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

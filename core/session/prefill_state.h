@@ -16,6 +16,7 @@
 namespace kvs {
 
 class LlamaModel;
+class LayerObserver;
 
 struct PrefillState {
   std::vector<int> promptIds;  // BOS included, T of them
@@ -39,9 +40,11 @@ struct PrefillState {
 using KeepGoing = std::function<bool()>;
 
 // Runs the prompt once, keeping everything above. The per-layer attention matrices are kept only
-// when they take at most attentionLimitBytes in all.
+// when they take at most attentionLimitBytes in all. observer (e.g. an Hdf5Recorder) sees the
+// same taps after the state's own.
 PrefillState prefillPrompt(const LlamaModel& model, const std::vector<int>& promptIds,
                            const KeepGoing& keepGoing = {},
-                           int64_t attentionLimitBytes = int64_t(256) << 20);
+                           int64_t attentionLimitBytes = int64_t(256) << 20,
+                           LayerObserver* observer = nullptr);
 
 }  // namespace kvs

@@ -9,6 +9,7 @@
 #include "compress/compression_policy.h"
 #include "compress/decode_compressor.h"
 #include "model/llama_model.h"
+#include "model/observer_list.h"
 #include "model/sampler.h"
 #include "util/error.h"
 
@@ -17,7 +18,8 @@ namespace kvs {
 StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillState& state,
                                        const GenerationRequest& request,
                                        const CompressionParams& params,
-                                       const TokenCallback& onToken, const KeepGoing& keepGoing) {
+                                       const TokenCallback& onToken, const KeepGoing& keepGoing,
+                                       LayerObserver* extra) {
   const auto policy = makePolicy(params);  // validates params before any work
   require(request.promptIds == state.promptIds, "the request's prompt is not the kept prefill's");
   validateRequest(model, request);
@@ -42,7 +44,8 @@ StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillSta
 
   // The first token comes from the prefill's logits, as in generate().
   AttentionTracker tracker(map, c.groupSize(), params.gqaReduction);
-  LayerObserver* observer = policy ? &tracker : nullptr;
+  ObserverList observers({policy ? &tracker : nullptr, extra});
+  LayerObserver* observer = observers.empty() ? nullptr : &observers;
   Sampler sampler(request.sampling);
   const auto isStop = [&](int t) {
     return std::find(request.stopIds.begin(), request.stopIds.end(), t) != request.stopIds.end();
@@ -68,6 +71,7 @@ StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillSta
   }
   result.decodeSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - decodeStart).count();
+  result.slotMap = std::move(map);
   return result;
 }
 

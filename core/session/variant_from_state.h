@@ -22,15 +22,18 @@ struct StateVariantResult {
   std::vector<int64_t> bytesPerStep;
   std::vector<int64_t> fullBytesPerStep;
   double decodeSeconds = 0;
+  SlotMap slotMap;  // at the end of decoding (what a recording's slot table holds)
 };
 
 // request: steps, sampling and stop ids (its promptIds must be the state's). onToken returning
 // false stops decoding (kCancelled); keepGoing is asked between layers of the compression and
-// throws KvsError("cancelled") when it says no.
+// throws KvsError("cancelled") when it says no. observer (e.g. an Hdf5Recorder) sees the taps of
+// every decode step.
 StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillState& state,
                                        const GenerationRequest& request,
                                        const CompressionParams& params,
                                        const TokenCallback& onToken = {},
-                                       const KeepGoing& keepGoing = {});
+                                       const KeepGoing& keepGoing = {},
+                                       LayerObserver* observer = nullptr);
 
 }  // namespace kvs

@@ -1,0 +1,80 @@
+#include "session/prefill_from_recording.h"
+
+#include <ATen/ATen.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cache/attention_tracker.h"
+#include "compress/merging_sets.h"
+#include "util/error.h"
+
+namespace kvs {
+
+ModelConfig recordedConfig(const RecordingInfo& info) {
+  ModelConfig c;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(info.modelConfigJson);
+    c.dim = j.at("dim").get<int>();
+    c.hiddenDim = j.value("hidden_dim", 0);
+    c.nLayers = j.at("n_layers").get<int>();
+    c.nHeads = j.at("n_heads").get<int>();
+    c.nKvHeads = j.at("n_kv_heads").get<int>();
+    c.vocabSize = j.value("vocab_size", 0);
+    c.seqLen = j.at("seq_len").get<int>();
+    c.ropeTheta = j.value("rope_theta", c.ropeTheta);
+    c.normEps = j.value("norm_eps", c.normEps);
+  } catch (const nlohmann::json::exception& e) {
+    throw KvsError("the recording's /meta model_config is not readable (" + std::string(e.what()) +
+                   "); record again with this version of KV Studio");
+  }
+  require(c.nLayers == info.layers && c.nKvHeads == info.kvHeads && c.nHeads > 0 &&
+              c.nHeads % c.nKvHeads == 0 && c.headDim() == info.headDim,
+          "the recording's model_config disagrees with its datasets; the file is damaged");
+  return c;
+}
+
+RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGoing& keepGoing) {
+  const RecordingInfo& info = reader.info();
+  const ModelConfig c = recordedConfig(info);
+  const int P = info.promptTokens;
+  require(P > 0, "the recording holds no prompt tokens");
+  require(info.tokens >= P, "the recording holds the states of " + std::to_string(info.tokens) +
+                                " of the prompt's " + std::to_string(P) +
+                                " tokens (it was stopped during the prefill); record it again");
+  const std::vector<int> ids(info.tokenIds.begin(), info.tokenIds.begin() + P);
+  RecordedPrefill out{PrefillState{ids, KvCache(c), {}, {}, {}, {}, {}, 0}, c};
+  PrefillState& s = out.state;
+  out.hasKeysPreRope = reader.has(StateSource::kKeysPrerope);
+  out.hasValues = reader.has(StateSource::kValues);
+  out.hasAttention = info.hasAttention;
+
+  const auto prompt = [&](StateSource source, int l) {  // [Hkv, P, D]
+    return reader.states(source, l).narrow(1, 0, P).contiguous();
+  };
+  s.cache.beginAppend(P);
+  for (int l = 0; l < c.nLayers; ++l) {
+    if (keepGoing && !keepGoing()) throw KvsError("cancelled");
+    const at::Tensor k = prompt(StateSource::kKeys, l);
+    const at::Tensor v = out.hasValues ? prompt(StateSource::kValues, l) : at::zeros_like(k);
+    s.cache.write(l, k.transpose(0, 1), v.transpose(0, 1));  // [P, Hkv, D] each
+    if (out.hasKeysPreRope) s.keysPreRope.push_back(prompt(StateSource::kKeysPrerope, l));
+    if (out.hasAttention) s.attention.push_back(reader.attention(l));  // [Hq, P, P]
+    std::vector<std::vector<float>> heads;
+    for (int h = 0; h < c.nKvHeads; ++h) heads.push_back(adjacentCosine(k[h]));
+    s.adjacentCos.push_back(std::move(heads));
+  }
+  s.cache.commit();
+
+  // The prompt's accumulated attention, as the live prefill's trackers sum it.
+  for (int r = 0; r < 3; ++r) {
+    s.maps[r].reset(c.nLayers, c.nKvHeads);
+    AttentionTracker tracker(s.maps[r], c.groupSize(), static_cast<GqaReduction>(r));
+    tracker.beginForward(0, P);
+    for (size_t l = 0; l < s.attention.size(); ++l) {
+      tracker.onTensor(static_cast<int>(l), "attn", s.attention[l]);
+    }
+  }
+  return out;
+}
+
+}  // namespace kvs

@@ -1,0 +1,269 @@
+// SessionWorker's recording: writing a run to HDF5 as `kvstudio-cli generate --record` does, and
+// opening a recording to explore it without the model. All HDF5 work happens on this thread.
+
+// Core headers first: some have members named `slots`, a Qt macro.
+#include "analysis/similarity_view.h"
+#include "io/file_digest.h"
+#include "io/hdf5_recorder.h"
+#include "io/recording_reader.h"
+#include "model/llama_model.h"
+#include "model/model_loader.h"
+#include "session/generator.h"
+#include "session/prefill_from_recording.h"
+#include "session/variant_from_state.h"
+#include "tokenizer/token_stream_decoder.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "run_recording.h"
+#include "session_worker.h"
+
+namespace kvs::ui {
+namespace {
+
+// Each token's text as the live session shows it: with the recording's tokenizer when it is still
+// there, else from the recorded pieces ("▁" is a space, "<0x0A>" a byte, control tokens nothing).
+QStringList tokenTexts(const std::vector<int>& ids, const std::vector<std::string>& pieces,
+                       const Tokenizer* tokenizer, bool atTextStart) {
+  QStringList out;
+  if (tokenizer) {
+    TokenStreamDecoder decoder(*tokenizer, atTextStart);
+    for (int id : ids) out.push_back(QString::fromStdString(decoder.push(id)));
+    if (!out.isEmpty()) out.back() += QString::fromStdString(decoder.finish());
+    return out;
+  }
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const std::string& p = pieces[i];
+    QString text;
+    if (p.size() == 6 && p.rfind("<0x", 0) == 0 && p.back() == '>') {
+      text = QString::fromLatin1(QByteArray(1, char(std::stoi(p.substr(3, 2), nullptr, 16))));
+    } else if (p != "<s>" && p != "</s>" && p != "<unk>") {
+      text = QString::fromStdString(p).replace(QChar(0x2581), QChar(' '));
+    }
+    if (i == 0 && atTextStart && text.startsWith(' ')) text.remove(0, 1);
+    out.push_back(text);
+  }
+  return out;
+}
+
+QString describeSources(const RecordedPrefill& r) {
+  QStringList s{QStringLiteral("keys")};
+  if (r.hasKeysPreRope) s << QStringLiteral("keys before RoPE");
+  if (r.hasValues) s << QStringLiteral("values");
+  if (r.hasAttention) s << QStringLiteral("attention");
+  return s.join(", ");
+}
+
+CompressionParams recordedParams(const VariantRecord& v) {
+  CompressionParams p;
+  const auto j = nlohmann::json::parse(v.paramsJson, nullptr, /*allow_exceptions=*/false);
+  p.method = parseMethod(v.method);
+  if (!j.is_object()) return p;
+  p.budget = j.value("budget", p.budget);
+  p.budgetTokens = j.value("budget_tokens", p.budgetTokens);
+  p.eps = j.value("eps", p.eps);
+  p.sigma = j.value("sigma", p.sigma);
+  return p;
+}
+
+}  // namespace
+
+void SessionWorker::armRecording(const RecordingOptions& options) {
+  armed_ = std::make_unique<RecordingOptions>(options);
+}
+
+void SessionWorker::startRecording(const GenerationJob& job, const GenerationRequest& request,
+                                   const CompressionParams& params) {
+  const RecordingOptions options = *armed_;
+  armed_.reset();  // one run per arming
+  try {
+    RecordingMeta m;
+    m.config = model_->config();
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(modelPath_, ec);
+    m.checkpointPath = ec ? modelPath_ : absolute.string();
+    if (modelSha256_.empty()) modelSha256_ = checkpointSha256(modelPath_);  // once per model
+    m.checkpointSha256 = modelSha256_;
+    m.tokenizerPath = tokenizer_->path();
+    m.prompt = job.prompt.toStdString();
+    m.promptIds = request.promptIds;
+    for (int id : request.promptIds) m.promptPieces.push_back(tokenizer_->piece(id));
+    m.seed = request.sampling.seed;
+    m.command = "generate";  // the same run as the CLI's generate; settings say it was the GUI
+    m.settings = nlohmann::json{
+        {"steps", request.steps},
+        {"temperature", request.sampling.temperature},
+        {"top_p", request.sampling.topP},
+        {"dtype", dtypeName(model_->weightDtype())},
+        {"kv_dtype", dtypeName(model_->kvDtype())},
+        {"chat", job.chat},
+        {"system", job.system.toStdString()},
+        {"compression", toJson(params)},
+        {"reference", toJson(CompressionParams{})},
+        {"app",
+         "kvstudio"}}.dump();
+    recorder_ = std::make_unique<RunRecording>(options, m);
+  } catch (const KvsError& e) {
+    // As the CLI: a problem with the file never costs the user the generation.
+    RecordingReport report;
+    report.path = QString::fromStdString(options.path);
+    report.error = QString::fromStdString(e.what());
+    emit recordingDone(report);
+  }
+}
+
+void SessionWorker::recordVariant(const CompressionParams& params, const StateVariantResult& r) {
+  const auto peak = std::max_element(r.bytesPerStep.begin(), r.bytesPerStep.end());
+  const nlohmann::json figures = {
+      {"kv_bytes", r.compression.bytes},
+      {"kv_bytes_full", r.compression.fullBytes},
+      {"achieved_ratio", r.compression.achievedRatio},
+      {"compress_seconds", r.compression.compressSeconds},
+      {"kv_bytes_final", r.bytesPerStep.empty() ? 0 : r.bytesPerStep.back()},
+      {"kv_bytes_peak", peak == r.bytesPerStep.end() ? 0 : *peak},
+      {"prefill_seconds", state_->prefillSeconds},
+      {"decode_seconds", r.decodeSeconds}};
+  recorder_->addVariant(params, r.generatedIds, r.slotMap, figures.dump());
+}
+
+void SessionWorker::endRecording(bool finish, quint64 ticket) {
+  RecordingReport report = recorder_->end(finish);
+  recorder_.reset();
+  if (!finish && report.error.isEmpty()) {
+    report.error =
+        tr("the run was stopped; the file holds what was written and is marked "
+           "incomplete");
+  }
+  report.ticket = ticket;
+  emit recordingDone(report);
+}
+
+void SessionWorker::openRecording(const QString& path, const CompressionParams& params,
+                                  quint64 ticket) {
+  if (!current(kWork, ticket)) return;
+  try {
+    openRecordingChecked(path, params, ticket);
+  } catch (const std::exception& e) {
+    if (!current(kWork, ticket)) return;
+    const bool user = dynamic_cast<const KvsError*>(&e) != nullptr;
+    emit failed((user ? QString() : tr("internal error: ")) + QString::fromStdString(e.what()),
+                ticket);
+  }
+}
+
+void SessionWorker::openRecordingChecked(const QString& path, const CompressionParams& params,
+                                         quint64 ticket) {
+  QElapsedTimer timer;
+  timer.start();
+  emit phase(tr("opening recording"));
+  const RecordingReader reader(QFile::encodeName(path).toStdString());
+  const RecordingInfo& info = reader.info();
+  auto recorded = std::make_unique<RecordedPrefill>(
+      prefillFromRecording(reader, [&] { return !stop_ && current(kWork, ticket); }));
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (QFileInfo::exists(QString::fromStdString(info.tokenizerPath))) {
+    try {
+      tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(info.tokenizerPath));
+    } catch (const KvsError&) {  // moved or replaced: the recorded pieces will do
+    }
+  }
+
+  // The recording replaces the session: no model, its prompt is the kept one.
+  model_.reset();
+  tokenizer_.reset();
+  request_ = std::make_unique<GenerationRequest>();
+  request_->promptIds = recorded->state.promptIds;
+  state_ = std::make_unique<PrefillState>(std::move(recorded->state));
+  recording_ = path;
+  recorded_ = {true, recorded->hasKeysPreRope, recorded->hasValues, recorded->hasAttention};
+  queryHeads_ = recorded->config.nHeads;
+  modelName_ = QFileInfo(QString::fromStdString(info.checkpointPath)).fileName();
+
+  const int P = state_->tokens();
+  PromptInfo prompt;
+  const std::vector<int> ids(info.tokenIds.begin(), info.tokenIds.begin() + P);
+  const std::vector<std::string> pieces(info.tokenPieces.begin(), info.tokenPieces.begin() + P);
+  const QStringList texts = tokenTexts({ids.begin() + 1, ids.end()},
+                                       {pieces.begin() + 1, pieces.end()}, tokenizer.get(), true);
+  prompt.charEnds = {0};
+  for (const QString& t : texts) {
+    prompt.text += t;
+    prompt.charEnds.push_back(static_cast<int>(prompt.text.size()));
+  }
+  for (int i = 0; i < P; ++i) {
+    prompt.ids.push_back(ids[i]);
+    prompt.pieces.push_back(QString::fromStdString(pieces[i]));
+  }
+  prompt.layers = recorded->config.nLayers;
+  prompt.kvHeads = recorded->config.nKvHeads;
+  prompt.queryHeads = recorded->config.nHeads;
+  prompt.hasAttention = recorded->hasAttention;
+  prompt.model = modelName_;
+  prompt.ticket = ticket;
+  emit promptReady(prompt);
+  emitLayout(params, ticket);
+
+  // The recorded continuations: the run's variant, and the full cache's for comparison.
+  const auto& names = info.variantNames;
+  const auto main =
+      std::find_if(names.begin(), names.end(), [](const std::string& n) { return n != "full"; });
+  std::vector<std::string> shown;
+  if (main != names.end()) shown.push_back(*main);
+  if (std::find(names.begin(), names.end(), "full") != names.end()) shown.push_back("full");
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const VariantRecord v = reader.variant(shown[i]);
+    VariantSummary s;
+    s.params = recordedParams(v);
+    // The file's pieces are those of the recorded decode stream; without the tokenizer another
+    // variant's tokens are shown where they agree with it.
+    std::vector<std::string> vp;
+    for (int id : v.generatedIds) {
+      const size_t at = static_cast<size_t>(P) + vp.size();
+      const bool known = at < info.tokenIds.size() && info.tokenIds[at] == id;
+      vp.push_back(known ? info.tokenPieces[at] : std::string("?"));
+    }
+    s.text = tokenTexts(v.generatedIds, vp, tokenizer.get(), P <= 1).join(QString());
+    s.ids = QVector<int>(v.generatedIds.begin(), v.generatedIds.end());
+    const auto f = nlohmann::json::parse(v.figuresJson, nullptr, false);
+    if (f.is_object()) s.achievedRatio = f.value("achieved_ratio", 1.0);
+    s.reference = i > 0;
+    s.ticket = ticket;
+    emit variantReady(s);
+  }
+
+  RecordingReport report;
+  report.path = path;
+  report.bytes = QFileInfo(path).size();
+  report.tokens = info.tokens;
+  report.complete = info.complete;
+  report.description = tr("%1: %2, %3 prompt tokens, %4 recorded")
+                           .arg(QFileInfo(path).fileName(), modelName_)
+                           .arg(P)
+                           .arg(describeSources(*recorded));
+  if (!info.complete) report.error = tr("the recording is incomplete (it was stopped)");
+  report.ms = timer.nsecsElapsed() / 1e6;
+  report.ticket = ticket;
+  emit recordingOpened(report);
+}
+
+QString SessionWorker::missingSource(int source) const {
+  if (recording_.isEmpty() || source < 0 || source >= static_cast<int>(recorded_.size()) ||
+      recorded_[source]) {
+    return {};
+  }
+  const char* flag[] = {"", "--record-keys-prerope", "--record-values", "--record-attention"};
+  const char* what[] = {"keys", "keys before RoPE", "values", "attention"};
+  return tr("%1 were not recorded in %2 (record with %3, or the matching option of File > Record "
+            "to HDF5)")
+      .arg(QString::fromLatin1(what[source]), QFileInfo(recording_).fileName(),
+           QString::fromLatin1(flag[source]));
+}
+
+}  // namespace kvs::ui
