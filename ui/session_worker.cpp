@@ -321,8 +321,8 @@ void SessionWorker::compare(const QVector<CompressionParams>& variants, quint64 
     emit phase(tr("comparing"));
     const int total = static_cast<int>(variants.size());
     emit progress(0, total);
-    const auto outcomes = compareVariants(
-        *model_, request_->promptIds, request_->steps,
+    const auto outcomes = compareVariants(  // from the kept prefill: the prompt is not run again
+        *model_, *state_, request_->steps,
         std::vector<CompressionParams>(variants.begin(), variants.end()), [&](int done, int n) {
           emit progress(done, n);
           return !stop_ && current(kWork, ticket);

@@ -11,6 +11,7 @@
 #include "compress/decode_compressor.h"
 #include "model/llama_model.h"
 #include "model/observer_list.h"
+#include "session/prefill_state.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -54,37 +55,21 @@ Decoded decode(const LlamaModel& model, Prefilled& state, int promptTokens, int 
   return out;
 }
 
-}  // namespace
+// A fresh copy of the prompt's prefilled state, with accumulated attention under a reduction.
+using StateSource = std::function<Prefilled(GqaReduction)>;
 
-std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
-                                            const std::vector<int>& promptIds, int steps,
-                                            const std::vector<CompressionParams>& variants,
-                                            const Progress& progress,
-                                            const ComparisonHooks& hooks) {
-  for (const auto& p : variants) p.validate();
+std::vector<VariantOutcome> compareFrom(const LlamaModel& model, int P, int steps,
+                                        const std::vector<CompressionParams>& variants,
+                                        const Progress& progress, const ComparisonHooks& hooks,
+                                        const StateSource& start, int64_t fullBytes) {
   const ModelConfig& c = model.config();
-  const int P = static_cast<int>(promptIds.size());
-  require(P <= c.seqLen && steps >= P && steps <= c.seqLen,
-          "steps must be between the prompt's " + std::to_string(P) +
-              " tokens and the model's context of " + std::to_string(c.seqLen));
-
-  // Prefill once, tracking attention for the policies that need it.
-  Prefilled base{model.makeCache(), {}, {}};
-  base.map.reset(c.nLayers, c.nKvHeads);
-  {
-    AttentionTracker tracker(base.map, c.groupSize(), GqaReduction::kMean);
-    ObserverList observers({&tracker, hooks.referenceObserver});
-    base.logits = model.forward(promptIds, base.cache, LogitsMode::kLast, &observers);
-  }
-  auto copyOf = [&] { return Prefilled{base.cache.clone(), base.map, base.logits}; };
-
-  Prefilled referenceState = copyOf();
+  Prefilled referenceState = start(GqaReduction::kMean);
   const Decoded reference = decode(model, referenceState, P, steps, nullptr, CompressionParams{},
                                    hooks.referenceObserver, hooks.onReferenceToken);
   std::vector<VariantOutcome> outcomes;
   VariantOutcome full;
   full.generatedIds = reference.ids;
-  full.kvBytes = full.kvBytesFull = base.cache.fullBytes();
+  full.kvBytes = full.kvBytesFull = fullBytes;
   if (hooks.keepSlotMaps) {
     full.slotMap = referenceState.map;
     full.slotMap.appendTokens(P, referenceState.cache.length() - P);  // untracked decode steps
@@ -92,17 +77,11 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
   outcomes.push_back(full);
   const int total = static_cast<int>(variants.size());
   for (int v = 0; v < total; ++v) {
-    const auto start = std::chrono::steady_clock::now();
+    const auto begin = std::chrono::steady_clock::now();
     VariantOutcome out;
     out.params = variants[v];
-    Prefilled state = copyOf();
-    // The GQA reduction of accumulated attention is a variant's parameter: recompute A with it.
-    if (out.params.gqaReduction != GqaReduction::kMean) {
-      state = Prefilled{model.makeCache(), {}, {}};
-      state.map.reset(c.nLayers, c.nKvHeads);
-      AttentionTracker tracker(state.map, c.groupSize(), out.params.gqaReduction);
-      state.logits = model.forward(promptIds, state.cache, LogitsMode::kLast, &tracker);
-    }
+    // The GQA reduction of accumulated attention is a variant's parameter.
+    Prefilled state = start(out.params.gqaReduction);
     if (const auto policy = makePolicy(out.params)) {
       policy->compress(state.cache, state.map);
     }
@@ -128,7 +107,7 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
       out.nll -= var[reference.ids[t]].item<double>() / n;
     }
     out.top1Agreement = n > 0 ? double(agree) / n : 1.0;
-    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     outcomes.push_back(std::move(out));
     if (progress && !progress(v + 1, total)) throw KvsError("cancelled");
   }
@@ -138,6 +117,56 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
     outcomes[0].nll -= reference.logProbs[t][reference.ids[t]].item<double>() / n;
   }
   return outcomes;
+}
+
+void validateComparison(const LlamaModel& model, int P, int steps,
+                        const std::vector<CompressionParams>& variants) {
+  for (const auto& p : variants) p.validate();
+  const int context = model.config().seqLen;
+  require(P <= context && steps >= P && steps <= context,
+          "steps must be between the prompt's " + std::to_string(P) +
+              " tokens and the model's context of " + std::to_string(context));
+}
+
+}  // namespace
+
+std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
+                                            const std::vector<int>& promptIds, int steps,
+                                            const std::vector<CompressionParams>& variants,
+                                            const Progress& progress,
+                                            const ComparisonHooks& hooks) {
+  const int P = static_cast<int>(promptIds.size());
+  validateComparison(model, P, steps, variants);
+  const ModelConfig& c = model.config();
+  // Prefill once, tracking attention for the policies that need it.
+  auto prefill = [&](GqaReduction reduction, LayerObserver* extra) {
+    Prefilled state{model.makeCache(), {}, {}};
+    state.map.reset(c.nLayers, c.nKvHeads);
+    AttentionTracker tracker(state.map, c.groupSize(), reduction);
+    ObserverList observers({&tracker, extra});
+    state.logits = model.forward(promptIds, state.cache, LogitsMode::kLast, &observers);
+    return state;
+  };
+  const Prefilled base = prefill(GqaReduction::kMean, hooks.referenceObserver);
+  const StateSource start = [&](GqaReduction reduction) {
+    // Another reduction needs the prompt's attention again: prefill once more.
+    if (reduction != GqaReduction::kMean) return prefill(reduction, nullptr);
+    return Prefilled{base.cache.clone(), base.map, base.logits};
+  };
+  return compareFrom(model, P, steps, variants, progress, hooks, start, base.cache.fullBytes());
+}
+
+std::vector<VariantOutcome> compareVariants(const LlamaModel& model, const PrefillState& state,
+                                            int steps,
+                                            const std::vector<CompressionParams>& variants,
+                                            const Progress& progress,
+                                            const ComparisonHooks& hooks) {
+  validateComparison(model, state.tokens(), steps, variants);
+  const StateSource start = [&](GqaReduction reduction) {
+    return Prefilled{state.cache.clone(), state.map(reduction), state.lastLogits};
+  };
+  return compareFrom(model, state.tokens(), steps, variants, progress, hooks, start,
+                     state.cache.fullBytes());
 }
 
 }  // namespace kvs

@@ -14,6 +14,7 @@ namespace kvs {
 
 class LayerObserver;
 class LlamaModel;
+struct PrefillState;
 
 struct VariantOutcome {
   CompressionParams params;
@@ -45,6 +46,14 @@ using Progress = std::function<bool(int done, int total)>;
 // including the prompt's, as in generate.
 std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
                                             const std::vector<int>& promptIds, int steps,
+                                            const std::vector<CompressionParams>& variants,
+                                            const Progress& progress = {},
+                                            const ComparisonHooks& hooks = {});
+
+// The same from a prompt's kept prefill (the app's): no forward pass over the prompt at all, and
+// each GQA reduction's accumulated attention comes from the state. Hooks see the decode only.
+std::vector<VariantOutcome> compareVariants(const LlamaModel& model, const PrefillState& state,
+                                            int steps,
                                             const std::vector<CompressionParams>& variants,
                                             const Progress& progress = {},
                                             const ComparisonHooks& hooks = {});

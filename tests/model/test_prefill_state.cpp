@@ -9,6 +9,7 @@
 #include "analysis/merging_layout.h"
 #include "analysis/similarity_view.h"
 #include "compress/compression_policy.h"
+#include "session/comparison.h"
 #include "session/prefill_state.h"
 #include "session/variant.h"
 #include "session/variant_from_state.h"
@@ -36,6 +37,30 @@ TEST_F(Stories, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
     EXPECT_EQ(kept.compression.bytes, scratch.compression.bytes);
     EXPECT_EQ(kept.bytesPerStep.size(), kept.generatedIds.size());
   }
+}
+
+// The app's Compare starts from the kept prefill; it must measure exactly what the CLI's compare,
+// which runs the prompt itself, measures (also for a variant with another GQA reduction).
+TEST_F(Stories, CompareFromAKeptPrefillEqualsCompareFromScratch) {
+  const GenerationRequest r = greedyRequest(tokenizer(), 140);
+  const PrefillState state = prefillPrompt(model(), r.promptIds);
+  CompressionParams h2oSum;
+  h2oSum.method = Method::kH2O;
+  h2oSum.budget = 0.5;
+  h2oSum.gqaReduction = GqaReduction::kMax;
+  const std::vector<CompressionParams> variants = {kvmerger(0.5), kvmerger(0.35), h2oSum};
+  const auto scratch = compareVariants(model(), r.promptIds, r.steps, variants);
+  const auto kept = compareVariants(model(), state, r.steps, variants);
+  ASSERT_EQ(kept.size(), scratch.size());
+  for (size_t v = 0; v < kept.size(); ++v) {
+    EXPECT_EQ(kept[v].generatedIds, scratch[v].generatedIds) << "variant " << v;
+    EXPECT_DOUBLE_EQ(kept[v].meanKl, scratch[v].meanKl) << "variant " << v;
+    EXPECT_DOUBLE_EQ(kept[v].maxKl, scratch[v].maxKl);
+    EXPECT_DOUBLE_EQ(kept[v].nll, scratch[v].nll);
+    EXPECT_DOUBLE_EQ(kept[v].top1Agreement, scratch[v].top1Agreement);
+    EXPECT_EQ(kept[v].kvBytes, scratch[v].kvBytes);
+  }
+  EXPECT_GT(kept[2].meanKl, 0.0) << "a lossy variant: the comparison must be able to differ";
 }
 
 TEST_F(Stories, KeptPrefillIsNotChangedByTheVariantsDecodedFromIt) {
