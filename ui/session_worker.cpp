@@ -3,6 +3,7 @@
 #include "io/hdf5_recorder.h"
 #include "io/recording_options.h"
 #include "model/llama_model.h"
+#include "model/model_loader.h"
 #include "session/comparison.h"
 #include "session/generator.h"
 #include "session/prefill_state.h"
@@ -71,7 +72,12 @@ void SessionWorker::loadModel(const QString& path) {
             "no model given; choose a llama2.c .bin file or a Hugging Face folder with Browse");
     emit phase(tr("loading"));
     const std::string file = QFile::encodeName(path).toStdString();
-    auto model = kvs::loadModel(file);
+    LoadOptions options;  // a progress bar per layer, and Stop between layers
+    options.progress = [this](int done, int total) {
+      emit progress(done, total);
+      return !stop_;
+    };
+    auto model = kvs::loadModel(file, options);
     auto tokenizer =
         std::make_unique<Tokenizer>(locateTokenizer(file, "", model->config().vocabSize));
     require(!stop_, "loading was stopped; load the model again to use it");

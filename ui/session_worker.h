@@ -84,7 +84,7 @@ class SessionWorker : public QObject {
   void overviewReady(const kvs::ui::OverviewData& data);
   void compareReady(const kvs::ui::CompareResult& result);
   void textReady(const QString& chunk);
-  void progress(int done, int total);  // positions run of the requested steps
+  void progress(int done, int total);  // positions run of the requested steps; layers loaded
   void variantReady(const kvs::ui::VariantSummary& summary);
   // Once per run or regeneration that ends (done or stopped); superseded ones emit nothing.
   void finished(const kvs::ui::GenerationStats& stats);

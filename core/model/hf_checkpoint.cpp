@@ -134,7 +134,8 @@ void HfCheckpoint::release(const std::string& name) const {
   files_[fileOf_.at(name)].release(name);
 }
 
-LlamaWeights HfCheckpoint::toLlamaWeights(at::ScalarType dtype) const {
+LlamaWeights HfCheckpoint::toLlamaWeights(at::ScalarType dtype,
+                                          const LayerProgress& progress) const {
   // A view when already in dtype; otherwise a converted copy, the mapped original released.
   auto take = [&](const std::string& name) {
     at::Tensor t = tensor(name);
@@ -164,6 +165,7 @@ LlamaWeights HfCheckpoint::toLlamaWeights(at::ScalarType dtype) const {
     layer.w13 = fuse({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"});
     layer.w2 = take(p + "mlp.down_proj.weight");
     w.layers.push_back(std::move(layer));
+    reportLayer(progress, l + 1, config_.nLayers);
   }
   w.finalNorm = take("model.norm.weight");
   w.classifier = config_.sharedClassifier ? w.embedding : take("lm_head.weight");

@@ -32,7 +32,8 @@ class HfCheckpoint {
   // The model's fused layout in dtype. Tensors already in dtype and not fused stay views of the
   // mapping; copied ones (fused q/k/v and gate/up, or converted) have their mapped pages released
   // as soon as they are copied, so the process never holds two full copies of the weights.
-  LlamaWeights toLlamaWeights(at::ScalarType dtype) const;
+  // progress: after each layer (false stops the load).
+  LlamaWeights toLlamaWeights(at::ScalarType dtype, const LayerProgress& progress = {}) const;
 
  private:
   void release(const std::string& name) const;

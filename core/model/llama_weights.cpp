@@ -22,7 +22,8 @@ void checkShape(const at::Tensor& t, std::vector<int64_t> expected, const char* 
 
 }  // namespace
 
-LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s) {
+LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s,
+                         const LayerProgress& progress) {
   const int64_t L = c.nLayers, C = c.dim, F = c.hiddenDim, V = c.vocabSize;
   const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim();
   checkShape(s.embedding, {V, C}, "embedding");
@@ -52,8 +53,15 @@ LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s) {
     layer.w13 = at::cat({s.w1[l], s.w3[l]}, 0);
     layer.w2 = s.w2[l].clone();
     w.layers.push_back(std::move(layer));
+    reportLayer(progress, static_cast<int>(l) + 1, static_cast<int>(L));
   }
   return w;
+}
+
+void reportLayer(const LayerProgress& progress, int done, int total) {
+  if (progress && !progress(done, total)) {
+    throw KvsError("loading was stopped; load the model again to use it");
+  }
 }
 
 LlamaWeights convertWeights(LlamaWeights w, at::ScalarType dtype) {

@@ -7,6 +7,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <vector>
 
 #include "model/model_config.h"
@@ -44,8 +45,15 @@ struct LlamaWeights {
   at::Tensor classifier;  // [V, C], the embedding itself when shared
 };
 
+// Called after each layer while weights are built, (layers done, layers in all); returning false
+// stops the load (KvsError "loading was stopped").
+using LayerProgress = std::function<bool(int done, int total)>;
+// Throws that KvsError when progress says stop.
+void reportLayer(const LayerProgress& progress, int done, int total);
+
 // Checks every shape against config (KvsError naming the tensor) and builds the fused layout.
-LlamaWeights fuseWeights(const ModelConfig& config, const StackedWeights& stacked);
+LlamaWeights fuseWeights(const ModelConfig& config, const StackedWeights& stacked,
+                         const LayerProgress& progress = {});
 
 // Every tensor converted to dtype (the shared classifier stays shared); tensors already in dtype
 // are kept as they are.

@@ -99,12 +99,13 @@ std::unique_ptr<LlamaModel> loadModel(const std::string& given, const LoadOption
   const std::string path = resolve(given);
   if (detect(path) == ModelFormat::kHuggingFace) {
     const HfCheckpoint ck = HfCheckpoint::open(path);
-    LlamaWeights weights = ck.toLlamaWeights(options.dtype.value_or(ck.storedDtype()));
+    LlamaWeights weights =
+        ck.toLlamaWeights(options.dtype.value_or(ck.storedDtype()), options.progress);
     return std::make_unique<LlamaModel>(ck.config(), std::move(weights), options.device,
                                         options.kvDtype);
   }
   Llama2cCheckpoint ckpt = readLlama2cCheckpoint(path);
-  LlamaWeights weights = fuseWeights(ckpt.config, ckpt.weights);
+  LlamaWeights weights = fuseWeights(ckpt.config, ckpt.weights, options.progress);
   ckpt.weights = StackedWeights{};  // release the unfused copy before converting or moving
   const at::ScalarType dtype = options.dtype.value_or(at::kFloat);
   if (dtype != at::kFloat) weights = convertWeights(std::move(weights), dtype);

@@ -32,6 +32,7 @@ struct LoadOptions {
   at::Device device = at::kCPU;
   std::optional<at::ScalarType> dtype;    // weights and compute; default: as stored
   std::optional<at::ScalarType> kvDtype;  // the KV cache; default: the weights' dtype
+  LayerProgress progress;                 // after each layer's weights; false stops the load
 };
 
 // "fp32", "bf16", "fp16" (also "float32", "bfloat16", "float16"); "auto" or "" = nullopt.

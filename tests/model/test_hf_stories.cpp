@@ -12,6 +12,7 @@
 #include "session/generator.h"
 #include "stories_fixture.h"
 #include "tokenizer/tokenizer_locator.h"
+#include "util/error.h"
 
 namespace kvs::test {
 namespace {
@@ -50,6 +51,38 @@ TEST_P(HfStories, SameLogitsAndGreedyTokensAsTheBin) {
   // The folder's own tokenizer.model is found without --tokenizer.
   EXPECT_EQ(locateTokenizer(folder, "", hf->config().vocabSize).path(),
             folder + "/tokenizer.model");
+}
+
+// Loading reports each layer and stops between layers when asked, for both formats.
+TEST_F(Stories, LoadingReportsLayersAndStops) {
+  TempDir dir;
+  const Llama2cCheckpoint bin = readLlama2cCheckpoint(modelPath("stories260K.bin"));
+  const std::string folder = dir.file("stories260K-hf");
+  writeHfCheckpoint(folder, bin.config, bin.weights, HfExportOptions{});
+  for (const std::string& path : {modelPath("stories260K.bin"), folder}) {
+    std::vector<std::pair<int, int>> seen;
+    LoadOptions options;
+    options.progress = [&](int done, int total) {
+      seen.emplace_back(done, total);
+      return true;
+    };
+    const auto model = loadModel(path, options);
+    ASSERT_EQ(seen.size(), static_cast<size_t>(bin.config.nLayers)) << path;
+    EXPECT_EQ(seen.back(), std::make_pair(bin.config.nLayers, bin.config.nLayers));
+
+    int calls = 0;
+    options.progress = [&](int done, int) {
+      ++calls;
+      return done < 2;  // stop after the second layer
+    };
+    try {
+      loadModel(path, options);
+      ADD_FAILURE() << path << " loaded although stopped";
+    } catch (const KvsError& e) {
+      EXPECT_NE(std::string(e.what()).find("loading was stopped"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(calls, 2) << path;
+  }
 }
 
 // 0: one model.safetensors; 300 KB: shards (the model is 1 MB in float32).
