@@ -17,6 +17,7 @@
 
 #include "generation_job.h"
 #include "generation_stats.h"
+#include "layer_ratio_types.h"
 #include "session_types.h"
 
 namespace kvs {
@@ -94,6 +95,14 @@ class SessionWorker : public QObject {
   QString modelName_;
   std::atomic<quint64> latest_[kKinds] = {};
   std::atomic<bool> stop_{false};
+
+  // --- Layer-wise compression ratios (defined in session_worker_batch.cpp) ---
+ public slots:
+  // The kept prompt's per-layer ratios (request.promptsFile empty), or a forward pass per prompt
+  // of a prompts file with a layerRatiosReady after each; a batch ends on request.cancel or Stop.
+  void computeLayerRatios(const kvs::ui::LayerRatioRequest& request);
+ signals:
+  void layerRatiosReady(const kvs::ui::LayerRatioResult& result);
 };
 
 }  // namespace kvs::ui
