@@ -19,6 +19,9 @@
 
 #include "colour_maps.h"
 #include "export_dialog.h"
+#include "gui_test_util.h"
+#include "heatmap_panel.h"
+#include "main_window.h"
 #include "paper_style.h"
 #include "paper_style_editor.h"
 #include "plot_exporter.h"
@@ -88,6 +91,7 @@ class TestPaperStyle : public QObject {
   void pngUsesTheChosenMap();
   void vectorFilesCarryLabelAndFontSize();
   void settingsRoundTrip();
+  void heatmapExportUsesTheStyle();
 
  private:
   QTemporaryDir settingsDir_, dir_;
@@ -230,6 +234,55 @@ void TestPaperStyle::settingsRoundTrip() {
   dialog.show();
   QTest::keyClick(&dialog, Qt::Key_Return);  // OK
   QCOMPARE(PaperStyle::load(QSettings()).colourMap, QStringLiteral("grayscale"));
+}
+
+// The heatmap of a real prompt: the lowest cosine is drawn in the style's map (cividis at 0), not
+// the screen's (viridis), and the heatmap on screen keeps its map and label.
+void TestPaperStyle::heatmapExportUsesTheStyle() {
+  using kvs::ui::test::kModel;
+  using kvs::ui::test::kTimeoutMs;
+  QSettings().remove("paperStyle");
+  MainWindow w(kModel);
+  w.show();
+  w.heatmap()->setColourMapName("viridis");
+  QVERIFY(kvs::ui::test::runPrompt(w, 120));
+  QTRY_VERIFY_WITH_TIMEOUT(w.heatmap()->colourMap()->data()->keySize() > 1, kTimeoutMs);
+  ExportRequest r;
+  r.path = dir_.filePath("heatmap.png");
+  r.width = 800;
+  r.height = 700;
+  r.dpi = 96;
+  r.style = testStyle();
+  QCOMPARE(w.exportView("heatmap", r), QString());
+  const QImage image(r.path);
+  const auto count = [](const QImage& image, const QColor& c) {
+    int n = 0;
+    for (int y = 0; y < image.height(); ++y) {
+      for (int x = 0; x < image.width(); ++x) {
+        const QColor p = image.pixelColor(x, y);
+        n += std::abs(p.red() - c.red()) <= 3 && std::abs(p.green() - c.green()) <= 3 &&
+             std::abs(p.blue() - c.blue()) <= 3;
+      }
+    }
+    return n;
+  };
+  const QColor cividis0 = rgbF(0.0, 0.135112, 0.304751),
+               viridis0 = rgbF(0.267004, 0.004874, 0.329415);
+  QVERIFY2(count(image, cividis0) > 20, "the lowest cell is not in cividis");
+  QCOMPARE(count(image, viridis0), 0);
+  QFile sidecar(dir_.filePath("heatmap.json"));
+  QVERIFY(sidecar.open(QIODevice::ReadOnly));
+  QCOMPARE(QJsonDocument::fromJson(sidecar.readAll())["paper_style"]["colour_map"].toString(),
+           QStringLiteral("cividis"));
+  QCOMPARE(w.heatmap()->colourMapName(), QStringLiteral("viridis"));
+  QCOMPARE(w.heatmap()->colourMap()->gradient(), colourMap("viridis"));
+  // The same export without the style draws the screen's map.
+  r.style.enabled = false;
+  r.path = dir_.filePath("heatmap_screen.png");
+  QCOMPARE(w.exportView("heatmap", r), QString());
+  const QImage screen(r.path);
+  QVERIFY(count(screen, viridis0) > 20);
+  QCOMPARE(count(screen, cividis0), 0);
 }
 
 QTEST_MAIN(TestPaperStyle)
