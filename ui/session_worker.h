@@ -99,7 +99,8 @@ class SessionWorker : public QObject {
   // --- Layer-wise compression ratios (defined in session_worker_batch.cpp) ---
  public slots:
   // The kept prompt's per-layer ratios (request.promptsFile empty), or a forward pass per prompt
-  // of a prompts file with a layerRatiosReady after each; a batch ends on request.cancel or Stop.
+  // of a prompts file, reported as it goes (at most every 100 ms) and at the end; a batch ends on
+  // request.cancel or Stop.
   void computeLayerRatios(const kvs::ui::LayerRatioRequest& request);
  signals:
   void layerRatiosReady(const kvs::ui::LayerRatioResult& result);
