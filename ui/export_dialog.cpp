@@ -8,7 +8,10 @@
 #include <QHBoxLayout>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
+
+#include "paper_style_editor.h"
 
 namespace kvs::ui {
 namespace {
@@ -37,6 +40,8 @@ ExportDialog::ExportDialog(const QString& suggestedPath, QWidget* parent) : QDia
   width_ = spin(this, "exportWidth", 100, 20000, 1200);
   height_ = spin(this, "exportHeight", 100, 20000, 900);
   dpi_ = spin(this, "exportDpi", 50, 1200, 300);
+  style_ = new PaperStyleEditor(this);
+  style_->setStyle(PaperStyle::load(QSettings()));
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
 
   auto* pathRow = new QHBoxLayout;
@@ -48,10 +53,15 @@ ExportDialog::ExportDialog(const QString& suggestedPath, QWidget* parent) : QDia
   form->addRow(tr("Width"), width_);
   form->addRow(tr("Height"), height_);
   form->addRow(tr("DPI (PNG)"), dpi_);
+  form->addRow(style_);
   form->addRow(buttons);
   connect(browse, &QPushButton::clicked, this, &ExportDialog::browse);
   connect(format_, &QComboBox::currentIndexChanged, this, &ExportDialog::formatChosen);
-  connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+  connect(buttons, &QDialogButtonBox::accepted, this, [this] {
+    QSettings settings;  // the next export starts from this style
+    style_->style().save(settings);
+    accept();
+  });
   connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
 }
 
@@ -76,6 +86,7 @@ ExportRequest ExportDialog::request() const {
   r.width = width_->value();
   r.height = height_->value();
   r.dpi = dpi_->value();
+  r.style = style_->style();
   return r;
 }
 
@@ -85,6 +96,7 @@ void ExportDialog::setRequest(const ExportRequest& r) {
   width_->setValue(r.width);
   height_->setValue(r.height);
   dpi_->setValue(r.dpi);
+  style_->setStyle(r.style);
 }
 
 }  // namespace kvs::ui

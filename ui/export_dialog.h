@@ -1,5 +1,6 @@
 #pragma once
-// ExportDialog: where and how to write a figure (format from the file name, size, DPI).
+// ExportDialog: where and how to write a figure (format from the file name, size, DPI) and its
+// paper style (kept in QSettings when accepted).
 
 #include <QDialog>
 
@@ -8,6 +9,10 @@
 class QComboBox;
 class QLineEdit;
 class QSpinBox;
+
+namespace kvs::ui {
+class PaperStyleEditor;
+}
 
 namespace kvs::ui {
 
@@ -28,6 +33,7 @@ class ExportDialog : public QDialog {
   QSpinBox* width_;
   QSpinBox* height_;
   QSpinBox* dpi_;
+  PaperStyleEditor* style_;
 };
 
 }  // namespace kvs::ui

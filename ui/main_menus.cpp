@@ -86,6 +86,8 @@ void MainWindow::createMenus() {
                   [this] { exportWithDialog("memory-steps"); });
   file->addAction(tr("Export &adjacent similarity..."), this,
                   [this] { exportWithDialog("adjacent"); });
+  file->addAction(tr("Export layer &ratios..."), this, [this] { exportWithDialog("layer-ratio"); })
+      ->setObjectName("exportLayerRatios");
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);

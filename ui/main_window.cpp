@@ -17,6 +17,8 @@
 #include "export_dialog.h"
 #include "export_sidecar.h"
 #include "heatmap_panel.h"
+#include "layer_ratio_panel.h"
+#include "layer_ratio_wiring.h"
 #include "memory_panel.h"
 #include "merging_sets_item.h"
 #include "output_panel.h"
@@ -146,6 +148,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   connect(promptPanel_, &PromptPanel::loadRequested, this, &MainWindow::loadModel);
   connect(promptPanel_, &PromptPanel::runRequested, this, &MainWindow::run);
   connect(promptPanel_, &PromptPanel::stopRequested, this, &MainWindow::stop);
+  installLayerRatioPanel(this, viewMenu_);  // the paper's second observation (own dock)
 
   const QString savedPath = restoreSettings();
   QString path = modelPath;
@@ -191,6 +194,11 @@ QString MainWindow::exportView(const QString& view, const ExportRequest& request
                        {"layer", heatmap_->layer()},
                        {"head", heatmap_->head()},
                        {"eps", overview_->epsLine()}};
+  }
+  if (const auto* ratios = findChild<LayerRatioPanel*>(); ratios && view == "layer-ratio") {
+    plot = ratios->plot();
+    csv = ratios->csv();
+    json = ratios->viewJson();
   }
   json["panel"] = view;
   const QJsonObject sidecar =

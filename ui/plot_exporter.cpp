@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 #include <QSaveFile>
 #include <QSvgGenerator>
+#include <optional>
 
 namespace kvs::ui {
 namespace {
@@ -52,6 +53,8 @@ QString exportPlot(QCustomPlot* plot, const ExportRequest& r, const QString& csv
   // QCustomPlot writes in place; write to a temporary name and rename, so a failed export does
   // not leave a file that looks valid.
   const QString partial = r.path + QStringLiteral(".part");
+  std::optional<PaperStyleScope> styled;  // the on-screen look comes back when this ends
+  if (r.style.enabled) styled.emplace(plot, r.style);
   bool ok = false;
   switch (r.format) {
     case ExportRequest::Format::kPng:
@@ -79,6 +82,7 @@ QString exportPlot(QCustomPlot* plot, const ExportRequest& r, const QString& csv
   meta["width"] = r.width;
   meta["height"] = r.height;
   if (r.format == ExportRequest::Format::kPng) meta["dpi"] = r.dpi;
+  if (r.style.enabled) meta["paper_style"] = r.style.toJson();
   return writeText(besidePath(r.path, ".json"), QJsonDocument(meta).toJson());
 }
 

@@ -6,6 +6,8 @@
 #include <QJsonObject>
 #include <QString>
 
+#include "paper_style.h"
+
 class QCustomPlot;
 
 namespace kvs::ui {
@@ -16,6 +18,7 @@ struct ExportRequest {
   Format format = Format::kPng;
   int width = 1200, height = 900;  // logical size (points for PDF/SVG, pixels at 96 DPI for PNG)
   int dpi = 300;                   // PNG only: pixels = size * dpi / 96
+  PaperStyle style;                // applied while writing when style.enabled
 };
 
 // The format named by the path's suffix (png, pdf, svg); PNG otherwise.

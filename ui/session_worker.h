@@ -19,6 +19,7 @@
 
 #include "generation_job.h"
 #include "generation_stats.h"
+#include "layer_ratio_types.h"
 #include "session_types.h"
 
 namespace kvs {
@@ -126,6 +127,15 @@ class SessionWorker : public QObject {
   int queryHeads_ = 0;                      // Hq, for the attention overview without a model
   std::atomic<quint64> latest_[kKinds] = {};
   std::atomic<bool> stop_{false};
+
+  // --- Layer-wise compression ratios (defined in session_worker_batch.cpp) ---
+ public slots:
+  // The kept prompt's per-layer ratios (request.promptsFile empty), or a forward pass per prompt
+  // of a prompts file, reported as it goes (at most every 100 ms) and at the end; a batch ends on
+  // request.cancel or Stop.
+  void computeLayerRatios(const kvs::ui::LayerRatioRequest& request);
+ signals:
+  void layerRatiosReady(const kvs::ui::LayerRatioResult& result);
 };
 
 }  // namespace kvs::ui

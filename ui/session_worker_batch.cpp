@@ -1,0 +1,89 @@
+// SessionWorker's layer-ratio slot (session_worker.h): kept apart from session_worker.cpp so the
+// paper's second observation can grow without touching the generation code.
+//
+// Core headers first: some have members named `slots`, a Qt macro.
+#include "analysis/layer_ratios.h"
+#include "model/llama_model.h"
+#include "session/prefill_state.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+#include "session_worker.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+
+namespace kvs::ui {
+namespace {
+
+bool isCancel(const std::exception& e) {
+  return dynamic_cast<const KvsError*>(&e) && std::string(e.what()) == "cancelled";
+}
+
+// KvsError messages are written for users; anything else is a bug or a LibTorch failure.
+QString messageOf(const std::exception& e) {
+  if (dynamic_cast<const KvsError*>(&e)) return QString::fromStdString(e.what());
+  return QStringLiteral("internal error: ") + QString::fromStdString(e.what());
+}
+
+}  // namespace
+
+void SessionWorker::computeLayerRatios(const LayerRatioRequest& request) {
+  LayerRatioResult result;
+  result.batch = !request.promptsFile.isEmpty();
+  result.promptsFile = request.promptsFile;
+  result.eps = request.eps;
+  result.recent = request.recent;
+  result.protectedRatio = request.protectedRatio;
+  result.ticket = request.ticket;
+  const MergeThresholds t{request.eps, request.recent, request.protectedRatio};
+  const auto stopped = [&] { return stop_ || (request.cancel && request.cancel->load()); };
+  QElapsedTimer timer;
+  timer.start();
+  try {
+    if (!result.batch) {
+      if (!state_) return;  // no prompt yet: nothing to draw
+      result.ratios.push_back(keptLayerRatios(*state_, t));
+      result.tokens.push_back(state_->tokens());
+      result.done = result.total = 1;
+      result.seconds = timer.nsecsElapsed() / 1e9;
+      emit layerRatiosReady(result);
+      return;
+    }
+    require(model_ && tokenizer_, "no model is loaded; choose a model file first");
+    const auto prompts = readPromptsFile(QFile::encodeName(request.promptsFile).toStdString());
+    result.total = static_cast<int>(prompts.size());
+    result.state = LayerRatioResult::State::kRunning;
+    emit layerRatiosReady(result);
+    // Partial results at most every 100 ms: a small model runs hundreds of prompts a second,
+    // faster than the GUI thread can redraw, and a flooded event queue would delay Stop's answer.
+    qint64 shownAt = 0;
+    for (const std::string& prompt : prompts) {
+      if (stopped()) throw KvsError("cancelled");
+      const std::vector<int> ids = tokenizer_->encode(prompt, /*addBos=*/true);
+      require(int(ids.size()) <= model_->config().seqLen,
+              "prompt " + std::to_string(result.done + 1) + " of " +
+                  request.promptsFile.toStdString() + " is " + std::to_string(ids.size()) +
+                  " tokens, longer than the model's context of " +
+                  std::to_string(model_->config().seqLen));
+      result.ratios.push_back(promptLayerRatios(*model_, ids, t, [&] { return !stopped(); }));
+      result.tokens.push_back(static_cast<int>(ids.size()));
+      result.prompts.push_back(QString::fromStdString(prompt));
+      ++result.done;
+      result.seconds = timer.nsecsElapsed() / 1e9;
+      if (result.done == result.total) result.state = LayerRatioResult::State::kDone;
+      if (result.done == result.total || timer.elapsed() - shownAt >= 100) {
+        shownAt = timer.elapsed();
+        emit layerRatiosReady(result);
+      }
+    }
+  } catch (const std::exception& e) {
+    result.state =
+        isCancel(e) ? LayerRatioResult::State::kStopped : LayerRatioResult::State::kFailed;
+    if (!isCancel(e)) result.error = messageOf(e);
+    result.seconds = timer.nsecsElapsed() / 1e9;
+    emit layerRatiosReady(result);
+  }
+}
+
+}  // namespace kvs::ui
