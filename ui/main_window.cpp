@@ -274,6 +274,7 @@ void MainWindow::run() {
       armed_->overwrite = true;
     }
     controller_->recordNextRun(*armed_);
+    recordingLabel_->setStyleSheet({});  // a previous failure left it red
     recordingLabel_->setText(tr("Recording to %1...").arg(QString::fromStdString(armed_->path)));
     armed_.reset();  // the next run only
     recordAction_->setChecked(false);

@@ -35,10 +35,6 @@ QString messageOf(const std::exception& e) {
   return QStringLiteral("internal error: ") + QString::fromStdString(e.what());
 }
 
-bool isCancel(const std::exception& e) {
-  return dynamic_cast<const KvsError*>(&e) && std::string(e.what()) == "cancelled";
-}
-
 template <typename T>
 QVector<qint64> toQVector(const std::vector<T>& v) {
   return QVector<qint64>(v.begin(), v.end());
@@ -87,7 +83,7 @@ void SessionWorker::loadModel(const QString& path) {
     model_ = std::move(model);
     tokenizer_ = std::move(tokenizer);
     modelName_ = QFileInfo(path).fileName();
-    modelPath_ = file;
+    modelPath_ = kvs::describeModel(file).path;  // a Hugging Face folder, not its config.json
     queryHeads_ = model_->config().nHeads;
     emit modelLoaded(description, context);
   } catch (const std::exception& e) {
@@ -96,19 +92,25 @@ void SessionWorker::loadModel(const QString& path) {
 }
 
 void SessionWorker::run(const GenerationJob& job, const CompressionParams& params, quint64 ticket) {
-  if (!current(kWork, ticket)) return;
+  if (!current(kWork, ticket)) {
+    dropArmedRecording(ticket, tr("the run was superseded before it started"));
+    return;
+  }
   try {
     runChecked(job, params, ticket);
   } catch (const std::exception& e) {
     if (recorder_) endRecording(/*finish=*/false, ticket);
+    dropArmedRecording(ticket, tr("the run ended before it could record"));
     if (!current(kWork, ticket)) return;  // superseded while it ran
     reportFailure(e, ticket);
   }
   if (recorder_) endRecording(/*finish=*/false, ticket);  // superseded: kept, marked incomplete
+  // A recording armed for this run belongs to it alone, whether or not the run got that far.
+  dropArmedRecording(ticket, tr("the run ended before it could record"));
 }
 
 void SessionWorker::reportFailure(const std::exception& e, quint64 ticket) {
-  if (!isCancel(e)) {
+  if (!isCancelled(e)) {
     emit failed(messageOf(e), ticket);
     return;
   }

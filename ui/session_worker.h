@@ -106,6 +106,9 @@ class SessionWorker : public QObject {
   // Recording a run: the recorder is made before the prefill (a file that cannot be made is
   // reported by recordingDone and the run goes on, as in the CLI), sees the taps while it runs,
   // and is closed, complete or not, by endRecording.
+  // Reports an armed recording that its run never started (superseded, or failed before), so
+  // it cannot carry over to a later run.
+  void dropArmedRecording(quint64 ticket, const QString& why);
   void startRecording(const GenerationJob& job, const GenerationRequest& request,
                       const CompressionParams& params);
   void recordVariant(const CompressionParams& params, const StateVariantResult& r);

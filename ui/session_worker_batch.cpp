@@ -16,10 +16,6 @@
 namespace kvs::ui {
 namespace {
 
-bool isCancel(const std::exception& e) {
-  return dynamic_cast<const KvsError*>(&e) && std::string(e.what()) == "cancelled";
-}
-
 // KvsError messages are written for users; anything else is a bug or a LibTorch failure.
 QString messageOf(const std::exception& e) {
   if (dynamic_cast<const KvsError*>(&e)) return QString::fromStdString(e.what());
@@ -38,6 +34,7 @@ void SessionWorker::computeLayerRatios(const LayerRatioRequest& request) {
   result.ticket = request.ticket;
   const MergeThresholds t{request.eps, request.recent, request.protectedRatio};
   const auto stopped = [&] { return stop_ || (request.cancel && request.cancel->load()); };
+
   QElapsedTimer timer;
   timer.start();
   try {
@@ -79,8 +76,8 @@ void SessionWorker::computeLayerRatios(const LayerRatioRequest& request) {
     }
   } catch (const std::exception& e) {
     result.state =
-        isCancel(e) ? LayerRatioResult::State::kStopped : LayerRatioResult::State::kFailed;
-    if (!isCancel(e)) result.error = messageOf(e);
+        isCancelled(e) ? LayerRatioResult::State::kStopped : LayerRatioResult::State::kFailed;
+    if (!isCancelled(e)) result.error = messageOf(e);
     result.seconds = timer.nsecsElapsed() / 1e9;
     emit layerRatiosReady(result);
   }

@@ -79,6 +79,16 @@ void SessionWorker::armRecording(const RecordingOptions& options) {
   armed_ = std::make_unique<RecordingOptions>(options);
 }
 
+void SessionWorker::dropArmedRecording(quint64 ticket, const QString& why) {
+  if (!armed_) return;
+  RecordingReport report;  // the window stops saying "Recording to ..."
+  report.path = QString::fromStdString(armed_->path);
+  report.error = tr("not recorded: %1").arg(why);
+  report.ticket = ticket;
+  armed_.reset();
+  emit recordingDone(report);
+}
+
 void SessionWorker::startRecording(const GenerationJob& job, const GenerationRequest& request,
                                    const CompressionParams& params) {
   const RecordingOptions options = *armed_;
@@ -110,7 +120,7 @@ void SessionWorker::startRecording(const GenerationJob& job, const GenerationReq
         {"app",
          "kvstudio"}}.dump();
     recorder_ = std::make_unique<RunRecording>(options, m);
-  } catch (const KvsError& e) {
+  } catch (const std::exception& e) {
     // As the CLI: a problem with the file never costs the user the generation.
     RecordingReport report;
     report.path = QString::fromStdString(options.path);
@@ -152,6 +162,10 @@ void SessionWorker::openRecording(const QString& path, const CompressionParams& 
     openRecordingChecked(path, params, ticket);
   } catch (const std::exception& e) {
     if (!current(kWork, ticket)) return;
+    if (isCancelled(e)) {  // stopped while opening: the previous session stays
+      emit failed(tr("opening the recording was stopped"), ticket);
+      return;
+    }
     const bool user = dynamic_cast<const KvsError*>(&e) != nullptr;
     emit failed((user ? QString() : tr("internal error: ")) + QString::fromStdString(e.what()),
                 ticket);
@@ -175,21 +189,18 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
     }
   }
 
-  // The recording replaces the session: no model, its prompt is the kept one.
-  model_.reset();
-  tokenizer_.reset();
-  request_ = std::make_unique<GenerationRequest>();
-  request_->promptIds = recorded->state.promptIds;
-  state_ = std::make_unique<PrefillState>(std::move(recorded->state));
-  recording_ = path;
-  recorded_ = {true, recorded->hasKeysPreRope, recorded->hasValues, recorded->hasAttention};
-  queryHeads_ = recorded->config.nHeads;
-  modelName_ = QFileInfo(QString::fromStdString(info.checkpointPath)).fileName();
-
-  const int P = state_->tokens();
+  // Everything is read and parsed before the session changes, so a damaged file leaves the
+  // worker as it was (MainWindow restores its own state on failure too).
+  const int P = recorded->state.tokens();
+  const QString modelName = QFileInfo(QString::fromStdString(info.checkpointPath)).fileName();
+  // The reader guarantees pieces <= ids; a piece missing is shown as "?".
+  auto pieceAt = [&](size_t i) {
+    return i < info.tokenPieces.size() ? info.tokenPieces[i] : std::string("?");
+  };
   PromptInfo prompt;
-  const std::vector<int> ids(info.tokenIds.begin(), info.tokenIds.begin() + P);
-  const std::vector<std::string> pieces(info.tokenPieces.begin(), info.tokenPieces.begin() + P);
+  std::vector<int> ids(info.tokenIds.begin(), info.tokenIds.begin() + P);
+  std::vector<std::string> pieces;
+  for (int i = 0; i < P; ++i) pieces.push_back(pieceAt(i));
   const QStringList texts = tokenTexts({ids.begin() + 1, ids.end()},
                                        {pieces.begin() + 1, pieces.end()}, tokenizer.get(), true);
   prompt.charEnds = {0};
@@ -204,11 +215,9 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
   prompt.layers = recorded->config.nLayers;
   prompt.kvHeads = recorded->config.nKvHeads;
   prompt.queryHeads = recorded->config.nHeads;
-  prompt.hasAttention = recorded->hasAttention;
-  prompt.model = modelName_;
+  prompt.hasAttention = !recorded->state.attention.empty();  // kept: within the memory limit
+  prompt.model = modelName;
   prompt.ticket = ticket;
-  emit promptReady(prompt);
-  emitLayout(params, ticket);
 
   // The recorded continuations: the run's variant, and the full cache's for comparison.
   const auto& names = info.variantNames;
@@ -217,6 +226,7 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
   std::vector<std::string> shown;
   if (main != names.end()) shown.push_back(*main);
   if (std::find(names.begin(), names.end(), "full") != names.end()) shown.push_back("full");
+  std::vector<VariantSummary> variants;
   for (size_t i = 0; i < shown.size(); ++i) {
     const VariantRecord v = reader.variant(shown[i]);
     VariantSummary s;
@@ -227,16 +237,30 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
     for (int id : v.generatedIds) {
       const size_t at = static_cast<size_t>(P) + vp.size();
       const bool known = at < info.tokenIds.size() && info.tokenIds[at] == id;
-      vp.push_back(known ? info.tokenPieces[at] : std::string("?"));
+      vp.push_back(known ? pieceAt(at) : std::string("?"));
     }
     s.text = tokenTexts(v.generatedIds, vp, tokenizer.get(), P <= 1).join(QString());
     s.ids = QVector<int>(v.generatedIds.begin(), v.generatedIds.end());
     const auto f = nlohmann::json::parse(v.figuresJson, nullptr, false);
-    if (f.is_object()) s.achievedRatio = f.value("achieved_ratio", 1.0);
+    if (f.is_object() && f.contains("achieved_ratio") && f["achieved_ratio"].is_number()) {
+      s.achievedRatio = f["achieved_ratio"].get<double>();
+    }
     s.reference = i > 0;
     s.ticket = ticket;
-    emit variantReady(s);
+    variants.push_back(s);
   }
+
+  // The recording replaces the session: no model, its prompt is the kept one.
+  armed_.reset();
+  model_.reset();
+  tokenizer_.reset();
+  request_ = std::make_unique<GenerationRequest>();
+  request_->promptIds = recorded->state.promptIds;
+  state_ = std::make_unique<PrefillState>(std::move(recorded->state));
+  recording_ = path;
+  recorded_ = {true, recorded->hasKeysPreRope, recorded->hasValues, recorded->hasAttention};
+  queryHeads_ = recorded->config.nHeads;
+  modelName_ = modelName;
 
   RecordingReport report;
   report.path = path;
@@ -250,7 +274,11 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
   if (!info.complete) report.error = tr("the recording is incomplete (it was stopped)");
   report.ms = timer.nsecsElapsed() / 1e6;
   report.ticket = ticket;
+  emit promptReady(prompt);
+  for (const VariantSummary& s : variants) emit variantReady(s);
   emit recordingOpened(report);
+  // After the session is the recording's: a setting whose layout fails is an ordinary error.
+  emitLayout(params, ticket);
 }
 
 QString SessionWorker::missingSource(int source) const {

@@ -236,8 +236,8 @@ void KvCache::replaceLayer(int layer, at::Tensor keys, at::Tensor values,
 bool KvCache::exclusive(int layer) const {
   // Nothing else (a view, a shallow KvCache copy) may see the storage change under it.
   for (const at::Tensor* t : {&keys_[layer], &values_[layer]}) {
-    if (!t->defined() || t->use_count() != 1 || t->storage().use_count() != 1 ||
-        !t->is_contiguous() || t->storage_offset() != 0) {
+    if (!t->defined() || t->is_inference() || t->use_count() != 1 ||
+        t->storage().use_count() != 1 || !t->is_contiguous() || t->storage_offset() != 0) {
       return false;
     }
   }

@@ -56,12 +56,12 @@ Decoded decode(const LlamaModel& model, Prefilled& state, int promptTokens, int 
 }
 
 // A fresh copy of the prompt's prefilled state, with accumulated attention under a reduction.
-using StateSource = std::function<Prefilled(GqaReduction)>;
+using PrefilledSource = std::function<Prefilled(GqaReduction)>;
 
 std::vector<VariantOutcome> compareFrom(const LlamaModel& model, int P, int steps,
                                         const std::vector<CompressionParams>& variants,
                                         const Progress& progress, const ComparisonHooks& hooks,
-                                        const StateSource& start, int64_t fullBytes) {
+                                        const PrefilledSource& start, int64_t fullBytes) {
   const ModelConfig& c = model.config();
   Prefilled referenceState = start(GqaReduction::kMean);
   const Decoded reference = decode(model, referenceState, P, steps, nullptr, CompressionParams{},
@@ -148,7 +148,7 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model,
     return state;
   };
   const Prefilled base = prefill(GqaReduction::kMean, hooks.referenceObserver);
-  const StateSource start = [&](GqaReduction reduction) {
+  const PrefilledSource start = [&](GqaReduction reduction) {
     // Another reduction needs the prompt's attention again: prefill once more.
     if (reduction != GqaReduction::kMean) return prefill(reduction, nullptr);
     return Prefilled{base.cache.clone(), base.map, base.logits};
@@ -162,7 +162,7 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model, const Prefi
                                             const Progress& progress,
                                             const ComparisonHooks& hooks) {
   validateComparison(model, state.tokens(), steps, variants);
-  const StateSource start = [&](GqaReduction reduction) {
+  const PrefilledSource start = [&](GqaReduction reduction) {
     return Prefilled{state.cache.clone(), state.map(reduction), state.lastLogits};
   };
   return compareFrom(model, state.tokens(), steps, variants, progress, hooks, start,

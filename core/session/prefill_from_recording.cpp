@@ -33,7 +33,8 @@ ModelConfig recordedConfig(const RecordingInfo& info) {
   return c;
 }
 
-RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGoing& keepGoing) {
+RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGoing& keepGoing,
+                                     int64_t attentionLimitBytes) {
   const RecordingInfo& info = reader.info();
   const ModelConfig c = recordedConfig(info);
   const int P = info.promptTokens;
@@ -51,6 +52,17 @@ RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGo
   const auto prompt = [&](StateSource source, int l) {  // [Hkv, P, D]
     return reader.states(source, l).narrow(1, 0, P).contiguous();
   };
+  // The prompt's accumulated attention, as the live prefill's trackers sum it, fed layer by layer;
+  // the matrices themselves are kept only within the live prefill's limit.
+  const bool keepAttention =
+      int64_t(c.nLayers) * c.nHeads * int64_t(P) * P * 4 <= attentionLimitBytes;
+  std::vector<AttentionTracker> trackers;
+  trackers.reserve(3);
+  for (int r = 0; r < 3; ++r) {
+    s.maps[r].reset(c.nLayers, c.nKvHeads);
+    trackers.emplace_back(s.maps[r], c.groupSize(), static_cast<GqaReduction>(r));
+    trackers.back().beginForward(0, P);
+  }
   s.cache.beginAppend(P);
   for (int l = 0; l < c.nLayers; ++l) {
     if (keepGoing && !keepGoing()) throw KvsError("cancelled");
@@ -58,22 +70,17 @@ RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGo
     const at::Tensor v = out.hasValues ? prompt(StateSource::kValues, l) : at::zeros_like(k);
     s.cache.write(l, k.transpose(0, 1), v.transpose(0, 1));  // [P, Hkv, D] each
     if (out.hasKeysPreRope) s.keysPreRope.push_back(prompt(StateSource::kKeysPrerope, l));
-    if (out.hasAttention) s.attention.push_back(reader.attention(l));  // [Hq, P, P]
+    if (out.hasAttention) {
+      const at::Tensor attention = reader.attention(l);  // [Hq, P, P]
+      for (auto& t : trackers) t.onTensor(l, "attn", attention);
+      if (keepAttention) s.attention.push_back(attention);
+    }
     std::vector<std::vector<float>> heads;
     for (int h = 0; h < c.nKvHeads; ++h) heads.push_back(adjacentCosine(k[h]));
     s.adjacentCos.push_back(std::move(heads));
   }
   s.cache.commit();
 
-  // The prompt's accumulated attention, as the live prefill's trackers sum it.
-  for (int r = 0; r < 3; ++r) {
-    s.maps[r].reset(c.nLayers, c.nKvHeads);
-    AttentionTracker tracker(s.maps[r], c.groupSize(), static_cast<GqaReduction>(r));
-    tracker.beginForward(0, P);
-    for (size_t l = 0; l < s.attention.size(); ++l) {
-      tracker.onTensor(static_cast<int>(l), "attn", s.attention[l]);
-    }
-  }
   return out;
 }
 

@@ -17,6 +17,7 @@ namespace kvs {
 struct RecordedPrefill {
   PrefillState state;  // lastLogits undefined: nothing can be decoded without the model
   ModelConfig config;  // the recorded model's, from /meta
+  // In the file (state.attention may still be empty: over the limit).
   bool hasKeysPreRope = false, hasValues = false, hasAttention = false;
 };
 
@@ -25,7 +26,9 @@ ModelConfig recordedConfig(const RecordingInfo& info);
 
 // KvsError when the prompt's states are not all in the file (stopped during the prefill) or the
 // file is unreadable; keepGoing is asked once per layer (false throws KvsError "cancelled").
-RecordedPrefill prefillFromRecording(const RecordingReader& reader,
-                                     const KeepGoing& keepGoing = {});
+// Recorded attention always feeds the accumulated attention; the [Hq, P, P] matrices are kept in
+// state.attention only when all layers' take at most attentionLimitBytes, as in prefillPrompt.
+RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGoing& keepGoing = {},
+                                     int64_t attentionLimitBytes = int64_t(256) << 20);
 
 }  // namespace kvs

@@ -79,6 +79,18 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
       }
     }
   }
+  // Attention over the memory limit still feeds the accumulated attention, but is not kept.
+  const RecordedPrefill lean = prefillFromRecording(reader, {}, /*attentionLimitBytes=*/0);
+  EXPECT_TRUE(lean.hasAttention);
+  EXPECT_TRUE(lean.state.attention.empty());
+  for (int l = 0; l < model().config().nLayers; ++l) {
+    for (int h = 0; h < model().config().nKvHeads; ++h) {
+      const auto& a = lean.state.maps[1].head(l, h);
+      const auto& b = live.maps[1].head(l, h);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j].attention, b[j].attention, 1e-9);
+    }
+  }
   // The merging sets drawn from the file are the live session's.
   const MergingLayout fromFile = computeMergingLayout(s, kvmerger);
   const MergingLayout fromLive = computeMergingLayout(live, kvmerger);
