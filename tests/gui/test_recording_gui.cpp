@@ -113,6 +113,7 @@ class TestRecordingGui : public QObject {
   void unwritablePathIsAMessage();
   void stopLeavesAnIncompleteReadableFile();
   void existingFileIsReplacedOnlyWhenTheUserSaysSo();
+  void aRunThatFailsBeforeRecordingDoesNotArmTheNext();
 
  private:
   QTemporaryDir settingsDir_, files_;
@@ -361,6 +362,31 @@ void TestRecordingGui::existingFileIsReplacedOnlyWhenTheUserSaysSo() {
   QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, kTimeoutMs);
   QVERIFY(done.first().first().value<RecordingReport>().complete);
   QVERIFY(kvs::RecordingReader(path.toStdString()).info().complete);
+}
+
+// A run refused before it records (a prompt longer than the context) reports "not recorded", and
+// the arming does not carry over: the next run records nothing.
+void TestRecordingGui::aRunThatFailsBeforeRecordingDoesNotArmTheNext() {
+  const QString path = files_.filePath("never.h5");
+  MainWindow w(kModel);
+  w.show();
+  auto* run = child<QPushButton>(w, "run");
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kTimeoutMs);
+  w.armRecording(options(path));
+  QSignalSpy done(w.controller(), &SessionController::recordingDone);
+  QSignalSpy failed(w.controller(), &SessionController::failed);
+  child<QPlainTextEdit>(w, "prompt")->setPlainText(kPrompt.repeated(20));  // > 512 tokens
+  QTest::mouseClick(run, Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, kTimeoutMs);
+  const auto report = done.first().first().value<RecordingReport>();
+  QVERIFY2(report.error.contains("not recorded"), qPrintable(report.error));
+  QTRY_VERIFY_WITH_TIMEOUT(failed.count() >= 1, kTimeoutMs);
+  QVERIFY(!QFile::exists(path));
+
+  QVERIFY(kvs::ui::test::runPrompt(w, kSteps));
+  QTest::qWait(200);
+  QCOMPARE(done.count(), 1);
+  QVERIFY(!QFile::exists(path));
 }
 
 QTEST_MAIN(TestRecordingGui)
