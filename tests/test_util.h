@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "compress/compression_params.h"
 #include "model/model_config.h"
 
 namespace kvs::test {
@@ -67,5 +68,13 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// KVMerger at a budget, every other parameter at its default.
+inline CompressionParams kvmerger(double budget) {
+  CompressionParams p;
+  p.method = Method::kKVMerger;
+  p.budget = budget;
+  return p;
+}
 
 }  // namespace kvs::test

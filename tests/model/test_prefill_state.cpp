@@ -19,13 +19,6 @@
 namespace kvs::test {
 namespace {
 
-CompressionParams kvmerger(double budget) {
-  CompressionParams p;
-  p.method = Method::kKVMerger;
-  p.budget = budget;
-  return p;
-}
-
 TEST_F(Stories, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
   const GenerationRequest r = greedyRequest(tokenizer(), 160);
   const PrefillState state = prefillPrompt(model(), r.promptIds);

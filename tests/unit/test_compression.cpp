@@ -10,6 +10,7 @@
 #include "cache/kv_cache.h"
 #include "compress/compression_policy.h"
 #include "compress/merging_sets.h"
+#include "test_util.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -51,12 +52,7 @@ at::Tensor smoothKeys(int L, int H, int T, int D, uint64_t seed) {
   return at::randn({L, H, 1, D}) + 0.15 * at::randn({L, H, T, D}).cumsum(2);
 }
 
-CompressionParams kvmerger(double budget) {
-  CompressionParams p;
-  p.method = Method::kKVMerger;
-  p.budget = budget;
-  return p;
-}
+using test::kvmerger;
 
 TEST(MergingSets, ScanFollowsTheSpec) {
   // c[i] > 0.75 merges i into i+1's set unless either is protected.
