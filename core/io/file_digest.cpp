@@ -2,12 +2,17 @@
 
 #include <openssl/evp.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "util/error.h"
@@ -39,7 +44,75 @@ class Sha256 {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
 };
 
+// What identifies a file's contents without reading them.
+struct FileStamp {
+  long long size = 0, mtimeNs = 0, inode = 0;
+  bool operator==(const FileStamp& o) const {
+    return size == o.size && mtimeNs == o.mtimeNs && inode == o.inode;
+  }
+};
+
+bool stampOf(const std::string& path, FileStamp& stamp) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  stamp.size = st.st_size;
+  stamp.mtimeNs = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  stamp.inode = static_cast<long long>(st.st_ino);
+  return true;
+}
+
+std::string cachedDigest(const std::string& cache, const std::string& path,
+                         const FileStamp& stamp) {
+  std::ifstream in(cache);
+  std::string line, found;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string hex, file;
+    FileStamp s;
+    if (!(fields >> hex >> s.size >> s.mtimeNs >> s.inode) || hex.size() != 64) continue;
+    fields.ignore(1);  // the tab before the path, which may hold spaces
+    std::getline(fields, file);
+    if (file == path && s == stamp) found = hex;
+  }
+  return found;
+}
+
+void rememberDigest(const std::string& cache, const std::string& path, const FileStamp& stamp,
+                    const std::string& hex) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(cache).parent_path(), ec);
+  std::ofstream out(cache, std::ios::app);  // one short line: appends do not interleave
+  out << hex << '\t' << stamp.size << '\t' << stamp.mtimeNs << '\t' << stamp.inode << '\t' << path
+      << '\n';
+}
+
+// sha256OfFile, through the digest cache.
+std::string fileDigest(const std::string& given) {
+  const std::string cache = digestCachePath();
+  std::error_code ec;
+  const std::string path = std::filesystem::absolute(given, ec).lexically_normal().string();
+  FileStamp stamp;
+  if (cache.empty() || ec || !stampOf(path, stamp)) return sha256OfFile(given);
+  std::string hex = cachedDigest(cache, path, stamp);
+  if (!hex.empty()) return hex;
+  hex = sha256OfFile(path);
+  FileStamp after;  // written while it was read: do not remember
+  if (stampOf(path, after) && after == stamp) rememberDigest(cache, path, stamp, hex);
+  return hex;
+}
+
 }  // namespace
+
+std::string digestCachePath() {
+  if (const char* set = std::getenv("KVS_DIGEST_CACHE")) return set;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/kvstudio/sha256.tsv";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::string(home) + "/.cache/kvstudio/sha256.tsv";
+  }
+  return {};
+}
 
 std::string sha256OfFile(const std::string& path) {
   std::unique_ptr<std::FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "rb"),
@@ -57,7 +130,7 @@ std::string sha256OfFile(const std::string& path) {
 
 std::string checkpointSha256(const std::string& path) {
   namespace fs = std::filesystem;
-  if (!fs::is_directory(path)) return sha256OfFile(path);
+  if (!fs::is_directory(path)) return fileDigest(path);
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(path)) {
     if (entry.is_regular_file()) files.push_back(entry.path());
@@ -65,7 +138,7 @@ std::string checkpointSha256(const std::string& path) {
   std::sort(files.begin(), files.end());
   Sha256 digest;
   for (const auto& f : files) {
-    const std::string line = sha256OfFile(f.string()) + "  " + f.filename().string() + "\n";
+    const std::string line = fileDigest(f.string()) + "  " + f.filename().string() + "\n";
     digest.update(line.data(), line.size());
   }
   return digest.hex();
