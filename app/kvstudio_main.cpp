@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
       QStringLiteral("compare"),
       QStringLiteral("With --screenshot: compare the setting, H2O and StreamingLLM first"));
   parser.addOption(compare);
+  const QCommandLineOption ratios(
+      QStringLiteral("ratios"),
+      QStringLiteral("With --screenshot: run the Layer ratios batch on its prompts file first"));
+  parser.addOption(ratios);
   parser.addOption(screenshot);
   parser.addOption(prompt);
   parser.addOption(select);
@@ -59,6 +63,7 @@ int main(int argc, char** argv) {
         new kvs::ui::ScreenshotDriver(&window, parser.value(screenshot), parser.value(prompt),
                                       lh.value(0).toInt(), lh.value(1).toInt());
     driver->setCompare(parser.isSet(compare));
+    driver->setRatios(parser.isSet(ratios));
     if (parser.isSet(zoom)) {
       const QStringList fl = parser.value(zoom).split(',');
       driver->setView(fl.value(0).toInt(), fl.value(1).toInt());

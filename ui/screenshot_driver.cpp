@@ -11,6 +11,7 @@
 #include "compare_panel.h"
 #include "compare_table_model.h"
 #include "heatmap_panel.h"
+#include "layer_ratio_panel.h"
 #include "main_window.h"
 #include "parameters_panel.h"
 #include "session_controller.h"
@@ -70,8 +71,21 @@ void ScreenshotDriver::poll() {
         dock->setFloating(true);
         dock->resize(1150, 430);
       }
+      if (ratios_) {
+        auto* panel = window_->findChild<LayerRatioPanel*>();
+        panel->startBatch(panel->promptsFile());
+        auto* dock = window_->findChild<QDockWidget*>("layerRatioDock");
+        dock->setFloating(true);
+        dock->resize(1150, 480);
+      }
       break;
     case 3:
+      if (ratios_) {
+        const auto* panel = window_->findChild<LayerRatioPanel*>();
+        if (panel->batch().state != LayerRatioResult::State::kDone || panel->batch().done == 0) {
+          return;
+        }
+      }
       if (compare_) {
         if (window_->controller()->busy() || !run->isEnabled()) return;
         if (window_->compare()->model()->result().rows.isEmpty()) {
@@ -86,6 +100,7 @@ void ScreenshotDriver::poll() {
       if (first_ >= 0) window_->heatmap()->setView(first_, last_);
       QWidget* shown = window_;
       if (compare_) shown = window_->findChild<QDockWidget*>("compareDock");
+      if (ratios_) shown = window_->findChild<QDockWidget*>("layerRatioDock");
       if (!shown->grab().save(path_)) {
         std::fprintf(stderr, "screenshot: cannot write %s\n", qPrintable(path_));
         QApplication::exit(1);

@@ -20,6 +20,8 @@ class ScreenshotDriver : public QObject {
   void setView(int first, int last);
   // Before the screenshot: compare the current setting, H2O and StreamingLLM at its budget.
   void setCompare(bool compare) { compare_ = compare; }
+  // Before the screenshot: the Layer ratios panel's batch over its default prompts file.
+  void setRatios(bool ratios) { ratios_ = ratios; }
 
  private:
   void poll();
@@ -29,6 +31,7 @@ class ScreenshotDriver : public QObject {
   int layer_, head_;
   int first_ = -1, last_ = -1;
   bool compare_ = false;
+  bool ratios_ = false;
   bool compareClicked_ = false;
   int stage_ = 0;
   int waited_ = 0;  // polls in this stage
