@@ -10,6 +10,8 @@
 #include <QAction>
 #include <QDockWidget>
 #include <QMenu>
+#include <atomic>
+#include <memory>
 
 namespace kvs::ui {
 
@@ -30,13 +32,23 @@ LayerRatioPanel* installLayerRatioPanel(MainWindow* w, QMenu* viewMenu) {
   QObject::connect(c, &SessionController::promptReady, panel, &LayerRatioPanel::setPrompt);
   QObject::connect(c, &SessionController::layoutReady, panel, &LayerRatioPanel::setLayout);
   // The worker lives on its own thread: the request is queued there, the result queued back.
-  QObject::connect(
-      panel, &LayerRatioPanel::ratiosRequested, panel, [worker](const LayerRatioRequest& r) {
-        // A batch is new work, as a run is: a Stop pressed earlier must not end it.
-        if (!r.promptsFile.isEmpty()) worker->clearStop();
-        QMetaObject::invokeMethod(
-            worker, [worker, r] { worker->computeLayerRatios(r); }, Qt::QueuedConnection);
-      });
+  // The current prompt's curve is asked for on every parameter change (a slider drag asks many
+  // times): a request that a newer one has replaced by the time the worker reaches it is dropped.
+  auto newestCurrent = std::make_shared<std::atomic<quint64>>(0);
+  QObject::connect(panel, &LayerRatioPanel::ratiosRequested, panel,
+                   [worker, newestCurrent](const LayerRatioRequest& r) {
+                     const bool batch = !r.promptsFile.isEmpty();
+                     // A batch is new work, as a run is: a Stop pressed earlier must not end it.
+                     if (batch) worker->clearStop();
+                     if (!batch) newestCurrent->store(r.ticket);
+                     QMetaObject::invokeMethod(
+                         worker,
+                         [worker, r, batch, newestCurrent] {
+                           if (batch || newestCurrent->load() == r.ticket)
+                             worker->computeLayerRatios(r);
+                         },
+                         Qt::QueuedConnection);
+                   });
   QObject::connect(worker, &SessionWorker::layerRatiosReady, panel, &LayerRatioPanel::setResult);
   QObject::connect(panel, &LayerRatioPanel::exportRequested, w, [w] {
     if (auto* action = w->findChild<QAction*>("exportLayerRatios")) action->trigger();
