@@ -99,7 +99,10 @@ void SessionWorker::startRecording(const GenerationJob& job, const GenerationReq
     std::error_code ec;
     const auto absolute = std::filesystem::absolute(modelPath_, ec);
     m.checkpointPath = ec ? modelPath_ : absolute.string();
-    if (modelSha256_.empty()) modelSha256_ = checkpointSha256(modelPath_);  // once per model
+    if (modelSha256_.empty()) {  // once per model (and cached on disk per file); Stop ends it
+      emit phase(tr("hashing the checkpoint for the recording"));
+      modelSha256_ = checkpointSha256(modelPath_, [this] { return !stop_; });
+    }
     m.checkpointSha256 = modelSha256_;
     m.tokenizerPath = tokenizer_->path();
     m.prompt = job.prompt.toStdString();
@@ -124,7 +127,8 @@ void SessionWorker::startRecording(const GenerationJob& job, const GenerationReq
     // As the CLI: a problem with the file never costs the user the generation.
     RecordingReport report;
     report.path = QString::fromStdString(options.path);
-    report.error = QString::fromStdString(e.what());
+    report.error = isCancelled(e) ? tr("not recorded: stopped while hashing the checkpoint")
+                                  : QString::fromStdString(e.what());
     emit recordingDone(report);
   }
 }

@@ -87,15 +87,15 @@ void rememberDigest(const std::string& cache, const std::string& path, const Fil
 }
 
 // sha256OfFile, through the digest cache.
-std::string fileDigest(const std::string& given) {
+std::string fileDigest(const std::string& given, const HashKeepGoing& keepGoing) {
   const std::string cache = digestCachePath();
   std::error_code ec;
   const std::string path = std::filesystem::absolute(given, ec).lexically_normal().string();
   FileStamp stamp;
-  if (cache.empty() || ec || !stampOf(path, stamp)) return sha256OfFile(given);
+  if (cache.empty() || ec || !stampOf(path, stamp)) return sha256OfFile(given, keepGoing);
   std::string hex = cachedDigest(cache, path, stamp);
   if (!hex.empty()) return hex;
-  hex = sha256OfFile(path);
+  hex = sha256OfFile(path, keepGoing);
   FileStamp after;  // written while it was read: do not remember
   if (stampOf(path, after) && after == stamp) rememberDigest(cache, path, stamp, hex);
   return hex;
@@ -114,7 +114,7 @@ std::string digestCachePath() {
   return {};
 }
 
-std::string sha256OfFile(const std::string& path) {
+std::string sha256OfFile(const std::string& path, const HashKeepGoing& keepGoing) {
   std::unique_ptr<std::FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "rb"),
                                                           &std::fclose);
   require(file != nullptr, "cannot read " + path + ": " + std::strerror(errno));
@@ -122,15 +122,16 @@ std::string sha256OfFile(const std::string& path) {
   std::vector<char> buffer(1 << 20);
   size_t n;
   while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
+    if (keepGoing && !keepGoing()) throw KvsError("cancelled");
     digest.update(buffer.data(), n);
   }
   require(!std::ferror(file.get()), "error while reading " + path);
   return digest.hex();
 }
 
-std::string checkpointSha256(const std::string& path) {
+std::string checkpointSha256(const std::string& path, const HashKeepGoing& keepGoing) {
   namespace fs = std::filesystem;
-  if (!fs::is_directory(path)) return fileDigest(path);
+  if (!fs::is_directory(path)) return fileDigest(path, keepGoing);
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(path)) {
     if (entry.is_regular_file()) files.push_back(entry.path());
@@ -138,7 +139,8 @@ std::string checkpointSha256(const std::string& path) {
   std::sort(files.begin(), files.end());
   Sha256 digest;
   for (const auto& f : files) {
-    const std::string line = fileDigest(f.string()) + "  " + f.filename().string() + "\n";
+    const std::string line =
+        fileDigest(f.string(), keepGoing) + "  " + f.filename().string() + "\n";
     digest.update(line.data(), line.size());
   }
   return digest.hex();

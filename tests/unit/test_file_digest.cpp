@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "io/file_digest.h"
 #include "test_util.h"
+#include "util/error.h"
 
 namespace kvs {
 namespace {
@@ -57,6 +59,20 @@ TEST(FileDigest, CacheIsUsedWhileTheFileIsUnchanged) {
   writeText(other, "abc");
   EXPECT_EQ(checkpointSha256(other), kAbc);
   EXPECT_EQ(test::readFile(cache).find(other), std::string::npos);
+  unsetenv("KVS_DIGEST_CACHE");
+}
+
+// Hashing a 7B checkpoint takes long: it stops between blocks when asked, and remembers nothing.
+TEST(FileDigest, StopsWhenAskedAndRemembersNothing) {
+  test::TempDir dir;
+  const std::string cache = dir.file("sha256.tsv"), file = dir.file("big.bin");
+  setenv("KVS_DIGEST_CACHE", cache.c_str(), 1);
+  writeText(file, std::string(3 << 20, 'x'));
+  int asked = 0;
+  EXPECT_THROW(checkpointSha256(file, [&] { return ++asked < 2; }), KvsError);
+  EXPECT_EQ(asked, 2);
+  EXPECT_FALSE(std::filesystem::exists(cache));
+  EXPECT_EQ(checkpointSha256(file), sha256OfFile(file));
   unsetenv("KVS_DIGEST_CACHE");
 }
 
