@@ -14,16 +14,7 @@ namespace {
 
 LlamaWeights toDevice(LlamaWeights w, at::Device device) {
   if (device.is_cpu()) return w;
-  const bool shared = w.classifier.is_same(w.embedding);
-  w.embedding = w.embedding.to(device);
-  w.finalNorm = w.finalNorm.to(device);
-  w.classifier = shared ? w.embedding : w.classifier.to(device);
-  for (auto& l : w.layers) {
-    for (at::Tensor* t : {&l.attnNorm, &l.wqkv, &l.wo, &l.ffnNorm, &l.w13, &l.w2}) {
-      *t = t->to(device);
-    }
-  }
-  return w;
+  return mapWeights(std::move(w), [device](const at::Tensor& t) { return t.to(device); });
 }
 
 // x [n, C] times w^T, w [out, C]. One token goes through gemv: OpenBLAS's sgemm with m = 1 repacks

@@ -64,17 +64,19 @@ void reportLayer(const LayerProgress& progress, int done, int total) {
   }
 }
 
-LlamaWeights convertWeights(LlamaWeights w, at::ScalarType dtype) {
+LlamaWeights mapWeights(LlamaWeights w, const std::function<at::Tensor(const at::Tensor&)>& f) {
   const bool shared = w.classifier.is_same(w.embedding);
-  w.embedding = w.embedding.to(dtype);
-  w.finalNorm = w.finalNorm.to(dtype);
-  w.classifier = shared ? w.embedding : w.classifier.to(dtype);
+  w.embedding = f(w.embedding);
+  w.finalNorm = f(w.finalNorm);
+  w.classifier = shared ? w.embedding : f(w.classifier);
   for (auto& l : w.layers) {
-    for (at::Tensor* t : {&l.attnNorm, &l.wqkv, &l.wo, &l.ffnNorm, &l.w13, &l.w2}) {
-      *t = t->to(dtype);
-    }
+    for (at::Tensor* t : {&l.attnNorm, &l.wqkv, &l.wo, &l.ffnNorm, &l.w13, &l.w2}) *t = f(*t);
   }
   return w;
+}
+
+LlamaWeights convertWeights(LlamaWeights w, at::ScalarType dtype) {
+  return mapWeights(std::move(w), [dtype](const at::Tensor& t) { return t.to(dtype); });
 }
 
 StackedWeights randomWeights(const ModelConfig& c, uint64_t seed) {

@@ -55,6 +55,10 @@ void reportLayer(const LayerProgress& progress, int done, int total);
 LlamaWeights fuseWeights(const ModelConfig& config, const StackedWeights& stacked,
                          const LayerProgress& progress = {});
 
+// Every tensor replaced by f(tensor), layer by layer; a shared classifier stays shared.
+LlamaWeights mapWeights(LlamaWeights weights,
+                        const std::function<at::Tensor(const at::Tensor&)>& f);
+
 // Every tensor converted to dtype (the shared classifier stays shared); tensors already in dtype
 // are kept as they are.
 LlamaWeights convertWeights(LlamaWeights weights, at::ScalarType dtype);
