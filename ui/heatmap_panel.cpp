@@ -46,6 +46,8 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   reset->setToolTip(tr("Show the whole matrix (Ctrl+0); drag to pan, wheel to zoom"));
   info_ = new QLabel(this);
   info_->setObjectName("heatmapInfo");
+  decision_ = new QLabel(this);
+  decision_->setObjectName("mergeDecision");
 
   plot_ = new QCustomPlot(this);
   plot_->setObjectName("heatmapPlot");
@@ -77,7 +79,10 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addLayout(controls);
   layout->addWidget(plot_, 1);
-  layout->addWidget(info_);
+  auto* status = new QHBoxLayout;
+  status->addWidget(info_, 1);
+  status->addWidget(decision_);
+  layout->addLayout(status);
 
   connect(layer_, &QSpinBox::valueChanged, this, &HeatmapPanel::requestMatrix);
   connect(head_, &QComboBox::currentIndexChanged, this, &HeatmapPanel::requestMatrix);
@@ -185,7 +190,25 @@ void HeatmapPanel::updateOverlay() {
   if (h < 0 && layout_.params.layout == MergeLayout::kSharedPerLayer) h = 0;
   const bool show = showSets_->isChecked() && h >= 0 && layer() < static_cast<int>(l.heads.size());
   overlay_->setHead(show ? l.heads[layer()][h] : HeadLayout{}, l.tokens);
+  decision_->setText(decisionText(h));
   plot_->replot();
+}
+
+QString HeatmapPanel::decisionText(int kvHead) const {
+  const MergingLayout& l = layout_.layout;
+  const CompressionParams& p = layout_.params;
+  if (p.method != Method::kKVMerger || kvHead < 0 || layer() >= static_cast<int>(l.heads.size())) {
+    return {};
+  }
+  const HeadLayout& head = l.heads[layer()][kvHead];
+  if (std::isnan(head.eps)) return tr("layer kept full");
+  QString text = p.exactBudget ? tr("eps used %1 (searched for the exact budget)")
+                               : tr("eps %1 (approximate budget)");
+  text = text.arg(head.eps, 0, 'f', 4);
+  if (head.releasedProtected > 0) {
+    text += tr("; %n protected token(s) released to fit", "", head.releasedProtected);
+  }
+  return text;
 }
 
 void HeatmapPanel::setColourMapName(const QString& name) {
@@ -275,6 +298,24 @@ QString HeatmapPanel::csv() const {
     s << '\n';
   }
   return out;
+}
+
+QJsonObject HeatmapPanel::decisionsJson() const {
+  // Every head's threshold (null where none applied), searched per head when the budget is exact,
+  // so a figure's sidecar never shows only the eps that was given.
+  QJsonArray eps, released;
+  for (const auto& layer : layout_.layout.heads) {
+    QJsonArray e, r;
+    for (const HeadLayout& head : layer) {
+      e.append(std::isnan(head.eps) ? QJsonValue() : QJsonValue(head.eps));
+      r.append(head.releasedProtected);
+    }
+    eps.append(e);
+    released.append(r);
+  }
+  return {{"exact_budget", layout_.params.exactBudget},
+          {"eps_used", eps},
+          {"protected_released", released}};
 }
 
 QJsonObject HeatmapPanel::viewJson() const {

@@ -51,6 +51,9 @@ class HeatmapPanel : public QWidget {
   // column token), and a description of the view for export sidecars.
   QString csv() const;
   QJsonObject viewJson() const;
+  // The merging decisions of the current setting: {"exact_budget", "eps_used": [L][Hkv],
+  // "protected_released": [L][Hkv]}.
+  QJsonObject decisionsJson() const;
   // Token range shown on both axes (inclusive ends are first - 0.5 .. last + 0.5).
   void setView(double first, double last);
   void resetView();
@@ -67,6 +70,7 @@ class HeatmapPanel : public QWidget {
   void selectionChanged(int layer, int head);
 
  private:
+  QString decisionText(int kvHead) const;
   void fillHeads();
   void requestMatrix();
   void refreshCells();
@@ -79,6 +83,7 @@ class HeatmapPanel : public QWidget {
   QComboBox* gradient_;
   QCheckBox* showSets_;
   QLabel* info_;
+  QLabel* decision_;  // the eps the shown head's merging sets used, and released protection
   QCustomPlot* plot_;
   QCPColorMap* map_;
   QCPColorScale* scale_;

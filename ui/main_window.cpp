@@ -201,8 +201,9 @@ QString MainWindow::exportView(const QString& view, const ExportRequest& request
     json = ratios->viewJson();
   }
   json["panel"] = view;
-  const QJsonObject sidecar =
+  QJsonObject sidecar =
       exportSidecar(controller_->prompt(), promptPanel_->job(), controller_->params(), json);
+  sidecar["merging_decisions"] = heatmap_->decisionsJson();
   return exportPlot(plot, request, csv, sidecar);
 }
 

@@ -1,5 +1,7 @@
 #include "overview_panel.h"
 
+#include <cmath>
+
 #include <qcustomplot.h>
 #include <QSplitter>
 #include <QTextStream>
@@ -81,7 +83,7 @@ void OverviewPanel::redrawCurves() {
   }
   eps_->point1->setCoords(0, eps);
   eps_->point2->setCoords(1, eps);
-  eps_->setVisible(layout_.params.method == Method::kKVMerger);
+  eps_->setVisible(layout_.params.method == Method::kKVMerger && !std::isnan(eps));  // NaN: skipped
   curves_->rescaleAxes();
   curves_->yAxis->setRange(std::min(-0.05, curves_->yAxis->range().lower), 1.02);
   curves_->replot();

@@ -143,7 +143,9 @@ void SessionWorker::recordVariant(const CompressionParams& params, const StateVa
       {"kv_bytes_final", r.bytesPerStep.empty() ? 0 : r.bytesPerStep.back()},
       {"kv_bytes_peak", peak == r.bytesPerStep.end() ? 0 : *peak},
       {"prefill_seconds", state_->prefillSeconds},
-      {"decode_seconds", r.decodeSeconds}};
+      {"decode_seconds", r.decodeSeconds},
+      {"eps_used", epsUsed(r.compression.decisions)},
+      {"protected_released", protectedReleased(r.compression.decisions)}};
   recorder_->addVariant(params, r.generatedIds, r.slotMap, figures.dump());
 }
 

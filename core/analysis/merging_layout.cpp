@@ -12,25 +12,18 @@
 namespace kvs {
 namespace {
 
-// The same steps as KVMergerPolicy's findSets (tests check they agree), with the pivot chosen as
+// KVMergerPolicy's decision (decideMergingSets) drawn as spans, with the pivot chosen as
 // gaussianMerge chooses it: the largest attention in the set, ties to the lowest index.
 HeadLayout kvmergerHead(const std::vector<float>& cos, const std::vector<Slot>& old,
                         const std::vector<double>& attention, const CompressionParams& p) {
   const int S = static_cast<int>(old.size());
-  const int target = p.targetSlots(S);
-  const int recent = p.recentCount(S);
-  const int heavy = p.protectedCount(S);
-  require(recent + heavy <= target,
-          "the budget of " + std::to_string(target) + " slots is smaller than the " +
-              std::to_string(recent + heavy) + " recent + protected tokens KVMerger keeps");
+  const SetDecision d = decideMergingSets(cos, attention, p.recentCount(S), p.protectedCount(S),
+                                          p.targetSlots(S), p.exactBudget, p.eps);
   HeadLayout head;
-  head.isProtected = protectedSlots(attention, recent, heavy);
-  head.eps = p.exactBudget ? epsForBudget(cos, head.isProtected, target) : p.eps;
-  const auto sets = identifyMergingSets(cos, head.isProtected, head.eps);
-  require(!p.exactBudget || static_cast<int>(sets.size()) <= target,
-          "KVMerger cannot fit " + std::to_string(S) + " tokens into " + std::to_string(target) +
-              " slots with these recent and protected tokens; lower them or raise the budget");
-  for (const MergingSet& set : sets) {
+  head.isProtected = d.isProtected;
+  head.eps = d.eps;
+  head.releasedProtected = d.releasedProtected;
+  for (const MergingSet& set : d.sets) {
     int pivot = set.first;
     for (int j = set.first + 1; j <= set.last; ++j) {
       if (attention[j] > attention[pivot]) pivot = j;
@@ -63,7 +56,7 @@ std::vector<HeadLayout> kvmergerLayer(const PrefillState& state, const SlotMap& 
   std::vector<HeadLayout> heads;
   const bool skipped = std::find(p.skipLayers.begin(), p.skipLayers.end(), l) != p.skipLayers.end();
   if (skipped) {
-    for (int h = 0; h < H; ++h) heads.push_back({spansOf(map.head(l, h)), {}, 0});
+    for (int h = 0; h < H; ++h) heads.push_back({spansOf(map.head(l, h)), {}});
     return heads;
   }
   if (p.layout == MergeLayout::kSharedPerLayer) {
@@ -116,7 +109,7 @@ MergingLayout computeMergingLayout(const PrefillState& state, const CompressionP
       std::vector<HeadLayout> heads;
       const auto plans = policy ? policy->planLayer(state.cache, map, l) : std::vector<HeadPlan>{};
       for (int h = 0; h < map.kvHeads(); ++h) {
-        heads.push_back({spansOf(plans.empty() ? map.head(l, h) : plans[h].slots), {}, 0});
+        heads.push_back({spansOf(plans.empty() ? map.head(l, h) : plans[h].slots), {}});
       }
       layout.heads.push_back(std::move(heads));
     }

@@ -6,6 +6,7 @@
 // KVMerger's sets come from the kept adjacent cosines alone (vector work, no tensors), so a new
 // eps or budget updates the boundaries at once; the other methods ask their policy for a plan.
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,9 @@ struct LayoutSpan {
 struct HeadLayout {
   std::vector<LayoutSpan> spans;  // in token order; a token covered by none is evicted
   std::vector<char> isProtected;  // [T] recent or top-attention tokens KVMerger never merges
-  double eps = 0;                 // KVMerger: the threshold used (searched for exact budgets)
+  // KVMerger: the threshold used (searched for exact budgets); NaN where none applied.
+  double eps = std::numeric_limits<double>::quiet_NaN();
+  int releasedProtected = 0;  // KVMerger: protected tokens released to fit an exact budget
 };
 
 struct MergingLayout {

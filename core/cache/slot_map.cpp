@@ -4,6 +4,7 @@ namespace kvs {
 
 void SlotMap::reset(int layers, int kvHeads) {
   slots.assign(layers, std::vector<std::vector<Slot>>(kvHeads));
+  decisions.assign(layers, std::vector<HeadDecision>(kvHeads));
 }
 
 void SlotMap::appendTokens(int first, int n) {

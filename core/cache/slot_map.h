@@ -3,6 +3,7 @@
 // the KvCache: slot s of (layer, KV head) covers token positions first..last, was merged around
 // the pivot position, holds count tokens, and has accumulated this much attention.
 
+#include <limits>
 #include <vector>
 
 namespace kvs {
@@ -17,8 +18,17 @@ struct Slot {
   static Slot token(int position) { return {position, position, position, 1, 0.0}; }
 };
 
+// How the last compression of one (layer, KV head) was decided.
+struct HeadDecision {
+  // KVMerger's merging threshold (searched per head for an exact budget); NaN where no threshold
+  // applied (other methods, skipped layers, never compressed).
+  double eps = std::numeric_limits<double>::quiet_NaN();
+  int releasedProtected = 0;  // protected tokens KVMerger released so that an exact budget fits
+};
+
 struct SlotMap {
   std::vector<std::vector<std::vector<Slot>>> slots;  // [L][Hkv][S_h], token order
+  std::vector<std::vector<HeadDecision>> decisions;   // [L][Hkv], set by applyLayerPlan
 
   void reset(int layers, int kvHeads);
   // Appends n singleton slots for positions first .. first+n-1 to every (layer, head).

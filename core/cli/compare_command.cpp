@@ -16,6 +16,7 @@
 #include "kvs/version.h"
 #include "model/llama_model.h"
 #include "session/comparison.h"
+#include "session/variant.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
@@ -54,6 +55,8 @@ nlohmann::json figuresOf(const VariantOutcome& v) {
           {"kv_bytes", v.kvBytes},
           {"kv_bytes_full", v.kvBytesFull},
           {"achieved_ratio", v.achievedRatio},
+          {"eps_used", epsUsed(v.decisions)},
+          {"protected_released", protectedReleased(v.decisions)},
           {"seconds", v.seconds}};
 }
 
@@ -105,7 +108,7 @@ int runCompare(const CompareOptions& o) {
       CompressionParams p = shared;
       p.method = method;
       p.budget = budget;
-      p.validate();
+      p.validateForModel(model->config().nLayers);
       variants.push_back(p);
       labels.push_back({name, budget});
     }
@@ -196,6 +199,8 @@ int runCompare(const CompareOptions& o) {
                                  {"kv_bytes", r.outcome.kvBytes},
                                  {"kv_bytes_full", r.outcome.kvBytesFull},
                                  {"achieved_ratio", r.outcome.achievedRatio},
+                                 {"eps_used", epsUsed(r.outcome.decisions)},
+                                 {"protected_released", protectedReleased(r.outcome.decisions)},
                                  {"seconds", r.outcome.seconds}});
     }
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

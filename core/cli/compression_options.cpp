@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/validators.h"
+#include "util/error.h"
 
 namespace kvs::cli {
 
@@ -19,8 +20,10 @@ void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
   app.add_flag("--approximate-budget", o.approximateBudget,
                "KVMerger: use --eps as given (the paper) instead of fitting the budget exactly")
       ->group(group);
-  app.add_option("--eps", p.eps, "KVMerger: merge when adjacent key cosine > eps (default 0.75)")
-      ->group(group);
+  o.epsOption = app.add_option("--eps", p.eps,
+                               "KVMerger with --approximate-budget: merge when adjacent key "
+                               "cosine > eps (default 0.75; an exact budget searches eps)")
+                    ->group(group);
   app.add_option("--sigma", p.sigma, "KVMerger: Gaussian kernel bandwidth (default 5)")
       ->group(group);
   app.add_option("--sigma-mode", o.sigmaMode, "fixed, mean-distance or literal")->group(group);
@@ -69,6 +72,10 @@ CompressionParams CompressionOptions::resolve() const {
   p.gqaReduction = parseGqaReduction(gqaReduction);
   p.exactBudget = !approximateBudget;
   p.scaleValues = !noValueScaling;
+  // An exact budget searches eps per head, so a given eps would be ignored in silence.
+  require(!(epsOption && epsOption->count() > 0 && p.exactBudget),
+          "--eps has no effect with an exact budget (the default), which searches eps per head "
+          "to fit the budget; add --approximate-budget to merge at --eps as the paper does");
   p.validate();
   return p;
 }

@@ -8,7 +8,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace kvs::cli {
 
@@ -16,6 +17,7 @@ struct CompressionOptions {
   CompressionParams params;
   std::string method = "full", sigmaMode = "fixed", layout = "per-head", gqaReduction = "mean";
   bool approximateBudget = false, noValueScaling = false;
+  const CLI::Option* epsOption = nullptr;  // to tell an --eps given from the default
 
   // Parses the names into params and validates; KvsError names the bad flag's value.
   CompressionParams resolve() const;

@@ -92,6 +92,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   }
   validateRequest(*model, request);  // before anything is printed
   const CompressionParams params = o.compression.resolve();
+  params.validateForModel(model->config().nLayers);
   const RecordingOptions recording = o.record.resolve();
 
   std::unique_ptr<Hdf5Recorder> recorder;
@@ -147,7 +148,9 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
                                     {"kv_bytes_final", variant.finalBytes},
                                     {"kv_bytes_peak", variant.peakBytes},
                                     {"prefill_seconds", result.prefillSeconds},
-                                    {"decode_seconds", result.decodeSeconds}};
+                                    {"decode_seconds", result.decodeSeconds},
+                                    {"eps_used", epsUsed(report.decisions)},
+                                    {"protected_released", protectedReleased(report.decisions)}};
     recorder->addVariant(
         {variantName(params), params, result.generatedIds, &variant.slotMap, figures.dump()});
   }
@@ -194,7 +197,9 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["kv_bytes_full"] = report.fullBytes;
   out["kv_bytes_per_layer"] = report.layerBytes;
   out["achieved_ratio"] = report.achievedRatio;
-  out["slots"] = report.slots;  // [layer][KV head]
+  out["slots"] = report.slots;                  // [layer][KV head]
+  out["eps_used"] = epsUsed(report.decisions);  // [layer][KV head], null: no threshold
+  out["protected_released"] = protectedReleased(report.decisions);
   out["compress_seconds"] = report.compressSeconds;
   out["kv_bytes_final"] = variant.finalBytes;
   out["kv_bytes_final_used"] = variant.finalUsedBytes;

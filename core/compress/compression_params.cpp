@@ -125,6 +125,10 @@ void CompressionParams::validate() const {
   check(camWindow > 0, "cam-window must be > 0, got " + std::to_string(camWindow));
   check(decodeChunk > 0, "decode-chunk must be > 0, got " + std::to_string(decodeChunk));
   for (int l : skipLayers) check(l >= 0, "skip-layers must list layer indices >= 0");
+  // Both make a merged slot of n tokens weigh like n tokens in attention: together, n^2.
+  check(!(logBias && scaleValues && method == Method::kKVMerger),
+        "log-bias and value scaling both count a merged slot as its n tokens (together n times "
+        "over); turn value scaling off (--no-value-scaling) to use log-bias");
   if (method != Method::kFull && budgetTokens == 0) {
     check(effectiveRecentRatio() + (method == Method::kStreaming ? 0 : effectiveProtectedRatio()) <=
               budget + 1e-9,
@@ -133,6 +137,15 @@ void CompressionParams::validate() const {
               std::to_string(effectiveRecentRatio()) + " + " +
               std::to_string(effectiveProtectedRatio()) +
               "); raise budget or lower recent/protected");
+  }
+}
+
+void CompressionParams::validateForModel(int nLayers) const {
+  validate();
+  for (int l : skipLayers) {
+    require(l < nLayers, "skip-layers lists layer " + std::to_string(l) + ", but the model has " +
+                             std::to_string(nLayers) + " layers (0 to " +
+                             std::to_string(nLayers - 1) + ")");
   }
 }
 

@@ -56,6 +56,8 @@ struct CompressionParams {
 
   // Throws KvsError naming the parameter and its allowed range.
   void validate() const;
+  // The checks that need the model: layer indices below its layer count.
+  void validateForModel(int nLayers) const;
   // Slots per (layer, head) for a prompt of T tokens.
   int targetSlots(int T) const;
   double effectiveRecentRatio() const;

@@ -34,17 +34,12 @@ HeadPlan HeadPlan::keep(const std::vector<Slot>& old, const std::vector<int>& ke
 
 namespace {
 
-// dst[s] = sum over entries e of slot s: weight[e] * src[source[e]];  src [S, D], dst [S', D]
+// dst[s] = sum over entries e of slot s: weight[e] * src[source[e]];  src [S, D], dst [S', D].
+// Always mixed in float32, whatever the cache dtype and device: fp16/bf16 sums of a few terms
+// lose bits a merged key or value keeps in float32; only the result is rounded to the cache dtype.
 void mixRows(const HeadPlan& p, const std::vector<float>& weight, const at::Tensor& src,
              at::Tensor dst) {
   const int64_t D = src.size(1);
-  if (src.is_cpu() && src.scalar_type() != at::kFloat) {
-    // A bf16/fp16 cache: mix in float32 (LibTorch 1.13 has few fp16 CPU kernels), store rounded.
-    at::Tensor mixed = at::zeros(dst.sizes(), src.options().dtype(at::kFloat));
-    mixRows(p, weight, src.to(at::kFloat), mixed);
-    dst.copy_(mixed);
-    return;
-  }
   if (src.is_cpu() && src.scalar_type() == at::kFloat && src.stride(1) == 1 && dst.stride(1) == 1) {
     // Plain loops: ATen's CPU index_add_ dispatches once per index (seconds on a 7B cache).
     const float* in = src.data_ptr<float>();
@@ -68,8 +63,11 @@ void mixRows(const HeadPlan& p, const std::vector<float>& weight, const at::Tens
   const auto device = src.device();
   const at::Tensor index =
       at::tensor(std::vector<int64_t>(p.source.begin(), p.source.end()), at::kLong).to(device);
-  const at::Tensor w = at::tensor(weight).to(device, src.scalar_type()).unsqueeze(1);  // [E, 1]
-  dst.index_add_(0, at::tensor(slotOfEntry, at::kLong).to(device), src.index_select(0, index) * w);
+  const at::Tensor w = at::tensor(weight).to(device).unsqueeze(1);             // [E, 1] float32
+  at::Tensor mixed = at::zeros(dst.sizes(), src.options().dtype(at::kFloat));  // [S', D]
+  mixed.index_add_(0, at::tensor(slotOfEntry, at::kLong).to(device),
+                   src.index_select(0, index).to(at::kFloat) * w);
+  dst.copy_(mixed);
 }
 
 // Whether a head can be rewritten over its own rows in slot order: every new slot reads only old
@@ -170,7 +168,12 @@ void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cach
         mixLayerInPlace(heads, keys, values, capacity);
       });
   if (!inPlace) mixLayerIntoNewStorage(heads, layer, capacity, counts, cache);
-  for (size_t h = 0; h < heads.size(); ++h) map.head(layer, static_cast<int>(h)) = heads[h].slots;
+  // A map read from elsewhere (a recording, a kept state) may have no decisions yet.
+  map.decisions.resize(map.layers(), std::vector<HeadDecision>(map.kvHeads()));
+  for (size_t h = 0; h < heads.size(); ++h) {
+    map.head(layer, static_cast<int>(h)) = heads[h].slots;
+    map.decisions[layer][h] = heads[h].decision;
+  }
   if (logBias) {
     std::vector<float> bias(heads.size() * capacity, 0.0f);
     for (size_t h = 0; h < heads.size(); ++h) {

@@ -17,6 +17,7 @@ struct HeadPlan {
   std::vector<int> source;         // old slot of each entry
   std::vector<float> keyWeight;    // new key   = sum of keyWeight   * old key
   std::vector<float> valueWeight;  // new value = sum of valueWeight * old value
+  HeadDecision decision;           // KVMerger's threshold and released protection, if any
 
   void addEntry(int oldSlot, float keyW, float valueW);
   // Ends the current new slot with its metadata.

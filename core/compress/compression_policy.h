@@ -30,6 +30,11 @@ class CompressionPolicy {
   CompressionParams params_;
 };
 
+// CaM's uniform draw in [0, 1) for evicting the token at `position` of (layer, KV head): a pure
+// function of its arguments, so runs are reproducible for a seed and each evicted token gets an
+// independent draw however often the cache is compressed.
+double camDraw(uint64_t seed, int layer, int head, int position);
+
 // The policy for params.method (validated first); nullptr for the full cache.
 std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params);
 

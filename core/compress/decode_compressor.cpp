@@ -16,7 +16,9 @@ bool DecodeCompressor::compressed(int layer) const {
 
 void DecodeCompressor::start(const KvCache& cache) {
   // Recent and protected counts stay those of the prompt; the size to return to is the largest
-  // head of the compressed layers; re-compression always fits that size exactly.
+  // head of the compressed layers. Re-compression always fits that size exactly: where the
+  // protected tokens and the runs between them need more slots, KVMerger releases protection
+  // (decideMergingSets).
   const int T = cache.length();
   params_.fixedRecent = params_.recentCount(T);
   params_.fixedProtected = params_.protectedCount(T);

@@ -15,7 +15,7 @@ namespace kvs {
 namespace {
 
 struct Layout {
-  std::vector<MergingSet> sets;
+  SetDecision decision;
   std::vector<double> attention;  // per slot, used to choose pivots
 };
 
@@ -24,31 +24,17 @@ struct Layout {
 Layout findSets(const std::vector<float>& cos, std::vector<double> attention,
                 const CompressionParams& p, int target) {
   const int S = static_cast<int>(attention.size());
-  const int recent = p.recentCount(S);
-  const int heavy = p.protectedCount(S);
-  require(recent + heavy <= target,
-          "the budget of " + std::to_string(target) + " slots is smaller than the " +
-              std::to_string(recent + heavy) +
-              " recent + protected tokens KVMerger keeps; raise the budget or lower --recent / "
-              "--protected");
-  const std::vector<char> prot = protectedSlots(attention, recent, heavy);
-  const double eps = p.exactBudget ? epsForBudget(cos, prot, target) : p.eps;
-  std::vector<MergingSet> sets = identifyMergingSets(cos, prot, eps);
-  // Every run of unprotected tokens between protected ones needs a slot of its own, so scattered
-  // protected tokens can make an exact budget unreachable: say so rather than exceed it.
-  require(!p.exactBudget || static_cast<int>(sets.size()) <= target,
-          "KVMerger cannot fit " + std::to_string(S) + " tokens into " + std::to_string(target) +
-              " slots with " + std::to_string(recent) + " recent and " + std::to_string(heavy) +
-              " protected tokens scattered among them (at least " + std::to_string(sets.size()) +
-              " slots); lower --protected or --recent, or raise the budget");
-  return {std::move(sets), std::move(attention)};
+  SetDecision decision = decideMergingSets(cos, attention, p.recentCount(S), p.protectedCount(S),
+                                           target, p.exactBudget, p.eps);
+  return {std::move(decision), std::move(attention)};
 }
 
 HeadPlan mergeHead(const std::vector<Slot>& old, const at::Tensor& keys, const Layout& layout,
                    const CompressionParams& p) {
   HeadPlan plan;
+  plan.decision = {layout.decision.eps, layout.decision.releasedProtected};
   const at::Tensor k = keys.to(at::kCPU, at::kFloat).contiguous();  // [S, D], once per head
-  for (const MergingSet& set : layout.sets) {
+  for (const MergingSet& set : layout.decision.sets) {
     if (set.size() == 1) {
       plan.addEntry(set.first, 1.0f, 1.0f);
       plan.closeSlot(old[set.first]);
@@ -81,6 +67,7 @@ std::vector<HeadPlan> KVMergerPolicy::planLayer(const KvCache& cache, const Slot
                                                 int l) const {
   std::vector<HeadPlan> heads;
   {
+    params_.validateForModel(cache.nLayers());
     if (std::find(params_.skipLayers.begin(), params_.skipLayers.end(), l) !=
         params_.skipLayers.end()) {
       return heads;  // kept full

@@ -105,6 +105,38 @@ double epsForBudget(const std::vector<float>& cos, const std::vector<char>& isPr
   return best;
 }
 
+SetDecision decideMergingSets(const std::vector<float>& cos, const std::vector<double>& attention,
+                              int recent, int heavy, int target, bool exactBudget, double eps) {
+  const int S = static_cast<int>(attention.size());
+  recent = std::clamp(recent, 0, S);
+  SetDecision d;
+  d.isProtected = protectedSlots(attention, recent, heavy);
+  if (!exactBudget) {
+    d.eps = eps;
+    d.sets = identifyMergingSets(cos, d.isProtected, eps);
+    return d;
+  }
+  // Release order: heavy hitters by rising attention (ties: the later first, the reverse of
+  // protectedSlots' choice), then recent slots oldest first.
+  std::vector<int> releasable;
+  for (int i = 0; i < S - recent; ++i) {
+    if (d.isProtected[i]) releasable.push_back(i);
+  }
+  std::sort(releasable.begin(), releasable.end(), [&](int a, int b) {
+    return attention[a] != attention[b] ? attention[a] < attention[b] : a > b;
+  });
+  for (int i = S - recent; i < S; ++i) releasable.push_back(i);
+  for (;;) {
+    d.eps = epsForBudget(cos, d.isProtected, target);
+    d.sets = identifyMergingSets(cos, d.isProtected, d.eps);
+    if (static_cast<int>(d.sets.size()) <= target ||
+        d.releasedProtected == static_cast<int>(releasable.size())) {
+      return d;
+    }
+    d.isProtected[releasable[d.releasedProtected++]] = 0;
+  }
+}
+
 GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& attention,
                             const MergingSet& set, double sigma, SigmaMode mode) {
   const at::Tensor k = keys.to(at::kCPU, at::kFloat).contiguous();  // no copy when it already is

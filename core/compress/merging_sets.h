@@ -33,6 +33,23 @@ std::vector<MergingSet> identifyMergingSets(const std::vector<float>& cos,
 double epsForBudget(const std::vector<float>& cos, const std::vector<char>& isProtected,
                     int target);
 
+// KVMerger's decision for one head (or, in the shared layout, one layer): what is protected, the
+// threshold, and the sets it gives.
+struct SetDecision {
+  std::vector<char> isProtected;  // [S]
+  double eps = 0;                 // given, or searched for an exact budget
+  std::vector<MergingSet> sets;
+  int releasedProtected = 0;  // protected tokens released so that an exact budget fits
+};
+
+// Protects the `recent` last slots and the `heavy` top-attention others, then scans with eps (or,
+// for an exact budget, with epsForBudget's threshold). Every run of unprotected slots between
+// protected ones needs a slot of its own, so protection scattered among few slots can leave more
+// sets than the target: then protection is released, the heavy hitters with the least attention
+// first and the oldest recent slots after them, until the sets fit. A target >= 1 always fits.
+SetDecision decideMergingSets(const std::vector<float>& cos, const std::vector<double>& attention,
+                              int recent, int heavy, int target, bool exactBudget, double eps);
+
 struct GaussianMerge {
   int pivot = 0;               // slot index (largest attention in the set; ties: lowest index)
   std::vector<float> weights;  // per member, sum to 1, the pivot's the largest

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <numeric>
-#include <random>
 
 #include "cache/kv_cache.h"
 #include "compress/compression_policy.h"
@@ -12,6 +11,28 @@
 #include "util/error.h"
 
 namespace kvs {
+
+namespace {
+
+// SplitMix64's finaliser: a well-mixed 64-bit value from any input.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+double camDraw(uint64_t seed, int layer, int head, int position) {
+  // Keyed by the evicted token itself, not by the call: with compression at every decode step a
+  // generator seeded per (layer, head) and call would hand every step the same first draw.
+  uint64_t x = mix(seed);
+  x = mix(x ^ static_cast<uint32_t>(layer));
+  x = mix(x ^ static_cast<uint32_t>(head));
+  x = mix(x ^ static_cast<uint32_t>(position));
+  return static_cast<double>(x >> 11) * 0x1.0p-53;  // 53 random bits in [0, 1)
+}
 
 CompressionPlan CompressionPolicy::plan(const KvCache& cache, const SlotMap& map) const {
   CompressionPlan plan;
@@ -85,8 +106,6 @@ std::vector<HeadPlan> H2OPolicy::planLayer(const KvCache& cache, const SlotMap& 
       // CaM: each evicted slot e, with probability clamp(A[e] / mean A of the m kept slots after
       // it, 0, 1), adds V[e] / m to those m values; its key is dropped.
       std::vector<std::vector<std::pair<int, float>>> extra(kept.size());  // per kept slot
-      std::mt19937_64 rng(params_.seed * 1000003ULL + static_cast<uint64_t>(l) * 4099 + h);
-      std::uniform_real_distribution<double> uniform(0.0, 1.0);
       for (int e = 0; e < S; ++e) {
         if (keep[e]) continue;
         const auto next = std::upper_bound(kept.begin(), kept.end(), e);
@@ -95,7 +114,7 @@ std::vector<HeadPlan> H2OPolicy::planLayer(const KvCache& cache, const SlotMap& 
         double mean = 0;
         for (int k = 0; k < m; ++k) mean += attention[next[k]] / m;
         const double p = mean > 0 ? std::clamp(attention[e] / mean, 0.0, 1.0) : 0.0;
-        if (uniform(rng) >= p) continue;
+        if (camDraw(params_.seed, l, h, old[e].first) >= p) continue;
         const size_t first = next - kept.begin();
         for (int k = 0; k < m; ++k) extra[first + k].push_back({e, 1.0f / m});
       }

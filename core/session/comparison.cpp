@@ -88,6 +88,8 @@ std::vector<VariantOutcome> compareFrom(const LlamaModel& model, int P, int step
     out.kvBytes = state.cache.bytes();
     out.kvBytesFull = state.cache.fullBytes();
     out.achievedRatio = double(state.cache.totalSlots()) / (double(c.nLayers) * c.nKvHeads * P);
+    out.decisions = state.map.decisions;
+    out.decisions.resize(c.nLayers, std::vector<HeadDecision>(c.nKvHeads));
 
     Prefilled forcedState{state.cache.clone(), state.map, state.logits};
     out.generatedIds = decode(model, state, P, steps, nullptr, out.params).ids;

@@ -27,6 +27,7 @@ struct VariantOutcome {
   double nll = 0;            // mean negative log-likelihood of the full continuation (nats/token)
   int64_t kvBytes = 0, kvBytesFull = 0;  // right after compression
   double achievedRatio = 1;
+  std::vector<std::vector<HeadDecision>> decisions;  // [L][Hkv] right after compression
   double seconds = 0;
   SlotMap slotMap;  // at the end of the free-running decode, with ComparisonHooks::keepSlotMaps
 };

@@ -11,8 +11,30 @@
 
 namespace kvs {
 
-CompressionReport describeCompressedCache(const KvCache& cache, double compressSeconds) {
+std::vector<std::vector<double>> epsUsed(const std::vector<std::vector<HeadDecision>>& decisions) {
+  std::vector<std::vector<double>> table;
+  for (const auto& layer : decisions) {
+    table.emplace_back();
+    for (const HeadDecision& d : layer) table.back().push_back(d.eps);
+  }
+  return table;
+}
+
+std::vector<std::vector<int>> protectedReleased(
+    const std::vector<std::vector<HeadDecision>>& decisions) {
+  std::vector<std::vector<int>> table;
+  for (const auto& layer : decisions) {
+    table.emplace_back();
+    for (const HeadDecision& d : layer) table.back().push_back(d.releasedProtected);
+  }
+  return table;
+}
+
+CompressionReport describeCompressedCache(const KvCache& cache, const SlotMap& map,
+                                          double compressSeconds) {
   CompressionReport report;
+  report.decisions = map.decisions;
+  report.decisions.resize(cache.nLayers(), std::vector<HeadDecision>(cache.nKvHeads()));
   report.compressSeconds = compressSeconds;
   report.promptTokens = cache.length();
   report.fullBytes = cache.fullBytes();
@@ -51,7 +73,8 @@ VariantResult runVariant(const LlamaModel& model, const GenerationRequest& reque
     if (policy) policy->compress(cache, result.slotMap);
     decodeCompressor.start(cache);
     report = describeCompressedCache(
-        cache, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        cache, result.slotMap,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };
   // The full cache needs no accumulated attention; tracking it costs decode speed.
   const bool track = policy || hooks.trackAttention;

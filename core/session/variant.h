@@ -16,12 +16,20 @@ class KvCache;
 struct CompressionReport {
   int promptTokens = 0;
   double compressSeconds = 0;
-  std::vector<std::vector<int>> slots;  // [L][Hkv] right after compression
-  std::vector<int64_t> layerBytes;      // held per layer right after compression
-  int64_t bytes = 0;                    // held in total right after compression
-  int64_t fullBytes = 0;                // a full cache of the prompt
-  double achievedRatio = 1;             // slots held / (L * Hkv * prompt tokens)
+  std::vector<std::vector<int>> slots;               // [L][Hkv] right after compression
+  std::vector<int64_t> layerBytes;                   // held per layer right after compression
+  int64_t bytes = 0;                                 // held in total right after compression
+  int64_t fullBytes = 0;                             // a full cache of the prompt
+  double achievedRatio = 1;                          // slots held / (L * Hkv * prompt tokens)
+  std::vector<std::vector<HeadDecision>> decisions;  // [L][Hkv]: eps used, protection released
 };
+
+// The decisions as tables [L][Hkv] for JSON and recordings: the eps each head used (NaN, which
+// JSON writes as null, where no threshold applied) and the protected tokens it released. Every
+// output that reports a variant carries them, so an exact budget's searched eps is never hidden.
+std::vector<std::vector<double>> epsUsed(const std::vector<std::vector<HeadDecision>>& decisions);
+std::vector<std::vector<int>> protectedReleased(
+    const std::vector<std::vector<HeadDecision>>& decisions);
 
 struct VariantResult {
   GenerationResult generation;
@@ -33,8 +41,9 @@ struct VariantResult {
   int64_t peakBytes = 0;
 };
 
-// The report of a cache right after compression (slots, bytes, achieved ratio).
-CompressionReport describeCompressedCache(const KvCache& cache, double compressSeconds);
+// The report of a cache right after compression (slots, bytes, achieved ratio, decisions).
+CompressionReport describeCompressedCache(const KvCache& cache, const SlotMap& map,
+                                          double compressSeconds);
 
 struct VariantHooks {
   TokenCallback onToken;

@@ -38,7 +38,7 @@ StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillSta
   DecodeCompressor decodeCompressor(params);
   decodeCompressor.start(cache);
   result.compression = describeCompressedCache(
-      cache, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      cache, map, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   result.bytesPerStep.push_back(cache.bytes());
   result.fullBytesPerStep.push_back(cache.fullAllocatedBytes());
 

@@ -127,6 +127,31 @@ TEST(Cli, GenerateWithKVMergerReportsMemoryAndSlots) {
   ASSERT_EQ(j.at("slots")[0].size(), 4u);  // KV heads
   EXPECT_NEAR(j.at("achieved_ratio").get<double>(), 0.5, 0.03);
   EXPECT_EQ(j.at("kv_bytes_per_layer").size(), 5u);
+  // The exact budget's eps, searched per (layer, KV head), is reported.
+  ASSERT_EQ(j.at("eps_used").size(), 5u);
+  for (const auto& layer : j.at("eps_used")) {
+    ASSERT_EQ(layer.size(), 4u);
+    for (const auto& eps : layer) {
+      ASSERT_TRUE(eps.is_number()) << eps;
+      EXPECT_GE(eps.get<double>(), -1.0);
+      EXPECT_LE(eps.get<double>(), 1.0001);
+    }
+  }
+  EXPECT_EQ(j.at("protected_released").size(), 5u);
+}
+
+TEST(Cli, KVMergerWithDecodeCompressionRunsToTheEndOnAShortPrompt) {
+  // 5 tokens at 50%: 3 slots, 1 recent and 1 protected token with runs around them used to need
+  // 4 and stopped the generation after "Once upon a time,".
+  const CliRun r = runCli("generate " + kModel +
+                          " --prompt 'Once upon a time' --temperature 0 --steps 80 --method "
+                          "kvmerger --budget 0.5 --decode-compression --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("stop_reason").get<std::string>() == "steps" ||
+                j.at("stop_reason").get<std::string>() == "stop_token",
+            true);
+  EXPECT_GT(j.at("generated_token_ids").size(), 20u);
 }
 
 // ---------------------------------------------------------------------------- bad input
@@ -274,7 +299,16 @@ TEST_F(CliBadInput, BadCompressionParametersNameTheParameter) {
   expectCleanError(runCli(base + "--method kvmerger --budget 1.5"), "budget must be in (0, 1]");
   expectCleanError(runCli(base + "--method snapkv"), "unknown method 'snapkv'; use one of: full");
   expectCleanError(runCli(base + "--method kvmerger --sigma -1"), "sigma must be > 0");
-  expectCleanError(runCli(base + "--method kvmerger --eps 2"), "eps must be in [-1, 1.0001]");
+  expectCleanError(runCli(base + "--method kvmerger --eps 2 --approximate-budget"),
+                   "eps must be in [-1, 1.0001]");
+  // Nothing given is ignored in silence: an exact budget searches eps itself.
+  expectCleanError(runCli(base + "--method kvmerger --eps 0.9"),
+                   "--eps has no effect with an exact budget");
+  expectCleanError(runCli(base + "--method kvmerger --eps 0.9"), "add --approximate-budget");
+  // Both count a merged slot n times: together n^2.
+  expectCleanError(runCli(base + "--method kvmerger --log-bias"), "--no-value-scaling");
+  expectCleanError(runCli(base + "--method kvmerger --skip-layers 1,31"),
+                   "skip-layers lists layer 31, but the model has 5 layers (0 to 4)");
   expectCleanError(runCli(base + "--method kvmerger --sigma-mode wide"), "unknown sigma mode");
   expectCleanError(runCli(base + "--method kvmerger --budget 0.2 --recent 0.17 --protected 0.12"),
                    "smaller than the recent + protected");

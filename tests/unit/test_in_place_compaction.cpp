@@ -26,14 +26,18 @@ ModelConfig config(int layers, int kvHeads, int T, int headDim) {
 struct Prefilled {
   KvCache cache;
   SlotMap map;
-  Prefilled(const ModelConfig& c, int T, at::ScalarType dtype, uint64_t seed)
+  // roundedTo: values drawn in float32, rounded to this dtype, stored as dtype (so a float32
+  // cache can hold exactly what a bf16 one holds).
+  Prefilled(const ModelConfig& c, int T, at::ScalarType dtype, uint64_t seed,
+            at::ScalarType roundedTo = at::kFloat)
       : cache(c, at::TensorOptions(dtype)) {
     at::manual_seed(seed);
     const int H = c.nKvHeads, D = c.headDim();
     cache.beginAppend(T);
     for (int l = 0; l < c.nLayers; ++l) {
       const at::Tensor k = at::randn({1, H, D}) + 0.15 * at::randn({T, H, D}).cumsum(0);
-      cache.write(l, k.to(dtype), at::randn({T, H, D}).to(dtype));
+      const at::Tensor v = at::randn({T, H, D});
+      cache.write(l, k.to(roundedTo).to(dtype), v.to(roundedTo).to(dtype));
     }
     cache.commit();
     map.reset(c.nLayers, H);
@@ -126,6 +130,42 @@ INSTANTIATE_TEST_SUITE_P(Policies, InPlaceCompaction,
                                   (k.dtype == at::kFloat ? "_f32_" : "_bf16_") +
                                   std::to_string(k.kvHeads * k.tokens * k.headDim);
                          });
+
+// fp16/bf16 caches merge in float32 on the new-storage path too (the GPU's, and a shared
+// CPU cache's): the same plan on a float32 cache holding the same (rounded) inputs gives a result
+// that differs only by rounding it once to the cache dtype, at most half an ulp.
+TEST(HalfPrecisionMerge, NewStoragePathMergesInFloat32) {
+  for (const at::ScalarType dtype : {at::kHalf, at::kBFloat16}) {
+    for (const Method method : {Method::kKVMerger, Method::kCaM}) {
+      const ModelConfig c = config(2, 2, 200, 16);
+      const Prefilled reference(c, 200, at::kFloat, 5, dtype);
+      const Prefilled half(c, 200, dtype, 5, dtype);
+      CompressionParams p;
+      p.method = method;
+      p.budget = 0.35;
+      const CompressionPlan plan = makePolicy(p)->plan(reference.cache, reference.map);
+      KvCache exact = reference.cache.clone();
+      SlotMap exactMap = reference.map;
+      applyPlan(plan, exact, exactMap);
+      KvCache rounded = half.cache.clone();
+      const KvCache sharer = rounded;  // shared storage: the new-storage path
+      SlotMap roundedMap = half.map;
+      applyPlan(plan, rounded, roundedMap);
+      // Half an ulp relative to the value: 2^-11 for fp16 (10 mantissa bits), 2^-8 for bf16.
+      const double halfUlp = dtype == at::kHalf ? 1.0 / 2048 : 1.0 / 256;
+      for (int l = 0; l < 2; ++l) {
+        for (const bool values : {false, true}) {
+          const at::Tensor f = (values ? exact.values(l) : exact.keys(l)).to(at::kDouble);
+          const at::Tensor r = (values ? rounded.values(l) : rounded.keys(l)).to(at::kDouble);
+          const at::Tensor excess = (r - f).abs() - (f.abs() * halfUlp * 1.0001 + 1e-7);
+          EXPECT_LE(excess.max().item<double>(), 0.0)
+              << toString(method) << " " << c10::toString(dtype) << " layer " << l
+              << (values ? " values" : " keys");
+        }
+      }
+    }
+  }
+}
 
 // A head whose new slot reads an old slot before its own index (CaM can merge a value into a
 // kept slot further on) is built from a copy: slot 1 = 0.5 old 0 + 0.5 old 3 must see old 0.

@@ -1,0 +1,49 @@
+#pragma once
+// Hand-made caches for compression tests: a KvCache and SlotMap filled from K, V [L, Hkv, T, D]
+// and accumulated attention A [L, Hkv, T].
+
+#include <ATen/ATen.h>
+
+#include "cache/kv_cache.h"
+#include "compress/compression_policy.h"
+
+namespace kvs::test {
+
+inline ModelConfig compressionConfig(int T, int kvHeads = 2, int headDim = 4) {
+  ModelConfig c;
+  c.nKvHeads = kvHeads, c.nHeads = kvHeads, c.dim = kvHeads * headDim;
+  c.hiddenDim = 8, c.nLayers = 2, c.vocabSize = 10, c.seqLen = T + 16;
+  return c;
+}
+
+// A cache of T tokens with keys/values K, V [L, Hkv, T, D] and a SlotMap with attention A.
+struct CompressionFixture {
+  KvCache cache;
+  SlotMap map;
+  CompressionFixture(const ModelConfig& c, const at::Tensor& K, const at::Tensor& V,
+                     const at::Tensor& A)
+      : cache(c) {
+    const int T = static_cast<int>(K.size(2));
+    cache.beginAppend(T);
+    for (int l = 0; l < c.nLayers; ++l) cache.write(l, K[l].transpose(0, 1), V[l].transpose(0, 1));
+    cache.commit();
+    map.reset(c.nLayers, c.nKvHeads);
+    map.appendTokens(0, T);
+    for (int l = 0; l < c.nLayers; ++l) {
+      for (int h = 0; h < c.nKvHeads; ++h) {
+        for (int t = 0; t < T; ++t) map.head(l, h)[t].attention = A[l][h][t].item<double>();
+      }
+    }
+  }
+  void compress(const CompressionParams& p) {
+    applyPlan(makePolicy(p)->plan(cache, map), cache, map);
+  }
+};
+
+// Keys drifting slowly along the token axis (neighbours similar, like real post-RoPE keys).
+inline at::Tensor smoothKeys(int L, int H, int T, int D, uint64_t seed) {
+  at::manual_seed(seed);
+  return at::randn({L, H, 1, D}) + 0.15 * at::randn({L, H, T, D}).cumsum(2);
+}
+
+}  // namespace kvs::test
