@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cache/mapped_storage.h"
+#include "model/rope.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -15,6 +16,8 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       nKvHeads_(config.nKvHeads),
       headDim_(config.headDim()),
       maxLength_(config.seqLen),
+      ropeTheta_(config.ropeTheta),
+      ropeStyle_(config.ropeStyle),
       options_(options),
       slots_(config.nLayers, std::vector<int>(config.nKvHeads, 0)),
       keys_(config.nLayers),
@@ -157,8 +160,25 @@ void KvCache::rollback() {
   pending_ = 0;
 }
 
+void KvCache::setRopeShift(int shift) {
+  require(shift >= 0 && shift <= length_, "KvCache: RoPE shift beyond the tokens seen");
+  ropeShift_ = shift;
+}
+
+void KvCache::rotateKeys(int layer, int head, int first, int n, int delta) {
+  if (n <= 0 || delta == 0) return;
+  require(pending_ == 0 && first >= 0 && first + n <= slots_[layer][head],
+          "KvCache::rotateKeys: slots out of range");
+  const RotaryEmbedding rope(headDim_, std::abs(delta) + 1, ropeTheta_, ropeStyle_,
+                             options_.device());
+  at::Tensor rows = keys_[layer][head].narrow(0, first, n);                         // [n, D]
+  const at::Tensor rotated = rope.rotate(rows.to(at::kFloat).unsqueeze(1), delta);  // [n, 1, D]
+  rows.copy_(rotated.squeeze(1));
+}
+
 void KvCache::clear() {
   length_ = 0;
+  ropeShift_ = 0;
   pending_ = 0;
   for (auto& layer : slots_) std::fill(layer.begin(), layer.end(), 0);
   peakBytes_ = bytes();

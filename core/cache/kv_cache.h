@@ -75,6 +75,15 @@ class KvCache {
   bool rewriteLayerInPlace(int layer, int capacity, const std::vector<int>& slots,
                            const LayerRewrite& rewrite);
 
+  // RoPE positions: the tokens of an append are rotated at positions length() - ropeShift() on.
+  // 0 (every key at its token's own position) unless a policy re-assigns positions inside the
+  // cache, as StreamingLLM's authors do: then slot s holds a key rotated at position s.
+  int ropeShift() const { return ropeShift_; }
+  void setRopeShift(int shift);
+  // Rotates the keys of slots first .. first+n-1 of (layer, head) by delta positions (negative:
+  // back), in float32, with the model's RoPE.
+  void rotateKeys(int layer, int head, int first, int n, int delta);
+
   // An attention-logit bias per slot of a layer, [Hkv, slots >= the longest head] (KVMerger's
   // optional +log(n) for merged slots); added by attentionMask(). Undefined tensor: none.
   void setSlotBias(int layer, const at::Tensor& bias);
@@ -103,6 +112,9 @@ class KvCache {
   bool exclusive(int layer) const;
 
   int nLayers_, nKvHeads_, headDim_, maxLength_;
+  float ropeTheta_;
+  RopeStyle ropeStyle_;
+  int ropeShift_ = 0;
   at::TensorOptions options_;
   int length_ = 0;
   int pending_ = 0;

@@ -99,6 +99,9 @@ int runCompare(const CompareOptions& o) {
               o.compression.params.budgetTokens == 0,
           "compare takes --methods and --budgets, not --method, --budget or --budget-tokens");
   const CompressionParams shared = o.compression.resolve();
+  std::vector<Method> methods;
+  for (const auto& name : o.methods) methods.push_back(parseMethod(name));
+  o.compression.requireUsedBy(methods);
   std::vector<CompressionParams> variants;
   std::vector<std::pair<std::string, double>> labels;
   for (const auto& name : o.methods) {

@@ -1,6 +1,7 @@
 #include "cli/compression_options.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 
 #include "cli/validators.h"
 #include "util/error.h"
@@ -47,8 +48,22 @@ void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
       ->group(group);
   app.add_option("--sink-tokens", p.sinkTokens, "StreamingLLM: first tokens kept (default 4)")
       ->group(group);
-  app.add_option("--cam-window", p.camWindow, "CaM: kept tokens an evicted value merges into")
-      ->group(group);
+  o.camWindowOption =
+      app.add_option("--cam-window", p.camWindow,
+                     "CaM: kept tokens an evicted value merges into (default 32; 16 with "
+                     "--cam-base streaming, as the authors' streaming code)")
+          ->group(group);
+  o.camBaseOption =
+      app.add_option("--cam-base", o.camBase,
+                     "CaM: h2o (recent + heavy hitters at prefill, the KVMerger paper's baseline) "
+                     "or streaming (sinks + recent, one eviction and merge per decode step, "
+                     "positions inside the cache: the authors' streaming code)")
+          ->group(group);
+  o.positionsOption =
+      app.add_option("--streaming-positions", o.positions,
+                     "StreamingLLM: original (keys and queries at their tokens' positions) or "
+                     "cache (slot s at position s: the authors' rolling RoPE)")
+          ->group(group);
   app.add_option("--cam-seed", p.seed, "CaM: seed of its Bernoulli draws (default 0)")
       ->group(group);
   app.add_flag("--log-bias", p.logBias,
@@ -70,6 +85,11 @@ CompressionParams CompressionOptions::resolve() const {
   p.sigmaMode = parseSigmaMode(sigmaMode);
   p.layout = parseMergeLayout(layout);
   p.gqaReduction = parseGqaReduction(gqaReduction);
+  p.camBase = parseCamBase(camBase);
+  p.positions = parseStreamingPositions(positions);
+  const auto given = [](const CLI::Option* o) { return o && o->count() > 0; };
+  // The authors' streaming CaM merges each evicted value into the 16 values after it.
+  if (p.camBase == CamBase::kStreaming && !given(camWindowOption)) p.camWindow = 16;
   p.exactBudget = !approximateBudget;
   p.scaleValues = !noValueScaling;
   // An exact budget searches eps per head, so a given eps would be ignored in silence.
@@ -78,6 +98,17 @@ CompressionParams CompressionOptions::resolve() const {
           "to fit the budget; add --approximate-budget to merge at --eps as the paper does");
   p.validate();
   return p;
+}
+
+void CompressionOptions::requireUsedBy(const std::vector<Method>& methods) const {
+  const auto uses = [&](Method m) {
+    return std::find(methods.begin(), methods.end(), m) != methods.end();
+  };
+  require(!(camBaseOption && camBaseOption->count() > 0) || uses(Method::kCaM),
+          "--cam-base applies to cam only; add cam to the methods or drop --cam-base");
+  require(!(positionsOption && positionsOption->count() > 0) || uses(Method::kStreaming),
+          "--streaming-positions applies to streaming only (cam with --cam-base streaming always "
+          "re-assigns positions inside the cache, as its authors' code does)");
 }
 
 }  // namespace kvs::cli

@@ -3,6 +3,7 @@
 // field, with the names of kvmerger-spec.md.
 
 #include <string>
+#include <vector>
 
 #include "compress/compression_params.h"
 
@@ -16,11 +17,16 @@ namespace kvs::cli {
 struct CompressionOptions {
   CompressionParams params;
   std::string method = "full", sigmaMode = "fixed", layout = "per-head", gqaReduction = "mean";
+  std::string camBase = "h2o", positions = "original";
   bool approximateBudget = false, noValueScaling = false;
-  const CLI::Option* epsOption = nullptr;  // to tell an --eps given from the default
+  // To tell options given from their defaults.
+  const CLI::Option *epsOption = nullptr, *positionsOption = nullptr, *camBaseOption = nullptr,
+                    *camWindowOption = nullptr;
 
   // Parses the names into params and validates; KvsError names the bad flag's value.
   CompressionParams resolve() const;
+  // Refuses an option given for methods it does not apply to (e.g. --cam-base without cam).
+  void requireUsedBy(const std::vector<Method>& methods) const;
 };
 
 void addCompressionOptions(CLI::App& app, CompressionOptions& o);

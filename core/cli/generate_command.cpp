@@ -93,6 +93,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   validateRequest(*model, request);  // before anything is printed
   const CompressionParams params = o.compression.resolve();
   params.validateForModel(model->config().nLayers);
+  o.compression.requireUsedBy({params.method});
   const RecordingOptions recording = o.record.resolve();
 
   std::unique_ptr<Hdf5Recorder> recorder;

@@ -34,6 +34,11 @@ const std::pair<const char*, MergeLayout> kLayouts[] = {{"per-head", MergeLayout
 const std::pair<const char*, GqaReduction> kReductions[] = {
     {"mean", GqaReduction::kMean}, {"sum", GqaReduction::kSum}, {"max", GqaReduction::kMax}};
 
+const std::pair<const char*, StreamingPositions> kPositions[] = {
+    {"original", StreamingPositions::kOriginal}, {"cache", StreamingPositions::kCache}};
+const std::pair<const char*, CamBase> kCamBases[] = {{"h2o", CamBase::kH2O},
+                                                     {"streaming", CamBase::kStreaming}};
+
 template <typename E, size_t N>
 const char* nameOf(E value, const std::pair<const char*, E> (&names)[N]) {
   for (const auto& [name, v] : names) {
@@ -55,6 +60,25 @@ const char* toString(MergeLayout m) {
 }
 const char* toString(GqaReduction m) {
   return nameOf(m, kReductions);
+}
+const char* toString(StreamingPositions m) {
+  return nameOf(m, kPositions);
+}
+const char* toString(CamBase m) {
+  return nameOf(m, kCamBases);
+}
+StreamingPositions parseStreamingPositions(const std::string& s) {
+  return parseName(s, "streaming positions", kPositions);
+}
+CamBase parseCamBase(const std::string& s) {
+  return parseName(s, "CaM base", kCamBases);
+}
+bool usesCachePositions(const CompressionParams& p) {
+  return (p.method == Method::kStreaming && p.positions == StreamingPositions::kCache) ||
+         (p.method == Method::kCaM && p.camBase == CamBase::kStreaming);
+}
+bool compressesWhileDecoding(const CompressionParams& p) {
+  return p.decodeCompression || (p.method == Method::kCaM && p.camBase == CamBase::kStreaming);
 }
 Method parseMethod(const std::string& s) {
   return parseName(s, "method", kMethods);
@@ -125,6 +149,10 @@ void CompressionParams::validate() const {
   check(camWindow > 0, "cam-window must be > 0, got " + std::to_string(camWindow));
   check(decodeChunk > 0, "decode-chunk must be > 0, got " + std::to_string(decodeChunk));
   for (int l : skipLayers) check(l >= 0, "skip-layers must list layer indices >= 0");
+  // The authors' CaM evicts and merges one token per decode step.
+  check(!(method == Method::kCaM && camBase == CamBase::kStreaming) || decodeChunk == 1,
+        "CaM on the streaming base (the authors' code) evicts one token per decode step: drop "
+        "--decode-chunk or set it to 1");
   // Both make a merged slot of n tokens weigh like n tokens in attention: together, n^2.
   check(!(logBias && scaleValues && method == Method::kKVMerger),
         "log-bias and value scaling both count a merged slot as its n tokens (together n times "
@@ -168,8 +196,10 @@ nlohmann::json toJson(const CompressionParams& p) {
       {"gqa_reduction", toString(p.gqaReduction)},
       {"sink_tokens", p.sinkTokens},
       {"cam_window", p.camWindow},
+      {"cam_base", toString(p.camBase)},
+      {"streaming_positions", toString(p.positions)},
       {"seed", p.seed},
-      {"decode_compression", p.decodeCompression},
+      {"decode_compression", compressesWhileDecoding(p)},
       {"decode_chunk", p.decodeChunk}};
 }
 

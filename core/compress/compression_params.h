@@ -18,6 +18,16 @@ enum class SigmaMode {
 };
 enum class MergeLayout { kPerHead, kSharedPerLayer };
 enum class GqaReduction { kMean, kSum, kMax };
+// Where RoPE puts the kept keys of StreamingLLM (CaM on the streaming base always uses kCache).
+enum class StreamingPositions {
+  kOriginal,  // each key at its token's own position, queries at theirs (the KVMerger spec)
+  kCache,     // re-assigned inside the cache: slot s at position s, queries next (the authors')
+};
+// What CaM keeps before merging the evicted values.
+enum class CamBase {
+  kH2O,        // recent + heavy hitters at prefill (the KVMerger paper's baseline)
+  kStreaming,  // sinks + recent, one eviction and merge per decode step (the authors' code)
+};
 
 struct CompressionParams {
   Method method = Method::kFull;
@@ -43,7 +53,9 @@ struct CompressionParams {
   GqaReduction gqaReduction = GqaReduction::kMean;
   int sinkTokens = 4;  // StreamingLLM: first tokens always kept
   int camWindow = 32;  // CaM: kept tokens that receive an evicted value
-  uint64_t seed = 0;   // CaM's Bernoulli draws
+  CamBase camBase = CamBase::kH2O;
+  StreamingPositions positions = StreamingPositions::kOriginal;
+  uint64_t seed = 0;  // CaM's Bernoulli draws
   // Compress during decoding too: once a head holds decodeChunk slots more than its size right
   // after the prompt was compressed, compress it back to that size (H2O's official code evicts
   // one per step: chunk 1).
@@ -74,12 +86,22 @@ std::string variantName(const CompressionParams& p);
 const char* toString(SigmaMode m);
 const char* toString(MergeLayout m);
 const char* toString(GqaReduction m);
+const char* toString(StreamingPositions m);
+const char* toString(CamBase m);
 // Parse user-facing names ("kvmerger", "mean-distance", "per-head", "mean", ...); KvsError lists
 // the accepted names.
 Method parseMethod(const std::string& s);
 SigmaMode parseSigmaMode(const std::string& s);
 MergeLayout parseMergeLayout(const std::string& s);
 GqaReduction parseGqaReduction(const std::string& s);
+StreamingPositions parseStreamingPositions(const std::string& s);
+CamBase parseCamBase(const std::string& s);
+// Whether the cache's keys are re-assigned to the positions of their slots: StreamingLLM with
+// kCache, and CaM on the streaming base (as its authors' code does).
+bool usesCachePositions(const CompressionParams& p);
+// Whether the cache is compressed while decoding: decodeCompression, or CaM on the streaming
+// base, which evicts and merges one token at every step.
+bool compressesWhileDecoding(const CompressionParams& p);
 
 nlohmann::json toJson(const CompressionParams& p);
 

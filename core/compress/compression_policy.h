@@ -24,6 +24,9 @@ class CompressionPolicy {
   CompressionPlan plan(const KvCache& cache, const SlotMap& map) const;
   // Plans and applies layer by layer, so only one layer's plan and new storage exist at a time.
   void compress(KvCache& cache, SlotMap& map, int headroom = 0) const;
+  // One layer: plan, apply, and with StreamingPositions::kCache move the kept keys to the
+  // positions of their new slots.
+  void compressLayer(KvCache& cache, SlotMap& map, int layer, int headroom = 0) const;
   const CompressionParams& params() const { return params_; }
 
  protected:

@@ -32,7 +32,9 @@ void DecodeCompressor::start(const KvCache& cache) {
 }
 
 bool DecodeCompressor::afterStep(KvCache& cache, SlotMap& map) {
-  if (!params_.decodeCompression || params_.method == Method::kFull || target_ == 0) return false;
+  if (!compressesWhileDecoding(params_) || params_.method == Method::kFull || target_ == 0) {
+    return false;
+  }
   int longest = 0;
   for (int l = 0; l < cache.nLayers(); ++l) {
     if (!compressed(l)) continue;

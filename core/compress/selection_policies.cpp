@@ -41,9 +41,34 @@ CompressionPlan CompressionPolicy::plan(const KvCache& cache, const SlotMap& map
 }
 
 void CompressionPolicy::compress(KvCache& cache, SlotMap& map, int headroom) const {
-  for (int l = 0; l < cache.nLayers(); ++l) {
-    applyLayerPlan(planLayer(cache, map, l), l, cache, map, headroom, params_.logBias);
+  for (int l = 0; l < cache.nLayers(); ++l) compressLayer(cache, map, l, headroom);
+}
+
+void CompressionPolicy::compressLayer(KvCache& cache, SlotMap& map, int layer, int headroom) const {
+  const std::vector<HeadPlan> heads = planLayer(cache, map, layer);
+  applyLayerPlan(heads, layer, cache, map, headroom, params_.logBias);
+  if (heads.empty() || !usesCachePositions(params_)) return;
+  // Positions inside the cache: slot i held a key rotated at position i (every earlier
+  // compression kept that true, and new tokens are rotated at the slot they take); the key of
+  // new slot s comes from old slot src, so it turns by s - src. Evicted tokens' positions are
+  // given up: the next token is rotated right after the last slot.
+  // Runs of slots with the same turn are rotated together (StreamingLLM: the sinks, unturned, and
+  // the recent tokens, all turned back by the number evicted).
+  for (size_t h = 0; h < heads.size(); ++h) {
+    const HeadPlan& p = heads[h];
+    std::vector<int> turn(p.size(), 0);
+    for (int s = 0; s < p.size(); ++s) {
+      for (int e = p.entryStart[s]; e < p.entryStart[s + 1]; ++e) {
+        if (p.keyWeight[e] != 0.0f) turn[s] = s - p.source[e];  // the slot's one key entry
+      }
+    }
+    for (int first = 0, s = 1; s <= p.size(); ++s) {
+      if (s < p.size() && turn[s] == turn[first]) continue;
+      cache.rotateKeys(layer, static_cast<int>(h), first, s - first, turn[first]);
+      first = s;
+    }
   }
+  cache.setRopeShift(cache.length() - cache.slotCount(layer, 0));
 }
 
 std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params) {
@@ -62,20 +87,30 @@ std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params) {
   return nullptr;
 }
 
+namespace {
+
+// StreamingLLM's choice among S slots: the first `sinks` and the most recent up to the target.
+std::vector<char> sinksAndRecent(int S, int target, int sinkTokens) {
+  const int sinks = std::min(sinkTokens, target);
+  std::vector<char> keep(S, 0);
+  for (int i = 0; i < S; ++i) keep[i] = i < sinks || i >= S - (target - sinks);
+  return keep;
+}
+
+}  // namespace
+
 std::vector<HeadPlan> StreamingPolicy::planLayer(const KvCache& cache, const SlotMap& map,
                                                  int l) const {
   std::vector<HeadPlan> heads;
-  {
-    for (int h = 0; h < cache.nKvHeads(); ++h) {
-      const auto& old = map.head(l, h);
-      const int S = static_cast<int>(old.size()), target = params_.targetSlots(S);
-      const int sinks = std::min(params_.sinkTokens, target);
-      std::vector<int> kept;
-      for (int i = 0; i < S; ++i) {
-        if (i < sinks || i >= S - (target - sinks)) kept.push_back(i);
-      }
-      heads.push_back(HeadPlan::keep(old, kept));
+  for (int h = 0; h < cache.nKvHeads(); ++h) {
+    const auto& old = map.head(l, h);
+    const int S = static_cast<int>(old.size());
+    const std::vector<char> keep = sinksAndRecent(S, params_.targetSlots(S), params_.sinkTokens);
+    std::vector<int> kept;
+    for (int i = 0; i < S; ++i) {
+      if (keep[i]) kept.push_back(i);
     }
+    heads.push_back(HeadPlan::keep(old, kept));
   }
   return heads;
 }
@@ -87,14 +122,19 @@ std::vector<HeadPlan> H2OPolicy::planLayer(const KvCache& cache, const SlotMap& 
     for (int h = 0; h < cache.nKvHeads(); ++h) {
       const auto& old = map.head(l, h);
       const int S = static_cast<int>(old.size()), target = params_.targetSlots(S);
-      const int recent = params_.recentCount(S);
-      const int heavy = std::min(params_.protectedCount(S), target - recent);
-      require(recent <= target, "recent tokens (" + std::to_string(recent) +
-                                    ") exceed the budget of " + std::to_string(target) +
-                                    " slots; lower --recent");
       std::vector<double> attention(S);
       for (int i = 0; i < S; ++i) attention[i] = old[i].attention;
-      const std::vector<char> keep = protectedSlots(attention, recent, heavy);
+      std::vector<char> keep;
+      if (cam && params_.camBase == CamBase::kStreaming) {
+        keep = sinksAndRecent(S, target, params_.sinkTokens);
+      } else {
+        const int recent = params_.recentCount(S);
+        const int heavy = std::min(params_.protectedCount(S), target - recent);
+        require(recent <= target, "recent tokens (" + std::to_string(recent) +
+                                      ") exceed the budget of " + std::to_string(target) +
+                                      " slots; lower --recent");
+        keep = protectedSlots(attention, recent, heavy);
+      }
       std::vector<int> kept;
       for (int i = 0; i < S; ++i) {
         if (keep[i]) kept.push_back(i);

@@ -93,7 +93,7 @@ at::Tensor LlamaModel::rmsNorm(const at::Tensor& x, const at::Tensor& weight) co
   return normed * (weight.scalar_type() == computeDtype_ ? weight : weight.to(computeDtype_));
 }
 
-at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache, int firstPos,
+at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache, int ropePos,
                                  LayerObserver* observer) const {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t n = x.size(0), Hq = config_.nHeads, Hkv = config_.nKvHeads;
@@ -104,8 +104,8 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   const at::Tensor kRaw = qkv.narrow(1, Hq * D, Hkv * D).view({n, Hkv, D});
   const at::Tensor v = qkv.narrow(1, (Hq + Hkv) * D, Hkv * D).view({n, Hkv, D});
   // RoPE in float32 (its table is complex64).
-  const at::Tensor q = rope_.apply(qRaw.to(at::kFloat), firstPos).to(computeDtype_);  // [n, Hq, D]
-  const at::Tensor k = rope_.apply(kRaw.to(at::kFloat), firstPos).to(computeDtype_);  // [n, Hkv, D]
+  const at::Tensor q = rope_.apply(qRaw.to(at::kFloat), ropePos).to(computeDtype_);  // [n, Hq, D]
+  const at::Tensor k = rope_.apply(kRaw.to(at::kFloat), ropePos).to(computeDtype_);  // [n, Hkv, D]
   cache.write(layer, k, v);
   if (observer) {
     observer->onTensor(layer, "k_prerope", kRaw.transpose(0, 1));
@@ -174,11 +174,13 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
   const int firstPos = cache.beginAppend(n);
   try {
     if (observer) observer->beginForward(firstPos, n);
+    // RoPE at the cache's positions: the tokens' own unless a policy re-assigned them.
+    const int ropePos = firstPos - cache.ropeShift();
     std::vector<int64_t> ids(tokens.begin(), tokens.end());
     const at::Tensor idx = at::tensor(ids, at::kLong).to(device_);
     at::Tensor x = weights_.embedding.index_select(0, idx).to(computeDtype_);  // [n, C]
     for (int l = 0; l < config_.nLayers; ++l) {
-      x = x + attention(l, x, cache, firstPos, observer);
+      x = x + attention(l, x, cache, ropePos, observer);
       x = x + feedForward(l, x);
     }
     if (mode == LogitsMode::kLast) x = x.narrow(0, n - 1, 1);

@@ -52,7 +52,8 @@ class LlamaModel {
 
  private:
   at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
-  at::Tensor attention(int layer, const at::Tensor& x, KvCache& cache, int firstPos,
+  // ropePos: the RoPE position of x's first token (KvCache::ropeShift below its own position).
+  at::Tensor attention(int layer, const at::Tensor& x, KvCache& cache, int ropePos,
                        LayerObserver* observer) const;
   at::Tensor feedForward(int layer, const at::Tensor& x) const;
 

@@ -30,16 +30,27 @@ RotaryEmbedding::RotaryEmbedding(int headDim, int maxPositions, float theta, Rop
 
 at::Tensor RotaryEmbedding::apply(const at::Tensor& x, int64_t start) const {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == headDim_, "RoPE input must be [T, H, D]");
-  const int64_t T = x.size(0), H = x.size(1), half = headDim_ / 2;
+  const int64_t T = x.size(0);
   TORCH_CHECK(start >= 0 && start + T <= maxPositions_, "RoPE position out of range");
-  const at::Tensor angles = table_.narrow(0, start, T);  // [T, 1, D/2]
+  return rotateBy(x, table_.narrow(0, start, T));  // angles [T, 1, D/2]
+}
+
+at::Tensor RotaryEmbedding::rotate(const at::Tensor& x, int64_t delta) const {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) == headDim_, "RoPE input must be [T, H, D]");
+  TORCH_CHECK(std::abs(delta) < maxPositions_, "RoPE rotation out of range");
+  const at::Tensor angle = table_.narrow(0, std::abs(delta), 1);  // [1, 1, D/2]
+  return rotateBy(x, delta < 0 ? angle.conj().resolve_conj() : angle);
+}
+
+at::Tensor RotaryEmbedding::rotateBy(const at::Tensor& x, const at::Tensor& angles) const {
+  const int64_t T = x.size(0), H = x.size(1), half = headDim_ / 2;
   if (style_ == RopeStyle::kAdjacentPairs) {
     // [T, H, D] -> [T, H, D/2] complex (pairs 2i, 2i+1), rotate, back.
-    const at::Tensor z = at::view_as_complex(x.view({T, H, half, 2}));
+    const at::Tensor z = at::view_as_complex(x.contiguous().view({T, H, half, 2}));
     return at::view_as_real(z * angles).view({T, H, headDim_});
   }
   // Half-split: pairs (i, i + D/2); gather them into adjacent pairs, rotate, scatter back.
-  const at::Tensor pairs = x.view({T, H, 2, half}).transpose(2, 3).contiguous();
+  const at::Tensor pairs = x.reshape({T, H, 2, half}).transpose(2, 3).contiguous();
   const at::Tensor rotated = at::view_as_real(at::view_as_complex(pairs) * angles);
   return rotated.transpose(2, 3).contiguous().view({T, H, headDim_});
 }

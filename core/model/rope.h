@@ -16,11 +16,17 @@ class RotaryEmbedding {
   // x: [T, H, D] (last dim contiguous), tokens at positions start .. start+T-1.
   // Returns the rotated tensor, [T, H, D], contiguous.
   at::Tensor apply(const at::Tensor& x, int64_t start) const;
+  // x: [T, H, D] rotated by the same delta positions (negative: back), e.g. to move a key rotated
+  // at position p to position p + delta. Returns [T, H, D], contiguous.
+  at::Tensor rotate(const at::Tensor& x, int64_t delta) const;
 
   RopeStyle style() const { return style_; }
   int maxPositions() const { return maxPositions_; }
 
  private:
+  // x [T, H, D] times angles [T or 1, 1, D/2] (complex), in this style's pairing.
+  at::Tensor rotateBy(const at::Tensor& x, const at::Tensor& angles) const;
+
   RopeStyle style_;
   int headDim_;
   int maxPositions_;

@@ -32,7 +32,7 @@ StateVariantResult runVariantFromState(const LlamaModel& model, const PrefillSta
   if (policy) {
     for (int l = 0; l < c.nLayers; ++l) {
       if (keepGoing && !keepGoing()) throw KvsError("cancelled");
-      applyLayerPlan(policy->planLayer(cache, map, l), l, cache, map, 0, params.logBias);
+      policy->compressLayer(cache, map, l);
     }
   }
   DecodeCompressor decodeCompressor(params);

@@ -140,6 +140,17 @@ TEST(Cli, GenerateWithKVMergerReportsMemoryAndSlots) {
   EXPECT_EQ(j.at("protected_released").size(), 5u);
 }
 
+TEST(Cli, CaMAsItsAuthorsShipItIsRecordedInTheParameters) {
+  const CliRun r = runCli("generate " + kModel +
+                          " --prompt 'Once upon a time, there was a little girl named Lily.' "
+                          "--temperature 0 --steps 60 --method cam --cam-base streaming --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto c = nlohmann::json::parse(r.out).at("compression");
+  EXPECT_EQ(c.at("cam_base").get<std::string>(), "streaming");
+  EXPECT_EQ(c.at("cam_window").get<int>(), 16);  // the authors' streaming code's merge_num
+  EXPECT_TRUE(c.at("decode_compression").get<bool>());
+}
+
 TEST(Cli, KVMergerWithDecodeCompressionRunsToTheEndOnAShortPrompt) {
   // 5 tokens at 50%: 3 slots, 1 recent and 1 protected token with runs around them used to need
   // 4 and stopped the generation after "Once upon a time,".
@@ -309,6 +320,14 @@ TEST_F(CliBadInput, BadCompressionParametersNameTheParameter) {
   expectCleanError(runCli(base + "--method kvmerger --log-bias"), "--no-value-scaling");
   expectCleanError(runCli(base + "--method kvmerger --skip-layers 1,31"),
                    "skip-layers lists layer 31, but the model has 5 layers (0 to 4)");
+  // Options of one method given to another, and the authors' CaM with a chunk it never uses.
+  expectCleanError(runCli(base + "--method h2o --cam-base streaming"), "--cam-base applies to cam");
+  expectCleanError(runCli(base + "--method h2o --streaming-positions cache"),
+                   "--streaming-positions applies to streaming only");
+  expectCleanError(runCli(base + "--method cam --cam-base streaming --decode-chunk 8"),
+                   "evicts one token per decode step");
+  expectCleanError(runCli(base + "--method streaming --streaming-positions rolling"),
+                   "unknown streaming positions 'rolling'; use one of: original, cache");
   expectCleanError(runCli(base + "--method kvmerger --sigma-mode wide"), "unknown sigma mode");
   expectCleanError(runCli(base + "--method kvmerger --budget 0.2 --recent 0.17 --protected 0.12"),
                    "smaller than the recent + protected");

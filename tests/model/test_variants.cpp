@@ -1,9 +1,13 @@
 // Variants on stories260K: settings that must not change anything do not, and every method runs
 // through prefill -> compress -> decode with memory actually freed.
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "cache/kv_cache.h"
+#include "model/layer_observer.h"
 #include "session/comparison.h"
 #include "session/variant.h"
 #include "stories_fixture.h"
@@ -170,6 +174,52 @@ TEST_F(Stories, DecodeCompressionWithSkippedLayersAndALargeChunkStaysWithinBound
     EXPECT_LE(static_cast<int>(r.slotMap.head(l, 0).size()), (T + 1) / 2 + 59) << "layer " << l;
   }
   EXPECT_LE(r.finalUsedBytes, r.finalBytes);
+}
+
+}  // namespace
+}  // namespace kvs::test
+
+namespace kvs::test {
+namespace {
+
+// The last key of layer 0 before and after RoPE, as the forward pass wrote it.
+struct LastKey : LayerObserver {
+  at::Tensor raw, rotated;  // [Hkv, D]
+  void onTensor(int layer, const std::string& name, const at::Tensor& t) override {
+    if (layer != 0) return;
+    if (name == "k_prerope") raw = t.select(1, t.size(1) - 1).to(at::kDouble).clone();
+    if (name == "k") rotated = t.select(1, t.size(1) - 1).to(at::kDouble).clone();
+  }
+};
+
+TEST_F(Stories, StreamingWithCachePositionsRotatesTheNextTokenAfterTheLastSlot) {
+  // One decode step after compressing the P-token prompt to S slots: its key is rotated at
+  // position S inside the cache (the authors' rolling RoPE), or at P (its own position).
+  GenerationRequest request = greedyRequest(tokenizer(), 0);
+  const int P = static_cast<int>(request.promptIds.size());
+  request.steps = P + 1;  // positions 0 .. P: the prompt, then one forward pass at position P
+  for (const auto positions : {StreamingPositions::kOriginal, StreamingPositions::kCache}) {
+    CompressionParams p;
+    p.method = Method::kStreaming;
+    p.budget = 0.5;
+    p.positions = positions;
+    LastKey key;
+    VariantHooks hooks;
+    hooks.observer = &key;
+    const VariantResult r = runVariant(model(), request, p, hooks);
+    const int S = r.compression.slots[0][0];
+    ASSERT_LT(S, P);
+    const double pos = positions == StreamingPositions::kCache ? S : P;
+    const int64_t D = key.raw.size(1);
+    for (int64_t i = 0; i < D / 2; ++i) {  // llama2.c's RoPE: pairs (2i, 2i+1)
+      const double angle = pos * std::pow(10000.0, -2.0 * i / D);
+      const double a = key.raw[0][2 * i].item<double>(), b = key.raw[0][2 * i + 1].item<double>();
+      EXPECT_NEAR(key.rotated[0][2 * i].item<double>(), a * std::cos(angle) - b * std::sin(angle),
+                  1e-4);
+      EXPECT_NEAR(key.rotated[0][2 * i + 1].item<double>(),
+                  a * std::sin(angle) + b * std::cos(angle), 1e-4);
+    }
+  }
 }
 
 }  // namespace
