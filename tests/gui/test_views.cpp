@@ -4,6 +4,7 @@
 
 #include <qcustomplot.h>
 #include <QAbstractItemModelTester>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDoubleSpinBox>
@@ -11,6 +12,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSemaphore>
@@ -117,6 +119,17 @@ void TestViews::exportWritesFiguresDataAndSidecar() {
   QCOMPARE(meta["prompt_token_ids"].toArray().size(), T);
   QVERIFY(meta.contains("seed"));
   QCOMPARE(meta["view"].toObject()["source"].toString(), QStringLiteral("keys"));
+  // The eps every head used: the one given, with the approximate budget the panel starts with.
+  const QJsonObject decisions = meta["merging_decisions"].toObject();
+  QCOMPARE(decisions["exact_budget"].toBool(), false);
+  QCOMPARE(decisions["eps_used"].toArray().size(), 5);
+  for (const QJsonValue& layer : decisions["eps_used"].toArray()) {
+    QCOMPARE(layer.toArray().size(), 4);
+    for (const QJsonValue& eps : layer.toArray()) QCOMPARE(eps.toDouble(), 0.66);
+  }
+  auto* decision = w.heatmap()->findChild<QLabel*>("mergeDecision");
+  QVERIFY(decision);
+  QCOMPARE(decision->text(), QStringLiteral("eps 0.6600 (approximate budget)"));
 
   ExportRequest mem;
   mem.path = dir.filePath("memory.svg");
@@ -136,6 +149,14 @@ void TestViews::exportWritesFiguresDataAndSidecar() {
     QVERIFY(sidecar.open(QIODevice::ReadOnly));
     QCOMPARE(QJsonDocument::fromJson(sidecar.readAll())["view"]["layer"].toInt(), l);
   }
+  // An exact budget: each head reports the eps searched for it instead of the one given.
+  auto* exact = w.parameters()->findChild<QCheckBox*>("exactBudget");
+  QVERIFY(exact);
+  exact->setChecked(true);  // as a click: the setting applies at once
+  QTRY_VERIFY_WITH_TIMEOUT(decision->text().contains("searched for the exact budget"), kTimeoutMs);
+  const QJsonArray searched = w.heatmap()->decisionsJson()["eps_used"].toArray();
+  QCOMPARE(searched.size(), 5);
+  QVERIFY(searched[0].toArray()[0].toDouble() != 0.66);
   // A folder that does not exist: an error, and no figure.
   ExportRequest bad = mem;
   bad.path = dir.filePath("missing/figure.png");

@@ -81,6 +81,9 @@ TEST(RecordingCli, FileAgreesWithTheJsonOutput) {
   EXPECT_EQ(v.generatedIds, generated);
   EXPECT_EQ(nlohmann::json::parse(v.paramsJson), j["compression"]);
   EXPECT_EQ(nlohmann::json::parse(v.figuresJson)["kv_bytes"], j["kv_bytes"]);
+  // The eps each head used (searched: the budget is exact) travels with the recording.
+  EXPECT_EQ(nlohmann::json::parse(v.figuresJson)["eps_used"], j["eps_used"]);
+  EXPECT_EQ(j["eps_used"].size(), 5u);
   // Slots after compression plus one per decoded position, per (layer, KV head).
   const int decoded = 48 - 5;
   for (int l = 0; l < 5; ++l) {
@@ -162,6 +165,7 @@ TEST(RecordingCli, CompareRecordsTheReferenceRunAndEveryVariant) {
     EXPECT_EQ(rec.generatedIds, v["generated_token_ids"].get<std::vector<int>>()) << name;
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(rec.figuresJson)["mean_kl"].get<double>(),
                      v["mean_kl"].get<double>());
+    EXPECT_EQ(nlohmann::json::parse(rec.figuresJson)["eps_used"], v["eps_used"]) << name;
     int slots = 0;
     for (int l = 0; l < 5; ++l) {
       for (int h = 0; h < 4; ++h) slots += int(rec.slotMap.head(l, h).size());
