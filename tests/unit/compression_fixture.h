@@ -40,6 +40,16 @@ struct CompressionFixture {
   }
 };
 
+// CaM with 20 slots and a window of 4.
+inline CompressionParams camParams(uint64_t seed) {
+  CompressionParams p;
+  p.method = Method::kCaM;
+  p.budgetTokens = 20;
+  p.camWindow = 4;
+  p.seed = seed;
+  return p;
+}
+
 // Keys drifting slowly along the token axis (neighbours similar, like real post-RoPE keys).
 inline at::Tensor smoothKeys(int L, int H, int T, int D, uint64_t seed) {
   at::manual_seed(seed);
