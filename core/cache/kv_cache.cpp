@@ -169,10 +169,9 @@ void KvCache::rotateKeys(int layer, int head, int first, int n, int delta) {
   if (n <= 0 || delta == 0) return;
   require(pending_ == 0 && first >= 0 && first + n <= slots_[layer][head],
           "KvCache::rotateKeys: slots out of range");
-  const RotaryEmbedding rope(headDim_, std::abs(delta) + 1, ropeTheta_, ropeStyle_,
-                             options_.device());
-  at::Tensor rows = keys_[layer][head].narrow(0, first, n);                         // [n, D]
-  const at::Tensor rotated = rope.rotate(rows.to(at::kFloat).unsqueeze(1), delta);  // [n, 1, D]
+  at::Tensor rows = keys_[layer][head].narrow(0, first, n);  // [n, D]
+  const at::Tensor rotated =
+      rotateByDelta(rows.to(at::kFloat).unsqueeze(1), delta, ropeTheta_, ropeStyle_);  // [n,1,D]
   rows.copy_(rotated.squeeze(1));
 }
 

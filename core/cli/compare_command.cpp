@@ -111,7 +111,7 @@ int runCompare(const CompareOptions& o) {
       CompressionParams p = shared;
       p.method = method;
       p.budget = budget;
-      p.validateForModel(model->config().nLayers);
+      p.validateForModel(model->config().nLayers, model->kvDtype() == at::kFloat);
       variants.push_back(p);
       labels.push_back({name, budget});
     }

@@ -92,10 +92,6 @@ CompressionParams CompressionOptions::resolve() const {
   if (p.camBase == CamBase::kStreaming && !given(camWindowOption)) p.camWindow = 16;
   p.exactBudget = !approximateBudget;
   p.scaleValues = !noValueScaling;
-  // An exact budget searches eps per head, so a given eps would be ignored in silence.
-  require(!(epsOption && epsOption->count() > 0 && p.exactBudget),
-          "--eps has no effect with an exact budget (the default), which searches eps per head "
-          "to fit the budget; add --approximate-budget to merge at --eps as the paper does");
   p.validate();
   return p;
 }
@@ -104,6 +100,15 @@ void CompressionOptions::requireUsedBy(const std::vector<Method>& methods) const
   const auto uses = [&](Method m) {
     return std::find(methods.begin(), methods.end(), m) != methods.end();
   };
+  // A given eps would be ignored in silence by other methods and by an exact budget, which
+  // searches eps per head.
+  if (epsOption && epsOption->count() > 0) {
+    require(uses(Method::kKVMerger), "--eps applies to kvmerger only; drop it");
+    require(approximateBudget,
+            "--eps has no effect with an exact budget (the default), which searches eps per "
+            "head to fit the budget; add --approximate-budget to merge at --eps as the paper "
+            "does");
+  }
   require(!(camBaseOption && camBaseOption->count() > 0) || uses(Method::kCaM),
           "--cam-base applies to cam only; add cam to the methods or drop --cam-base");
   require(!(positionsOption && positionsOption->count() > 0) || uses(Method::kStreaming),

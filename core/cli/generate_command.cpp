@@ -92,7 +92,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   }
   validateRequest(*model, request);  // before anything is printed
   const CompressionParams params = o.compression.resolve();
-  params.validateForModel(model->config().nLayers);
+  params.validateForModel(model->config().nLayers, model->kvDtype() == at::kFloat);
   o.compression.requireUsedBy({params.method});
   const RecordingOptions recording = o.record.resolve();
 

@@ -149,6 +149,10 @@ void CompressionParams::validate() const {
   check(camWindow > 0, "cam-window must be > 0, got " + std::to_string(camWindow));
   check(decodeChunk > 0, "decode-chunk must be > 0, got " + std::to_string(decodeChunk));
   for (int l : skipLayers) check(l >= 0, "skip-layers must list layer indices >= 0");
+  // Decode compression returns each head to its size after the prompt: an exact size.
+  check(!(method == Method::kKVMerger && decodeCompression && !exactBudget),
+        "compression while decoding keeps each head at its size after the prompt, which needs "
+        "KVMerger's exact budget; drop --approximate-budget (eps is then searched per head)");
   // The authors' CaM evicts and merges one token per decode step.
   check(!(method == Method::kCaM && camBase == CamBase::kStreaming) || decodeChunk == 1,
         "CaM on the streaming base (the authors' code) evicts one token per decode step: drop "
@@ -168,8 +172,12 @@ void CompressionParams::validate() const {
   }
 }
 
-void CompressionParams::validateForModel(int nLayers) const {
+void CompressionParams::validateForModel(int nLayers, bool float32Cache) const {
   validate();
+  require(float32Cache || !(usesCachePositions(*this) && compressesWhileDecoding(*this)),
+          "positions inside the cache with compression while decoding turn the recent keys at "
+          "every step, and an fp16/bf16 cache would round them again each time; use --kv-dtype "
+          "fp32");
   for (int l : skipLayers) {
     require(l < nLayers, "skip-layers lists layer " + std::to_string(l) + ", but the model has " +
                              std::to_string(nLayers) + " layers (0 to " +

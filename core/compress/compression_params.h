@@ -68,8 +68,10 @@ struct CompressionParams {
 
   // Throws KvsError naming the parameter and its allowed range.
   void validate() const;
-  // The checks that need the model: layer indices below its layer count.
-  void validateForModel(int nLayers) const;
+  // The checks that need the model: layer indices below its layer count; positions inside the
+  // cache re-rotated at every decode step need a float32 cache (fp16/bf16 would round the
+  // recent keys again at each step).
+  void validateForModel(int nLayers, bool float32Cache = true) const;
   // Slots per (layer, head) for a prompt of T tokens.
   int targetSlots(int T) const;
   double effectiveRecentRatio() const;

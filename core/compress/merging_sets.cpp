@@ -126,15 +126,26 @@ SetDecision decideMergingSets(const std::vector<float>& cos, const std::vector<d
     return attention[a] != attention[b] ? attention[a] < attention[b] : a > b;
   });
   for (int i = S - recent; i < S; ++i) releasable.push_back(i);
-  for (;;) {
+  // Releasing one protected token never raises the fewest sets the scan can make (it removes a
+  // singleton and joins at most two runs, or adds one run), so the fewest releases that fit are
+  // found by bisection: O(S log R) instead of a scan per release.
+  const std::vector<char> protectedFirst = d.isProtected;
+  const auto attempt = [&](int released) {
+    d.isProtected = protectedFirst;
+    for (int i = 0; i < released; ++i) d.isProtected[releasable[i]] = 0;
+    d.releasedProtected = released;
     d.eps = epsForBudget(cos, d.isProtected, target);
     d.sets = identifyMergingSets(cos, d.isProtected, d.eps);
-    if (static_cast<int>(d.sets.size()) <= target ||
-        d.releasedProtected == static_cast<int>(releasable.size())) {
-      return d;
-    }
-    d.isProtected[releasable[d.releasedProtected++]] = 0;
+    return static_cast<int>(d.sets.size()) <= target;
+  };
+  if (attempt(0)) return d;
+  int fails = 0, fits = static_cast<int>(releasable.size());  // attempt(fits) holds for target >= 1
+  while (fits - fails > 1) {
+    const int mid = fails + (fits - fails) / 2;
+    (attempt(mid) ? fits : fails) = mid;
   }
+  attempt(fits);
+  return d;
 }
 
 GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& attention,

@@ -68,7 +68,10 @@ void CompressionPolicy::compressLayer(KvCache& cache, SlotMap& map, int layer, i
       first = s;
     }
   }
-  cache.setRopeShift(cache.length() - cache.slotCount(layer, 0));
+  const std::vector<int>& counts = cache.slotCounts(layer);
+  require(std::equal(counts.begin() + 1, counts.end(), counts.begin()),
+          "positions inside the cache need every head of a layer equally long");
+  cache.setRopeShift(cache.length() - counts[0]);
 }
 
 std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params) {
@@ -90,8 +93,10 @@ std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params) {
 namespace {
 
 // StreamingLLM's choice among S slots: the first `sinks` and the most recent up to the target.
+// At least one recent slot is kept (a budget of 4 slots with 4 sinks would otherwise evict each
+// new token at once and freeze the cache on the first ones).
 std::vector<char> sinksAndRecent(int S, int target, int sinkTokens) {
-  const int sinks = std::min(sinkTokens, target);
+  const int sinks = std::min(sinkTokens, std::max(0, target - 1));
   std::vector<char> keep(S, 0);
   for (int i = 0; i < S; ++i) keep[i] = i < sinks || i >= S - (target - sinks);
   return keep;
@@ -144,10 +149,15 @@ std::vector<HeadPlan> H2OPolicy::planLayer(const KvCache& cache, const SlotMap& 
         continue;
       }
       // CaM: each evicted slot e, with probability clamp(A[e] / mean A of the m kept slots after
-      // it, 0, 1), adds V[e] / m to those m values; its key is dropped.
+      // it, 0, 1), adds V[e] / m to those m values; its key is dropped. On the streaming base,
+      // as in the authors' kv_cache_cam.py, only the token just before the recent window (the
+      // one a decode step evicts) may merge; older ones evicted with it are dropped.
       std::vector<std::vector<std::pair<int, float>>> extra(kept.size());  // per kept slot
+      int lastEvicted = -1;
+      for (int e = 0; e < S; ++e) lastEvicted = keep[e] ? lastEvicted : e;
+      const bool onlyLast = params_.camBase == CamBase::kStreaming;
       for (int e = 0; e < S; ++e) {
-        if (keep[e]) continue;
+        if (keep[e] || (onlyLast && e != lastEvicted)) continue;
         const auto next = std::upper_bound(kept.begin(), kept.end(), e);
         const int m = std::min<int>(params_.camWindow, kept.end() - next);
         if (m == 0) continue;

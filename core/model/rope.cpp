@@ -8,6 +8,23 @@
 #include "util/error.h"
 
 namespace kvs {
+namespace {
+
+// x [T, H, D] times angles [T or 1, 1, D/2] (complex), in the style's pairing.
+at::Tensor rotateBy(const at::Tensor& x, const at::Tensor& angles, RopeStyle style) {
+  const int64_t T = x.size(0), H = x.size(1), D = x.size(2), half = D / 2;
+  if (style == RopeStyle::kAdjacentPairs) {
+    // [T, H, D] -> [T, H, D/2] complex (pairs 2i, 2i+1), rotate, back.
+    const at::Tensor z = at::view_as_complex(x.contiguous().view({T, H, half, 2}));
+    return at::view_as_real(z * angles).view({T, H, D});
+  }
+  // Half-split: pairs (i, i + D/2); gather them into adjacent pairs, rotate, scatter back.
+  const at::Tensor pairs = x.reshape({T, H, 2, half}).transpose(2, 3).contiguous();
+  const at::Tensor rotated = at::view_as_real(at::view_as_complex(pairs) * angles);
+  return rotated.transpose(2, 3).contiguous().view({T, H, D});
+}
+
+}  // namespace
 
 RotaryEmbedding::RotaryEmbedding(int headDim, int maxPositions, float theta, RopeStyle style,
                                  at::Device device)
@@ -32,27 +49,31 @@ at::Tensor RotaryEmbedding::apply(const at::Tensor& x, int64_t start) const {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == headDim_, "RoPE input must be [T, H, D]");
   const int64_t T = x.size(0);
   TORCH_CHECK(start >= 0 && start + T <= maxPositions_, "RoPE position out of range");
-  return rotateBy(x, table_.narrow(0, start, T));  // angles [T, 1, D/2]
+  return rotateBy(x, table_.narrow(0, start, T), style_);  // angles [T, 1, D/2]
 }
 
 at::Tensor RotaryEmbedding::rotate(const at::Tensor& x, int64_t delta) const {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == headDim_, "RoPE input must be [T, H, D]");
   TORCH_CHECK(std::abs(delta) < maxPositions_, "RoPE rotation out of range");
   const at::Tensor angle = table_.narrow(0, std::abs(delta), 1);  // [1, 1, D/2]
-  return rotateBy(x, delta < 0 ? angle.conj().resolve_conj() : angle);
+  return rotateBy(x, delta < 0 ? angle.conj().resolve_conj() : angle, style_);
 }
 
-at::Tensor RotaryEmbedding::rotateBy(const at::Tensor& x, const at::Tensor& angles) const {
-  const int64_t T = x.size(0), H = x.size(1), half = headDim_ / 2;
-  if (style_ == RopeStyle::kAdjacentPairs) {
-    // [T, H, D] -> [T, H, D/2] complex (pairs 2i, 2i+1), rotate, back.
-    const at::Tensor z = at::view_as_complex(x.contiguous().view({T, H, half, 2}));
-    return at::view_as_real(z * angles).view({T, H, headDim_});
+at::Tensor rotateByDelta(const at::Tensor& x, int64_t delta, float theta, RopeStyle style) {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) % 2 == 0, "RoPE input must be [T, H, D], D even");
+  const int64_t D = x.size(2), half = D / 2;
+  // The same float32 arithmetic as the table: angle = float(pos) * theta^(-2i/D).
+  std::vector<float> cosSin(half * 2);
+  for (int64_t i = 0; i < half; ++i) {
+    const float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / D);
+    const float angle = static_cast<float>(std::abs(delta)) * freq * (delta < 0 ? -1.0f : 1.0f);
+    cosSin[2 * i] = std::cos(angle);
+    cosSin[2 * i + 1] = std::sin(angle);
   }
-  // Half-split: pairs (i, i + D/2); gather them into adjacent pairs, rotate, scatter back.
-  const at::Tensor pairs = x.reshape({T, H, 2, half}).transpose(2, 3).contiguous();
-  const at::Tensor rotated = at::view_as_real(at::view_as_complex(pairs) * angles);
-  return rotated.transpose(2, 3).contiguous().view({T, H, headDim_});
+  const at::Tensor angles =
+      at::view_as_complex(at::from_blob(cosSin.data(), {1, 1, half, 2}, at::kFloat).clone())
+          .to(x.device());  // [1, 1, D/2]
+  return rotateBy(x, angles, style);
 }
 
 at::Tensor permuteForHalfSplit(const at::Tensor& w, int nHeads) {

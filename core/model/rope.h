@@ -24,14 +24,15 @@ class RotaryEmbedding {
   int maxPositions() const { return maxPositions_; }
 
  private:
-  // x [T, H, D] times angles [T or 1, 1, D/2] (complex), in this style's pairing.
-  at::Tensor rotateBy(const at::Tensor& x, const at::Tensor& angles) const;
-
   RopeStyle style_;
   int headDim_;
   int maxPositions_;
   at::Tensor table_;  // complex64 [maxPositions, 1, D/2]: cos + i sin
 };
+
+// x [T, H, D] (any head dim D) turned by `delta` positions, negative included, with the angles
+// of one position computed directly (no table): what a cache needs to move kept keys.
+at::Tensor rotateByDelta(const at::Tensor& x, int64_t delta, float theta, RopeStyle style);
 
 // Reorders the rows of a q or k projection [H*D, C] from adjacent-pair to half-split RoPE, as
 // Hugging Face's conversion script does: row (h, 2i + b) moves to (h, b*D/2 + i).

@@ -269,36 +269,6 @@ TEST(CaM, IsReproducibleWithASeedAndDiffersWithAnother) {
   EXPECT_FALSE(at::equal(values(11), values(12)));
 }
 
-TEST(KVMerger, ReleasesTheWeakestProtectionWhenScatteredProtectedTokensCannotFit) {
-  const int T = 40;
-  // Rising attention on the even tokens: the 10 protected (top-A) ones are 20, 22, ..., 38, each
-  // with an unprotected odd token after it. Slots needed with protected set P: |P| + the runs of
-  // unprotected tokens = 10 + 11 = 21 > 12. Releasing the weakest protected token (20, then 22,
-  // ...) joins two runs: 2 slots fewer each, so 5 releases leave 30..38 protected, 5 + 6 = 11.
-  at::Tensor A = at::zeros({2, 2, T});
-  for (int t = 0; t < T; t += 2) A.select(2, t).fill_(1.0 + 0.01 * t);
-  CompressionFixture f(compressionConfig(T), smoothKeys(2, 2, T, 4, 9), at::randn({2, 2, T, 4}), A);
-  CompressionParams p = kvmerger(0.5);
-  p.budgetTokens = 12;
-  p.recentRatio = 0;
-  p.protectedRatio = 0.25;
-  ASSERT_NO_THROW(f.compress(p));
-  for (int l = 0; l < 2; ++l) {
-    for (int h = 0; h < 2; ++h) {
-      EXPECT_LE(f.cache.slotCount(l, h), 12);
-      EXPECT_EQ(f.map.decisions[l][h].releasedProtected, 5) << "layer " << l << " head " << h;
-      std::vector<int> singletons;
-      for (const Slot& s : f.map.head(l, h)) {
-        if (s.count == 1 && s.first >= 20) singletons.push_back(s.first);
-      }
-      for (int t : {30, 32, 34, 36, 38}) {
-        EXPECT_NE(std::find(singletons.begin(), singletons.end(), t), singletons.end())
-            << "protected token " << t << " was merged";
-      }
-    }
-  }
-}
-
 TEST(KVMerger, AbsoluteBudgetUsesTheDefaultsOfTheBudgetItMeans) {
   const int T = 32;
   CompressionFixture f(compressionConfig(T), smoothKeys(2, 2, T, 4, 10), at::randn({2, 2, T, 4}),

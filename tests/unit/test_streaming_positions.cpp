@@ -45,9 +45,17 @@ TEST(Rope, RotateTurnsForwardAndBackByAnyDelta) {
     const at::Tensor r = rope.rotate(x, delta);
     for (int t = 0; t < 3; ++t) expectRow(r[t][1], rotated(x[t][1], delta), "rotate");
   }
-  // Half-split pairs (i, i + D/2): back and forth is the identity.
-  const RotaryEmbedding half(8, 64, 10000.0f, RopeStyle::kHalfSplit);
-  EXPECT_TRUE(at::allclose(half.rotate(half.rotate(x, 9), -9), x, 1e-5, 1e-6));
+  // Both pairings: a key rotated at p and turned by d is the key rotated at p + d, with the
+  // table (rotate) and without it (rotateByDelta, what the cache uses).
+  for (const RopeStyle style : {RopeStyle::kAdjacentPairs, RopeStyle::kHalfSplit}) {
+    const RotaryEmbedding table(8, 64, 10000.0f, style);
+    for (const auto& [p, d] : {std::pair{30, -17}, std::pair{3, 40}, std::pair{50, -50}}) {
+      const at::Tensor moved = table.apply(x, p + d);
+      EXPECT_TRUE(at::allclose(table.rotate(table.apply(x, p), d), moved, 1e-5, 1e-5));
+      EXPECT_TRUE(
+          at::allclose(rotateByDelta(table.apply(x, p), d, 10000.0f, style), moved, 1e-5, 1e-5));
+    }
+  }
 }
 
 // 20 tokens whose keys were rotated at their own positions; budget 8 with 4 sinks keeps 0..3 and
@@ -93,9 +101,10 @@ TEST(StreamingPositions, CacheMovesKeptKeysToTheirSlotsAndTheNextTokenAfterThem)
   }
 }
 
-TEST(CamStreamingBase, EvictsAfterTheSinksAndMergesIntoTheNextValues) {
+TEST(CamStreamingBase, EvictsAfterTheSinksAndMergesOnlyTheTokenBeforeTheRecentWindow) {
   // Equal attention: every merge probability is 1. Budget 8, 2 sinks, window 4: tokens 2..13 are
-  // evicted and each adds V/4 to the values of slots 2..5 (tokens 14..17); keys turn back by 12.
+  // evicted; as in the authors' kv_cache_cam.py only token 13 (the one a decode step would
+  // evict) adds V/4 to the values of slots 2..5 (tokens 14..17); keys turn back by 12.
   const Rotated r;
   const at::Tensor V = at::randn({2, 2, 20, 4});
   CompressionFixture f(compressionConfig(20), r.keys(), V, at::ones({2, 2, 20}));
@@ -113,7 +122,7 @@ TEST(CamStreamingBase, EvictsAfterTheSinksAndMergesIntoTheNextValues) {
         std::vector<double> v(4);
         for (int d = 0; d < 4; ++d) {
           v[d] = V[l][h][kept[s]][d].item<double>();
-          for (int e = 2; e < 14 && s >= 2 && s < 6; ++e) v[d] += V[l][h][e][d].item<double>() / 4;
+          if (s >= 2 && s < 6) v[d] += V[l][h][13][d].item<double>() / 4;
         }
         expectRow(f.cache.values(l)[h][s], v, "value");
         expectRow(f.cache.keys(l)[h][s], rotated(r.raw[l][h][kept[s]], s), "key");
