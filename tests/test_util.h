@@ -2,6 +2,7 @@
 // Helpers shared by the tests: paths of reference data, small files, running the CLI.
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "compress/compression_params.h"
 #include "model/model_config.h"
+#include "util/error.h"
 
 namespace kvs::test {
 
@@ -68,6 +70,16 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The message of the KvsError that f throws, or "(no error)".
+inline std::string errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const KvsError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 // KVMerger at a budget, every other parameter at its default.
 inline CompressionParams kvmerger(double budget) {

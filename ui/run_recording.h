@@ -19,8 +19,9 @@ namespace kvs::ui {
 
 class RunRecording : public LayerObserver {
  public:
-  // Creates the file and writes /meta; KvsError when it cannot (exists without overwrite, folder
-  // missing, not writable, disk full).
+  // Creates the file and writes /meta; KvsError when it cannot (exists without overwrite; is the
+  // model or tokenizer of `meta`, a FIFO, a folder or a link; folder missing, not writable, disk
+  // full). The path then stays untouched: the file appears only once it opens as a recording.
   RunRecording(const RecordingOptions& options, const RecordingMeta& meta);
   ~RunRecording() override;
 

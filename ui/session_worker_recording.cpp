@@ -5,6 +5,7 @@
 #include "analysis/similarity_view.h"
 #include "io/file_digest.h"
 #include "io/hdf5_recorder.h"
+#include "io/recording_check.h"
 #include "io/recording_reader.h"
 #include "model/llama_model.h"
 #include "model/model_loader.h"
@@ -183,7 +184,11 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
   QElapsedTimer timer;
   timer.start();
   emit phase(tr("opening recording"));
-  const RecordingReader reader(QFile::encodeName(path).toStdString());
+  const std::string file = QFile::encodeName(path).toStdString();
+  // Read and validated in a child process first, so that a corrupt file that crashes libhdf5
+  // becomes a message instead of taking the app down (io/recording_check.h).
+  checkRecording(file, 0, [&] { return !stop_ && current(kWork, ticket); });
+  const RecordingReader reader(file);
   const RecordingInfo& info = reader.info();
   auto recorded = std::make_unique<RecordedPrefill>(
       prefillFromRecording(reader, [&] { return !stop_ && current(kWork, ticket); }));

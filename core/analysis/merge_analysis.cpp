@@ -31,8 +31,11 @@ HeadSets identifyHeadSets(const at::Tensor& keys, const std::vector<double>& att
 double layerCompressionRatio(const at::Tensor& keys,
                              const std::vector<std::vector<double>>& attention,
                              const MergeThresholds& t) {
-  TORCH_CHECK(keys.dim() == 3, "layerCompressionRatio: keys must be [Hkv, T, D]");
+  TORCH_CHECK(keys.dim() == 3 && keys.size(0) > 0,
+              "layerCompressionRatio: keys must be [Hkv, T, D] with Hkv > 0");
   const int64_t Hkv = keys.size(0);
+  TORCH_CHECK(attention.empty() || int64_t(attention.size()) == Hkv,
+              "layerCompressionRatio: attention must hold one row per KV head");
   double kept = 0;
   for (int64_t h = 0; h < Hkv; ++h) {
     kept += identifyHeadSets(keys[h], attention.empty() ? std::vector<double>{} : attention[h], t)
@@ -42,8 +45,12 @@ double layerCompressionRatio(const at::Tensor& keys,
 }
 
 std::vector<std::vector<double>> accumulatedAttention(const at::Tensor& probs, int kvHeads) {
-  TORCH_CHECK(probs.dim() == 3 && probs.size(0) % kvHeads == 0,
-              "accumulatedAttention: probs must be [Hq, Tq, Tk] with Hq a multiple of Hkv");
+  // kvHeads is checked before it divides anything (0 would raise SIGFPE). Recordings are
+  // validated when read (RecordingReader), so this only catches a caller's mistake.
+  TORCH_CHECK(kvHeads > 0 && probs.dim() == 3 && probs.size(0) % kvHeads == 0,
+              "accumulatedAttention: probs must be [Hq, Tq, Tk] with Hq a positive multiple of "
+              "Hkv = ",
+              kvHeads);
   const int64_t G = probs.size(0) / kvHeads, Tk = probs.size(2);
   const at::Tensor perKv =
       probs.to(at::kDouble).sum(1).view({kvHeads, G, Tk}).mean(1).contiguous();  // [Hkv, Tk]

@@ -1,55 +1,32 @@
 // kvstudio-cli analyze: key similarity and merging sets from a recording, without the model; or,
-// with --batch, the per-layer compression ratio over many recordings or prompts (the paper's
-// second observation) with its spread.
+// with --batch (analyze_batch.cpp), the per-layer compression ratio over many recordings or
+// prompts with its spread.
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <map>
+#include <iterator>
 #include <sstream>
+#include <utility>
 
-#include "analysis/merge_analysis.h"
 #include "analysis/similarity.h"
-#include "cache/kv_cache.h"
+#include "cli/analyze_common.h"
 #include "cli/commands.h"
+#include "cli/progress_line.h"
 #include "cli/validators.h"
-#include "io/recording_reader.h"
+#include "io/output_path.h"
+#include "io/recording_check.h"
 #include "io/text_file.h"
-#include "model/layer_observer.h"
-#include "model/llama_model.h"
-#include "tokenizer/tokenizer.h"
-#include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
 
 namespace kvs::cli {
-namespace {
-
-struct AnalyzeOptions {
-  std::vector<std::string> files;
-  int layer = 0;
-  int head = -1;  // -1 with meanHeads; otherwise 0 by default
-  bool meanHeads = false;
-  std::string source = "keys";
-  bool allTokens = false;
-  MergeThresholds thresholds;
-  std::string similarityCsv, adjacentCsv, setsCsv, ratiosCsv;
-  bool batch = false;
-  std::string model, tokenizer, promptsFile;
-};
 
 std::string csvText(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
-
-// Keys [Hkv, T, D] of every layer and the attention of the analysed tokens, from one source.
-struct LayerStates {
-  std::vector<at::Tensor> keys;                             // [L] of [Hkv, T, D]
-  std::vector<std::vector<std::vector<double>>> attention;  // [L][Hkv][T], or empty
-};
 
 LayerStates fromRecording(const RecordingReader& r, StateSource source, int T) {
   LayerStates s;
@@ -62,9 +39,39 @@ LayerStates fromRecording(const RecordingReader& r, StateSource source, int T) {
 }
 
 int analysedTokens(const RecordingReader& r, bool allTokens) {
-  const int T = allTokens ? r.info().tokens : std::min(r.info().promptTokens, r.info().tokens);
-  require(T >= 2, r.path() + " holds " + std::to_string(T) + " tokens; at least 2 are needed");
-  return T;
+  const RecordingInfo& info = r.info();
+  require(info.tokens >= 2,
+          r.path() + " holds the states of " + std::to_string(info.tokens) +
+              " tokens; at least 2 are needed" +
+              (info.complete ? " (damaged recording?)" : " (the recording was cut short)"));
+  if (allTokens) return info.tokens;
+  require(info.promptTokens >= 2,
+          "the prompt of " + r.path() + " has " + std::to_string(info.promptTokens) +
+              " tokens; at least 2 are needed: pass --all-tokens to analyse all " +
+              std::to_string(info.tokens) + " recorded tokens");
+  if (info.tokens < info.promptTokens) {
+    endProgressLine();
+    std::cerr << "note: " << r.path() << " holds the states of " << info.tokens << " of the "
+              << "prompt's " << info.promptTokens << " tokens; analysing those\n";
+  }
+  return std::min(info.promptTokens, info.tokens);
+}
+
+RecordingReader openRecording(const std::string& path) {
+  checkRecording(path);
+  RecordingReader reader(path);
+  const RecordingInfo& info = reader.info();
+  if (info.complete && info.missing.empty()) return reader;
+  std::string lacks;
+  for (size_t i = 0; i < info.missing.size(); ++i) {
+    lacks += (i == 0 ? "" : i + 1 == info.missing.size() ? " and " : ", ") + info.missing[i];
+  }
+  endProgressLine();
+  std::cerr << "note: " << path << " is "
+            << (info.complete ? "damaged" : "incomplete (the recording was interrupted)");
+  if (!lacks.empty()) std::cerr << "; it lacks " << lacks;
+  std::cerr << "; analysing the " << info.tokens << " tokens it holds\n";
+  return reader;
 }
 
 std::vector<double> layerRatios(const LayerStates& s, const MergeThresholds& t) {
@@ -76,6 +83,8 @@ std::vector<double> layerRatios(const LayerStates& s, const MergeThresholds& t) 
   }
   return ratios;
 }
+
+namespace {
 
 std::vector<int> headsOf(const AnalyzeOptions& o, int kvHeads) {
   if (o.meanHeads || o.head < 0) {
@@ -108,6 +117,12 @@ void writeSimilarity(const AnalyzeOptions& o, const at::Tensor& keys /*[Hkv,T,D]
   writeTextFile(o.similarityCsv, out.str());
 }
 
+// The recorded piece of a position; "?" where the file lacks it (RecordingInfo::missing says so).
+const std::string& pieceAt(const std::vector<std::string>& pieces, size_t i) {
+  static const std::string unknown = "?";
+  return i < pieces.size() ? pieces[i] : unknown;
+}
+
 void writeAdjacent(const AnalyzeOptions& o, const at::Tensor& keys,
                    const std::vector<std::string>& pieces) {
   const auto heads = headsOf(o, int(keys.size(0)));
@@ -119,7 +134,7 @@ void writeAdjacent(const AnalyzeOptions& o, const at::Tensor& keys,
   out << ",mean\n";
   for (size_t i = 0; i < curves[0].size(); ++i) {
     double mean = 0;
-    out << i << ',' << csvText(pieces[i]) << ',' << csvText(pieces[i + 1]);
+    out << i << ',' << csvText(pieceAt(pieces, i)) << ',' << csvText(pieceAt(pieces, i + 1));
     for (const auto& c : curves) {
       out << ',' << c[i];
       mean += c[i] / curves.size();
@@ -148,12 +163,8 @@ void writeSets(const AnalyzeOptions& o, const LayerStates& s) {
 
 int analyzeOne(const AnalyzeOptions& o) {
   require(o.files.size() == 1, "analyze takes one recording, or --batch FILE...");
-  const RecordingReader reader(o.files[0]);
+  const RecordingReader reader = openRecording(o.files[0]);
   const RecordingInfo& info = reader.info();
-  if (!info.complete) {
-    std::cerr << "note: " << o.files[0] << " is incomplete (the recording was interrupted); "
-              << "analysing the " << info.tokens << " tokens it holds\n";
-  }
   require(o.layer >= 0 && o.layer < info.layers,
           "--layer " + std::to_string(o.layer) + " is not in " + o.files[0] +
               ", which has layers 0-" + std::to_string(info.layers - 1));
@@ -194,89 +205,27 @@ int analyzeOne(const AnalyzeOptions& o) {
   return 0;
 }
 
-// Keys after RoPE and the prompt's attention, collected during a prefill.
-class PrefillCollector : public LayerObserver {
- public:
-  void onTensor(int layer, const std::string& name, const at::Tensor& t) override {
-    if (name == "k") keys[layer] = t.clone();
-    if (name == "attn") attention[layer] = accumulatedAttention(t, int(t.size(0)) / groupSize);
+// Every output named, checked before any work: never replaced without --force, never a device,
+// link or folder, never one of the files read, never two outputs in one file.
+void checkOutputs(const AnalyzeOptions& o) {
+  std::vector<std::string> inputs = o.files;
+  for (const std::string* input : {&o.model, &o.tokenizer, &o.promptsFile}) {
+    if (!input->empty()) inputs.push_back(*input);
   }
-  bool wantsAttention() const override { return true; }
-  std::map<int, at::Tensor> keys;
-  std::map<int, std::vector<std::vector<double>>> attention;
-  int groupSize = 1;
-};
-
-std::vector<std::vector<double>> batchFromPrompts(const AnalyzeOptions& o,
-                                                  std::vector<std::string>& names) {
-  require(!o.model.empty() && !o.promptsFile.empty(),
-          "--batch runs either recordings (FILE...) or --model M --prompts-file P");
-  const auto model = loadModel(o.model);
-  const Tokenizer tokenizer = locateTokenizer(o.model, o.tokenizer, model->config().vocabSize);
-  std::ifstream in(o.promptsFile);
-  require(in.good(), "cannot read the prompts file " + o.promptsFile);
-  std::vector<std::vector<double>> ratios;
-  int index = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
-    const std::vector<int> ids = tokenizer.encode(line);
-    require(int(ids.size()) <= model->config().seqLen,
-            "prompt " + std::to_string(index + 1) + " is longer than the model's context");
-    KvCache cache = model->makeCache();
-    PrefillCollector collector;
-    collector.groupSize = model->config().groupSize();
-    model->forward(ids, cache, LogitsMode::kLast, &collector);
-    LayerStates s;
-    for (int l = 0; l < model->config().nLayers; ++l) {
-      s.keys.push_back(collector.keys[l]);
-      s.attention.push_back(collector.attention[l]);
+  const std::pair<const char*, const std::string*> outputs[] = {{"--similarity", &o.similarityCsv},
+                                                                {"--adjacent", &o.adjacentCsv},
+                                                                {"--sets", &o.setsCsv},
+                                                                {"--ratios", &o.ratiosCsv}};
+  for (size_t i = 0; i < std::size(outputs); ++i) {
+    const std::string& path = *outputs[i].second;
+    if (path.empty()) continue;
+    checkOutputPath(path, o.force, inputs, "CSV file");
+    for (size_t j = 0; j < i; ++j) {
+      require(path != *outputs[j].second, std::string(outputs[j].first) + " and " +
+                                              outputs[i].first + " both name " + path +
+                                              "; give each output its own file");
     }
-    ratios.push_back(layerRatios(s, o.thresholds));
-    names.push_back("prompt_" + std::to_string(++index));
-    std::fprintf(stderr, "\rprompt %d", index);
   }
-  std::fputc('\n', stderr);
-  require(!ratios.empty(), "the prompts file " + o.promptsFile + " holds no prompt");
-  return ratios;
-}
-
-int analyzeBatch(const AnalyzeOptions& o) {
-  std::vector<std::vector<double>> ratios;
-  std::vector<std::string> names;
-  if (o.files.empty()) {
-    ratios = batchFromPrompts(o, names);
-  } else {
-    require(o.model.empty() && o.promptsFile.empty(),
-            "--batch takes recordings or --model with --prompts-file, not both");
-    const StateSource source = parseStateSource(o.source);
-    for (size_t i = 0; i < o.files.size(); ++i) {
-      const RecordingReader reader(o.files[i]);
-      ratios.push_back(layerRatios(
-          fromRecording(reader, source, analysedTokens(reader, o.allTokens)), o.thresholds));
-      names.push_back(o.files[i]);
-      std::fprintf(stderr, "\r%zu/%zu recordings", i + 1, o.files.size());
-    }
-    std::fputc('\n', stderr);
-  }
-  const LayerSpread spread = summarizeLayers(ratios);
-  std::ostringstream csv;
-  csv << std::setprecision(6) << "layer,mean,std,min,max";
-  for (const auto& n : names) csv << ',' << csvText(n);
-  csv << '\n';
-  for (size_t l = 0; l < spread.mean.size(); ++l) {
-    csv << l << ',' << spread.mean[l] << ',' << spread.stddev[l] << ',' << spread.min[l] << ','
-        << spread.max[l];
-    for (const auto& r : ratios) csv << ',' << r[l];
-    csv << '\n';
-  }
-  if (o.ratiosCsv.empty()) {
-    std::cout << csv.str();
-  } else {
-    writeTextFile(o.ratiosCsv, csv.str());
-    std::cerr << "wrote per-layer ratios of " << ratios.size() << " prompts to " << o.ratiosCsv
-              << "\n";
-  }
-  return 0;
 }
 
 }  // namespace
@@ -309,11 +258,13 @@ Action addAnalyzeCommand(CLI::App& app) {
   app.add_option("--adjacent", o->adjacentCsv, "Write the adjacent-similarity curve (CSV)");
   app.add_option("--sets", o->setsCsv, "Write the merging sets of the layer (CSV)");
   app.add_option("--ratios", o->ratiosCsv, "Write the per-layer compression ratios (CSV)");
+  app.add_flag("--force", o->force, "Replace output files that exist");
   app.add_option("--model", o->model, "With --batch: run the prompts through this model");
   app.add_option("--tokenizer", o->tokenizer, "With --model: the tokenizer");
   app.add_option("--prompts-file", o->promptsFile, "With --batch --model: one prompt per line");
   return [o] {
     require(!o->meanHeads || o->head < 0, "--head and --mean-heads exclude each other");
+    checkOutputs(*o);
     return o->batch ? analyzeBatch(*o) : analyzeOne(*o);
   };
 }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/progress_line.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
 #include "util/blas_info.h"
@@ -21,6 +22,7 @@ std::string firstLine(const std::string& text) {
 }
 
 int fail(const std::string& message) {
+  endProgressLine();  // the error starts a line of its own, not the end of a progress bar
   std::cerr << "kvstudio-cli: error: " << message << "\n";
   return 2;
 }

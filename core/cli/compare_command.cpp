@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/compression_options.h"
 #include "cli/model_options.h"
+#include "cli/progress_line.h"
 #include "cli/record_options.h"
 #include "cli/validators.h"
 #include "kvs/version.h"
@@ -76,9 +77,9 @@ std::vector<std::string> readPrompts(const CompareOptions& o) {
 
 void progressBar(int done, int total) {
   const int width = 30, filled = total > 0 ? done * width / total : width;
-  std::fprintf(stderr, "\r[%s%s] %d/%d variants", std::string(filled, '#').c_str(),
-               std::string(width - filled, ' ').c_str(), done, total);
-  if (done == total) std::fputc('\n', stderr);
+  drawProgressLine("[" + std::string(filled, '#') + std::string(width - filled, ' ') + "] " +
+                   std::to_string(done) + "/" + std::to_string(total) + " variants");
+  if (done == total) endProgressLine();
 }
 
 struct Row {
@@ -102,6 +103,7 @@ int runCompare(const CompareOptions& o) {
   std::vector<Method> methods;
   for (const auto& name : o.methods) methods.push_back(parseMethod(name));
   o.compression.requireUsedBy(methods);
+  requireDecodeChunkBelowContext(shared.decodeChunk, model->config().seqLen);
   std::vector<CompressionParams> variants;
   std::vector<std::pair<std::string, double>> labels;
   for (const auto& name : o.methods) {
@@ -118,12 +120,16 @@ int runCompare(const CompareOptions& o) {
   }
   const auto prompts = readPrompts(o);
   const int total = static_cast<int>(prompts.size() * variants.size());
-  const RecordingOptions recording = o.record.resolve();
-  if (o.record.enabled()) {
+  // Every file the recording will write is checked before any work (exit 2 when one cannot be).
+  std::vector<std::string> recordInputs = recordingInputs(o.model.model, tokenizer.path());
+  if (!o.promptsFile.empty()) recordInputs.push_back(o.promptsFile);
+  const RecordingOptions recording =
+      o.record.resolve(recordInputs, model->config(), prompts.size() == 1);
+  if (o.record.enabled() && prompts.size() > 1) {
     for (size_t i = 0; i < prompts.size(); ++i) {
       RecordCliOptions each = o.record;
       each.recording.path = recordingPath(recording.path, i, prompts.size());
-      each.resolve();  // refuses existing files before any work
+      each.resolve(recordInputs, model->config());
     }
   }
   std::string checkpointSha;  // hashed once for all prompts
@@ -255,7 +261,8 @@ Action addCompareCommand(CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
   addModelOptions(app, o->model);
   app.add_option("--tokenizer", o->tokenizer,
-                 "SentencePiece .model file (default: next to the model)");
+                 "SentencePiece .model file (default: next to the model)")
+      ->check(nonEmptyPath());
   app.add_option("--prompt", o->prompt, "One prompt");
   app.add_option("--prompts-file", o->promptsFile, "A file with one prompt per line");
   app.add_option("--methods", o->methods, "Comma-separated methods")->delimiter(',');

@@ -15,7 +15,10 @@ void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
   app.add_option("--budget", p.budget,
                  "Slots kept per (layer, KV head), as a fraction of the prompt")
       ->group(group);
-  app.add_option("--budget-tokens", p.budgetTokens, "Slots kept per (layer, KV head), absolute")
+  app.add_option("--budget-tokens", p.budgetTokens,
+                 "Slots kept per (layer, KV head), absolute. At least the prompt's tokens keeps "
+                 "the prompt's cache whole: a note on stderr and in --json says nothing is "
+                 "compressed")
       ->check(positiveWhole())
       ->group(group);
   app.add_flag("--approximate-budget", o.approximateBudget,
@@ -31,9 +34,12 @@ void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
   app.add_option("--recent", p.recentRatio,
                  "Recent tokens never evicted or merged, fraction of the prompt (default: the "
                  "paper's for the budget)")
+      ->check(unitIntervalClosed())
       ->group(group);
   app.add_option("--protected", p.protectedRatio,
-                 "KVMerger: top-attention tokens kept; H2O/CaM: heavy hitters (fraction)")
+                 "KVMerger: top-attention tokens kept; H2O/CaM: heavy hitters (fraction; "
+                 "default: the paper's for the budget)")
+      ->check(unitIntervalClosed())
       ->group(group);
   app.add_option("--layout", o.layout, "KVMerger merging sets: per-head or shared (per layer)")
       ->group(group);
@@ -65,6 +71,7 @@ void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
                      "cache (slot s at position s: the authors' rolling RoPE)")
           ->group(group);
   app.add_option("--cam-seed", p.seed, "CaM: seed of its Bernoulli draws (default 0)")
+      ->check(seedNumber())
       ->group(group);
   app.add_flag("--log-bias", p.logBias,
                "Add log(n) to the attention logits of a slot merging n tokens (not in the paper)")
@@ -74,7 +81,7 @@ void addCompressionOptions(CLI::App& app, CompressionOptions& o) {
       ->group(group);
   app.add_option("--decode-chunk", p.decodeChunk,
                  "With --decode-compression: slots a head may grow before it is compressed again "
-                 "(default 1: H2O's per-step eviction)")
+                 "(default 1: H2O's per-step eviction; below the model's context)")
       ->check(positiveWhole())
       ->group(group);
 }

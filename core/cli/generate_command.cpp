@@ -37,7 +37,8 @@ struct GenerateOptions {
   int steps = 0;  // 0 = default
   float temperature = 1.0f;
   float topP = 0.9f;
-  int64_t seed = -1;  // -1 = random, reported in the output
+  uint64_t seed = 0;
+  bool seedGiven = false;  // not given: a random seed, reported in the output
   bool json = false;
   CompressionOptions compression;
   RecordCliOptions record;
@@ -74,6 +75,19 @@ int chooseSteps(const GenerateOptions& o, int context, int promptTokens) {
   return steps;
 }
 
+// What the user should know about the parameters for this prompt (printed and in --json).
+std::vector<std::string> budgetNotes(const CompressionParams& p, int promptTokens) {
+  if (p.method == Method::kFull || p.budgetTokens < promptTokens) return {};
+  std::string note = "--budget-tokens " + std::to_string(p.budgetTokens) +
+                     " is not below the prompt's " + std::to_string(promptTokens) +
+                     " tokens: the prompt's cache is kept whole, nothing is compressed";
+  if (compressesWhileDecoding(p)) {
+    note += "; while decoding, the cache is held at the prompt's " + std::to_string(promptTokens) +
+            " slots";
+  }
+  return {note};
+}
+
 int runGenerate(const GenerateOptions& o, bool promptGiven) {
   const auto model = loadModel(o.model.model, o.model.resolve());
   const Tokenizer tokenizer =
@@ -86,7 +100,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
       chooseSteps(o, model->config().seqLen, static_cast<int>(request.promptIds.size()));
   request.sampling.temperature = o.temperature;
   request.sampling.topP = o.topP;
-  request.sampling.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
+  request.sampling.seed = o.seedGiven ? o.seed : std::random_device{}();
   for (int id : {tokenizer.bosId(), tokenizer.eosId()}) {
     if (id >= 0) request.stopIds.push_back(id);
   }
@@ -94,10 +108,15 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   const CompressionParams params = o.compression.resolve();
   params.validateForModel(model->config().nLayers, model->kvDtype() == at::kFloat);
   o.compression.requireUsedBy({params.method});
-  const RecordingOptions recording = o.record.resolve();
+  requireDecodeChunkBelowContext(params.decodeChunk, model->config().seqLen);
+  const std::vector<std::string> notes =
+      budgetNotes(params, static_cast<int>(request.promptIds.size()));
+  for (const std::string& note : notes) std::cerr << "note: " << note << "\n";
+  // Before generating: a path that cannot take the recording stops the run here (exit 2).
+  const RecordingOptions recording =
+      o.record.resolve(recordingInputs(o.model.model, tokenizer.path()), model->config());
 
   std::unique_ptr<Hdf5Recorder> recorder;
-  std::string recordError;
   if (o.record.enabled()) {
     const nlohmann::json settings = {{"steps", request.steps},
                                      {"temperature", request.sampling.temperature},
@@ -107,11 +126,10 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
                                      {"chat", o.chat},
                                      {"system", o.system},
                                      {"compression", toJson(params)}};
-    recorder = startRecording(
+    recorder = std::make_unique<Hdf5Recorder>(
         recording,
         describeRun(o.model.model, model->config(), tokenizer, o.bosOnly ? "" : o.prompt,
-                    request.promptIds, request.sampling.seed, "generate", settings.dump()),
-        &recordError);
+                    request.promptIds, request.sampling.seed, "generate", settings.dump()));
   }
 
   // A chat answer starts a text of its own (its first piece's space is not printed).
@@ -155,7 +173,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
     recorder->addVariant(
         {variantName(params), params, result.generatedIds, &variant.slotMap, figures.dump()});
   }
-  const bool recorded = !o.record.enabled() || finishRecording(recorder.get(), recordError);
+  const bool recorded = !o.record.enabled() || finishRecording(recorder.get());
   const int status = recorded ? 0 : 1;
 
   if (!o.json) {
@@ -194,6 +212,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["decode_seconds"] = result.decodeSeconds;
   out["decode_tokens_per_second"] = result.decodeTokensPerSecond();
   out["compression"] = toJson(params);
+  out["notes"] = notes;
   out["kv_bytes"] = report.bytes;  // right after compression
   out["kv_bytes_full"] = report.fullBytes;
   out["kv_bytes_per_layer"] = report.layerBytes;
@@ -207,11 +226,10 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["kv_bytes_final_full"] = variant.finalFullBytes;
   out["kv_bytes_peak"] = variant.peakBytes;
   if (o.record.enabled()) {
-    out["recording"] = {
-        {"path", recording.path},
-        {"complete", recorded},
-        {"tokens", recorder ? recorder->recordedTokens() : 0},
-        {"error", recordError.empty() && recorder ? recorder->error() : recordError}};
+    out["recording"] = {{"path", recording.path},
+                        {"complete", recorded},
+                        {"tokens", recorder ? recorder->recordedTokens() : 0},
+                        {"error", recorder ? recorder->error() : ""}};
   }
   // Invalid UTF-8 in the prompt or the text becomes U+FFFD rather than failing after the run.
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -225,7 +243,8 @@ Action addGenerateCommand(CLI::App& app) {
   addModelOptions(app, o->model);
   app.add_option("--tokenizer", o->tokenizer,
                  "SentencePiece .model file (default: the one next to the model whose "
-                 "vocabulary matches)");
+                 "vocabulary matches)")
+      ->check(nonEmptyPath());
   auto* prompt = app.add_option("--prompt", o->prompt, "Prompt text (BOS is added)");
   app.add_flag("--bos-only", o->bosOnly, "Generate from BOS alone, without a prompt");
   app.add_flag("--chat", o->chat,
@@ -241,13 +260,15 @@ Action addGenerateCommand(CLI::App& app) {
       ->check(nonNegativeFinite());
   app.add_option("--top-p", o->topP, "Nucleus sampling mass in (0, 1]")
       ->check(unitIntervalOpenBelow());
-  app.add_option("--seed", o->seed, "Random seed (default: random, reported in --json)")
-      ->check(nonNegativeWhole());
+  auto* seed =
+      app.add_option("--seed", o->seed, "Random seed (default: random, reported in --json)")
+          ->check(seedNumber());
   app.add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   addCompressionOptions(app, o->compression);
   addRecordOptions(app, o->record);
-  return [o, prompt, system] {
+  return [o, prompt, system, seed] {
     require(system->count() == 0 || o->chat, "--system needs --chat");
+    o->seedGiven = seed->count() > 0;
     return runGenerate(*o, prompt->count() > 0);
   };
 }

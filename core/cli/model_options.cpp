@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/validators.h"
+
 namespace kvs::cli {
 
 void addModelOptions(CLI::App& app, ModelOptions& o) {
@@ -9,6 +11,7 @@ void addModelOptions(CLI::App& app, ModelOptions& o) {
   app.add_option("--model", o.model,
                  "llama2.c checkpoint (.bin) or Hugging Face folder (config.json + safetensors)")
       ->required()
+      ->check(nonEmptyPath())
       ->group(group);
   app.add_option("--dtype", o.dtype,
                  "Weights and compute: fp32, bf16, fp16 or auto (as stored). On the CPU fp16 "

@@ -11,25 +11,30 @@
 
 namespace kvs::cli {
 
-RecordingOptions RecordCliOptions::resolve() const {
+bool RecordCliOptions::enabled() const {
+  return !recording.path.empty() || (pathOption && pathOption->count() > 0);
+}
+
+RecordingOptions RecordCliOptions::resolve(const std::vector<std::string>& inputs,
+                                           const ModelConfig& config, bool pathIsWritten) const {
   RecordingOptions o = recording;
   o.storage = parseStateStorage(storage);
   o.validate();
   if (enabled()) {
-    std::error_code ec;
-    require(o.overwrite || !std::filesystem::exists(o.path, ec),
-            "recording file " + o.path +
-                " already exists; pass --force to overwrite it, or choose another path");
+    require(!o.path.empty(), "the recording file path is empty; name a file, e.g. --record run.h5");
+    if (pathIsWritten) checkRecordingPath(o, config, inputs);
   }
   return o;
 }
 
 void addRecordOptions(CLI::App& app, RecordCliOptions& o) {
   RecordingOptions& r = o.recording;
-  app.add_option("--record", r.path,
-                 "Record the key states (after RoPE) of every layer to this HDF5 file; the "
-                 "layout is in core/io/hdf5_schema.md");
-  app.add_flag("--force", r.overwrite, "Overwrite an existing recording file");
+  o.pathOption = app.add_option("--record", r.path,
+                                "Record the key states (after RoPE) of every layer to this HDF5 "
+                                "file; the layout is in core/io/hdf5_schema.md");
+  app.add_flag("--force", r.overwrite,
+               "Replace an existing recording file (never a file the run reads, nor a FIFO, "
+               "folder or link)");
   app.add_option("--record-dtype", o.storage, "State storage: float32 or float16")
       ->check(CLI::IsMember({"float32", "float16"}));
   app.add_option("--record-compress", r.deflateLevel,

@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "io/hdf5_recorder.h"
+#include "io/recording_file.h"
 #include "io/recording_options.h"
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 
 namespace kvs {
 class Tokenizer;
@@ -22,11 +24,18 @@ namespace kvs::cli {
 struct RecordCliOptions {
   RecordingOptions recording;
   std::string storage = "float32";
+  const CLI::Option* pathOption = nullptr;  // --record, set by addRecordOptions
 
-  bool enabled() const { return !recording.path.empty(); }
-  // Parses the storage name, validates, and refuses an existing file without --force, before any
-  // work is done; KvsError otherwise.
-  RecordingOptions resolve() const;
+  // --record was given, even with an empty path (refused by resolve, never ignored).
+  bool enabled() const;
+  // Parses the storage name and validates; when recording, refuses an empty path and, before any
+  // work, a path that could not take a recording of `config` (checkRecordingPath: one of
+  // `inputs`, the files the run reads, even with --force; an existing file without --force; a
+  // FIFO, folder or link; a missing or unwritable folder; no space). KvsError otherwise.
+  // pathIsWritten = false: the run writes files named after the path instead (compare's
+  // FILE_p001.h5 ... for several prompts), which the caller resolves one by one.
+  RecordingOptions resolve(const std::vector<std::string>& inputs, const ModelConfig& config,
+                           bool pathIsWritten = true) const;
 };
 
 void addRecordOptions(CLI::App& app, RecordCliOptions& o);
@@ -39,12 +48,14 @@ RecordingMeta describeRun(const std::string& modelPath, const ModelConfig& confi
                           const std::string& command, const std::string& settingsJson,
                           const std::string& knownSha256 = "");
 
-// Opens the recording; when that fails, prints the reason and returns null with *error set.
+// Opens the recording; when that fails, prints the reason and returns null with *error set (for
+// a run that goes on after others were recorded: compare's later prompts, whose paths resolve
+// checked before any work). generate constructs its Hdf5Recorder directly: it stops on an error.
 std::unique_ptr<Hdf5Recorder> startRecording(const RecordingOptions& options,
                                              const RecordingMeta& meta, std::string* error);
 
 // Finishes the recording and says on stderr where it went; returns false (after printing the
 // reason) when it failed at any point.
-bool finishRecording(Hdf5Recorder* recorder, const std::string& startError);
+bool finishRecording(Hdf5Recorder* recorder, const std::string& startError = "");
 
 }  // namespace kvs::cli

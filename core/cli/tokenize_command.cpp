@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kvs::cli {
@@ -42,7 +43,9 @@ int runTokenize(const TokenizeOptions& o) {
 
 Action addTokenizeCommand(CLI::App& app) {
   auto o = std::make_shared<TokenizeOptions>();
-  app.add_option("--tokenizer", o->tokenizer, "SentencePiece .model file")->required();
+  app.add_option("--tokenizer", o->tokenizer, "SentencePiece .model file")
+      ->required()
+      ->check(nonEmptyPath());
   app.add_option("--text", o->text, "Text to tokenize")->required();
   app.add_flag("--no-bos", o->noBos, "Do not prepend BOS");
   app.add_flag("--json", o->json, "Print one JSON object");

@@ -13,9 +13,10 @@
 
 namespace kvs {
 
-DiskReservation::DiskReservation(const std::string& path) : path_(path) {
+DiskReservation::DiskReservation(const std::string& path, const std::string& shownAs)
+    : path_(shownAs.empty() ? path : shownAs) {
   fd_ = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  require(fd_ >= 0, "cannot open " + path + ": " + std::strerror(errno));
+  require(fd_ >= 0, "cannot open " + path_ + ": " + std::strerror(errno));
 }
 
 DiskReservation::~DiskReservation() {

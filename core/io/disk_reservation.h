@@ -11,7 +11,9 @@ namespace kvs {
 
 class DiskReservation {
  public:
-  explicit DiskReservation(const std::string& path);  // KvsError when the file cannot be opened
+  // KvsError when the file cannot be opened. Messages name the file `shownAs` when given (the
+  // recording's path while it is written under a temporary name).
+  explicit DiskReservation(const std::string& path, const std::string& shownAs = "");
   ~DiskReservation();
   DiskReservation(const DiskReservation&) = delete;
   DiskReservation& operator=(const DiskReservation&) = delete;

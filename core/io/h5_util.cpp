@@ -1,5 +1,7 @@
 #include "io/h5_util.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <mutex>
 
 namespace kvs::h5 {
@@ -185,6 +187,117 @@ std::vector<std::string> readStrings(const H5::DataSet& dataset) {
   std::vector<std::string> values;
   for (char* p : pointers) values.emplace_back(p ? p : "");
   H5::DataSet::vlenReclaim(pointers.data(), type, space);
+  return values;
+}
+
+hsize_t fileSizeOf(const H5::H5Location& location) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(location.getFileName(), ec);
+  return ec ? 0 : hsize_t(size);
+}
+
+namespace {
+
+// Chunked storage: the first position along `axis` from which some chunk is missing or cut.
+hsize_t heldChunkedExtent(const H5::DataSet& dataset, const H5::DSetCreatPropList& plist, int axis,
+                          const std::vector<hsize_t>& extent, hsize_t fileSize,
+                          hsize_t maxLookups) {
+  const int rank = static_cast<int>(extent.size());
+  std::vector<hsize_t> chunk(extent.size(), 0);
+  if (plist.getChunk(rank, chunk.data()) != rank) return 0;
+  std::vector<hsize_t> grid(extent.size());  // chunks per axis
+  for (int a = 0; a < rank; ++a) {
+    if (chunk[a] == 0) return 0;
+    grid[a] = (extent[a] + chunk[a] - 1) / chunk[a];
+  }
+  // Slab by slab along `axis` (chunks are written in token order), each slab's chunks in
+  // row-major order; the first missing or cut chunk ends what is held.
+  hsize_t lookups = 0;
+  for (hsize_t k = 0; k < grid[axis]; ++k) {
+    std::vector<hsize_t> index(extent.size(), 0);
+    index[axis] = k;
+    for (bool more = true; more;) {
+      if (++lookups > maxLookups) return k * chunk[axis];
+      std::vector<hsize_t> offset(extent.size());
+      for (int a = 0; a < rank; ++a) offset[a] = index[a] * chunk[a];
+      unsigned filterMask = 0;
+      haddr_t address = HADDR_UNDEF;
+      hsize_t bytes = 0;
+      const herr_t found =
+          H5Dget_chunk_info_by_coord(dataset.getId(), offset.data(), &filterMask, &address, &bytes);
+      if (found < 0 || address == HADDR_UNDEF || bytes == 0 || address > fileSize ||
+          bytes > fileSize - address) {
+        return std::min(extent[axis], k * chunk[axis]);
+      }
+      more = false;  // next chunk of the slab: odometer over every axis but `axis`
+      for (int a = rank - 1; a >= 0 && !more; --a) {
+        if (a == axis) continue;
+        if (++index[a] < grid[a]) {
+          more = true;
+        } else {
+          index[a] = 0;
+        }
+      }
+    }
+  }
+  return extent[axis];
+}
+
+}  // namespace
+
+hsize_t heldExtent(const H5::DataSet& dataset, int axis, hsize_t fileSize, hsize_t maxLookups) {
+  const std::vector<hsize_t> extent = shapeOf(dataset);
+  if (axis < 0 || axis >= static_cast<int>(extent.size())) return 0;
+  hsize_t elements = 1;  // saturates: a hostile extent can multiply past 2^64
+  for (hsize_t e : extent) {
+    elements = e != 0 && elements > ~hsize_t(0) / e ? ~hsize_t(0) : elements * e;
+  }
+  if (elements == 0) return extent[axis];
+  const H5::DSetCreatPropList plist = dataset.getCreatePlist();
+  switch (plist.getLayout()) {
+    case H5D_COMPACT:
+      return extent[axis];
+    case H5D_CONTIGUOUS: {
+      const haddr_t address = H5Dget_offset(dataset.getId());
+      const hsize_t typeSize = dataset.getDataType().getSize();
+      if (address == HADDR_UNDEF || typeSize == 0 || elements > fileSize / typeSize) return 0;
+      const hsize_t bytes = elements * typeSize;
+      return address <= fileSize && bytes <= fileSize - address ? extent[axis] : 0;
+    }
+    case H5D_CHUNKED:
+      return heldChunkedExtent(dataset, plist, axis, extent, fileSize, maxLookups);
+    default:  // virtual or external: the data is not in this file
+      return 0;
+  }
+}
+
+std::vector<std::string> readDims(const H5::DataSet& dataset) {
+  if (!dataset.attrExists("dims")) return {};
+  return readStringsAttribute(dataset, "dims");
+}
+
+std::vector<int> readInts(const H5::DataSet& dataset, hsize_t count) {
+  std::vector<int> values(static_cast<size_t>(count));
+  if (count == 0) return values;
+  H5::DataSpace fileSpace = dataset.getSpace();
+  const hsize_t offset = 0;
+  fileSpace.selectHyperslab(H5S_SELECT_SET, &count, &offset);
+  dataset.read(values.data(), H5::PredType::NATIVE_INT, simpleSpace({count}), fileSpace);
+  return values;
+}
+
+std::vector<std::string> readStrings(const H5::DataSet& dataset, hsize_t count) {
+  if (count == 0) return {};
+  std::vector<char*> pointers(static_cast<size_t>(count), nullptr);
+  H5::DataSpace fileSpace = dataset.getSpace();
+  const hsize_t offset = 0;
+  fileSpace.selectHyperslab(H5S_SELECT_SET, &count, &offset);
+  const H5::DataSpace memSpace = simpleSpace({count});
+  const H5::StrType type = utf8String();
+  dataset.read(pointers.data(), type, memSpace, fileSpace);
+  std::vector<std::string> values;
+  for (char* p : pointers) values.emplace_back(p ? p : "");
+  H5::DataSet::vlenReclaim(pointers.data(), type, memSpace);
   return values;
 }
 

@@ -60,4 +60,26 @@ std::vector<float> readFloats(const H5::DataSet& dataset, const std::vector<hsiz
 std::vector<int> readInts(const H5::DataSet& dataset);
 std::vector<std::string> readStrings(const H5::DataSet& dataset);
 
+// What a file that may be hostile or cut really holds. These read metadata only, so that every
+// size can be checked against the file before anything is allocated for the data.
+
+// The size in bytes of the file that holds `location`, as the file system reports it: a file cut
+// short is smaller than the offsets its metadata names.
+hsize_t fileSizeOf(const H5::H5Location& location);
+
+// Leading positions along `axis` whose data the file really holds: the extent, cut at the first
+// chunk that was never written or lies (partly) beyond fileSize. Contiguous storage counts in full
+// when all of it lies inside the file, else not at all; compact storage always counts. Reading
+// past the result returns fill values (zeros), not recorded data. Looks up at most maxLookups
+// chunks (each is a B-tree search) and counts only those.
+hsize_t heldExtent(const H5::DataSet& dataset, int axis, hsize_t fileSize,
+                   hsize_t maxLookups = hsize_t(1) << 22);
+
+// The `dims` attribute (axis names); empty when the dataset has none.
+std::vector<std::string> readDims(const H5::DataSet& dataset);
+
+// The first `count` elements of a 1-D dataset (count <= its extent).
+std::vector<int> readInts(const H5::DataSet& dataset, hsize_t count);
+std::vector<std::string> readStrings(const H5::DataSet& dataset, hsize_t count);
+
 }  // namespace kvs::h5

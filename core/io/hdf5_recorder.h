@@ -1,8 +1,9 @@
 #pragma once
 // Hdf5Recorder: a LayerObserver that writes the key/value states of a run to an HDF5 file
-// (layout: core/io/hdf5_schema.md). The prefill is written at once; each decoded token is
-// appended with its states, then the file is flushed, so a killed process leaves a readable file
-// that holds every finished step and says it is incomplete.
+// (layout: core/io/hdf5_schema.md). The file appears at its path only once it is a valid
+// recording marked incomplete (recording_skeleton.h). The prefill is written at once; decoded
+// tokens are appended with their states and the file is flushed regularly, so a killed process
+// leaves no file or a readable one that holds every flushed step and says it is incomplete.
 //
 // Recording never stops a generation: after the first HDF5 error (full disk, file removed) the
 // recorder closes the file, keeps the message in error() and ignores further calls.
@@ -41,8 +42,9 @@ struct RecordedVariant {
 
 class Hdf5Recorder : public LayerObserver {
  public:
-  // Creates the file and writes /meta; throws KvsError naming the problem (file exists without
-  // overwrite, folder missing, not writable).
+  // Creates the file and writes /meta; throws KvsError naming the problem and the fix (file
+  // exists without overwrite; the model, the tokenizer, a FIFO, a folder or a link at the path;
+  // folder missing or not writable; not enough space), leaving the path untouched.
   Hdf5Recorder(const RecordingOptions& options, const RecordingMeta& meta);
   ~Hdf5Recorder() override;
   Hdf5Recorder(const Hdf5Recorder&) = delete;
@@ -63,7 +65,8 @@ class Hdf5Recorder : public LayerObserver {
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
   const std::string& path() const { return options_.path; }
-  // Positions whose states were flushed to disk.
+  // Positions whose states and ids the file holds as last flushed or closed: what a reader of the
+  // file finds (its T), also after a stop for lack of space.
   int recordedTokens() const { return recordedTokens_; }
 
  private:
@@ -71,8 +74,7 @@ class Hdf5Recorder : public LayerObserver {
   struct LayerSets;
   template <typename F>
   void guarded(const char* what, F&& body);
-  void createLayerDatasets();
-  int64_t spaceMargin() const;
+  int heldTokens() const;
   void writeAttention(int layer, const at::Tensor& tensor);
   void writeStaged();
   void abandonFile();
@@ -89,7 +91,7 @@ class Hdf5Recorder : public LayerObserver {
   std::vector<LayerSets> layers_;
   std::unique_ptr<H5::DataSet> tokenIds_, tokenPieces_;
   int positions_ = 0;        // positions whose forward pass has begun
-  int recordedTokens_ = 0;   // positions whose states are flushed
+  int recordedTokens_ = 0;   // positions the file holds as last flushed (heldTokens then)
   bool promptDone_ = false;  // the first token was sampled (attention is the prompt's only)
   // Decode states wait in LayerSets::stage; ids and pieces here; written together.
   int stageCapacity_ = 0, staged_ = 0, stageOffset_ = 0;

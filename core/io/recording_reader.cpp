@@ -3,10 +3,15 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "io/h5_util.h"
+#include "io/output_path.h"
+#include "io/recording_layout.h"
 #include "io/recording_schema.h"
 #include "io/slot_table.h"
 #include "util/error.h"
@@ -44,6 +49,11 @@ const char* recordFlag(StateSource source) {
   return "?";
 }
 
+// "layer 4" or "layers 1, 4-5".
+std::string layersPhrase(const std::vector<int>& layers) {
+  return (layers.size() == 1 ? "layer " : "layers ") + describeRanges(layers);
+}
+
 }  // namespace
 
 const char* toString(StateSource source) {
@@ -68,8 +78,9 @@ StateSource parseStateSource(const std::string& text) {
 RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   h5::silenceErrorStack();
   std::error_code ec;
-  require(std::filesystem::is_regular_file(path, ec),
-          "recording " + path + " does not exist or is not a file");
+  require(std::filesystem::exists(path, ec),
+          "recording " + path + " does not exist; check the path");
+  requireRegularFile(path, "recording");  // a FIFO or device would block or never end
   const htri_t isHdf5 = H5Fis_hdf5(path.c_str());
   require(isHdf5 > 0, path +
                           " is not an HDF5 file; recordings come from kvstudio-cli generate "
@@ -79,6 +90,7 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   } catch (const H5::Exception& e) {
     throw KvsError("cannot open " + path + " as HDF5 (truncated or corrupt?): " + e.getDetailMsg());
   }
+  fileSize_ = h5::fileSizeOf(*file_);
   try {
     H5::H5File& f = *file_;
     require(h5::hasAttribute(f, schema::kFormatAttr) &&
@@ -101,46 +113,24 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
     info_.checkpointSha256 = h5::readStringAttribute(m, "checkpoint_sha256");
     info_.tokenizerPath = h5::readStringAttribute(m, "tokenizer_path");
     info_.prompt = h5::readStringAttribute(m, "prompt");
-    info_.promptTokens = int(h5::readIntAttribute(m, "prompt_tokens"));
+    const int64_t promptTokens = h5::readIntAttribute(m, "prompt_tokens");
+    require(promptTokens >= 0 && promptTokens <= INT_MAX,
+            path + ": /meta prompt_tokens = " + std::to_string(promptTokens) +
+                " is not a token count (damaged recording)");
+    info_.promptTokens = int(promptTokens);
     info_.seed = h5::readIntAttribute(m, "seed");
     info_.command = h5::readStringAttribute(m, "command");
     info_.settingsJson = h5::readStringAttribute(m, "settings");
     info_.stateDtype = h5::readStringAttribute(m, "state_dtype");
-    info_.tokenIds = h5::readInts(m.openDataSet(schema::kTokenIds));
-    info_.tokenPieces = h5::readStrings(m.openDataSet(schema::kTokenPieces));
-    // A kill between the two appends can leave one more piece than ids.
-    info_.tokenPieces.resize(std::min(info_.tokenPieces.size(), info_.tokenIds.size()));
-
-    require(f.nameExists(schema::kLayersGroup), path + " has no /layers group (damaged recording)");
-    const H5::Group layers = f.openGroup(schema::kLayersGroup);
-    const int groups = int(layers.getNumObjs());
-    int tokens = int(info_.tokenIds.size());
-    for (int l = 0; l < groups; ++l) {
-      require(layers.nameExists(layerName(l)),
-              path + " is missing /layers/" + layerName(l) + " (damaged recording)");
-      const H5::Group g = layers.openGroup(layerName(l));
-      require(g.nameExists(schema::kKeys),
-              path + " has no keys in /layers/" + layerName(l) + " (damaged recording)");
-      for (StateSource s : {StateSource::kKeys, StateSource::kKeysPrerope, StateSource::kValues}) {
-        if (!g.nameExists(datasetName(s))) continue;
-        const auto shape = h5::shapeOf(g.openDataSet(datasetName(s)));
-        require(shape.size() == 3, path + ": /layers/" + layerName(l) + "/" + datasetName(s) +
-                                       " is not [kv_head, token, head_dim]");
-        if (l == 0 && s == StateSource::kKeys) {
-          info_.kvHeads = int(shape[0]);
-          info_.headDim = int(shape[2]);
-        }
-        require(int(shape[0]) == info_.kvHeads && int(shape[2]) == info_.headDim,
-                path + ": /layers/" + layerName(l) + "/" + datasetName(s) +
-                    " has a shape unlike layer 0's");
-        if (l == 0) info_.sources.push_back(s);
-        tokens = std::min(tokens, int(shape[1]));
-      }
-      if (l == 0) info_.hasAttention = g.nameExists(schema::kAttention);
+    const hsize_t idsDeclared = readTokens(m);
+    readLayers(f);
+    // Ids the file declares or whose states it holds, but not the ids themselves (cut short).
+    const hsize_t idsWanted = std::max<hsize_t>(idsDeclared, hsize_t(info_.tokens));
+    if (info_.tokenIds.size() < idsWanted) {
+      info_.missing.push_back("the token ids of positions " +
+                              std::to_string(info_.tokenIds.size()) + "-" +
+                              std::to_string(idsWanted - 1));
     }
-    require(groups > 0, path + " holds no layers (damaged recording)");
-    info_.layers = groups;
-    info_.tokens = tokens;
 
     if (f.nameExists(schema::kVariantsGroup)) {
       const H5::Group v = f.openGroup(schema::kVariantsGroup);
@@ -150,6 +140,89 @@ RecordingReader::RecordingReader(const std::string& path) : path_(path) {
   } catch (const H5::Exception& e) {
     throw KvsError("cannot read " + path +
                    " (damaged or truncated recording?): " + e.getDetailMsg());
+  }
+}
+
+// Ids and pieces, as many as the file holds of each (never more than the declared extent, which a
+// damaged file can make huge). Returns the number of ids declared.
+hsize_t RecordingReader::readTokens(const H5::Group& meta) {
+  const H5::DataSet ids = meta.openDataSet(schema::kTokenIds);
+  const H5::DataSet pieces = meta.openDataSet(schema::kTokenPieces);
+  const hsize_t idsHeld = checkTokenDataset(ids, path_ + ": /meta/token_ids", fileSize_);
+  const hsize_t piecesHeld = checkTokenDataset(pieces, path_ + ": /meta/token_pieces", fileSize_);
+  const hsize_t idsDeclared = h5::shapeOf(ids)[0];
+  info_.tokenIds = h5::readInts(ids, idsHeld);
+  // A kill between the two appends can leave one more piece than ids: only pieces of ids count.
+  info_.tokenPieces = h5::readStrings(pieces, std::min(piecesHeld, idsHeld));
+  if (info_.tokenPieces.size() < info_.tokenIds.size()) {
+    info_.missing.push_back("the token pieces of positions " +
+                            std::to_string(info_.tokenPieces.size()) + "-" +
+                            std::to_string(info_.tokenIds.size() - 1) + " (shown as ?)");
+    info_.tokenPieces.resize(info_.tokenIds.size(), "?");
+  }
+  return idsDeclared;
+}
+
+// Every layer's state and attention datasets, checked against the model_config; T and what the
+// file lacks, from what each dataset holds.
+void RecordingReader::readLayers(const H5::H5File& f) {
+  const RecordedModelShape shape = parseRecordedModelShape(info_.modelConfigJson, path_);
+  info_.layers = shape.layers;
+  info_.queryHeads = shape.queryHeads;
+  info_.kvHeads = shape.kvHeads;
+  info_.headDim = shape.headDim;
+  require(f.nameExists(schema::kLayersGroup), path_ + " has no /layers group (damaged recording)");
+  const H5::Group layers = f.openGroup(schema::kLayersGroup);
+  const StateSource all[] = {StateSource::kKeys, StateSource::kKeysPrerope, StateSource::kValues};
+  std::map<StateSource, std::vector<int>> lacking;  // source -> layers without it
+  std::vector<int> withoutAttention;
+  int tokens = INT_MAX, declared = 0;
+  bool anyAttention = false;
+  for (int l = 0; l < shape.layers; ++l) {
+    const std::string name = std::string(schema::kLayersGroup) + "/" + layerName(l);
+    require(layers.nameExists(layerName(l)),
+            path_ + " is missing /" + name + " (damaged recording)");
+    const H5::Group g = layers.openGroup(layerName(l));
+    require(g.nameExists(schema::kKeys),
+            path_ + " has no keys in /" + name + " (damaged recording)");
+    for (StateSource s : all) {
+      if (!g.nameExists(datasetName(s))) {
+        if (l > 0 && has(s)) lacking[s].push_back(l);
+        continue;
+      }
+      if (l == 0) info_.sources.push_back(s);
+      if (!has(s)) continue;  // not in layer 0: not a recorded source
+      const H5::DataSet d = g.openDataSet(datasetName(s));
+      tokens = std::min(
+          tokens,
+          checkStateDataset(d, shape, path_ + ": /" + name + "/" + datasetName(s), fileSize_));
+      declared = std::max(declared, int(std::min<hsize_t>(h5::shapeOf(d)[1], INT_MAX)));
+    }
+    const bool attention = g.nameExists(schema::kAttention);
+    anyAttention = anyAttention || attention;
+    if (!attention ||
+        !checkAttentionDataset(g.openDataSet(schema::kAttention), shape, info_.promptTokens,
+                               path_ + ": /" + name + "/" + schema::kAttention, fileSize_)) {
+      withoutAttention.push_back(l);
+    }
+  }
+  require(layers.getNumObjs() <= hsize_t(shape.layers),
+          path_ + " holds " + std::to_string(layers.getNumObjs()) +
+              " layer groups, but /meta model_config says " + std::to_string(shape.layers) +
+              " layers (damaged recording)");
+  for (const auto& [source, missingLayers] : lacking) {
+    info_.missing.push_back("the " + std::string(toString(source)) + " of " +
+                            layersPhrase(missingLayers));
+    info_.sources.erase(std::find(info_.sources.begin(), info_.sources.end(), source));
+  }
+  info_.hasAttention = anyAttention && withoutAttention.empty();
+  if (anyAttention && !info_.hasAttention) {
+    info_.missing.push_back("the attention of " + layersPhrase(withoutAttention));
+  }
+  info_.tokens = tokens;
+  if (tokens < declared) {
+    info_.missing.push_back("the states of positions " + std::to_string(tokens) + "-" +
+                            std::to_string(declared - 1) + " in some layers");
   }
 }
 
@@ -173,51 +246,79 @@ std::string RecordingReader::datasetPath(StateSource source, int layer) const {
   return std::string(schema::kLayersGroup) + "/" + layerName(layer) + "/" + datasetName(source);
 }
 
-at::Tensor RecordingReader::states(StateSource source, int layer) const {
+std::vector<float> RecordingReader::stateValues(StateSource source, int layer, int head) const {
   const std::string where = datasetPath(source, layer);
-  const hsize_t H = info_.kvHeads, T = info_.tokens, D = info_.headDim;
+  require(head >= -1 && head < info_.kvHeads, "KV head " + std::to_string(head) + " is not in " +
+                                                  path_ + ", which has KV heads 0-" +
+                                                  std::to_string(info_.kvHeads - 1));
+  const hsize_t H = head < 0 ? info_.kvHeads : 1, T = info_.tokens, D = info_.headDim;
+  std::vector<float> data;
   try {
-    std::vector<float> data = h5::readFloats(file_->openDataSet(where), {0, 0, 0}, {H, T, D});
-    return at::from_blob(data.data(), {int64_t(H), int64_t(T), int64_t(D)}, at::kFloat).clone();
+    data = h5::readFloats(file_->openDataSet(where), {hsize_t(std::max(head, 0)), 0, 0}, {H, T, D});
   } catch (const H5::Exception& e) {
     throw KvsError("cannot read " + where + " from " + path_ +
                    " (truncated file?): " + e.getDetailMsg());
   }
+  const int64_t bad = firstNonFinite(data.data(), data.size());
+  if (bad >= 0) {
+    const int64_t badHead = (head < 0 ? 0 : head) + bad / int64_t(T * D);
+    throw KvsError(
+        "the " + std::string(toString(source)) + " of layer " + std::to_string(layer) + " in " +
+        path_ + " hold " + (std::isnan(data[bad]) ? "NaN" : "an infinite value") + " (KV head " +
+        std::to_string(badHead) + ", position " + std::to_string(bad / int64_t(D) % int64_t(T)) +
+        "), so no similarity can be computed: " +
+        (info_.stateDtype == "float16"
+             ? "the values overflowed float16; record again with --record-dtype float32"
+             : "the file is damaged or the model diverged; record it again"));
+  }
+  return data;
+}
+
+at::Tensor RecordingReader::states(StateSource source, int layer) const {
+  std::vector<float> data = stateValues(source, layer, -1);
+  return at::from_blob(data.data(), {info_.kvHeads, info_.tokens, info_.headDim}, at::kFloat)
+      .clone();
 }
 
 at::Tensor RecordingReader::states(StateSource source, int layer, int head) const {
-  const std::string where = datasetPath(source, layer);
-  require(head >= 0 && head < info_.kvHeads, "KV head " + std::to_string(head) + " is not in " +
-                                                 path_ + ", which has KV heads 0-" +
-                                                 std::to_string(info_.kvHeads - 1));
-  const hsize_t T = info_.tokens, D = info_.headDim;
-  try {
-    std::vector<float> data =
-        h5::readFloats(file_->openDataSet(where), {hsize_t(head), 0, 0}, {1, T, D});
-    return at::from_blob(data.data(), {int64_t(T), int64_t(D)}, at::kFloat).clone();
-  } catch (const H5::Exception& e) {
-    throw KvsError("cannot read " + where + " from " + path_ +
-                   " (truncated file?): " + e.getDetailMsg());
-  }
+  require(head >= 0, "KV head " + std::to_string(head) + " is not in " + path_);
+  std::vector<float> data = stateValues(source, layer, head);
+  return at::from_blob(data.data(), {info_.tokens, info_.headDim}, at::kFloat).clone();
 }
 
-at::Tensor RecordingReader::attention(int layer) const {
+std::vector<float> RecordingReader::attentionValues(int layer) const {
   checkLayer(layer);
   require(info_.hasAttention, "attention was not recorded in " + path_ +
                                   "; record again with --record-attention (prompts up to its "
                                   "token limit)");
   const std::string where =
       std::string(schema::kLayersGroup) + "/" + layerName(layer) + "/" + schema::kAttention;
+  const hsize_t Hq = info_.queryHeads, P = info_.promptTokens;
+  std::vector<float> data;
   try {
-    const H5::DataSet d = file_->openDataSet(where);
-    const auto shape = h5::shapeOf(d);
-    std::vector<float> data = h5::readFloats(d, {0, 0, 0}, shape);
-    return at::from_blob(data.data(), {int64_t(shape[0]), int64_t(shape[1]), int64_t(shape[2])},
-                         at::kFloat)
-        .clone();
+    data = h5::readFloats(file_->openDataSet(where), {0, 0, 0}, {Hq, P, P});
   } catch (const H5::Exception& e) {
     throw KvsError("cannot read " + where + " from " + path_ + ": " + e.getDetailMsg());
   }
+  require(firstNonFinite(data.data(), data.size()) < 0,
+          "the attention of layer " + std::to_string(layer) + " in " + path_ +
+              " holds NaN or infinite values (damaged recording); record it again");
+  return data;
+}
+
+at::Tensor RecordingReader::attention(int layer) const {
+  std::vector<float> data = attentionValues(layer);
+  return at::from_blob(data.data(), {info_.queryHeads, info_.promptTokens, info_.promptTokens},
+                       at::kFloat)
+      .clone();
+}
+
+void RecordingReader::readEverything() const {
+  for (int l = 0; l < info_.layers; ++l) {
+    for (StateSource s : info_.sources) stateValues(s, l, -1);
+    if (info_.hasAttention) attentionValues(l);
+  }
+  for (const std::string& name : info_.variantNames) variant(name);
 }
 
 VariantRecord RecordingReader::variant(const std::string& name) const {
@@ -226,15 +327,19 @@ VariantRecord RecordingReader::variant(const std::string& name) const {
           "no variant '" + name + "' in " + path_);
   VariantRecord r;
   r.name = name;
+  const std::string where = "variant '" + name + "' in " + path_;
   try {
     const H5::Group g = file_->openGroup(std::string(schema::kVariantsGroup) + "/" + name);
     r.method = h5::readStringAttribute(g, "method");
     r.paramsJson = h5::readStringAttribute(g, "params");
     r.figuresJson = h5::readStringAttribute(g, "figures");
-    r.generatedIds = h5::readInts(g.openDataSet(schema::kGeneratedIds));
+    const H5::DataSet ids = g.openDataSet(schema::kGeneratedIds);
+    const hsize_t held = checkTokenDataset(ids, where + ": generated_ids", fileSize_);
+    require(held == h5::shapeOf(ids)[0],
+            where + ": generated_ids is cut short (damaged or incomplete recording)");
+    r.generatedIds = h5::readInts(ids, held);
     if (!g.nameExists(schema::kSlotsGroup)) return r;
-    r.slotMap = readSlotTable(g.openGroup(schema::kSlotsGroup), info_.layers, info_.kvHeads,
-                              "variant '" + name + "' in " + path_);
+    r.slotMap = readSlotTable(g.openGroup(schema::kSlotsGroup), info_.layers, info_.kvHeads, where);
   } catch (const H5::Exception& e) {
     throw KvsError("cannot read variant '" + name + "' from " + path_ + ": " + e.getDetailMsg());
   }

@@ -1,5 +1,7 @@
 #include "io/slot_table.h"
 
+#include <string>
+
 #include "util/error.h"
 
 namespace kvs {
@@ -45,23 +47,36 @@ void writeSlotTable(H5::Group& group, const SlotMap& map, const h5::Storage& sto
 }
 
 SlotMap readSlotTable(const H5::Group& group, int layers, int kvHeads, const std::string& where) {
-  auto ints = [&](const char* column) { return h5::readInts(group.openDataSet(column)); };
-  const auto layer = ints("layer"), head = ints("head"), first = ints("first"), last = ints("last"),
-             pivot = ints("pivot"), count = ints("count");
-  std::vector<double> attention(layer.size());
-  const H5::DataSet a = group.openDataSet("attention");
-  require(a.getSpace().getSimpleExtentNpoints() == hssize_t(layer.size()) &&
-              head.size() == layer.size() && first.size() == layer.size() &&
-              last.size() == layer.size() && pivot.size() == layer.size() &&
-              count.size() == layer.size(),
-          where + ": the slot columns differ in length (damaged recording)");
-  if (!attention.empty()) a.read(attention.data(), H5::PredType::NATIVE_DOUBLE);
+  const hsize_t fileSize = h5::fileSizeOf(group);
+  // Every column is checked before any is read: a damaged extent must not size an allocation.
+  hsize_t rows = 0;
+  bool first = true;
+  for (const char* column : {"layer", "head", "first", "last", "pivot", "count", "attention"}) {
+    const H5::DataSet d = group.openDataSet(column);
+    const std::vector<hsize_t> shape = h5::shapeOf(d);
+    require(shape.size() == 1,
+            where + ": the slot column " + column + " is not one-dimensional (damaged recording)");
+    require(first || shape[0] == rows,
+            where + ": the slot columns differ in length (damaged recording)");
+    require(h5::heldExtent(d, 0, fileSize) == shape[0],
+            where + ": the slot column " + column + " is cut short (damaged recording)");
+    rows = shape[0];
+    first = false;
+  }
+  auto ints = [&](const char* column) { return h5::readInts(group.openDataSet(column), rows); };
+  const auto layer = ints("layer"), head = ints("head"), firsts = ints("first"),
+             last = ints("last"), pivot = ints("pivot"), count = ints("count");
+  std::vector<double> attention(rows);
+  if (rows > 0) group.openDataSet("attention").read(attention.data(), H5::PredType::NATIVE_DOUBLE);
   SlotMap map;
   map.reset(layers, kvHeads);
   for (size_t i = 0; i < layer.size(); ++i) {
     require(layer[i] >= 0 && layer[i] < layers && head[i] >= 0 && head[i] < kvHeads,
             where + " has a slot outside the layers and heads");
-    map.head(layer[i], head[i]).push_back({first[i], last[i], pivot[i], count[i], attention[i]});
+    require(firsts[i] >= 0 && firsts[i] <= last[i],
+            where + " has a slot covering positions " + std::to_string(firsts[i]) + "-" +
+                std::to_string(last[i]) + " (damaged recording)");
+    map.head(layer[i], head[i]).push_back({firsts[i], last[i], pivot[i], count[i], attention[i]});
   }
   return map;
 }

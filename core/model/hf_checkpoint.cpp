@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -16,19 +15,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Shard file names from model.safetensors.index.json, checked against its weight_map later.
+// Tensor name -> shard file name, from model.safetensors.index.json. Each shard must be a plain
+// file name in the folder: "../x" or "sub/x" would read outside it.
 std::map<std::string, std::string> readIndex(const std::string& path) {
-  std::ifstream in(path);
-  require(in.good(), "cannot read " + path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-    std::map<std::string, std::string> map = j.at("weight_map");
-    return map;
-  } catch (const nlohmann::json::exception& e) {
-    throw KvsError(path + " is not a valid safetensors index (" + std::string(e.what()) +
-                   "); it needs a \"weight_map\" of tensor name -> shard file");
+  const nlohmann::json j = readHfJsonFile(path, "safetensors index");
+  const std::string fix = "; it needs a \"weight_map\" of tensor name -> shard file name";
+  require(j.is_object() && j.contains("weight_map") && j.at("weight_map").is_object(),
+          path + " is not a valid safetensors index: no \"weight_map\" object" + fix);
+  std::map<std::string, std::string> map;
+  for (const auto& [name, shard] : j.at("weight_map").items()) {
+    require(shard.is_string(), path + " is not a valid safetensors index: tensor '" + name +
+                                   "' maps to " + shard.dump() + ", not a file name" + fix);
+    const std::string file = shard.get<std::string>();
+    require(!file.empty() && file != "." && file != ".." && file.find('/') == std::string::npos,
+            path + ": shard name '" + file + "' must be a file in the folder");
+    map.emplace(name, file);
   }
+  return map;
 }
 
 bool ignorable(const std::string& name) {
@@ -58,8 +61,6 @@ HfCheckpoint HfCheckpoint::open(const std::string& folder) {
     weightMap = readIndex(index.string());
     std::set<std::string> unique;
     for (const auto& [name, shard] : weightMap) {
-      require(shard.find('/') == std::string::npos,
-              index.string() + ": shard name '" + shard + "' must be a file in the folder");
       if (unique.insert(shard).second) shardNames.push_back(shard);
     }
   } else {
@@ -73,7 +74,7 @@ HfCheckpoint HfCheckpoint::open(const std::string& folder) {
     const fs::path p = fs::path(folder) / shard;
     require(fs::exists(p, ec), "shard " + p.string() + " listed in " + index.string() +
                                    " is missing; download it again");
-    ck.files_.push_back(SafetensorsFile::open(p.string()));
+    ck.files_.push_back(SafetensorsFile::open(p.string(), /*checkLayoutNow=*/false));
     const int i = static_cast<int>(ck.files_.size()) - 1;
     for (const auto& [name, e] : ck.files_.back().entries()) {
       const auto seen = ck.fileOf_.find(name);
@@ -118,10 +119,34 @@ HfCheckpoint HfCheckpoint::open(const std::string& folder) {
             "unexpected tensor '" + name + "' in " + ck.files_[i].path() +
                 ": not part of a LlamaForCausalLM with this config.json");
   }
+  // Only now the byte layout of each shard: a missing tensor leaves a gap, and its name is the
+  // better message; with every tensor present, a gap or overlap means shifted offsets.
+  for (const SafetensorsFile& file : ck.files_) file.checkLayout();
   ck.storedDtype_ = ck.files_[ck.fileOf_.at("model.embed_tokens.weight")]
                         .entry("model.embed_tokens.weight")
                         .dtype;
   return ck;
+}
+
+int64_t HfCheckpoint::loadBytes(at::ScalarType dtype, bool includeViews) const {
+  const int64_t elementBytes = static_cast<int64_t>(c10::elementSize(dtype));
+  int64_t total = 0;
+  for (const HfTensorSpec& spec : hfTensorSpecs(config_)) {
+    const SafetensorsEntry& e = files_[fileOf_.at(spec.name)].entry(spec.name);
+    // As toLlamaWeights does: q/k/v and gate/up are concatenated, other tensors are copied only
+    // when converted.
+    const bool fused = spec.name.find("_proj.weight") != std::string::npos &&
+                       spec.name.find("o_proj") == std::string::npos &&
+                       spec.name.find("down_proj") == std::string::npos;
+    int64_t elements = 1;
+    for (int64_t d : spec.shape) elements *= d;
+    if (fused || e.dtype != dtype) {
+      total += elements * elementBytes;
+    } else if (includeViews) {
+      total += e.end - e.begin;
+    }
+  }
+  return total;
 }
 
 at::Tensor HfCheckpoint::tensor(const std::string& name) const {

@@ -2,6 +2,8 @@
 // A Hugging Face Llama folder: config.json plus model.safetensors, or shards listed in
 // model.safetensors.index.json. Opening maps every shard and checks that the tensors are exactly
 // those of a LlamaForCausalLM of that config (KvsError naming a missing, extra or misshapen one).
+// Every file is refused unless it is a regular file (a FIFO would block), and each shard is
+// checked on its own (see SafetensorsFile::open).
 
 #include <ATen/core/Tensor.h>
 
@@ -25,6 +27,11 @@ class HfCheckpoint {
   at::ScalarType storedDtype() const { return storedDtype_; }
   int64_t weightBytes() const { return weightBytes_; }
   int shardCount() const { return static_cast<int>(files_.size()); }
+
+  // Bytes of memory toLlamaWeights(dtype) makes the process hold: the copies it makes (fused
+  // q/k/v and gate/up, converted tensors) plus, when includeViews, the tensors it keeps as views
+  // of the mapping (resident once a model on the CPU uses them).
+  int64_t loadBytes(at::ScalarType dtype, bool includeViews) const;
 
   // A read-only view of a tensor in its mapped shard, by Hugging Face name.
   at::Tensor tensor(const std::string& name) const;

@@ -1,33 +1,64 @@
 #include "model/hf_config.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include "model/model_loader.h"
 
+#include "io/output_path.h"
+#include "model/model_loader.h"
 #include "util/error.h"
 
 namespace kvs {
 namespace {
 
-// Far above any Llama; keeps the size arithmetic in int64 and rejects garbage.
-constexpr int64_t kMaxField = 1 << 22;
+// Far above any real config.json (a few KB) or safetensors index (~100 KB for 70B): a larger
+// file is not one, and is refused before it is read into memory.
+constexpr int64_t kMaxJsonFileBytes = 64 << 20;
 
-int intField(const nlohmann::json& j, const char* key, const std::string& file) {
+// The value as the message shows it, shortened: a field may hold a megabyte of garbage.
+std::string shown(const nlohmann::json& v) {
+  const std::string text = v.dump();
+  return text.size() <= 60 ? text : text.substr(0, 57) + "...";
+}
+
+bool present(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && !j.at(key).is_null();
+}
+
+// A required whole number in 1..max; booleans and 4096.5 are refused, not converted.
+int intField(const nlohmann::json& j, const char* key, int max, const std::string& file) {
   require(j.contains(key), file + " has no \"" + std::string(key) +
                                "\" (not a Llama config.json, or an incomplete one)");
   const auto& v = j.at(key);
-  require(v.is_number_integer() && v.get<int64_t>() > 0 && v.get<int64_t>() <= kMaxField,
-          file + ": \"" + key + "\" must be a positive whole number, got " + v.dump());
+  require(v.is_number_integer() && v.get<int64_t>() > 0 && v.get<int64_t>() <= max &&
+              (!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(max)),
+          file + ": \"" + key + "\" must be a whole number in 1.." + std::to_string(max) +
+              ", got " + shown(v));
   return static_cast<int>(v.get<int64_t>());
 }
 
-float floatField(const nlohmann::json& j, const char* key, float fallback,
-                 const std::string& file) {
-  if (!j.contains(key) || j.at(key).is_null()) return fallback;
+// An optional number in (0, max]; absent or null: fallback. NaN cannot come from JSON, but an
+// out-of-range literal such as 1e400 parses to infinity, which the range refuses.
+float realField(const nlohmann::json& j, const char* key, float fallback, double max,
+                const std::string& file) {
+  if (!present(j, key)) return fallback;
   const auto& v = j.at(key);
-  require(v.is_number() && v.get<double>() > 0,
-          file + ": \"" + key + "\" must be a positive number, got " + v.dump());
+  const std::string range = "(0, " + nlohmann::json(max).dump() + "]";
+  require(v.is_number() && v.get<double>() > 0 && v.get<double>() <= max,
+          file + ": \"" + key + "\" must be a number in " + range + ", got " + shown(v));
   return v.get<float>();
+}
+
+// An optional true/false; absent or null: fallback. "true", 1 and 0 are refused: a string or
+// number here means the file was written by hand or by something that is not transformers.
+bool boolField(const nlohmann::json& j, const char* key, bool fallback, const std::string& file) {
+  if (!present(j, key)) return fallback;
+  const auto& v = j.at(key);
+  require(v.is_boolean(),
+          file + ": \"" + key + "\" must be true or false (a JSON boolean), got " + shown(v));
+  return v.get<bool>();
 }
 
 }  // namespace
@@ -38,55 +69,75 @@ std::string hfDtypeName(at::ScalarType type) {
   return dtypeName(type);  // the names Hugging Face's torch_dtype uses
 }
 
-ModelConfig readHfConfig(const std::string& path) {
-  std::ifstream in(path);
-  require(in.good(), "cannot read " + path + " (a Hugging Face model folder needs config.json)");
-  nlohmann::json j;
+nlohmann::json readHfJsonFile(const std::string& path, const std::string& what) {
+  requireRegularFile(path, what);  // a FIFO would block the read forever
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  require(!ec && size <= uint64_t(kMaxJsonFileBytes),
+          "the " + what + " " + path + " is " + std::to_string(size) +
+              " bytes, far larger than any real one; give the folder's own file");
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), "cannot read the " + what + " " + path + ": " + std::strerror(errno));
   try {
-    j = nlohmann::json::parse(in);
+    return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
     throw KvsError(path + " is not valid JSON (" + std::string(e.what()) + ")");
   }
+}
+
+ModelConfig readHfConfig(const std::string& path) {
+  namespace limits = model_limits;
+  const nlohmann::json j = readHfJsonFile(path, "model config (config.json)");
   require(j.is_object(), path + " is not a JSON object");
   std::string arch = "(none)";
   if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty())
-    arch = j["architectures"][0].dump();
+    arch = shown(j["architectures"][0]);
   require(arch == "\"LlamaForCausalLM\"",
           path + ": architecture " + arch +
               " is not supported; only LlamaForCausalLM (Llama 2 family) checkpoints are");
   if (j.contains("hidden_act")) {
-    require(j["hidden_act"] == "silu", path + ": hidden_act " + j["hidden_act"].dump() +
+    require(j["hidden_act"] == "silu", path + ": hidden_act " + shown(j["hidden_act"]) +
                                            " is not supported (Llama uses silu)");
   }
-  require(!j.contains("rope_scaling") || j["rope_scaling"].is_null(),
-          path + ": rope_scaling " + (j.contains("rope_scaling") ? j["rope_scaling"].dump() : "") +
+  require(!present(j, "rope_scaling"),
+          path + ": rope_scaling " + (j.contains("rope_scaling") ? shown(j["rope_scaling"]) : "") +
               " is not supported (Llama 2 has none)");
-  require(!j.contains("attention_bias") || j["attention_bias"] == false,
+  require(!boolField(j, "attention_bias", false, path),
           path + ": attention_bias is not supported (Llama 2 has none)");
+  require(!boolField(j, "mlp_bias", false, path),
+          path + ": mlp_bias is not supported (Llama 2 has none)");
 
   ModelConfig c;
-  c.dim = intField(j, "hidden_size", path);
-  c.hiddenDim = intField(j, "intermediate_size", path);
-  c.nLayers = intField(j, "num_hidden_layers", path);
-  c.nHeads = intField(j, "num_attention_heads", path);
-  c.nKvHeads = j.contains("num_key_value_heads") && !j["num_key_value_heads"].is_null()
-                   ? intField(j, "num_key_value_heads", path)
+  c.dim = intField(j, "hidden_size", limits::kMaxDim, path);
+  c.hiddenDim = intField(j, "intermediate_size", limits::kMaxHiddenDim, path);
+  c.nLayers = intField(j, "num_hidden_layers", limits::kMaxLayers, path);
+  c.nHeads = intField(j, "num_attention_heads", limits::kMaxHeads, path);
+  c.nKvHeads = present(j, "num_key_value_heads")
+                   ? intField(j, "num_key_value_heads", limits::kMaxHeads, path)
                    : c.nHeads;  // older configs: no GQA
-  c.vocabSize = intField(j, "vocab_size", path);
-  c.seqLen = intField(j, "max_position_embeddings", path);
-  c.normEps = floatField(j, "rms_norm_eps", 1e-6f, path);
-  c.ropeTheta = floatField(j, "rope_theta", 10000.0f, path);
-  c.sharedClassifier = j.value("tie_word_embeddings", false);
+  c.vocabSize = intField(j, "vocab_size", limits::kMaxVocab, path);
+  c.seqLen = intField(j, "max_position_embeddings", limits::kMaxSeqLen, path);
+  c.normEps = realField(j, "rms_norm_eps", 1e-6f, limits::kMaxNormEps, path);
+  c.ropeTheta = realField(j, "rope_theta", 10000.0f, limits::kMaxRopeTheta, path);
+  c.sharedClassifier = boolField(j, "tie_word_embeddings", false, path);
   c.ropeStyle = RopeStyle::kHalfSplit;
+  // The relations between fields, under config.json's names (validate() below uses its own).
+  require(c.dim % c.nHeads == 0, path + ": \"hidden_size\" " + std::to_string(c.dim) +
+                                     " is not divisible by \"num_attention_heads\" " +
+                                     std::to_string(c.nHeads));
+  require(c.nHeads % c.nKvHeads == 0,
+          path + ": \"num_attention_heads\" " + std::to_string(c.nHeads) +
+              " is not a multiple of \"num_key_value_heads\" " + std::to_string(c.nKvHeads));
+  if (present(j, "head_dim")) {
+    const auto& v = j["head_dim"];
+    require(v.is_number_integer() && v == c.headDim(),
+            path + ": head_dim " + shown(v) + " differs from hidden_size / " +
+                "num_attention_heads = " + std::to_string(c.headDim()) + " (not supported)");
+  }
   try {
     c.validate();
   } catch (const KvsError& e) {
     throw KvsError(path + ": " + e.what());
-  }
-  if (j.contains("head_dim") && !j["head_dim"].is_null()) {
-    require(j["head_dim"] == c.headDim(),
-            path + ": head_dim " + j["head_dim"].dump() + " differs from hidden_size / " +
-                "num_attention_heads = " + std::to_string(c.headDim()) + " (not supported)");
   }
   return c;
 }

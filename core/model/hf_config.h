@@ -14,8 +14,16 @@
 namespace kvs {
 
 // Reads config.json (LlamaForCausalLM only); KvsError naming the field or the architecture.
+// Every field it reads is checked for its JSON type (a string where a boolean belongs is refused,
+// not converted) and its range (model_limits): rms_norm_eps in (0, 0.1], rope_theta in (0, 1e12],
+// sizes in 1..their limit, heads that divide hidden_size, KV heads that divide the heads.
 // The result has RopeStyle::kHalfSplit: Hugging Face stores q/k permuted for rotate-half.
 ModelConfig readHfConfig(const std::string& configJsonPath);
+
+// A small JSON file of a Hugging Face folder (config.json, model.safetensors.index.json): refused
+// unless a regular file (a FIFO would block) of at most 64 MiB; KvsError naming the file when it
+// does not parse. `what` names its role in messages.
+nlohmann::json readHfJsonFile(const std::string& path, const std::string& what);
 
 // config.json for a checkpoint of this config stored in dtype.
 nlohmann::json hfConfigJson(const ModelConfig& config, at::ScalarType dtype);

@@ -1,17 +1,34 @@
 #include "model/llama2c_checkpoint.h"
 
 #include <ATen/ATen.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 
+#include "io/output_path.h"
 #include "util/error.h"
 
 namespace kvs {
 namespace {
+
+// A read-only private mapping of a whole checkpoint, unmapped when the last view is gone.
+struct FileMapping {
+  void* data = nullptr;
+  size_t size = 0;
+  ~FileMapping() {
+    if (data) munmap(data, size);
+  }
+};
 
 constexpr uint32_t kAk42Magic = 0x616b3432;  // "ak42" as written by export.py
 constexpr int64_t kLegacyHeaderBytes = 7 * 4;
@@ -81,11 +98,13 @@ int64_t llama2cFileSize(const ModelConfig& config, Llama2cFormat format) {
 
 Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
   namespace fs = std::filesystem;
+  namespace limits = model_limits;
   std::error_code ec;
   require(fs::exists(path, ec),
           "model file not found: " + path + "; give the path of a llama2.c .bin checkpoint");
-  require(fs::is_regular_file(path, ec), "model path is not a file: " + path);
+  requireRegularFile(path, "model file");  // a FIFO would block the read forever
   const int64_t size = static_cast<int64_t>(fs::file_size(path, ec));
+  require(!ec, "cannot read the size of model file " + path + ": " + ec.message());
   const std::string notCheckpoint = "not a llama2.c checkpoint: " + path;
   require(size >= kLegacyHeaderBytes,
           notCheckpoint + " is " + std::to_string(size) + " bytes, shorter than any header");
@@ -94,6 +113,8 @@ Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
   require(in.good(), "cannot open model file " + path + ": " + std::strerror(errno));
   unsigned char head[kAk42HeaderBytes] = {};
   in.read(reinterpret_cast<char*>(head), std::min<int64_t>(size, kAk42HeaderBytes));
+  require(in.gcount() == std::min<int64_t>(size, kAk42HeaderBytes),
+          "cannot read the header of model file " + path + " (file changed while reading?)");
 
   Llama2cCheckpoint ckpt;
   int32_t ints[7];
@@ -109,7 +130,16 @@ Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
     require(size >= kAk42HeaderBytes, notCheckpoint + ": ak42 header is truncated");
     std::memcpy(ints, head + 8, sizeof ints);
     ckpt.format = Llama2cFormat::kAk42V1;
-    ckpt.config.sharedClassifier = head[36] != 0;
+    // export.py writes the flag as one byte, 0 or 1, then zeros up to byte 256: anything else is
+    // another format (or corruption), and reading on would take the wrong bytes as weights.
+    require(head[36] <= 1, notCheckpoint + " (its ak42 header's shared-classifier byte is " +
+                               std::to_string(head[36]) + ", not 0 or 1)");
+    ckpt.config.sharedClassifier = head[36] == 1;
+    const auto* nonZero =
+        std::find_if(head + 37, head + kAk42HeaderBytes, [](unsigned char b) { return b != 0; });
+    require(nonZero == head + kAk42HeaderBytes,
+            notCheckpoint + " (its ak42 header has byte " + std::to_string(nonZero - head) +
+                " set where export.py writes zero padding; another version of the format?)");
   } else {
     std::memcpy(ints, head, sizeof ints);
     ckpt.format = Llama2cFormat::kLegacy;
@@ -125,17 +155,20 @@ Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
   c.vocabSize = ints[5];
   c.seqLen = ints[6];
   c.ropeStyle = RopeStyle::kAdjacentPairs;
-  // Bounds far above any real model keep the size arithmetic below in int64 and reject garbage.
+  // The same bounds as config.json's (model_limits), under the header's own names; they keep the
+  // size arithmetic below in int64 and reject garbage.
   const char* names[7] = {"dim",        "hidden_dim", "n_layers", "n_heads",
                           "n_kv_heads", "vocab_size", "seq_len"};
-  const int limits[7] = {1 << 20, 1 << 20, 1 << 12, 1 << 12, 1 << 12, 1 << 22, 1 << 18};
+  const int maxima[7] = {limits::kMaxDim,   limits::kMaxHiddenDim, limits::kMaxLayers,
+                         limits::kMaxHeads, limits::kMaxHeads,     limits::kMaxVocab,
+                         limits::kMaxSeqLen};
   for (int i = 0; i < 7; ++i) {
-    require(ints[i] > 0 && ints[i] <= limits[i],
+    require(ints[i] > 0 && ints[i] <= maxima[i],
             notCheckpoint + " (its header says " + names[i] + " = " + std::to_string(ints[i]) +
-                ", outside 1.." + std::to_string(limits[i]) + ")");
+                ", outside 1.." + std::to_string(maxima[i]) + ")");
   }
   try {
-    c.validate();
+    c.validate();  // dim divisible by n_heads, n_heads by n_kv_heads, an even head dim
   } catch (const KvsError& e) {
     throw KvsError(notCheckpoint + ": " + e.what());
   }
@@ -151,17 +184,36 @@ Llama2cCheckpoint readLlama2cHeader(const std::string& path) {
 
 Llama2cCheckpoint readLlama2cCheckpoint(const std::string& path) {
   Llama2cCheckpoint ckpt = readLlama2cHeader(path);
-  std::ifstream in(path, std::ios::binary);
-  in.seekg(headerBytes(ckpt.format));
+  const int64_t expected = llama2cFileSize(ckpt.config, ckpt.format);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  require(fd >= 0, "cannot open model file " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  const bool sameFile = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == expected;
+  auto mapping = std::make_shared<FileMapping>();
+  if (sameFile) {
+    void* data = mmap(nullptr, expected, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (data != MAP_FAILED) {
+      mapping->data = data;
+      mapping->size = expected;
+    }
+  }
+  const int mapErrno = errno;
+  ::close(fd);
+  require(sameFile, "model file " + path + " changed while loading; load it again");
+  require(mapping->data,
+          "cannot map model file " + path + " into memory: " + std::strerror(mapErrno));
+  // Views of the mapping, no copy: the pages are read when first used (a load that fuses them
+  // copies each once), and the mapping lives as long as any view.
+  int64_t offset = headerBytes(ckpt.format);
   for (const auto& e : fileLayout(ckpt.config, ckpt.format, ckpt.weights)) {
     const int64_t bytes = 4 * elements(e.shape);
-    if (!e.tensor) {
-      in.seekg(bytes, std::ios::cur);
-      continue;
+    if (e.tensor) {
+      auto keep = mapping;
+      *e.tensor = at::from_blob(
+          static_cast<char*>(mapping->data) + offset, e.shape,
+          [keep](void*) mutable { keep.reset(); }, at::TensorOptions(at::kFloat));
     }
-    *e.tensor = at::empty(e.shape, at::kFloat);
-    in.read(static_cast<char*>(e.tensor->data_ptr()), bytes);
-    require(in.good(), "error reading model file " + path + " (file changed while loading?)");
+    offset += bytes;
   }
   return ckpt;
 }

@@ -22,10 +22,15 @@ struct Llama2cCheckpoint {
   Llama2cFormat format = Llama2cFormat::kLegacy;
 };
 
-// Reads header and size only (cheap); throws KvsError naming the problem and the fix.
+// Reads header and size only (cheap); throws KvsError naming the problem and the fix. Anything
+// but a regular file is refused before it is opened (a FIFO would block); every header field is
+// checked against model_limits under its own name; an ak42 header's flag byte must be 0 or 1 and
+// its padding zero.
 Llama2cCheckpoint readLlama2cHeader(const std::string& path);
 
-// Reads the whole checkpoint.
+// Maps the whole checkpoint: the weights are read-only views of the mapped file (no copy; the
+// pages are read when used, and the mapping lives as long as any view). Never write into them:
+// copy first (fuseWeights does).
 Llama2cCheckpoint readLlama2cCheckpoint(const std::string& path);
 
 // Writes weights in the given format; the file appears complete or not at all (temp + rename).

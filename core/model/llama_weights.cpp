@@ -23,7 +23,7 @@ void checkShape(const at::Tensor& t, std::vector<int64_t> expected, const char* 
 }  // namespace
 
 LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s,
-                         const LayerProgress& progress) {
+                         const LayerProgress& progress, std::optional<at::ScalarType> dtype) {
   const int64_t L = c.nLayers, C = c.dim, F = c.hiddenDim, V = c.vocabSize;
   const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim();
   checkShape(s.embedding, {V, C}, "embedding");
@@ -39,19 +39,30 @@ LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s,
   checkShape(s.finalNorm, {C}, "final_norm");
   if (!c.sharedClassifier) checkShape(s.classifier, {V, C}, "classifier");
 
+  // Every tensor is copied (converted on the way when dtype differs), one layer at a time, so
+  // the stacked tensors may be views of a mapped file that is unmapped after the load, and a
+  // converting load never holds more than one layer of float32 copies besides its result.
+  auto copy = [&](const at::Tensor& t) {
+    return t.to(dtype.value_or(t.scalar_type()), /*non_blocking=*/false, /*copy=*/true)
+        .contiguous();
+  };
+  auto fuse = [&](std::initializer_list<at::Tensor> parts) {
+    const at::Tensor joined = at::cat(parts, 0);  // a new tensor already
+    return dtype && joined.scalar_type() != *dtype ? joined.to(*dtype) : joined;
+  };
   LlamaWeights w;
-  w.embedding = s.embedding.contiguous();
-  w.finalNorm = s.finalNorm.contiguous();
-  w.classifier = c.sharedClassifier ? w.embedding : s.classifier.contiguous();
+  w.embedding = copy(s.embedding);
+  w.finalNorm = copy(s.finalNorm);
+  w.classifier = c.sharedClassifier ? w.embedding : copy(s.classifier);
   w.layers.reserve(L);
   for (int64_t l = 0; l < L; ++l) {
     LayerWeights layer;
-    layer.attnNorm = s.attnNorm[l].clone();
-    layer.wqkv = at::cat({s.wq[l], s.wk[l], s.wv[l]}, 0);
-    layer.wo = s.wo[l].clone();
-    layer.ffnNorm = s.ffnNorm[l].clone();
-    layer.w13 = at::cat({s.w1[l], s.w3[l]}, 0);
-    layer.w2 = s.w2[l].clone();
+    layer.attnNorm = copy(s.attnNorm[l]);
+    layer.wqkv = fuse({s.wq[l], s.wk[l], s.wv[l]});
+    layer.wo = copy(s.wo[l]);
+    layer.ffnNorm = copy(s.ffnNorm[l]);
+    layer.w13 = fuse({s.w1[l], s.w3[l]});
+    layer.w2 = copy(s.w2[l]);
     w.layers.push_back(std::move(layer));
     reportLayer(progress, static_cast<int>(l) + 1, static_cast<int>(L));
   }

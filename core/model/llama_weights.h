@@ -8,6 +8,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "model/model_config.h"
@@ -51,9 +52,11 @@ using LayerProgress = std::function<bool(int done, int total)>;
 // Throws that KvsError when progress says stop.
 void reportLayer(const LayerProgress& progress, int done, int total);
 
-// Checks every shape against config (KvsError naming the tensor) and builds the fused layout.
+// Checks every shape against config (KvsError naming the tensor) and builds the fused layout
+// from copies (never views of `stacked`, which may be a mapped file), in dtype when given.
 LlamaWeights fuseWeights(const ModelConfig& config, const StackedWeights& stacked,
-                         const LayerProgress& progress = {});
+                         const LayerProgress& progress = {},
+                         std::optional<at::ScalarType> dtype = std::nullopt);
 
 // Every tensor replaced by f(tensor), layer by layer; a shared classifier stays shared.
 LlamaWeights mapWeights(LlamaWeights weights,

@@ -1,10 +1,22 @@
 #include "model/model_config.h"
 
+#include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
 
 namespace kvs {
+namespace {
+
+// "1e-05", "1e+300", "nan": std::to_string would print 0.000000 for a tiny eps.
+std::string shortNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+}  // namespace
 
 const char* toString(RopeStyle style) {
   return style == RopeStyle::kAdjacentPairs ? "adjacent-pairs" : "half-split";
@@ -26,17 +38,18 @@ int64_t ModelConfig::kvBytesPerToken(int bytesPerElement) const {
 }
 
 void ModelConfig::validate() const {
-  auto positive = [](int value, const char* name) {
-    require(value > 0, std::string("model config: ") + name + " must be positive, got " +
-                           std::to_string(value) + " (corrupt or foreign checkpoint?)");
+  auto inRange = [](int value, int max, const char* name) {
+    require(value > 0 && value <= max, std::string("model config: ") + name + " must be in 1.." +
+                                           std::to_string(max) + ", got " + std::to_string(value) +
+                                           " (corrupt or foreign checkpoint?)");
   };
-  positive(dim, "dim");
-  positive(hiddenDim, "hidden_dim");
-  positive(nLayers, "n_layers");
-  positive(nHeads, "n_heads");
-  positive(nKvHeads, "n_kv_heads");
-  positive(vocabSize, "vocab_size");
-  positive(seqLen, "seq_len");
+  inRange(dim, model_limits::kMaxDim, "dim");
+  inRange(hiddenDim, model_limits::kMaxHiddenDim, "hidden_dim");
+  inRange(nLayers, model_limits::kMaxLayers, "n_layers");
+  inRange(nHeads, model_limits::kMaxHeads, "n_heads");
+  inRange(nKvHeads, model_limits::kMaxHeads, "n_kv_heads");
+  inRange(vocabSize, model_limits::kMaxVocab, "vocab_size");
+  inRange(seqLen, model_limits::kMaxSeqLen, "seq_len");
   require(dim % nHeads == 0, "model config: dim " + std::to_string(dim) +
                                  " is not divisible by n_heads " + std::to_string(nHeads));
   require(nHeads % nKvHeads == 0, "model config: n_heads " + std::to_string(nHeads) +
@@ -44,7 +57,12 @@ void ModelConfig::validate() const {
                                       std::to_string(nKvHeads));
   require(headDim() % 2 == 0,
           "model config: head dim " + std::to_string(headDim()) + " must be even for RoPE");
-  require(ropeTheta > 0, "model config: rope_theta must be positive");
+  // Negated comparisons so that NaN fails them too.
+  require(std::isfinite(ropeTheta) && ropeTheta > 0 && !(ropeTheta > model_limits::kMaxRopeTheta),
+          "model config: rope_theta must be a finite number in (0, 1e12], got " +
+              shortNumber(ropeTheta));
+  require(std::isfinite(normEps) && normEps > 0 && !(normEps > model_limits::kMaxNormEps),
+          "model config: norm_eps must be in (0, 0.1], got " + shortNumber(normEps));
 }
 
 nlohmann::json toJson(const ModelConfig& c) {

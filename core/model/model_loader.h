@@ -43,6 +43,9 @@ const char* dtypeName(at::ScalarType type);
 // "cpu" or "cuda" (KvsError when CUDA is asked for and LibTorch has none or no GPU is visible).
 at::Device parseDevice(const std::string& name);
 
+// Before reading any weights, checks the memory the load will hold (weights in the load dtype,
+// the RoPE table) against MemAvailable and refuses with both figures when it cannot fit.
+// llama2.c files are mapped and copied into the fused layout once, never read into a buffer first.
 std::unique_ptr<LlamaModel> loadModel(const std::string& path, const LoadOptions& options);
 
 }  // namespace kvs

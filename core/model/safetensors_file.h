@@ -21,9 +21,17 @@ struct SafetensorsEntry {
 
 class SafetensorsFile {
  public:
-  // Maps the file and validates the whole header (JSON, dtypes, offsets within the file, sizes
-  // that match the shapes, no overlaps); KvsError naming the file and the tensor otherwise.
-  static SafetensorsFile open(const std::string& path);
+  // Refuses anything but a regular file before opening it (a FIFO would block), maps it and
+  // validates the whole header: the length field ends the JSON (only spaces may pad it), dtypes,
+  // sizes that match the shapes, and tensors that tile the data section exactly (the first at
+  // byte 0, each where the previous ends, the last at the end of the file: shifted offsets or a
+  // wrong length would load every tensor from the wrong bytes). KvsError naming the file, the
+  // tensor and the offsets otherwise. checkLayoutNow = false leaves the tiling to a later
+  // checkLayout() call: a caller that knows which tensors belong there (HfCheckpoint) first names
+  // a missing one, the likelier cause of a gap.
+  static SafetensorsFile open(const std::string& path, bool checkLayoutNow = true);
+  // The tiling check above; KvsError naming the tensors and offsets of the first gap or overlap.
+  void checkLayout() const;
 
   const std::string& path() const { return path_; }
   const std::map<std::string, SafetensorsEntry>& entries() const { return entries_; }
@@ -41,6 +49,7 @@ class SafetensorsFile {
   std::string path_;
   std::shared_ptr<Mapping> mapping_;
   int64_t dataOffset_ = 0;
+  int64_t dataSize_ = 0;  // bytes after the header
   std::map<std::string, SafetensorsEntry> entries_;
 };
 

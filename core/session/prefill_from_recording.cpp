@@ -42,6 +42,11 @@ RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGo
   require(info.tokens >= P, "the recording holds the states of " + std::to_string(info.tokens) +
                                 " of the prompt's " + std::to_string(P) +
                                 " tokens (it was stopped during the prefill); record it again");
+  // A cut file can hold the prompt's states but not its ids; a prompt is shown by its ids.
+  require(int64_t(info.tokenIds.size()) >= P,
+          "the recording holds the token ids of " + std::to_string(info.tokenIds.size()) +
+              " of the prompt's " + std::to_string(P) +
+              " tokens (it was cut short), so its prompt cannot be shown; record it again");
   const std::vector<int> ids(info.tokenIds.begin(), info.tokenIds.begin() + P);
   RecordedPrefill out{PrefillState{ids, KvCache(c), {}, {}, {}, {}, {}, 0}, c};
   PrefillState& s = out.state;

@@ -13,7 +13,8 @@ namespace kvs {
 
 class Tokenizer {
  public:
-  // Throws KvsError when the file is missing or is not a SentencePiece model.
+  // Throws KvsError when the file is missing, is not a SentencePiece model, or is a damaged one
+  // (checkSentencePieceModel) that SentencePiece would crash on.
   static Tokenizer load(const std::string& path);
 
   Tokenizer(Tokenizer&&) noexcept;
@@ -29,7 +30,8 @@ class Tokenizer {
   int vocabSize() const;
   int bosId() const;
   int eosId() const;
-  std::string piece(int id) const;  // e.g. "▁Once", "<0x0A>", "<s>"
+  std::string piece(int id) const;  // e.g. "▁Once", "<0x0A>", "<s>"; KvsError out of range
+  // false for an id out of range
   bool isByte(int id) const;
   bool isControl(int id) const;
   bool isUnknown(int id) const;
@@ -38,6 +40,7 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
+  bool validId(int id) const;
   std::string path_;
   std::string unknownSurface_;
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;

@@ -26,14 +26,7 @@ ModelConfig tinyConfig(bool shared = false) {
   return test::tinyModelConfig(shared);
 }
 
-std::string errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const KvsError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::errorOf;
 
 std::string openError(const std::string& folder) {
   return errorOf([&] { HfCheckpoint::open(folder); });
