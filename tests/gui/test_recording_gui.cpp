@@ -109,7 +109,6 @@ class TestRecordingGui : public QObject {
   void initTestCase();
   void recordedRunMatchesPrefillAndCli();
   void openedRecordingShowsTheLiveSession();
-  void foreignFileIsAMessage();
   void unwritablePathIsAMessage();
   void stopLeavesAnIncompleteReadableFile();
   void existingFileIsReplacedOnlyWhenTheUserSaysSo();
@@ -240,28 +239,6 @@ void TestRecordingGui::openedRecordingShowsTheLiveSession() {
   MainWindow fromCommandLine(path);
   QTRY_VERIFY_WITH_TIMEOUT(fromCommandLine.controller()->recordingOpen(), kTimeoutMs);
   QCOMPARE(fromCommandLine.controller()->prompt().pieces, live.pieces);
-}
-
-void TestRecordingGui::foreignFileIsAMessage() {
-  const QString path = files_.filePath("foreign.h5");
-  QFile file(path);
-  QVERIFY(file.open(QIODevice::WriteOnly));
-  file.write("this is not an HDF5 file\n");
-  file.close();
-  MainWindow w(kModel);
-  w.show();
-  auto* run = child<QPushButton>(w, "run");
-  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kTimeoutMs);
-  QSignalSpy failed(w.controller(), &SessionController::failed);
-  w.openRecording(path);
-  QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, kTimeoutMs);
-  const QString output = child<QPlainTextEdit>(w, "output")->toPlainText();
-  QVERIFY2(output.contains("foreign.h5"), qPrintable(output));
-  // The model is still there: Run works.
-  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kTimeoutMs);
-  QVERIFY(child<QLabel>(w, "modelLabel")->text().startsWith("stories260K.bin"));
-  QVERIFY(!w.controller()->recordingOpen());
-  QVERIFY(kvs::ui::test::runPrompt(w, 160));
 }
 
 void TestRecordingGui::unwritablePathIsAMessage() {
