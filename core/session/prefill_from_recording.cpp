@@ -23,6 +23,14 @@ ModelConfig recordedConfig(const RecordingInfo& info) {
     c.seqLen = j.at("seq_len").get<int>();
     c.ropeTheta = j.value("rope_theta", c.ropeTheta);
     c.normEps = j.value("norm_eps", c.normEps);
+    // The cache turns keys with the model's RoPE pairing (positions inside the cache).
+    const std::string style = j.value("rope_style", std::string(toString(c.ropeStyle)));
+    require(
+        style == toString(RopeStyle::kAdjacentPairs) || style == toString(RopeStyle::kHalfSplit),
+        "the recording's model_config has an unknown rope_style '" + style +
+            "'; the file is damaged or from a newer version");
+    c.ropeStyle = style == toString(RopeStyle::kHalfSplit) ? RopeStyle::kHalfSplit
+                                                           : RopeStyle::kAdjacentPairs;
   } catch (const nlohmann::json::exception& e) {
     throw KvsError("the recording's /meta model_config is not readable (" + std::string(e.what()) +
                    "); record again with this version of KV Studio");

@@ -6,6 +6,8 @@
 
 #include <ATen/ATen.h>
 
+#include <nlohmann/json.hpp>
+
 #include "analysis/merging_layout.h"
 #include "io/hdf5_recorder.h"
 #include "io/recording_reader.h"
@@ -139,6 +141,18 @@ TEST_F(Stories, ARecordingWithKeysOnlyOpensWithWhatItHasAndStoppedPrefillsAreRef
   } catch (const KvsError& e) {
     SUCCEED() << e.what();
   }
+}
+
+TEST(RecordedConfig, KeepsTheRopePairingTheCacheTurnsKeysWith) {
+  ModelConfig c = tinyModelConfig(true);
+  RecordingInfo info;
+  info.layers = c.nLayers, info.kvHeads = c.nKvHeads, info.headDim = c.headDim();
+  c.ropeStyle = RopeStyle::kHalfSplit;
+  info.modelConfigJson = toJson(c).dump();
+  EXPECT_EQ(recordedConfig(info).ropeStyle, RopeStyle::kHalfSplit);
+  c.ropeStyle = RopeStyle::kAdjacentPairs;
+  info.modelConfigJson = toJson(c).dump();
+  EXPECT_EQ(recordedConfig(info).ropeStyle, RopeStyle::kAdjacentPairs);
 }
 
 }  // namespace
