@@ -33,15 +33,10 @@ class CompressionPolicy {
   CompressionParams params_;
 };
 
-// CaM's uniform draw in [0, 1) for evicting the token at `position` of (layer, KV head): a pure
-// function of its arguments, so runs are reproducible for a seed and each evicted token gets an
-// independent draw however often the cache is compressed.
-double camDraw(uint64_t seed, int layer, int head, int position);
-
 // The policy for params.method (validated first); nullptr for the full cache.
 std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params);
 
-// Policies, one per method.
+// Policies, one per method (CaM's in cam_policy.h).
 class StreamingPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
@@ -49,7 +44,7 @@ class StreamingPolicy : public CompressionPolicy {
                                   int layer) const override;
 };
 
-class H2OPolicy : public CompressionPolicy {  // also CaM, which merges the evicted values
+class H2OPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
   std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,

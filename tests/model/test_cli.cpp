@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_runner.h"
 #include "model/hf_export.h"
 #include "model/llama2c_checkpoint.h"
 #include "test_util.h"
@@ -15,18 +16,8 @@
 namespace kvs::test {
 namespace {
 
-struct CliRun {
-  int exitCode;
-  std::string out, err;
-};
-
 CliRun runCli(const std::string& args) {
-  TempDir dir;
-  const std::string cmd = std::string(KVS_CLI_PATH) + " " + args + " > " + dir.file("out") +
-                          " 2> " + dir.file("err") + " < /dev/null";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-          readFile(dir.file("out")), readFile(dir.file("err"))};
+  return runCliCommand(args);
 }
 
 const std::string kModel = "--model " + modelPath("stories260K.bin");

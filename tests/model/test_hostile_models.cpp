@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "cli_runner.h"
 #include "model/hf_config.h"
 #include "model/hf_export.h"
 #include "model/llama2c_checkpoint.h"
@@ -24,23 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exitCode;
-  std::string out, err;
-};
-
-// Runs kvstudio-cli under `timeout 20` (a hang is the bug these tests look for: it ends as exit
-// 124) after `limits` (e.g. "ulimit -d ..."), in a shell as a user would.
+// A hang is the bug these tests look for: the run is killed after 20 s (exit 137). `limits`
+// (e.g. "ulimit -d ...") run before it in the same shell.
 CliRun runCliWithin(const std::string& args, const std::string& limits = "") {
-  TempDir dir;
-  {
-    std::ofstream script(dir.file("run.sh"));
-    script << limits << "\nexec timeout 20 " << KVS_CLI_PATH << " " << args << " > "
-           << dir.file("out") << " 2> " << dir.file("err") << " < /dev/null\n";
-  }
-  const int status = std::system(("bash " + dir.file("run.sh")).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-          readFile(dir.file("out")), readFile(dir.file("err"))};
+  return runCliCommand(args, limits, 20);
 }
 
 // Exit 2 and exactly one line on stderr, the error, containing `expected`.
