@@ -23,8 +23,10 @@ HeadSets identifyHeadSets(const at::Tensor& keys, const std::vector<double>& att
       attention.empty() ? 0 : static_cast<int>(std::lround(t.protectedRatio * h.tokens));
   const std::vector<double> scores =
       attention.empty() ? std::vector<double>(h.tokens, 0.0) : attention;
-  h.isProtected = protectedSlots(scores, recent, heavy);
-  h.sets = identifyMergingSets(h.adjacent, h.isProtected, t.eps);
+  // The policy's own decision, at the paper's fixed eps (the approximate budget).
+  SetDecision d = decideMergingSets(h.adjacent, scores, recent, heavy, h.tokens, false, t.eps);
+  h.isProtected = std::move(d.isProtected);
+  h.sets = std::move(d.sets);
   return h;
 }
 

@@ -44,12 +44,6 @@ std::vector<LayoutSpan> spansOf(const std::vector<Slot>& slots) {
   return out;
 }
 
-std::vector<double> attentionOf(const std::vector<Slot>& slots) {
-  std::vector<double> a;
-  for (const Slot& s : slots) a.push_back(s.attention);
-  return a;
-}
-
 std::vector<HeadLayout> kvmergerLayer(const PrefillState& state, const SlotMap& map, int l,
                                       const CompressionParams& p) {
   const int H = map.kvHeads();

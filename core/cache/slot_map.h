@@ -26,6 +26,9 @@ struct HeadDecision {
   int releasedProtected = 0;  // protected tokens KVMerger released so that an exact budget fits
 };
 
+// Each slot's accumulated attention, in order.
+std::vector<double> attentionOf(const std::vector<Slot>& slots);
+
 struct SlotMap {
   std::vector<std::vector<std::vector<Slot>>> slots;  // [L][Hkv][S_h], token order
   std::vector<std::vector<HeadDecision>> decisions;   // [L][Hkv], set by applyLayerPlan

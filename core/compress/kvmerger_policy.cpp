@@ -55,12 +55,6 @@ HeadPlan mergeHead(const std::vector<Slot>& old, const at::Tensor& keys, const L
   return plan;
 }
 
-std::vector<double> attentionOf(const std::vector<Slot>& slots) {
-  std::vector<double> a;
-  for (const Slot& s : slots) a.push_back(s.attention);
-  return a;
-}
-
 }  // namespace
 
 std::vector<HeadPlan> KVMergerPolicy::planLayer(const KvCache& cache, const SlotMap& map,
