@@ -116,6 +116,9 @@ SetDecision decideMergingSets(const std::vector<float>& cos, const std::vector<d
     d.sets = identifyMergingSets(cos, d.isProtected, eps);
     return d;
   }
+  d.eps = epsForBudget(cos, d.isProtected, target);
+  d.sets = identifyMergingSets(cos, d.isProtected, d.eps);
+  if (static_cast<int>(d.sets.size()) <= target) return d;  // the usual case: nothing released
   // Release order: heavy hitters by rising attention (ties: the later first, the reverse of
   // protectedSlots' choice), then recent slots oldest first.
   std::vector<int> releasable;
@@ -138,7 +141,6 @@ SetDecision decideMergingSets(const std::vector<float>& cos, const std::vector<d
     d.sets = identifyMergingSets(cos, d.isProtected, d.eps);
     return static_cast<int>(d.sets.size()) <= target;
   };
-  if (attempt(0)) return d;
   int fails = 0, fits = static_cast<int>(releasable.size());  // attempt(fits) holds for target >= 1
   while (fits - fails > 1) {
     const int mid = fails + (fits - fails) / 2;
