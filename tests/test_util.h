@@ -2,8 +2,8 @@
 // Helpers shared by the tests: paths of reference data, small files, running the CLI.
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -84,7 +84,7 @@ inline std::string errorOf(const std::function<void()>& f) {
 // KVMerger at a budget, every other parameter at its default.
 inline CompressionParams kvmerger(double budget) {
   CompressionParams p;
-  p.method = Method::kKVMerger;
+  p.method = "kvmerger";
   p.budget = budget;
   return p;
 }

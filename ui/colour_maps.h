@@ -3,8 +3,8 @@
 // are defined here by stops sampled from matplotlib's tables (viridis and cividis: 17 rows of
 // the 256; magma: 9 stops; linear in between).
 
-#include <qcustomplot.h>
 #include <QStringList>
+#include "qcustomplot_include.h"
 
 namespace kvs::ui {
 

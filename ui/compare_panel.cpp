@@ -1,14 +1,17 @@
 #include "compare_panel.h"
 
-#include <qcustomplot.h>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QPushButton>
 #include <QTableView>
 #include <QTextEdit>
 #include <QVBoxLayout>
+#include "qcustomplot_include.h"
 
 #include "compare_table_model.h"
+#include "export_menu.h"
+#include "parameters_panel.h"
+#include "session_controller.h"
 
 namespace kvs::ui {
 
@@ -63,13 +66,49 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
     add_->setEnabled(true);
   });
   connect(run, &QPushButton::clicked, this, [this] {
-    if (!model_->variants().isEmpty()) emit compareRequested(model_->variants());
+    if (!model_->variants().isEmpty()) Q_EMIT compareRequested(model_->variants());
   });
   connect(table_, &QTableView::clicked, this, [this](const QModelIndex& index) {
     showRow(index.row());
     const auto& rows = model_->result().rows;
-    if (index.row() < rows.size()) emit rowSelected(rows[index.row()].params);
+    if (index.row() < rows.size()) Q_EMIT rowSelected(rows[index.row()].params);
   });
+}
+
+void ComparePanel::wire(SessionController* c, ExportMenu* exportMenu, ParametersPanel* parameters) {
+  connect(parameters, &ParametersPanel::paramsChanged, this, &ComparePanel::setCurrentParams);
+  setCurrentParams(parameters->params());
+  // The controller refuses a compare while it is busy or has no model to decode with.
+  connect(this, &ComparePanel::compareRequested, c, &SessionController::compare);
+  connect(c, &SessionController::compareReady, this, &ComparePanel::setResult);
+  connect(this, &ComparePanel::rowSelected, c, &SessionController::previewLayout);
+  if (exportMenu) exportMenu->addView(this);
+}
+
+QVector<ExportFigure> ComparePanel::exportFigures() const {
+  return {{QStringLiteral("compare"), tr("Export &compared memory..."), memory_}};
+}
+
+QString ComparePanel::csv() const {
+  QString out = QStringLiteral(
+      "variant,mean_kl,max_kl,top1,nll,kv_bytes,kv_bytes_full,achieved_ratio,seconds\n");
+  for (const CompareRow& r : model_->result().rows) {
+    out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9\n")
+               .arg(QString::fromStdString(variantName(r.params)))
+               .arg(r.meanKl)
+               .arg(r.maxKl)
+               .arg(r.top1)
+               .arg(r.nll)
+               .arg(r.kvBytes)
+               .arg(r.kvBytesFull)
+               .arg(r.achievedRatio)
+               .arg(r.seconds);
+  }
+  return out;
+}
+
+QJsonObject ComparePanel::viewJson() const {
+  return QJsonObject{{"view", "compare"}, {"rows", int(model_->result().rows.size())}};
 }
 
 void ComparePanel::setResult(const CompareResult& result) {
@@ -79,7 +118,7 @@ void ComparePanel::setResult(const CompareResult& result) {
   for (int i = 0; i < result.rows.size(); ++i) {
     x.push_back(i);
     kib.push_back(result.rows[i].kvBytes / 1024.0);
-    ticks->addTick(i, QString::fromUtf8(toString(result.rows[i].params.method)));
+    ticks->addTick(i, QString::fromUtf8(result.rows[i].params.method.c_str()));
   }
   bars_->setData(x, kib, true);
   memory_->xAxis->setTicker(ticks);
@@ -100,7 +139,7 @@ void ComparePanel::showRow(int row) {
   QString html = QStringLiteral(
                      "<p><b>%1</b> &mdash; tokens that differ from the full cache's "
                      "are highlighted</p><p>")
-                     .arg(QString::fromUtf8(toString(r.params.method)).toHtmlEscaped());
+                     .arg(QString::fromStdString(r.params.method).toHtmlEscaped());
   for (int i = 0; i < r.chunks.size(); ++i) {
     const QString chunk = r.chunks[i].toHtmlEscaped().replace('\n', "<br>");
     html += r.differs.value(i)

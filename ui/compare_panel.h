@@ -5,6 +5,7 @@
 
 #include <QWidget>
 
+#include "exportable_view.h"
 #include "session_types.h"
 
 class QCPBars;
@@ -16,12 +17,18 @@ class QTextEdit;
 namespace kvs::ui {
 
 class CompareTableModel;
+class ExportMenu;
+class ParametersPanel;
+class SessionController;
 
-class ComparePanel : public QWidget {
+class ComparePanel : public QWidget, public ExportableView {
   Q_OBJECT
 
  public:
   explicit ComparePanel(QWidget* parent = nullptr);
+  // "Add current settings" follows parameters; Compare and a row's sets go to the controller;
+  // the memory bars go into exportMenu.
+  void wire(SessionController* controller, ExportMenu* exportMenu, ParametersPanel* parameters);
 
   CompareTableModel* model() const { return model_; }
   // The text view of the selected row (HTML with highlighted differences).
@@ -29,12 +36,16 @@ class ComparePanel : public QWidget {
   // KV bytes after compression per row (full cache first).
   QCPBars* memoryBars() const { return bars_; }
   void showRow(int row);
+  // One row per compared variant (full cache first): its metrics.
+  QString csv() const override;
+  QJsonObject viewJson() const override;
+  QVector<ExportFigure> exportFigures() const override;
 
- public slots:
+ public Q_SLOTS:
   void setResult(const kvs::ui::CompareResult& result);
   void setCurrentParams(const kvs::CompressionParams& params) { current_ = params; }
 
- signals:
+ Q_SIGNALS:
   void compareRequested(const QVector<kvs::CompressionParams>& variants);
   // A row was chosen: show its merging sets.
   void rowSelected(const kvs::CompressionParams& params);

@@ -1,6 +1,9 @@
 #include "compare_table_model.h"
 
 #include <QLocale>
+#include <algorithm>
+
+#include "compress/compression_method.h"
 
 namespace kvs::ui {
 
@@ -45,17 +48,20 @@ QVariant CompareTableModel::data(const QModelIndex& index, int role) const {
   if (role != Qt::DisplayRole && role != Qt::ToolTipRole) return {};
   const bool compared = !result_.rows.isEmpty();
   const CompressionParams& p = compared ? result_.rows[index.row()].params : variants_[index.row()];
-  const bool merger = p.method == Method::kKVMerger;
+  const auto keys = methodNamed(p.method).parameterKeys();
+  const auto reads = [&](const char* key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  };
   const auto number = [](double v, int digits) { return QString::number(v, 'f', digits); };
   switch (index.column()) {
     case kMethod:
-      return QString::fromUtf8(toString(p.method));
+      return QString::fromStdString(p.method);
     case kBudget:
-      return p.method == Method::kFull ? QString("1") : number(p.budget, 2);
+      return compresses(p) ? number(p.budget, 2) : QString("1");
     case kEps:
-      return merger ? (p.exactBudget ? tr("exact") : number(p.eps, 3)) : QString();
+      return reads("eps") ? (p.exactBudget ? tr("exact") : number(p.eps, 3)) : QString();
     case kSigma:
-      return merger ? number(p.sigma, 2) : QString();
+      return reads("sigma") ? number(p.sigma, 2) : QString();
   }
   if (!compared) return QString();
   const CompareRow& r = result_.rows[index.row()];

@@ -1,6 +1,5 @@
 #include "heatmap_panel.h"
 
-#include <qcustomplot.h>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -10,6 +9,7 @@
 #include <QTextStream>
 #include <QVBoxLayout>
 #include <cmath>
+#include "qcustomplot_include.h"
 
 #include "colour_maps.h"
 #include "merging_sets_item.h"
@@ -152,8 +152,8 @@ void HeatmapPanel::select(int layer, int head) {
 
 void HeatmapPanel::requestMatrix() {
   updateOverlay();
-  emit selectionChanged(layer(), head());
-  if (prompt_.layers > 0) emit matrixRequested(source(), layer(), head());
+  Q_EMIT selectionChanged(layer(), head());
+  if (prompt_.layers > 0) Q_EMIT matrixRequested(source(), layer(), head());
 }
 
 void HeatmapPanel::setMatrix(const SimilarityResult& result) {
@@ -197,7 +197,7 @@ void HeatmapPanel::updateOverlay() {
 QString HeatmapPanel::decisionText(int kvHead) const {
   const MergingLayout& l = layout_.layout;
   const CompressionParams& p = layout_.params;
-  if (p.method != Method::kKVMerger || kvHead < 0 || layer() >= static_cast<int>(l.heads.size())) {
+  if (p.method != "kvmerger" || kvHead < 0 || layer() >= static_cast<int>(l.heads.size())) {
     return {};
   }
   const HeadLayout& head = l.heads[layer()][kvHead];

@@ -9,6 +9,7 @@
 #include <QJsonObject>
 #include <QWidget>
 
+#include "exportable_view.h"
 #include "matrix_pyramid.h"
 
 class QCheckBox;
@@ -21,15 +22,21 @@ class QSpinBox;
 
 namespace kvs::ui {
 
+class ExportMenu;
+struct ExportRequest;
 class MergingSetsItem;
+class SessionController;
 
-class HeatmapPanel : public QWidget {
+class HeatmapPanel : public QWidget, public ExportableView {
   Q_OBJECT
 
  public:
   static constexpr int kMaxCells = 512;
 
   explicit HeatmapPanel(QWidget* parent = nullptr);
+  // Shows the controller's prompt, layouts and matrices, asks it for the selected matrix, and
+  // adds the heatmap's figures to exportMenu (heatmap_export.cpp).
+  void wire(SessionController* controller, ExportMenu* exportMenu);
 
   QCustomPlot* plot() const { return plot_; }
   const MergingSetsItem* overlay() const { return overlay_; }
@@ -49,8 +56,9 @@ class HeatmapPanel : public QWidget {
 
   // The visible region of the matrix at full resolution, as CSV (row token, then one column per
   // column token), and a description of the view for export sidecars.
-  QString csv() const;
-  QJsonObject viewJson() const;
+  QString csv() const override;
+  QJsonObject viewJson() const override;
+  QVector<ExportFigure> exportFigures() const override;
   // The merging decisions of the current setting: {"exact_budget", "eps_used": [L][Hkv],
   // "protected_released": [L][Hkv]}.
   QJsonObject decisionsJson() const;
@@ -58,20 +66,23 @@ class HeatmapPanel : public QWidget {
   void setView(double first, double last);
   void resetView();
 
- public slots:
+ public Q_SLOTS:
   void setPrompt(const kvs::ui::PromptInfo& info);
   void setMatrix(const kvs::ui::SimilarityResult& result);
   void setLayout(const kvs::ui::LayoutResult& result);
   void select(int layer, int head);
   void setColourMapName(const QString& name);
 
- signals:
+ Q_SIGNALS:
   void matrixRequested(int source, int layer, int head);
   void selectionChanged(int layer, int head);
 
  private:
   QString decisionText(int kvHead) const;
   void fillHeads();
+  // Every layer's heatmap (same head and source), "<name>_layer<l>.<ext>" each, through the
+  // menu's heatmap entry: waits for each layer's matrix from the worker, the GUI still served.
+  QString exportAllLayers(const ExportRequest& request, const ExportMenu& menu);
   void requestMatrix();
   void refreshCells();
   void updateOverlay();

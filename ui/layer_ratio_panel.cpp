@@ -2,7 +2,6 @@
 
 #include "analysis/layer_ratios.h"
 
-#include <qcustomplot.h>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -15,6 +14,11 @@
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include "qcustomplot_include.h"
+
+#include "export_menu.h"
+#include "parameters_panel.h"
+#include "session_controller.h"
 
 namespace kvs::ui {
 namespace {
@@ -151,6 +155,26 @@ LayerRatioRequest LayerRatioPanel::request() const {
   return r;
 }
 
+void LayerRatioPanel::wire(SessionController* c, ExportMenu* exportMenu,
+                           ParametersPanel* parameters) {
+  connect(parameters, &ParametersPanel::paramsChanged, this, &LayerRatioPanel::setParams);
+  setParamsSource([parameters] { return parameters->params(); });
+  connect(c, &SessionController::promptReady, this, &LayerRatioPanel::setPrompt);
+  connect(c, &SessionController::layoutReady, this, &LayerRatioPanel::setLayout);
+  connect(this, &LayerRatioPanel::ratiosRequested, c, &SessionController::requestLayerRatios);
+  connect(this, &LayerRatioPanel::batchStopRequested, c, &SessionController::stopLayerRatios);
+  connect(c, &SessionController::layerRatiosReady, this, &LayerRatioPanel::setResult);
+  if (!exportMenu) return;
+  exportMenu->addView(this);
+  connect(this, &LayerRatioPanel::exportRequested, exportMenu,
+          [exportMenu] { exportMenu->trigger(QStringLiteral("layer-ratio")); });
+}
+
+QVector<ExportFigure> LayerRatioPanel::exportFigures() const {
+  return {{QStringLiteral("layer-ratio"), tr("Export layer &ratios..."), plot_,
+           QStringLiteral("exportLayerRatios")}};
+}
+
 void LayerRatioPanel::setParams(const CompressionParams& params) {
   thresholds_ = thresholdsFor(params);
   requestCurrent();
@@ -166,9 +190,7 @@ void LayerRatioPanel::setPrompt(const PromptInfo& info) {
 
 void LayerRatioPanel::requestCurrent() {
   if (!hasPrompt_) return;
-  LayerRatioRequest r = request();
-  r.ticket = currentTicket_ = ++tickets_;
-  emit ratiosRequested(r);
+  Q_EMIT ratiosRequested(request());
 }
 
 void LayerRatioPanel::setLayout(const LayoutResult& result) {
@@ -176,7 +198,7 @@ void LayerRatioPanel::setLayout(const LayoutResult& result) {
   const MergingLayout& m = result.layout;
   for (const auto& heads : m.heads) {
     double kept = 0;
-    for (const HeadLayout& h : heads) kept += double(h.spans.size()) / m.tokens;
+    for (const HeadLayout& h : heads) kept += double(h.slots.size()) / m.tokens;
     setting_.push_back(heads.empty() ? 0.0 : 1.0 - kept / heads.size());
   }
   settingGraph_->setName(
@@ -192,13 +214,9 @@ void LayerRatioPanel::chooseFile() {
 }
 
 void LayerRatioPanel::startBatch(const QString& path) {
-  if (cancel_) cancel_->store(true);  // the running batch's results are no longer wanted
   QSettings().setValue(kPromptsKey, path);
-  cancel_ = std::make_shared<std::atomic<bool>>(false);
   LayerRatioRequest r = request();
-  r.promptsFile = path;
-  r.cancel = cancel_;
-  r.ticket = batchTicket_ = ++tickets_;
+  r.promptsFile = path;  // a batch: the controller cancels the running one
   running_ = true;
   batch_ = LayerRatioResult{};
   spread_ = LayerSpread{};
@@ -206,24 +224,23 @@ void LayerRatioPanel::startBatch(const QString& path) {
   stopButton_->setEnabled(true);
   status_->setText(tr("Reading %1...").arg(QFileInfo(path).fileName()));
   redraw();
-  emit ratiosRequested(r);
+  Q_EMIT ratiosRequested(r);
 }
 
 void LayerRatioPanel::stopBatch() {
-  if (!running_ || !cancel_) return;
-  cancel_->store(true);
+  if (!running_) return;
+  Q_EMIT batchStopRequested();
   status_->setText(tr("Stopping..."));
 }
 
 void LayerRatioPanel::setResult(const LayerRatioResult& r) {
   if (!r.batch) {
-    if (r.ticket != currentTicket_ || r.ratios.empty()) return;  // a newer one is coming
+    if (r.ratios.empty()) return;  // no prompt kept
     current_ = r.ratios.front();
     promptTokens_ = r.tokens.front();
     redraw();
     return;
   }
-  if (r.ticket != batchTicket_) return;
   batch_ = r;
   spread_ = r.ratios.empty() ? LayerSpread{} : summarizeLayers(r.ratios);
   running_ = r.state == LayerRatioResult::State::kRunning;

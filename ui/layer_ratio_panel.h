@@ -5,7 +5,6 @@
 // curve is recomputed from the kept prefill on every parameter change; the batch runs a forward
 // pass per prompt on the SessionWorker's thread, with a progress bar and Stop.
 
-// Core headers first: some core structs have members named `slots`, a Qt macro.
 #include "analysis/merge_analysis.h"
 #include "compress/compression_params.h"
 
@@ -13,6 +12,7 @@
 #include <QWidget>
 #include <functional>
 
+#include "exportable_view.h"
 #include "layer_ratio_types.h"
 #include "session_types.h"
 
@@ -26,11 +26,19 @@ class QTableWidget;
 
 namespace kvs::ui {
 
-class LayerRatioPanel : public QWidget {
+class ExportMenu;
+class ParametersPanel;
+class SessionController;
+
+class LayerRatioPanel : public QWidget, public ExportableView {
   Q_OBJECT
 
  public:
   explicit LayerRatioPanel(QWidget* parent = nullptr);
+  // Thresholds from parameters; the prompt, layouts and ratios from the controller, which tracks
+  // the requests (newest curve wins, a new batch cancels the old); the figure in exportMenu,
+  // which the panel's Export button opens.
+  void wire(SessionController* controller, ExportMenu* exportMenu, ParametersPanel* parameters);
 
   QCustomPlot* plot() const { return plot_; }
   const std::vector<double>& currentRatios() const { return current_; }
@@ -47,10 +55,11 @@ class LayerRatioPanel : public QWidget {
   QCPGraph* meanGraph() const { return meanGraph_; }
   QCPErrorBars* errorBars() const { return errorBars_; }
   // The plotted numbers: one row per layer, then each prompt's ratios.
-  QString csv() const;
-  QJsonObject viewJson() const;
+  QString csv() const override;
+  QJsonObject viewJson() const override;
+  QVector<ExportFigure> exportFigures() const override;
 
- public slots:
+ public Q_SLOTS:
   // The thresholds come from the current parameters (kvs::thresholdsFor).
   void setParams(const kvs::CompressionParams& params);
   // A prompt is kept on the worker: its curve can be asked for.
@@ -62,9 +71,11 @@ class LayerRatioPanel : public QWidget {
   void startBatch(const QString& path);
   void stopBatch();
 
- signals:
-  // To SessionWorker::computeLayerRatios (layer_ratio_wiring.cpp queues it).
+ Q_SIGNALS:
+  // To SessionController::requestLayerRatios, which sets the ticket and the cancel flag.
   void ratiosRequested(const kvs::ui::LayerRatioRequest& request);
+  // The batch's Stop button (SessionController::stopLayerRatios).
+  void batchStopRequested();
   // The Export button: File > Export layer ratios.
   void exportRequested();
 
@@ -99,9 +110,6 @@ class LayerRatioPanel : public QWidget {
   LayerRatioResult batch_;
   kvs::LayerSpread spread_;
   bool running_ = false;
-  std::shared_ptr<std::atomic<bool>> cancel_;
-  quint64 tickets_ = 0;  // one counter for both kinds: a result names its request
-  quint64 currentTicket_ = 0, batchTicket_ = 0;
 };
 
 }  // namespace kvs::ui

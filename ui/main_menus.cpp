@@ -1,17 +1,22 @@
 // MainWindow's menus: File (models, recordings, exports) and View, and the recent files list.
 
-// Core headers first: some have members named `slots`, a Qt macro.
-#include "io/recording_options.h"
-
 #include <QAction>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
 #include <QMenuBar>
 #include <QSettings>
+#include <QStatusBar>
 
+#include "export_menu.h"
+#include "export_sidecar.h"
+#include "heatmap_panel.h"
 #include "main_window.h"
+#include "output_panel.h"
 #include "prompt_panel.h"
+#include "recording_controls.h"
+#include "run_control.h"
+#include "session_controller.h"
 
 namespace kvs::ui {
 
@@ -29,12 +34,11 @@ void MainWindow::fillRecentMenu() {
   const QStringList recent = QSettings().value("model/recent").toStringList();
   for (const QString& path : recent) {
     recentMenu_->addAction(path, this, [this, path] {
-      if (isRecordingPath(path)) {
-        openRecording(path);
-        return;
+      if (RunControl::isRecordingPath(path)) {
+        runControl_->openRecording(path);
+      } else {
+        openModel(path);
       }
-      promptPanel_->setModelPath(path);
-      loadModel(path);
     });
   }
   recentMenu_->setEnabled(!recent.isEmpty());
@@ -47,48 +51,31 @@ void MainWindow::createMenus() {
         this, tr("Open model"), QFileInfo(promptPanel_->modelPath()).absolutePath(),
         tr("Models: llama2.c .bin, or config.json / .safetensors of a Hugging Face folder "
            "(*.bin config.json *.safetensors);;All files (*)"));
-    if (path.isEmpty()) return;
-    promptPanel_->setModelPath(path);
-    loadModel(path);
+    if (!path.isEmpty()) openModel(path);
   });
   open->setShortcut(QKeySequence::Open);
-  QAction* openRecordingAction =
-      file->addAction(tr("Open &recording..."), this, [this] { chooseRecordingToOpen(); });
-  openRecordingAction->setObjectName("openRecordingAction");
-  openRecordingAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+  file->addAction(recording_->openAction());
   recentMenu_ = file->addMenu(tr("&Recent files"));
   recentMenu_->setObjectName("recentModels");
   fillRecentMenu();
   file->addSeparator();
-  recordAction_ = file->addAction(tr("Record next run to &HDF5..."));
-  recordAction_->setObjectName("recordAction");
-  recordAction_->setCheckable(true);
-  recordAction_->setToolTip(
-      tr("The next Run writes its states to an HDF5 file, as "
-         "kvstudio-cli generate --record"));
-  connect(recordAction_, &QAction::triggered, this, [this](bool checked) {
-    if (checked) {
-      chooseRecordingOptions();
-    } else {
-      armed_.reset();
-      showRecordingArmed();
-    }
+  file->addAction(recording_->recordAction());
+  file->addSeparator();
+  // The panels add their figures here (wire()), before the separator above Quit.
+  QAction* exportsEnd = file->addSeparator();
+  exportMenu_ = new ExportMenu(file, exportsEnd, this, [this](const QJsonObject& view) {
+    QJsonObject sidecar =
+        exportSidecar(controller_->prompt(), promptPanel_->job(), controller_->params(), view);
+    sidecar["merging_decisions"] = heatmap_->decisionsJson();
+    return sidecar;
   });
-  file->addSeparator();
-  QAction* heatmap =
-      file->addAction(tr("Export &heatmap..."), this, [this] { exportWithDialog("heatmap"); });
-  heatmap->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
-  file->addAction(tr("Export heatmaps of &all layers..."), this,
-                  [this] { exportWithDialog("heatmap-all"); });
-  file->addAction(tr("Export memory per &layer..."), this,
-                  [this] { exportWithDialog("memory-layers"); });
-  file->addAction(tr("Export memory over &steps..."), this,
-                  [this] { exportWithDialog("memory-steps"); });
-  file->addAction(tr("Export &adjacent similarity..."), this,
-                  [this] { exportWithDialog("adjacent"); });
-  file->addAction(tr("Export layer &ratios..."), this, [this] { exportWithDialog("layer-ratio"); })
-      ->setObjectName("exportLayerRatios");
-  file->addSeparator();
+  connect(exportMenu_, &ExportMenu::exported, this, [this](const QString& path) {
+    statusBar()->showMessage(tr("Exported %1 with its .csv and .json").arg(path), 8000);
+  });
+  connect(exportMenu_, &ExportMenu::failed, this, [this](const QString& message) {
+    statusBar()->showMessage(tr("Error: %1").arg(message));
+    outputPanel_->showError(message);
+  });
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
   viewMenu_ = menuBar()->addMenu(tr("&View"));

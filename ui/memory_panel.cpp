@@ -1,10 +1,13 @@
 #include "memory_panel.h"
 
-#include <qcustomplot.h>
 #include <QLabel>
 #include <QLocale>
 #include <QTextStream>
 #include <QVBoxLayout>
+#include "qcustomplot_include.h"
+
+#include "export_menu.h"
+#include "session_controller.h"
 
 namespace kvs::ui {
 namespace {
@@ -91,6 +94,16 @@ void MemoryPanel::setVariant(const VariantSummary& s) {
                         .arg(locale.toString(s.fullBytesPerStep.value(0)))
                         .arg(s.achievedRatio * 100, 0, 'f', 1)
                         .arg(locale.formattedDataSize(s.processBytes)));
+}
+
+void MemoryPanel::wire(SessionController* controller, ExportMenu* exportMenu) {
+  connect(controller, &SessionController::variantReady, this, &MemoryPanel::setVariant);
+  if (exportMenu) exportMenu->addView(this);
+}
+
+QVector<ExportFigure> MemoryPanel::exportFigures() const {
+  return {{QStringLiteral("memory-layers"), tr("Export memory per &layer..."), layers_},
+          {QStringLiteral("memory-steps"), tr("Export memory over &steps..."), steps_}};
 }
 
 QString MemoryPanel::csv() const {

@@ -8,6 +8,8 @@
 #include <QJsonObject>
 #include <QWidget>
 
+#include "exportable_view.h"
+
 class QCPBars;
 class QCPGraph;
 class QCustomPlot;
@@ -15,21 +17,27 @@ class QLabel;
 
 namespace kvs::ui {
 
-class MemoryPanel : public QWidget {
+class ExportMenu;
+class SessionController;
+
+class MemoryPanel : public QWidget, public ExportableView {
   Q_OBJECT
 
  public:
   explicit MemoryPanel(QWidget* parent = nullptr);
+  // Follows the controller's variants; both plots go into exportMenu.
+  void wire(SessionController* controller, ExportMenu* exportMenu);
 
   QCustomPlot* layerPlot() const { return layers_; }
   QCustomPlot* stepsPlot() const { return steps_; }
   QCPBars* compressedBars() const { return compressed_; }
   QCPGraph* compressedSteps() const { return stepsCompressed_; }
   // Both plots' data: one row per layer, then one per step.
-  QString csv() const;
-  QJsonObject viewJson() const;
+  QString csv() const override;
+  QJsonObject viewJson() const override;
+  QVector<ExportFigure> exportFigures() const override;
 
- public slots:
+ public Q_SLOTS:
   void setVariant(const kvs::ui::VariantSummary& summary);
 
  private:

@@ -20,11 +20,11 @@ void MergingSetsItem::setHead(const HeadLayout& head, int tokens) {
   protected_ = 0;
   evicted_.clear();
   std::vector<char> covered(tokens, 0);
-  for (const LayoutSpan& s : head_.spans) {
+  for (const Slot& s : head_.slots) {
     blocks_ += s.count > 1;
     for (int t = s.first; t <= s.last && t < tokens; ++t) covered[t] = 1;
   }
-  if (!head_.spans.empty()) {
+  if (!head_.slots.empty()) {
     for (int t = 0; t < tokens; ++t) {
       if (!covered[t]) evicted_.push_back(t);
     }
@@ -48,7 +48,7 @@ void MergingSetsItem::draw(QCPPainter* painter) {
 
   painter->setBrush(Qt::NoBrush);
   painter->setPen(QPen(QColor(255, 255, 255, 230), 1.5));
-  for (const LayoutSpan& s : head_.spans) {
+  for (const Slot& s : head_.slots) {
     if (s.count < 2 || s.last + 0.5 < lo || s.first - 0.5 > hi) continue;
     painter->drawRect(QRectF(corner(s.first - 0.5), corner(s.last + 0.5)).normalized());
   }
@@ -56,7 +56,7 @@ void MergingSetsItem::draw(QCPPainter* painter) {
   const double r = std::clamp(tokenPixels * 0.25, 1.5, 5.0);
   painter->setPen(Qt::NoPen);
   painter->setBrush(QColor(255, 255, 255));
-  for (const LayoutSpan& s : head_.spans) {
+  for (const Slot& s : head_.slots) {
     if (s.count > 1 && s.pivot >= lo && s.pivot <= hi) painter->drawEllipse(corner(s.pivot), r, r);
   }
   painter->setBrush(QColor(230, 30, 30));

@@ -5,7 +5,7 @@
 
 #include "analysis/merging_layout.h"
 
-#include <qcustomplot.h>
+#include "qcustomplot_include.h"
 
 namespace kvs::ui {
 

@@ -2,7 +2,6 @@
 // The loaded model in one line for the status bar, short enough to share it with the run's
 // statistics: "stories260K.bin: 260K params, 5 layers, context 512, tok512.model".
 
-// Core headers first: some have members named `slots`, a Qt macro.
 #include "model/model_config.h"
 
 #include <QString>

@@ -12,9 +12,32 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "heatmap_panel.h"
+#include "merging_sets_item.h"
+#include "session_controller.h"
 #include "token_table_model.h"
 
 namespace kvs::ui {
+
+void OutputPanel::wire(SessionController* c, const HeatmapPanel* heatmap, TokenTableModel* tokens) {
+  // The fates follow the layout drawn on the heatmap (its selected head).
+  const auto showFates = [this, c, heatmap, tokens] {
+    const PromptInfo& p = c->prompt();
+    const QVector<TokenFate> fates = tokenFates(heatmap->overlay()->head(), p.ids.size());
+    tokens->setTokens(p.ids, p.pieces, fates);
+    setTokenFates(p.charEnds, p.ids, p.pieces, fates);
+  };
+  connect(c, &SessionController::textReady, this, &OutputPanel::appendText);
+  connect(c, &SessionController::progress, this, &OutputPanel::setProgress);
+  connect(c, &SessionController::referenceReady, this,
+          [this, c](const VariantSummary& s) { setReference(c->prompt().text + s.text); });
+  connect(c, &SessionController::variantReady, this, [this, c, showFates](const VariantSummary& s) {
+    setTexts(c->prompt().text, s.text);
+    showFates();
+  });
+  connect(c, &SessionController::layoutReady, this, showFates);
+  connect(heatmap, &HeatmapPanel::selectionChanged, this, showFates);
+}
 
 OutputPanel::OutputPanel(QWidget* parent) : QWidget(parent) {
   text_ = new QPlainTextEdit(this);

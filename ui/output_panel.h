@@ -11,11 +11,19 @@ class QProgressBar;
 
 namespace kvs::ui {
 
+class HeatmapPanel;
+class SessionController;
+class TokenTableModel;
+
 class OutputPanel : public QWidget {
   Q_OBJECT
 
  public:
   explicit OutputPanel(QWidget* parent = nullptr);
+  // Streams the controller's text and progress, shows each continuation and the full cache's,
+  // and colours the prompt's tokens (here and in tokens) by the fates of the head the heatmap
+  // shows.
+  void wire(SessionController* controller, const HeatmapPanel* heatmap, TokenTableModel* tokens);
 
   QString text() const;
   void clear();

@@ -2,11 +2,14 @@
 
 #include <cmath>
 
-#include <qcustomplot.h>
 #include <QSplitter>
 #include <QTextStream>
 #include <QVBoxLayout>
+#include "qcustomplot_include.h"
 
+#include "export_menu.h"
+#include "heatmap_panel.h"
+#include "session_controller.h"
 #include "thumbnail_grid.h"
 
 namespace kvs::ui {
@@ -83,10 +86,36 @@ void OverviewPanel::redrawCurves() {
   }
   eps_->point1->setCoords(0, eps);
   eps_->point2->setCoords(1, eps);
-  eps_->setVisible(layout_.params.method == Method::kKVMerger && !std::isnan(eps));  // NaN: skipped
+  eps_->setVisible(layout_.params.method == "kvmerger" && !std::isnan(eps));  // NaN: skipped
   curves_->rescaleAxes();
   curves_->yAxis->setRange(std::min(-0.05, curves_->yAxis->range().lower), 1.02);
   curves_->replot();
+}
+
+void OverviewPanel::wire(SessionController* c, ExportMenu* exportMenu, HeatmapPanel* heatmap) {
+  constexpr int kThumbnailTokens = 48;  // each thumbnail's side, in tokens
+  connect(c, &SessionController::overviewReady, this, &OverviewPanel::setOverview);
+  connect(c, &SessionController::layoutReady, this, &OverviewPanel::setLayout);
+  connect(this, &OverviewPanel::headClicked, heatmap, &HeatmapPanel::select);
+  connect(heatmap, &HeatmapPanel::selectionChanged, this, &OverviewPanel::setSelection);
+  // By the prompt's ticket, not a reset on promptReady: the heatmap asks for its matrix from its
+  // own promptReady slot, whichever order the two were connected in.
+  connect(heatmap, &HeatmapPanel::matrixRequested, this, [this, c](int source) {
+    const quint64 prompt = c->prompt().ticket;
+    if (source == requestedSource_ && prompt == requestedPrompt_) return;
+    requestedSource_ = source;
+    requestedPrompt_ = prompt;
+    c->requestOverview(source, kThumbnailTokens);
+  });
+  if (exportMenu) exportMenu->addView(this);
+}
+
+QVector<ExportFigure> OverviewPanel::exportFigures() const {
+  return {{QStringLiteral("adjacent"), tr("Export &adjacent similarity..."), curves_}};
+}
+
+QJsonObject OverviewPanel::viewJson() const {
+  return QJsonObject{{"view", "adjacent"}, {"layer", layer_}, {"head", head_}, {"eps", epsLine()}};
 }
 
 QString OverviewPanel::csv() const {

@@ -7,31 +7,41 @@
 
 #include <QWidget>
 
+#include "exportable_view.h"
+
 class QCPItemStraightLine;
 class QCustomPlot;
 
 namespace kvs::ui {
 
+class ExportMenu;
+class HeatmapPanel;
+class SessionController;
 class ThumbnailGrid;
 
-class OverviewPanel : public QWidget {
+class OverviewPanel : public QWidget, public ExportableView {
   Q_OBJECT
 
  public:
   explicit OverviewPanel(QWidget* parent = nullptr);
+  // Thumbnails of the heatmap's source (asked for once per prompt and source), the selection
+  // kept in step with the heatmap both ways, the curves' figure in exportMenu.
+  void wire(SessionController* controller, ExportMenu* exportMenu, HeatmapPanel* heatmap);
 
   ThumbnailGrid* grid() const { return grid_; }
   QCustomPlot* curvePlot() const { return curves_; }
   double epsLine() const;
-  QString csv() const;  // the curves: position, then one column per head
+  QString csv() const override;  // the curves: position, then one column per head
+  QJsonObject viewJson() const override;
+  QVector<ExportFigure> exportFigures() const override;
 
- public slots:
+ public Q_SLOTS:
   void setOverview(const kvs::ui::OverviewData& data);
   void setLayout(const kvs::ui::LayoutResult& result);
   void setSelection(int layer, int head);
   void setColourMapName(const QString& name) { colourMap_ = name; }
 
- signals:
+ Q_SIGNALS:
   void headClicked(int layer, int head);
 
  private:
@@ -44,6 +54,9 @@ class OverviewPanel : public QWidget {
   LayoutResult layout_;
   QString colourMap_ = QStringLiteral("viridis");
   int layer_ = 0, head_ = -1;
+  // The thumbnails asked for: source, of the prompt with this ticket.
+  int requestedSource_ = -1;
+  quint64 requestedPrompt_ = 0;
 };
 
 }  // namespace kvs::ui

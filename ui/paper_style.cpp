@@ -1,7 +1,7 @@
 #include "paper_style.h"
 
-#include <qcustomplot.h>
 #include <QSettings>
+#include "qcustomplot_include.h"
 
 #include "colour_maps.h"
 

@@ -1,12 +1,12 @@
 #include "plot_exporter.h"
 
-#include <qcustomplot.h>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QSaveFile>
 #include <QSvgGenerator>
 #include <optional>
+#include "qcustomplot_include.h"
 
 namespace kvs::ui {
 namespace {

@@ -96,7 +96,7 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(buttons);
 
   connect(modelPath_, &QLineEdit::returnPressed, this,
-          [this] { emit loadRequested(modelPath_->text()); });
+          [this] { Q_EMIT loadRequested(modelPath_->text()); });
   connect(browse_, &QPushButton::clicked, this, &PromptPanel::browse);
   connect(run_, &QPushButton::clicked, this, &PromptPanel::runRequested);
   connect(stop_, &QPushButton::clicked, this, &PromptPanel::stopRequested);
@@ -106,11 +106,11 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   runKey->setKeys(
       {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
   connect(runKey, &QShortcut::activated, this, [this] {
-    if (run_->isEnabled()) emit runRequested();
+    if (run_->isEnabled()) Q_EMIT runRequested();
   });
   auto* stopKey = new QShortcut(QKeySequence(Qt::Key_Escape), this);
   connect(stopKey, &QShortcut::activated, this, [this] {
-    if (stop_->isEnabled()) emit stopRequested();
+    if (stop_->isEnabled()) Q_EMIT stopRequested();
   });
   setState(State::kNoModel);
 }
@@ -165,7 +165,7 @@ void PromptPanel::browse() {
          "(*.bin config.json *.safetensors);;All files (*)"));
   if (path.isEmpty()) return;
   modelPath_->setText(path);
-  emit loadRequested(path);
+  Q_EMIT loadRequested(path);
 }
 
 }  // namespace kvs::ui

@@ -32,7 +32,7 @@ class PromptPanel : public QWidget {
   // Enables the controls that make sense in this state.
   void setState(State state);
 
- signals:
+ Q_SIGNALS:
   void loadRequested(const QString& path);
   void runRequested();
   void stopRequested();

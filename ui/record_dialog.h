@@ -4,7 +4,6 @@
 // choices persist in QSettings ("record/..."); an existing file is overwritten only after the
 // user said so.
 
-// Core headers first: some have members named `slots`, a Qt macro.
 #include "io/recording_options.h"
 
 #include <QDialog>

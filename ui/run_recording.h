@@ -4,7 +4,6 @@
 // run, and ends in a RecordingReport. Lives on the SessionWorker's thread only: HDF5 is used from
 // one thread.
 
-// Core headers first: some have members named `slots`, a Qt macro.
 #include "io/hdf5_recorder.h"
 
 #include <QElapsedTimer>

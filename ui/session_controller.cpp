@@ -1,14 +1,21 @@
-// Core headers first: some have members named `slots`, a Qt macro.
-#include "io/recording_options.h"
-
 #include "session_controller.h"
 
+#include "recording_state.h"
 #include "session_worker.h"
 
 namespace kvs::ui {
 
-SessionController::SessionController(QObject* parent) : QObject(parent) {
-  worker_ = new SessionWorker;  // no parent: it moves to thread_ and is deleted there
+template <typename F>
+void SessionController::post(F&& call) {
+  QMetaObject::invokeMethod(
+      worker_, [w = worker_, call = std::forward<F>(call)] { call(w); }, Qt::QueuedConnection);
+}
+
+SessionController::SessionController(QObject* parent)
+    : QObject(parent),
+      worker_(new SessionWorker),  // no parent: it moves to thread_ and is deleted there
+      tickets_(worker_),
+      recording_(new RecordingState(this)) {
   worker_->moveToThread(&thread_);
   thread_.setObjectName("session");
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
@@ -20,24 +27,25 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
     loading_ = false;
     prompt_ = {};
     setBusy(false);
-    emit modelLoaded(d, context);
+    Q_EMIT modelLoaded(d, context);
   });
+  connect(worker_, &SessionWorker::recordingDone, recording_, &RecordingState::done);
   connect(worker_, &SessionWorker::recordingDone, this, &SessionController::recordingDone);
   connect(worker_, &SessionWorker::recordingOpened, this, [this](const RecordingReport& r) {
-    if (r.ticket != workTicket_) return;
+    if (!isCurrentWork(r.ticket)) return;
     recordingOpen_ = true;
     prefilling_ = false;
     setBusy(false);
-    emit recordingOpened(r);
+    Q_EMIT recordingOpened(r);
   });
   connect(worker_, &SessionWorker::phase, this, &SessionController::phase);
   connect(worker_, &SessionWorker::textReady, this, &SessionController::textReady);
   connect(worker_, &SessionWorker::progress, this, &SessionController::progress);
   connect(worker_, &SessionWorker::promptReady, this, [this](const PromptInfo& info) {
-    if (info.ticket != workTicket_) return;
+    if (!isCurrentWork(info.ticket)) return;
     prompt_ = info;
     prefilling_ = false;
-    emit promptReady(info);
+    Q_EMIT promptReady(info);
     if (paramsPending_) {
       paramsPending_ = false;
       setParams(params_);
@@ -45,47 +53,55 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
   });
   connect(worker_, &SessionWorker::layoutReady, this, [this](const LayoutResult& r) {
     layout_ = r;
-    emit layoutReady(r);
+    Q_EMIT layoutReady(r);
   });
-  connect(worker_, &SessionWorker::similarityReady, this, &SessionController::similarityReady);
-  connect(worker_, &SessionWorker::overviewReady, this, &SessionController::overviewReady);
+  connect(worker_, &SessionWorker::similarityReady, this, [this](const SimilarityResult& r) {
+    if (tickets_.isCurrent(Request::kSimilarity, r.ticket)) Q_EMIT similarityReady(r);
+  });
+  connect(worker_, &SessionWorker::overviewReady, this, [this](const OverviewData& d) {
+    if (tickets_.isCurrent(Request::kOverview, d.ticket)) Q_EMIT overviewReady(d);
+  });
+  connect(worker_, &SessionWorker::layerRatiosReady, this, [this](const LayerRatioResult& r) {
+    const Request kind = r.batch ? Request::kLayerBatch : Request::kLayerRatios;
+    if (tickets_.isCurrent(kind, r.ticket)) Q_EMIT layerRatiosReady(r);
+  });
   connect(worker_, &SessionWorker::compareReady, this, [this](const CompareResult& r) {
-    if (r.ticket == workTicket_) emit compareReady(r);
+    if (isCurrentWork(r.ticket)) Q_EMIT compareReady(r);
   });
   connect(worker_, &SessionWorker::variantReady, this, [this](const VariantSummary& s) {
-    if (s.ticket != workTicket_) return;  // stale
+    if (!isCurrentWork(s.ticket)) return;  // stale
     if (s.reference) {
       reference_ = s;
-      emit referenceReady(s);
+      Q_EMIT referenceReady(s);
       return;
     }
     variant_ = s;
-    emit variantReady(s);
-    if (s.params.method == Method::kFull) {
+    Q_EMIT variantReady(s);
+    if (!compresses(s.params)) {
       reference_ = s;
-      emit referenceReady(s);
+      Q_EMIT referenceReady(s);
     }
   });
   connect(worker_, &SessionWorker::finished, this, [this](const GenerationStats& stats) {
-    if (stats.ticket != workTicket_) return;
+    if (!isCurrentWork(stats.ticket)) return;
     prefilling_ = false;
     if (!debounce_.isActive()) setBusy(false);
-    emit finished(stats);
+    Q_EMIT finished(stats);
   });
   connect(worker_, &SessionWorker::failed, this, [this](const QString& message, quint64 ticket) {
-    if (ticket != 0 && ticket != workTicket_) return;
+    if (ticket != 0 && !isCurrentWork(ticket)) return;
     if (ticket != 0) prefilling_ = false;
     if (loading_) prompt_ = {};
     loading_ = false;
     if (!debounce_.isActive()) setBusy(false);
-    emit failed(message);
+    Q_EMIT failed(message);
   });
   thread_.start();
 }
 
 SessionController::~SessionController() {
-  worker_->requestStop();  // running work ends at its next check
-  worker_->takeTicket(SessionWorker::kWork);
+  worker_->requestStop();        // running work ends at its next check
+  tickets_.take(Request::kRun);  // queued work returns at once
   thread_.quit();
   thread_.wait();
 }
@@ -93,38 +109,43 @@ SessionController::~SessionController() {
 void SessionController::setBusy(bool busy) {
   if (busy_ == busy) return;
   busy_ = busy;
-  emit busyChanged(busy);
+  Q_EMIT busyChanged(busy);
+}
+
+quint64 SessionController::startWork(Request kind) {
+  const quint64 ticket = tickets_.take(kind);
+  worker_->clearStop();  // a Stop pressed earlier must not end new work
+  return ticket;
 }
 
 void SessionController::loadModel(const QString& path) {
   debounce_.stop();
   recordingOpen_ = false;  // the worker drops everything before loading
   prefilling_ = paramsPending_ = false;
-  workTicket_ = worker_->takeTicket(SessionWorker::kWork);  // drops queued work for the old model
-  worker_->clearStop();
+  startWork(Request::kLoad);  // drops queued work for the old model
   loading_ = true;
   setBusy(true);
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, path] { w->loadModel(path); }, Qt::QueuedConnection);
+  post([path](SessionWorker* w) { w->loadModel(path); });
 }
 
 void SessionController::run(const GenerationJob& job, const CompressionParams& params) {
   debounce_.stop();
   params_ = params;
-  workTicket_ = worker_->takeTicket(SessionWorker::kWork);
-  worker_->takeTicket(SessionWorker::kLayout);  // the run emits its own layout
-  worker_->clearStop();
+  const quint64 ticket = startWork(Request::kRun);
+  tickets_.take(Request::kLayout);  // the run emits its own layout
   prefilling_ = true;
   paramsPending_ = false;
   setBusy(true);
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, job, params, t = workTicket_] { w->run(job, params, t); },
-      Qt::QueuedConnection);
+  // Queued before the run, on the same thread: the recording belongs to this run alone.
+  if (const auto options = recording_->takeForRun()) {
+    post([o = *options](SessionWorker* w) { w->armRecording(o); });
+  }
+  post([job, params, ticket](SessionWorker* w) { w->run(job, params, ticket); });
 }
 
 void SessionController::stop() {
   debounce_.stop();
-  worker_->requestStop();
+  tickets_.cancel(Request::kRun);
 }
 
 void SessionController::setParams(const CompressionParams& params) {
@@ -139,83 +160,77 @@ void SessionController::setParams(const CompressionParams& params) {
     return;
   }
   // A running decode of an older setting stops now, so the layout is not queued behind it.
-  workTicket_ = worker_->takeTicket(SessionWorker::kWork);
-  const quint64 layoutTicket = worker_->takeTicket(SessionWorker::kLayout);
-  worker_->clearStop();
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, params, layoutTicket] { w->computeLayout(params, layoutTicket); },
-      Qt::QueuedConnection);
+  startWork(Request::kRegenerate);
+  const quint64 layoutTicket = tickets_.take(Request::kLayout);
+  post([params, layoutTicket](SessionWorker* w) { w->computeLayout(params, layoutTicket); });
   setBusy(true);
   debounce_.start();
 }
 
 void SessionController::regenerate() {
-  workTicket_ = worker_->takeTicket(SessionWorker::kWork);
-  worker_->clearStop();
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, p = params_, t = workTicket_] { w->regenerate(p, t); },
-      Qt::QueuedConnection);
+  const quint64 ticket = startWork(Request::kRegenerate);
+  post([p = params_, ticket](SessionWorker* w) { w->regenerate(p, ticket); });
 }
 
 void SessionController::requestSimilarity(int source, int layer, int head) {
   if (!hasPrompt()) return;
-  const quint64 ticket = worker_->takeTicket(SessionWorker::kSimilarity);
-  QMetaObject::invokeMethod(
-      worker_,
-      [w = worker_, source, layer, head, ticket] {
-        w->computeSimilarity(source, layer, head, ticket);
-      },
-      Qt::QueuedConnection);
+  const quint64 ticket = tickets_.take(Request::kSimilarity);
+  post([source, layer, head, ticket](SessionWorker* w) {
+    w->computeSimilarity(source, layer, head, ticket);
+  });
 }
 
 void SessionController::compare(const QVector<CompressionParams>& variants) {
-  if (!hasPrompt() || loading_) return;
+  // Not while other work runs (Run is disabled then too), nor without a model to decode with.
+  if (!hasPrompt() || loading_ || busy_ || recordingOpen_) return;
   debounce_.stop();
-  workTicket_ = worker_->takeTicket(SessionWorker::kWork);
-  worker_->clearStop();
+  const quint64 ticket = startWork(Request::kCompare);
   setBusy(true);
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, variants, t = workTicket_] { w->compare(variants, t); },
-      Qt::QueuedConnection);
+  post([variants, ticket](SessionWorker* w) { w->compare(variants, ticket); });
 }
 
 void SessionController::previewLayout(const CompressionParams& params) {
   if (!hasPrompt() || loading_ || prefilling_) return;
-  const quint64 ticket = worker_->takeTicket(SessionWorker::kLayout);
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, params, ticket] { w->computeLayout(params, ticket); },
-      Qt::QueuedConnection);
+  const quint64 ticket = tickets_.take(Request::kLayout);
+  post([params, ticket](SessionWorker* w) { w->computeLayout(params, ticket); });
 }
 
 void SessionController::requestOverview(int source, int size) {
   if (!hasPrompt()) return;
-  const quint64 ticket = worker_->takeTicket(SessionWorker::kOverview);
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, source, size, ticket] { w->computeOverview(source, size, ticket); },
-      Qt::QueuedConnection);
-}
-
-}  // namespace kvs::ui
-
-namespace kvs::ui {
-
-void SessionController::recordNextRun(const RecordingOptions& options) {
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, options] { w->armRecording(options); }, Qt::QueuedConnection);
+  const quint64 ticket = tickets_.take(Request::kOverview);
+  post([source, size, ticket](SessionWorker* w) { w->computeOverview(source, size, ticket); });
 }
 
 void SessionController::openRecording(const QString& path, const CompressionParams& params) {
   debounce_.stop();
   params_ = params;
   paramsPending_ = false;
-  workTicket_ = worker_->takeTicket(SessionWorker::kWork);
-  worker_->takeTicket(SessionWorker::kLayout);  // opening emits its own layout
-  worker_->clearStop();
-  prefilling_ = true;  // a parameter change waits for the recording's prompt
+  const quint64 ticket = startWork(Request::kOpenRecording);
+  tickets_.take(Request::kLayout);  // opening emits its own layout
+  prefilling_ = true;               // a parameter change waits for the recording's prompt
   setBusy(true);
-  QMetaObject::invokeMethod(
-      worker_, [w = worker_, path, params, t = workTicket_] { w->openRecording(path, params, t); },
-      Qt::QueuedConnection);
+  post([path, params, ticket](SessionWorker* w) { w->openRecording(path, params, ticket); });
+}
+
+void SessionController::requestLayerRatios(LayerRatioRequest request) {
+  if (request.promptsFile.isEmpty()) {
+    request.ticket = tickets_.take(Request::kLayerRatios);
+    // Skipped on the worker when a newer curve was asked for meanwhile (a slider drag).
+    post([request, newest = tickets_.newestOf(Request::kLayerRatios)](SessionWorker* w) {
+      if (newest->load() == request.ticket) w->computeLayerRatios(request);
+    });
+    return;
+  }
+  // A batch is new work, as a run is: a Stop pressed earlier must not end it. Taking the ticket
+  // cancels a running batch.
+  request.ticket = tickets_.take(Request::kLayerBatch);
+  request.cancel = tickets_.cancelFlag(Request::kLayerBatch);
+  worker_->clearStop();
+  post([request](SessionWorker* w) { w->computeLayerRatios(request); });
+}
+
+void SessionController::stopLayerRatios() {
+  tickets_.cancel(Request::kLayerBatch);
 }
 
 }  // namespace kvs::ui

@@ -1,7 +1,9 @@
 #pragma once
 // SessionController: the GUI thread's side of the SessionWorker. It owns the worker's thread,
-// turns user actions into tickets and queued calls, debounces parameter changes (the layout is
-// asked for at once, the continuation after a pause), and keeps the newest results for the views.
+// turns user actions into tickets (one tracker, RequestTickets, for every kind of request) and
+// queued calls, drops stale results, debounces parameter changes (the layout is asked for at once,
+// the continuation after a pause), keeps the newest results for the views, and holds the armed
+// recording (RecordingState) that the next run takes.
 
 #include <QObject>
 #include <QThread>
@@ -9,14 +11,13 @@
 
 #include "generation_job.h"
 #include "generation_stats.h"
+#include "layer_ratio_types.h"
+#include "request_tickets.h"
 #include "session_types.h"
-
-namespace kvs {
-struct RecordingOptions;
-}
 
 namespace kvs::ui {
 
+class RecordingState;
 class SessionWorker;
 
 class SessionController : public QObject {
@@ -36,12 +37,12 @@ class SessionController : public QObject {
   const kvs::CompressionParams& params() const { return params_; }
   // A recording is open instead of a model: layouts and views work, decoding does not.
   bool recordingOpen() const { return recordingOpen_; }
-  // The next run() records to options.path (the GUI thread has asked about overwriting).
-  void recordNextRun(const kvs::RecordingOptions& options);
+  // Armed, the next run() takes it and records (the GUI thread has asked about overwriting).
+  RecordingState* recording() const { return recording_; }
   // Pause after the last parameter change before the continuation is decoded again.
   void setDebounceMs(int ms) { debounce_.setInterval(ms); }
 
- public slots:
+ public Q_SLOTS:
   void loadModel(const QString& path);
   void run(const kvs::ui::GenerationJob& job, const kvs::CompressionParams& params);
   void stop();
@@ -54,8 +55,13 @@ class SessionController : public QObject {
   void previewLayout(const kvs::CompressionParams& params);
   // Reads the recording on the worker; it replaces the model and the prompt when it is readable.
   void openRecording(const QString& path, const kvs::CompressionParams& params);
+  // The kept prompt's per-layer ratios (newest wins), or a batch over request.promptsFile (a new
+  // batch cancels the running one). Tickets and the cancel flag are set here.
+  void requestLayerRatios(kvs::ui::LayerRatioRequest request);
+  // Ends the running batch only (Stop ends it too, with everything else).
+  void stopLayerRatios();
 
- signals:
+ Q_SIGNALS:
   void busyChanged(bool busy);
   void modelLoaded(const QString& description, int contextLength);
   void phase(const QString& what);
@@ -72,15 +78,24 @@ class SessionController : public QObject {
   void failed(const QString& message);
   void recordingDone(const kvs::ui::RecordingReport& report);
   void recordingOpened(const kvs::ui::RecordingReport& report);
+  void layerRatiosReady(const kvs::ui::LayerRatioResult& result);
 
  private:
   void regenerate();
   void setBusy(bool busy);
+  // A ticket for work (run, regenerate, compare, load, open), with an earlier Stop cleared.
+  quint64 startWork(Request kind);
+  // Run, regenerate, compare and opening a recording share the work lane: any current one.
+  bool isCurrentWork(quint64 ticket) const { return tickets_.isCurrent(Request::kRun, ticket); }
+  // Queues call(worker) on the worker's thread (session_controller.cpp).
+  template <typename F>
+  void post(F&& call);
 
   QThread thread_;
   SessionWorker* worker_;
+  RequestTickets tickets_;
+  RecordingState* recording_;
   QTimer debounce_;
-  quint64 workTicket_ = 0;  // the newest run or regeneration posted
   bool busy_ = false;
   bool loading_ = false;
   // A run before its prompt is prefilled: a parameter change waits for it rather than supersede

@@ -1,8 +1,6 @@
 #pragma once
 // The value types that cross from the SessionWorker's thread into the GUI: plain structs of
 // vectors and strings, registered as metatypes. No tensor or pointer into worker memory.
-//
-// Core headers come first: some core structs have members named `slots`, a Qt macro.
 
 #include "analysis/merging_layout.h"
 #include "analysis/similarity_view.h"

@@ -4,13 +4,9 @@
 #include "io/recording_options.h"
 #include "model/llama_model.h"
 #include "model/model_loader.h"
-#include "session/comparison.h"
-#include "session/generator.h"
-#include "session/prefill_state.h"
-#include "session/variant_from_state.h"
-#include "tokenizer/chat_template.h"
+#include "session/session.h"
 #include "tokenizer/token_stream_decoder.h"
-#include "tokenizer/tokenizer_locator.h"
+#include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
 #include "session_worker.h"
@@ -57,37 +53,40 @@ SessionWorker::SessionWorker(QObject* parent) : QObject(parent) {
 
 SessionWorker::~SessionWorker() = default;
 
+bool SessionWorker::hasModel() const {
+  return session_ && session_->hasModel();
+}
+
+const PrefillState* SessionWorker::kept() const {
+  return session_ && session_->hasPrefill() ? &session_->state() : nullptr;
+}
+
 void SessionWorker::loadModel(const QString& path) {
-  state_.reset();
-  model_.reset();
-  tokenizer_.reset();
+  session_.reset();  // the old model and prompt need not fit beside the new ones
   recording_.clear();
-  modelSha256_.clear();
   try {
     require(!path.trimmed().isEmpty(),
             "no model given; choose a llama2.c .bin file or a Hugging Face folder with Browse");
-    emit phase(tr("loading"));
+    Q_EMIT phase(tr("loading"));
     const std::string file = QFile::encodeName(path).toStdString();
     LoadOptions options;  // a progress bar per layer, and Stop between layers
     options.progress = [this](int done, int total) {
-      emit progress(done, total);
+      Q_EMIT progress(done, total);
       return !stop_;
     };
-    auto model = kvs::loadModel(file, options);
-    auto tokenizer =
-        std::make_unique<Tokenizer>(locateTokenizer(file, "", model->config().vocabSize));
+    // Recordings name a Hugging Face folder, not its config.json.
+    auto session = Session::open(file, options, "", kvs::describeModel(file).path);
     require(!stop_, "loading was stopped; load the model again to use it");
+    const ModelConfig& config = session->model().config();
     const QString description =
-        describeModel(path, model->config(), QString::fromStdString(tokenizer->path()));
-    const int context = model->config().seqLen;
-    model_ = std::move(model);
-    tokenizer_ = std::move(tokenizer);
+        describeModel(path, config, QString::fromStdString(session->tokenizer().path()));
+    const int context = config.seqLen;
+    queryHeads_ = config.nHeads;
+    session_ = std::move(session);
     modelName_ = QFileInfo(path).fileName();
-    modelPath_ = kvs::describeModel(file).path;  // a Hugging Face folder, not its config.json
-    queryHeads_ = model_->config().nHeads;
-    emit modelLoaded(description, context);
+    Q_EMIT modelLoaded(description, context);
   } catch (const std::exception& e) {
-    emit failed(messageOf(e), 0);
+    Q_EMIT failed(messageOf(e), 0);
   }
 }
 
@@ -111,77 +110,57 @@ void SessionWorker::run(const GenerationJob& job, const CompressionParams& param
 
 void SessionWorker::reportFailure(const std::exception& e, quint64 ticket) {
   if (!isCancelled(e)) {
-    emit failed(messageOf(e), ticket);
+    Q_EMIT failed(messageOf(e), ticket);
     return;
   }
   GenerationStats stats;  // stopped before any token
   stats.stopReason = QStringLiteral("cancelled");
   stats.ticket = ticket;
-  emit finished(stats);
+  Q_EMIT finished(stats);
 }
 
 void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams& params,
                                quint64 ticket) {
-  require(model_ && tokenizer_, recording_.isEmpty()
-                                    ? "no model is loaded; choose a model file first"
-                                    : "a recording is open, without its model; load a model to "
-                                      "generate");
+  require(hasModel(), recording_.isEmpty() ? "no model is loaded; choose a model file first"
+                                           : "a recording is open, without its model; load a "
+                                             "model to generate");
   params.validate();
-  const Tokenizer& tokenizer = *tokenizer_;
-  const int context = model_->config().seqLen;
-  auto request = std::make_unique<GenerationRequest>();
-  const std::string prompt = job.prompt.toStdString();
-  const bool blank = prompt.find_first_not_of(" \t\r\n") == std::string::npos;
-  if (job.chat) {
-    require(!blank, "the chat format needs a user message; type a prompt");
-    request->promptIds = encodeLlama2Chat(tokenizer, job.system.toStdString(), {{prompt, ""}});
-  } else if (blank) {
-    request->promptIds = {tokenizer.bosId()};
-  } else {
-    request->promptIds = tokenizer.encode(prompt, /*addBos=*/true);
-  }
-  const int P = static_cast<int>(request->promptIds.size());
-  // The core's own checks speak of CLI flags; say it in the GUI's terms first.
-  require(P <= context, "the prompt is " + std::to_string(P) +
-                            " tokens but the model's context is " + std::to_string(context) +
-                            " positions; shorten the prompt");
-  require(job.steps >= P, "the prompt is " + std::to_string(P) + " tokens but Steps is " +
-                              std::to_string(job.steps) +
-                              " (Steps counts the prompt's positions too); set Steps to " +
-                              std::to_string(P) + " or more, up to " + std::to_string(context));
-  request->steps = job.steps;
-  request->sampling.temperature = static_cast<float>(job.temperature);
-  request->sampling.topP = static_cast<float>(job.topP);
-  request->sampling.seed = job.seed;
-  for (int id : {tokenizer.bosId(), tokenizer.eosId()}) {
-    if (id >= 0) request->stopIds.push_back(id);
-  }
-  validateRequest(*model_, *request);
-  if (armed_) startRecording(job, *request, params);
+  const Tokenizer& tokenizer = session_->tokenizer();
+  PromptSpec spec;
+  spec.text = job.prompt.toStdString();
+  spec.chat = job.chat;
+  spec.system = job.system.toStdString();
+  // A blank prompt generates from BOS alone (the chat format needs a message).
+  spec.bosOnly = !job.chat && spec.text.find_first_not_of(" \t\r\n") == std::string::npos;
+  spec.steps = job.steps;
+  spec.sampling.temperature = static_cast<float>(job.temperature);
+  spec.sampling.topP = static_cast<float>(job.topP);
+  spec.sampling.seed = job.seed;
+  spec.stepsName = "Steps";
+  spec.promptFix = "type a prompt";
+  const GenerationRequest request = session_->request(spec);
+  const int P = static_cast<int>(request.promptIds.size());
+  if (armed_) startRecording(spec, request, params);
 
   // As the CLI prints: the prompt's text (without BOS), then the continuation as it comes.
   TokenStreamDecoder promptText(tokenizer, /*atTextStart=*/true);
   QString text;
   QVector<int> charEnds{0};  // where each token's text ends, for colouring tokens
   for (int i = 1; i < P; ++i) {
-    text += QString::fromStdString(promptText.push(request->promptIds[i]));
+    text += QString::fromStdString(promptText.push(request.promptIds[i]));
     charEnds.push_back(static_cast<int>(text.size()));
   }
   text += QString::fromStdString(promptText.finish());
-  if (!text.isEmpty()) emit textReady(text);
-  emit progress(0, request->steps);
+  if (!text.isEmpty()) Q_EMIT textReady(text);
+  Q_EMIT progress(0, request.steps);
 
-  state_.reset();  // two prompts' states need not fit at once
-  emit phase(tr("prefill"));
-  auto state = std::make_unique<PrefillState>(prefillPrompt(
-      *model_, request->promptIds, [&] { return !stop_ && current(kWork, ticket); },
-      int64_t(256) << 20, recorder_.get()));
-  state_ = std::move(state);
-  request_ = std::move(request);
+  Q_EMIT phase(tr("prefill"));
+  const PrefillState& state = session_->prefill(
+      request, [&] { return !stop_ && current(kWork, ticket); }, recorder_.get());
 
   PromptInfo info;
-  const ModelConfig& c = model_->config();
-  for (int id : request_->promptIds) {
+  const ModelConfig& c = session_->model().config();
+  for (int id : request.promptIds) {
     info.ids.push_back(id);
     info.pieces.push_back(QString::fromStdString(tokenizer.piece(id)));
   }
@@ -190,49 +169,49 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
   info.layers = c.nLayers;
   info.kvHeads = c.nKvHeads;
   info.queryHeads = c.nHeads;
-  info.hasAttention = !state_->attention.empty();
-  info.prefillMs = state_->prefillSeconds * 1000.0;
+  info.hasAttention = !state.attention.empty();
+  info.prefillMs = state.prefillSeconds * 1000.0;
   info.model = modelName_;
   info.ticket = ticket;
-  emit promptReady(info);
+  Q_EMIT promptReady(info);
   emitLayout(params, ticket);
   GenerationStats stats;
   if (!decodeVariant(params, ticket, /*stream=*/true, /*reference=*/false, &stats)) return;
   // The full cache's continuation, for comparison (it is the one above when nothing compresses),
   // before finished: the run is done when both are shown.
-  if (params.method != Method::kFull && stats.stopReason != "cancelled" &&
+  if (compresses(params) && stats.stopReason != "cancelled" &&
       !decodeVariant(CompressionParams{}, ticket, false, true, nullptr)) {
     return;
   }
   // Before finished: when Run is enabled again the file is closed.
   if (recorder_) endRecording(stats.stopReason != "cancelled", ticket);
-  emit finished(stats);
+  Q_EMIT finished(stats);
 }
 
 void SessionWorker::emitLayout(const CompressionParams& params, quint64 ticket) {
   QElapsedTimer timer;
   timer.start();
   LayoutResult result;
-  result.layout = computeMergingLayout(*state_, params);
+  result.layout = computeMergingLayout(session_->state(), params);
   result.params = params;
   result.ms = timer.nsecsElapsed() / 1e6;
   result.ticket = ticket;
-  emit layoutReady(result);
+  Q_EMIT layoutReady(result);
 }
 
 void SessionWorker::computeLayout(const CompressionParams& params, quint64 ticket) {
-  if (!current(kLayout, ticket) || !state_) return;
+  if (!current(kLayout, ticket) || !kept()) return;
   emitLayout(params, ticket);
 }
 
 void SessionWorker::regenerate(const CompressionParams& params, quint64 ticket) {
   if (!current(kWork, ticket)) return;
   try {
-    require(state_ != nullptr, "no prompt has been run yet; press Run first");
-    require(model_ != nullptr, "a recording is open, without its model; load a model to generate");
+    require(kept() != nullptr, "no prompt has been run yet; press Run first");
+    require(hasModel(), "a recording is open, without its model; load a model to generate");
     GenerationStats stats;
     if (decodeVariant(params, ticket, /*stream=*/false, /*reference=*/false, &stats)) {
-      emit finished(stats);
+      Q_EMIT finished(stats);
     }
   } catch (const std::exception& e) {
     if (current(kWork, ticket)) reportFailure(e, ticket);
@@ -241,26 +220,30 @@ void SessionWorker::regenerate(const CompressionParams& params, quint64 ticket) 
 
 bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticket, bool stream,
                                   bool reference, GenerationStats* statsOut) {
-  const GenerationRequest& request = *request_;
-  const int P = state_->tokens();
-  TokenStreamDecoder decoder(*tokenizer_, /*atTextStart=*/P <= 1);
+  const GenerationRequest& request = session_->keptRequest();
+  const PrefillState& state = session_->state();
+  const int P = state.tokens();
+  const Tokenizer& tokenizer = session_->tokenizer();
+  TokenStreamDecoder decoder(tokenizer, /*atTextStart=*/P <= 1);
   std::string text;
   int generated = 0;
-  const auto keepGoing = [&] { return !stop_ && current(kWork, ticket); };
   RunRecording* recording = reference ? nullptr : recorder_.get();  // one decode stream recorded
-  const TokenCallback onToken = [&](int token) {
-    if (recording) recording->appendToken(token, tokenizer_->piece(token));
+  DecodeHooks hooks;
+  hooks.keepGoing = [&] { return !stop_ && current(kWork, ticket); };
+  hooks.observer = recording;
+  hooks.onToken = [&](int token) {
+    if (recording) recording->appendToken(token, tokenizer.piece(token));
     ++generated;
     const std::string chunk = decoder.push(token);
     text += chunk;
-    if (stream && !chunk.empty()) emit textReady(QString::fromStdString(chunk));
-    if (!reference) emit progress(P + generated - 1, request.steps);
-    return keepGoing();
+    if (stream && !chunk.empty()) Q_EMIT textReady(QString::fromStdString(chunk));
+    if (!reference) Q_EMIT progress(P + generated - 1, request.steps);
+    return hooks.keepGoing();
   };
-  if (!reference) emit phase(tr("compressing and decoding"));
-  StateVariantResult r;
+  if (!reference) Q_EMIT phase(tr("compressing and decoding"));
+  DecodeResult r;
   try {
-    r = runVariantFromState(*model_, *state_, request, params, onToken, keepGoing, recording);
+    r = session_->decode(params, hooks);
   } catch (const std::exception& e) {
     if (!current(kWork, ticket)) return false;
     throw;
@@ -270,15 +253,15 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
   if (recorder_) recordVariant(params, r);
   const std::string tail = decoder.finish();
   text += tail;
-  if (stream && !tail.empty()) emit textReady(QString::fromStdString(tail));
+  if (stream && !tail.empty()) Q_EMIT textReady(QString::fromStdString(tail));
 
   VariantSummary s;
   s.params = params;
   s.text = QString::fromStdString(text);
   s.ids = QVector<int>(r.generatedIds.begin(), r.generatedIds.end());
   s.layerBytes = toQVector(r.compression.layerBytes);
-  for (int l = 0; l < state_->cache.nLayers(); ++l) {
-    s.layerFullBytes.push_back(state_->cache.fullLayerBytes());
+  for (int l = 0; l < state.cache.nLayers(); ++l) {
+    s.layerFullBytes.push_back(state.cache.fullLayerBytes());
   }
   s.bytesPerStep = toQVector(r.bytesPerStep);
   s.fullBytesPerStep = toQVector(r.fullBytesPerStep);
@@ -288,15 +271,15 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
   s.processBytes = residentBytes();
   s.reference = reference;
   s.ticket = ticket;
-  emit variantReady(s);
+  Q_EMIT variantReady(s);
   if (reference) return true;
 
   GenerationStats stats;
   stats.promptTokens = P;
   stats.generatedTokens = static_cast<int>(r.generatedIds.size());
   stats.steps = request.steps;
-  stats.prefillMs = state_->prefillSeconds * 1000.0;
-  stats.decodeTokensPerSecond = r.decodeSeconds > 0 ? (generated - 1) / r.decodeSeconds : 0.0;
+  stats.prefillMs = r.prefillSeconds * 1000.0;
+  stats.decodeTokensPerSecond = r.decodeTokensPerSecond();
   stats.stopReason = QString::fromUtf8(toString(r.stopReason));
   stats.regenerated = !stream;
   stats.ticket = ticket;
@@ -305,34 +288,33 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
 }
 
 void SessionWorker::computeSimilarity(int source, int layer, int head, quint64 ticket) {
-  if (!current(kSimilarity, ticket) || !state_) return;
+  if (!current(kSimilarity, ticket) || !kept()) return;
   try {
     if (const QString why = missingSource(source); !why.isEmpty())
       throw KvsError(why.toStdString());
     QElapsedTimer timer;
     timer.start();
     SimilarityResult result;
-    result.matrix = similarityMatrix(*state_, static_cast<SimilaritySource>(source), layer, head);
+    result.matrix = similarityMatrix(*kept(), static_cast<SimilaritySource>(source), layer, head);
     result.ms = timer.nsecsElapsed() / 1e6;
     result.ticket = ticket;
-    emit similarityReady(result);
+    Q_EMIT similarityReady(result);
   } catch (const std::exception& e) {
-    emit failed(messageOf(e), 0);
+    Q_EMIT failed(messageOf(e), 0);
   }
 }
 
 void SessionWorker::compare(const QVector<CompressionParams>& variants, quint64 ticket) {
   if (!current(kWork, ticket)) return;
   try {
-    require(state_ != nullptr, "no prompt has been run yet; press Run first");
-    require(model_ != nullptr, "a recording is open, without its model; load a model to compare");
-    emit phase(tr("comparing"));
+    require(kept() != nullptr, "no prompt has been run yet; press Run first");
+    require(hasModel(), "a recording is open, without its model; load a model to compare");
+    Q_EMIT phase(tr("comparing"));
     const int total = static_cast<int>(variants.size());
-    emit progress(0, total);
-    const auto outcomes = compareVariants(  // from the kept prefill: the prompt is not run again
-        *model_, *state_, request_->steps,
+    Q_EMIT progress(0, total);
+    const auto outcomes = session_->compare(  // from the kept prefill: the prompt is not run again
         std::vector<CompressionParams>(variants.begin(), variants.end()), [&](int done, int n) {
-          emit progress(done, n);
+          Q_EMIT progress(done, n);
           return !stop_ && current(kWork, ticket);
         });
     CompareResult result;
@@ -340,7 +322,7 @@ void SessionWorker::compare(const QVector<CompressionParams>& variants, quint64 
     for (const VariantOutcome& o : outcomes) {
       CompareRow row;
       row.params = o.params;
-      TokenStreamDecoder decoder(*tokenizer_, /*atTextStart=*/state_->tokens() <= 1);
+      TokenStreamDecoder decoder(session_->tokenizer(), /*atTextStart=*/kept()->tokens() <= 1);
       for (size_t i = 0; i < o.generatedIds.size(); ++i) {
         row.chunks.push_back(QString::fromStdString(decoder.push(o.generatedIds[i])));
         row.differs.push_back(i >= full.size() || o.generatedIds[i] != full[i]);
@@ -357,41 +339,42 @@ void SessionWorker::compare(const QVector<CompressionParams>& variants, quint64 
       result.rows.push_back(row);
     }
     result.ticket = ticket;
-    emit compareReady(result);
+    Q_EMIT compareReady(result);
     GenerationStats stats;
     stats.stopReason = QStringLiteral("compared");
     stats.generatedTokens = total;  // variants compared
     stats.regenerated = true;
     stats.ticket = ticket;
-    emit finished(stats);
+    Q_EMIT finished(stats);
   } catch (const std::exception& e) {
     if (current(kWork, ticket)) reportFailure(e, ticket);
   }
 }
 
 void SessionWorker::computeOverview(int source, int size, quint64 ticket) {
-  if (!current(kOverview, ticket) || !state_) return;
+  const PrefillState* state = kept();
+  if (!current(kOverview, ticket) || !state) return;
   try {
     if (const QString why = missingSource(source); !why.isEmpty())
       throw KvsError(why.toStdString());
     const auto src = static_cast<SimilaritySource>(source);
     OverviewData data;
     data.source = source;
-    data.layers = state_->cache.nLayers();
-    data.heads = src == SimilaritySource::kAttention ? queryHeads_ : state_->cache.nKvHeads();
+    data.layers = state->cache.nLayers();
+    data.heads = src == SimilaritySource::kAttention ? queryHeads_ : state->cache.nKvHeads();
     for (int l = 0; l < data.layers; ++l) {
       for (int h = 0; h < data.heads; ++h) {
         if (!current(kOverview, ticket)) return;  // a newer source was chosen
-        SimilarityMatrix m = similarityThumbnail(*state_, src, l, h, size);
+        SimilarityMatrix m = similarityThumbnail(*state, src, l, h, size);
         data.size = m.tokens;
         data.thumbnails.push_back(std::move(m.values));
       }
     }
-    data.adjacentCos = state_->adjacentCos;
+    data.adjacentCos = state->adjacentCos;
     data.ticket = ticket;
-    emit overviewReady(data);
+    Q_EMIT overviewReady(data);
   } catch (const std::exception& e) {
-    emit failed(messageOf(e), 0);
+    Q_EMIT failed(messageOf(e), 0);
   }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// SessionWorker: lives on its own QThread and owns the session: the model, the tokenizer and the
-// prompt's kept prefill state. Loading, prefill, compression and decoding all run here; results
-// leave as value types (session_types.h).
+// SessionWorker: lives on its own QThread and owns the kvs::Session: the model, the tokenizer and
+// the prompt's kept prefill state. Loading, prefill, compression and decoding all run here, as
+// thin calls of the Session; results leave as value types (session_types.h).
 //
 // Newest request wins (Qt's Mandelbrot example): each request carries a ticket; taking a new
 // ticket of a kind makes the running request of that kind stop at its next check (per layer in
@@ -23,12 +23,12 @@
 #include "session_types.h"
 
 namespace kvs {
-class LlamaModel;
-class Tokenizer;
-struct PrefillState;
+class Session;
+struct DecodeResult;
 struct GenerationRequest;
+struct PrefillState;
+struct PromptSpec;
 struct RecordingOptions;
-struct StateVariantResult;
 }  // namespace kvs
 
 namespace kvs::ui {
@@ -54,7 +54,7 @@ class SessionWorker : public QObject {
   // reports it (session_worker_recording.cpp).
   void armRecording(const kvs::RecordingOptions& options);
 
- public slots:
+ public Q_SLOTS:
   // Drops the current model first, then loads path and the tokenizer next to it. Loading one file
   // cannot be interrupted; a Stop pressed meanwhile discards the model once it is read.
   void loadModel(const QString& path);
@@ -66,8 +66,8 @@ class SessionWorker : public QObject {
   void regenerate(const kvs::CompressionParams& params, quint64 ticket);
   // source: kvs::SimilaritySource; head -1 = mean over heads.
   void computeSimilarity(int source, int layer, int head, quint64 ticket);
-  // The kept prompt's variants against the full cache, greedy (kvs::compareVariants: it runs its
-  // own prefill); a compare is work, so a run or a new setting supersedes it.
+  // The kept prompt's variants against the full cache, greedy, from the kept prefill (the prompt
+  // is not run again); a compare is work, so a run or a new setting supersedes it.
   void compare(const QVector<kvs::CompressionParams>& variants, quint64 ticket);
   // Thumbnails of every (layer, head) of source, each over `size` tokens, and the curves.
   void computeOverview(int source, int size, quint64 ticket);
@@ -76,7 +76,7 @@ class SessionWorker : public QObject {
   // then recordingOpened.
   void openRecording(const QString& path, const kvs::CompressionParams& params, quint64 ticket);
 
- signals:
+ Q_SIGNALS:
   void modelLoaded(const QString& description, int contextLength);
   void phase(const QString& what);  // "prefill", "compressing", "decoding", ...
   void promptReady(const kvs::ui::PromptInfo& info);
@@ -95,6 +95,8 @@ class SessionWorker : public QObject {
 
  private:
   bool current(Kind kind, quint64 ticket) const { return latest_[kind] == ticket; }
+  bool hasModel() const;
+  const PrefillState* kept() const;  // the kept prompt's prefill; null before any
   // Decodes params from the kept state; streams text when stream is set; emits variantReady and
   // fills *stats (not for the reference). Returns false when superseded (nothing emitted).
   bool decodeVariant(const CompressionParams& params, quint64 ticket, bool stream, bool reference,
@@ -109,20 +111,17 @@ class SessionWorker : public QObject {
   // Reports an armed recording that its run never started (superseded, or failed before), so
   // it cannot carry over to a later run.
   void dropArmedRecording(quint64 ticket, const QString& why);
-  void startRecording(const GenerationJob& job, const GenerationRequest& request,
+  void startRecording(const PromptSpec& spec, const GenerationRequest& request,
                       const CompressionParams& params);
-  void recordVariant(const CompressionParams& params, const StateVariantResult& r);
+  void recordVariant(const CompressionParams& params, const DecodeResult& r);
   void endRecording(bool finish, quint64 ticket);
   void openRecordingChecked(const QString& path, const CompressionParams& params, quint64 ticket);
   // Empty when source can be shown; else why not (an opened recording that lacks it).
   QString missingSource(int source) const;
 
-  std::unique_ptr<LlamaModel> model_;
-  std::unique_ptr<Tokenizer> tokenizer_;
-  std::unique_ptr<PrefillState> state_;
-  std::unique_ptr<GenerationRequest> request_;  // of the kept prompt
+  // The loaded model, or an opened recording's prompt without one; null before either.
+  std::unique_ptr<Session> session_;
   QString modelName_;
-  std::string modelPath_, modelSha256_;  // the hash is computed for the first recording
   std::unique_ptr<RecordingOptions> armed_;
   std::unique_ptr<RunRecording> recorder_;  // during a recorded run only
   QString recording_;                       // the opened recording (no model), else empty
@@ -132,12 +131,12 @@ class SessionWorker : public QObject {
   std::atomic<bool> stop_{false};
 
   // --- Layer-wise compression ratios (defined in session_worker_batch.cpp) ---
- public slots:
+ public Q_SLOTS:
   // The kept prompt's per-layer ratios (request.promptsFile empty), or a forward pass per prompt
   // of a prompts file, reported as it goes (at most every 100 ms) and at the end; a batch ends on
   // request.cancel or Stop.
   void computeLayerRatios(const kvs::ui::LayerRatioRequest& request);
- signals:
+ Q_SIGNALS:
   void layerRatiosReady(const kvs::ui::LayerRatioResult& result);
 };
 

@@ -4,7 +4,7 @@
 // Core headers first: some have members named `slots`, a Qt macro.
 #include "analysis/layer_ratios.h"
 #include "model/llama_model.h"
-#include "session/prefill_state.h"
+#include "session/session.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
@@ -39,31 +39,31 @@ void SessionWorker::computeLayerRatios(const LayerRatioRequest& request) {
   timer.start();
   try {
     if (!result.batch) {
-      if (!state_) return;  // no prompt yet: nothing to draw
-      result.ratios.push_back(keptLayerRatios(*state_, t));
-      result.tokens.push_back(state_->tokens());
+      const PrefillState* state = kept();
+      if (!state) return;  // no prompt yet: nothing to draw
+      result.ratios.push_back(keptLayerRatios(*state, t));
+      result.tokens.push_back(state->tokens());
       result.done = result.total = 1;
       result.seconds = timer.nsecsElapsed() / 1e9;
-      emit layerRatiosReady(result);
+      Q_EMIT layerRatiosReady(result);
       return;
     }
-    require(model_ && tokenizer_, "no model is loaded; choose a model file first");
+    require(hasModel(), "no model is loaded; choose a model file first");
+    const LlamaModel& model = session_->model();
     const auto prompts = readPromptsFile(QFile::encodeName(request.promptsFile).toStdString());
     result.total = static_cast<int>(prompts.size());
     result.state = LayerRatioResult::State::kRunning;
-    emit layerRatiosReady(result);
+    Q_EMIT layerRatiosReady(result);
     // Partial results at most every 100 ms: a small model runs hundreds of prompts a second,
     // faster than the GUI thread can redraw, and a flooded event queue would delay Stop's answer.
     qint64 shownAt = 0;
     for (const std::string& prompt : prompts) {
       if (stopped()) throw KvsError("cancelled");
-      const std::vector<int> ids = tokenizer_->encode(prompt, /*addBos=*/true);
-      require(int(ids.size()) <= model_->config().seqLen,
-              "prompt " + std::to_string(result.done + 1) + " of " +
-                  request.promptsFile.toStdString() + " is " + std::to_string(ids.size()) +
-                  " tokens, longer than the model's context of " +
-                  std::to_string(model_->config().seqLen));
-      result.ratios.push_back(promptLayerRatios(*model_, ids, t, [&] { return !stopped(); }));
+      const std::vector<int> ids = session_->tokenizer().encode(prompt, /*addBos=*/true);
+      requirePromptFits(
+          static_cast<int>(ids.size()), model.config().seqLen,
+          "prompt " + std::to_string(result.done + 1) + " of " + request.promptsFile.toStdString());
+      result.ratios.push_back(promptLayerRatios(model, ids, t, [&] { return !stopped(); }));
       result.tokens.push_back(static_cast<int>(ids.size()));
       result.prompts.push_back(QString::fromStdString(prompt));
       ++result.done;
@@ -71,7 +71,7 @@ void SessionWorker::computeLayerRatios(const LayerRatioRequest& request) {
       if (result.done == result.total) result.state = LayerRatioResult::State::kDone;
       if (result.done == result.total || timer.elapsed() - shownAt >= 100) {
         shownAt = timer.elapsed();
-        emit layerRatiosReady(result);
+        Q_EMIT layerRatiosReady(result);
       }
     }
   } catch (const std::exception& e) {
@@ -79,7 +79,7 @@ void SessionWorker::computeLayerRatios(const LayerRatioRequest& request) {
         isCancelled(e) ? LayerRatioResult::State::kStopped : LayerRatioResult::State::kFailed;
     if (!isCancelled(e)) result.error = messageOf(e);
     result.seconds = timer.nsecsElapsed() / 1e9;
-    emit layerRatiosReady(result);
+    Q_EMIT layerRatiosReady(result);
   }
 }
 

@@ -3,15 +3,12 @@
 
 // Core headers first: some have members named `slots`, a Qt macro.
 #include "analysis/similarity_view.h"
-#include "io/file_digest.h"
+#include "compress/compression_method.h"
 #include "io/hdf5_recorder.h"
 #include "io/recording_check.h"
 #include "io/recording_reader.h"
-#include "model/llama_model.h"
-#include "model/model_loader.h"
-#include "session/generator.h"
 #include "session/prefill_from_recording.h"
-#include "session/variant_from_state.h"
+#include "session/session.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -20,7 +17,6 @@
 #include <QFile>
 #include <QFileInfo>
 #include <algorithm>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "run_recording.h"
@@ -65,7 +61,7 @@ QString describeSources(const RecordedPrefill& r) {
 CompressionParams recordedParams(const VariantRecord& v) {
   CompressionParams p;
   const auto j = nlohmann::json::parse(v.paramsJson, nullptr, /*allow_exceptions=*/false);
-  p.method = parseMethod(v.method);
+  p.method = methodNamed(v.method).name();
   if (!j.is_object()) return p;
   p.budget = j.value("budget", p.budget);
   p.budgetTokens = j.value("budget_tokens", p.budgetTokens);
@@ -87,67 +83,35 @@ void SessionWorker::dropArmedRecording(quint64 ticket, const QString& why) {
   report.error = tr("not recorded: %1").arg(why);
   report.ticket = ticket;
   armed_.reset();
-  emit recordingDone(report);
+  Q_EMIT recordingDone(report);
 }
 
-void SessionWorker::startRecording(const GenerationJob& job, const GenerationRequest& request,
+void SessionWorker::startRecording(const PromptSpec& spec, const GenerationRequest& request,
                                    const CompressionParams& params) {
   const RecordingOptions options = *armed_;
   armed_.reset();  // one run per arming
   try {
-    RecordingMeta m;
-    m.config = model_->config();
-    std::error_code ec;
-    const auto absolute = std::filesystem::absolute(modelPath_, ec);
-    m.checkpointPath = ec ? modelPath_ : absolute.string();
-    if (modelSha256_.empty()) {  // once per model (and cached on disk per file); Stop ends it
-      emit phase(tr("hashing the checkpoint for the recording"));
-      modelSha256_ = checkpointSha256(modelPath_, [this] { return !stop_; });
-    }
-    m.checkpointSha256 = modelSha256_;
-    m.tokenizerPath = tokenizer_->path();
-    m.prompt = job.prompt.toStdString();
-    m.promptIds = request.promptIds;
-    for (int id : request.promptIds) m.promptPieces.push_back(tokenizer_->piece(id));
-    m.seed = request.sampling.seed;
-    m.command = "generate";  // the same run as the CLI's generate; settings say it was the GUI
-    m.settings = nlohmann::json{
-        {"steps", request.steps},
-        {"temperature", request.sampling.temperature},
-        {"top_p", request.sampling.topP},
-        {"dtype", dtypeName(model_->weightDtype())},
-        {"kv_dtype", dtypeName(model_->kvDtype())},
-        {"chat", job.chat},
-        {"system", job.system.toStdString()},
-        {"compression", toJson(params)},
-        {"reference", toJson(CompressionParams{})},
-        {"app",
-         "kvstudio"}}.dump();
-    recorder_ = std::make_unique<RunRecording>(options, m);
+    // The same run as the CLI's generate; the settings say it was the GUI's.
+    nlohmann::json settings = session_->generateSettings(request, spec, params);
+    settings["reference"] = toJson(CompressionParams{});
+    settings["app"] = "kvstudio";
+    // Hashed once per model (and cached on disk per file); Stop ends it.
+    if (!session_->checkpointHashed()) Q_EMIT phase(tr("hashing the checkpoint for the recording"));
+    recorder_ = std::make_unique<RunRecording>(
+        options,
+        session_->describeRun(spec.text, request, "generate", settings, [this] { return !stop_; }));
   } catch (const std::exception& e) {
     // As the CLI: a problem with the file never costs the user the generation.
     RecordingReport report;
     report.path = QString::fromStdString(options.path);
     report.error = isCancelled(e) ? tr("not recorded: stopped while hashing the checkpoint")
                                   : QString::fromStdString(e.what());
-    emit recordingDone(report);
+    Q_EMIT recordingDone(report);
   }
 }
 
-void SessionWorker::recordVariant(const CompressionParams& params, const StateVariantResult& r) {
-  const auto peak = std::max_element(r.bytesPerStep.begin(), r.bytesPerStep.end());
-  const nlohmann::json figures = {
-      {"kv_bytes", r.compression.bytes},
-      {"kv_bytes_full", r.compression.fullBytes},
-      {"achieved_ratio", r.compression.achievedRatio},
-      {"compress_seconds", r.compression.compressSeconds},
-      {"kv_bytes_final", r.bytesPerStep.empty() ? 0 : r.bytesPerStep.back()},
-      {"kv_bytes_peak", peak == r.bytesPerStep.end() ? 0 : *peak},
-      {"prefill_seconds", state_->prefillSeconds},
-      {"decode_seconds", r.decodeSeconds},
-      {"eps_used", epsUsed(r.compression.decisions)},
-      {"protected_released", protectedReleased(r.compression.decisions)}};
-  recorder_->addVariant(params, r.generatedIds, r.slotMap, figures.dump());
+void SessionWorker::recordVariant(const CompressionParams& params, const DecodeResult& r) {
+  recorder_->addVariant(params, r.generatedIds, r.slotMap, variantFigures(r));
 }
 
 void SessionWorker::endRecording(bool finish, quint64 ticket) {
@@ -159,7 +123,7 @@ void SessionWorker::endRecording(bool finish, quint64 ticket) {
            "incomplete");
   }
   report.ticket = ticket;
-  emit recordingDone(report);
+  Q_EMIT recordingDone(report);
 }
 
 void SessionWorker::openRecording(const QString& path, const CompressionParams& params,
@@ -170,12 +134,12 @@ void SessionWorker::openRecording(const QString& path, const CompressionParams& 
   } catch (const std::exception& e) {
     if (!current(kWork, ticket)) return;
     if (isCancelled(e)) {  // stopped while opening: the previous session stays
-      emit failed(tr("opening the recording was stopped"), ticket);
+      Q_EMIT failed(tr("opening the recording was stopped"), ticket);
       return;
     }
     const bool user = dynamic_cast<const KvsError*>(&e) != nullptr;
-    emit failed((user ? QString() : tr("internal error: ")) + QString::fromStdString(e.what()),
-                ticket);
+    Q_EMIT failed((user ? QString() : tr("internal error: ")) + QString::fromStdString(e.what()),
+                  ticket);
   }
 }
 
@@ -183,7 +147,7 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
                                          quint64 ticket) {
   QElapsedTimer timer;
   timer.start();
-  emit phase(tr("opening recording"));
+  Q_EMIT phase(tr("opening recording"));
   const std::string file = QFile::encodeName(path).toStdString();
   // Read and validated in a child process first, so that a corrupt file that crashes libhdf5
   // becomes a message instead of taking the app down (io/recording_check.h).
@@ -263,11 +227,7 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
 
   // The recording replaces the session: no model, its prompt is the kept one.
   armed_.reset();
-  model_.reset();
-  tokenizer_.reset();
-  request_ = std::make_unique<GenerationRequest>();
-  request_->promptIds = recorded->state.promptIds;
-  state_ = std::make_unique<PrefillState>(std::move(recorded->state));
+  session_ = std::make_unique<Session>(std::move(recorded->state));
   recording_ = path;
   recorded_ = {true, recorded->hasKeysPreRope, recorded->hasValues, recorded->hasAttention};
   queryHeads_ = recorded->config.nHeads;
@@ -285,9 +245,9 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
   if (!info.complete) report.error = tr("the recording is incomplete (it was stopped)");
   report.ms = timer.nsecsElapsed() / 1e6;
   report.ticket = ticket;
-  emit promptReady(prompt);
-  for (const VariantSummary& s : variants) emit variantReady(s);
-  emit recordingOpened(report);
+  Q_EMIT promptReady(prompt);
+  for (const VariantSummary& s : variants) Q_EMIT variantReady(s);
+  Q_EMIT recordingOpened(report);
   // After the session is the recording's: a setting whose layout fails is an ordinary error.
   emitLayout(params, ticket);
 }

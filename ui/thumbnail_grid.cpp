@@ -85,7 +85,7 @@ void ThumbnailGrid::mousePressEvent(QMouseEvent* event) {
   for (int l = 0; l < layers_; ++l) {
     for (int h = 0; h < heads_; ++h) {
       if (cellRect(l, h).adjusted(-kGap, -kGap, kGap, kGap).contains(event->pos())) {
-        emit clicked(l, h);
+        Q_EMIT clicked(l, h);
         return;
       }
     }

@@ -24,7 +24,7 @@ class ThumbnailGrid : public QWidget {
   // The cell of (layer, head) in widget coordinates.
   QRect cellRect(int layer, int head) const;
 
- signals:
+ Q_SIGNALS:
   void clicked(int layer, int head);
 
  protected:

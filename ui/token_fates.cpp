@@ -23,9 +23,9 @@ QString fateName(Fate fate) {
 QVector<TokenFate> tokenFates(const HeadLayout& head, int tokens) {
   QVector<TokenFate> fates(tokens);
   for (int t = 0; t < tokens; ++t) fates[t] = {Fate::kKept, t, t, t};
-  if (head.spans.empty()) return fates;
-  for (TokenFate& f : fates) f.fate = Fate::kEvicted;  // until a span covers it
-  for (const LayoutSpan& s : head.spans) {
+  if (head.slots.empty()) return fates;
+  for (TokenFate& f : fates) f.fate = Fate::kEvicted;  // until a slot covers it
+  for (const Slot& s : head.slots) {
     for (int t = s.first; t <= s.last && t < tokens; ++t) {
       Fate fate = Fate::kKept;
       if (s.count > 1) fate = t == s.pivot ? Fate::kPivot : Fate::kMerged;

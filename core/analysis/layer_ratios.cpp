@@ -8,6 +8,7 @@
 #include "model/layer_observer.h"
 #include "model/llama_model.h"
 #include "session/prefill_state.h"
+#include "session/request.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -44,7 +45,7 @@ class RatioObserver : public LayerObserver {
 
 MergeThresholds thresholdsFor(const CompressionParams& params) {
   CompressionParams p = params;
-  p.method = Method::kKVMerger;  // the paper's defaults for the recent / protected fractions
+  p.method = "kvmerger";  // the paper's defaults for the recent / protected fractions
   MergeThresholds t;
   t.eps = p.eps;
   t.recentRatio = p.effectiveRecentRatio();
@@ -82,10 +83,7 @@ std::vector<double> promptLayerRatios(const LlamaModel& model, const std::vector
                                       const MergeThresholds& t,
                                       const std::function<bool()>& keepGoing) {
   const ModelConfig& c = model.config();
-  require(!ids.empty(), "the prompt has no tokens (not even BOS)");
-  require(int(ids.size()) <= c.seqLen, "the prompt is " + std::to_string(ids.size()) +
-                                           " tokens but the model's context is " +
-                                           std::to_string(c.seqLen) + " positions");
+  requirePromptFits(static_cast<int>(ids.size()), c.seqLen);
   KvCache cache = model.makeCache();
   RatioObserver observer(t, c.nKvHeads, c.nLayers, keepGoing);
   model.forward(ids, cache, LogitsMode::kLast, &observer);

@@ -3,30 +3,23 @@
 // the slots it would keep (a merging set is a slot covering first..last around a pivot), and
 // which tokens are protected. Plain data, so it can be drawn and sent between threads.
 //
-// KVMerger's sets come from the kept adjacent cosines alone (vector work, no tensors), so a new
-// eps or budget updates the boundaries at once; the other methods ask their policy for a plan.
+// Every method's layout is its policy's own plan of the kept prefill (nothing is applied); KVMerger
+// reads the prefill's kept adjacent cosines instead of computing them, so a new eps or budget
+// costs the set search and the merge weights only.
 
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "cache/slot_map.h"
 #include "compress/compression_params.h"
 
 namespace kvs {
 
 struct PrefillState;
 
-// One slot a setting would keep (SlotMap's Slot without the name clash: this header is included
-// by Qt code, where `slots` is a macro).
-struct LayoutSpan {
-  int first = 0, last = 0;  // original positions covered
-  int pivot = 0;            // position whose key dominates (itself for a plain token)
-  int count = 1;            // tokens in the span
-  double attention = 0;     // accumulated attention of its members
-};
-
 struct HeadLayout {
-  std::vector<LayoutSpan> spans;  // in token order; a token covered by none is evicted
+  std::vector<Slot> slots;        // in token order; a token covered by none is evicted
   std::vector<char> isProtected;  // [T] recent or top-attention tokens KVMerger never merges
   // KVMerger: the threshold used (searched for exact budgets); NaN where none applied.
   double eps = std::numeric_limits<double>::quiet_NaN();
@@ -38,8 +31,8 @@ struct MergingLayout {
   std::vector<std::vector<HeadLayout>> heads;  // [L][Hkv]; empty when error is set
   std::string error;                           // why the setting cannot be applied
 
-  // How many of (layer, head)'s spans stand for more than one token.
-  int mergedSpans(int layer, int head) const;
+  // How many of (layer, head)'s slots stand for more than one token.
+  int mergedSlots(int layer, int head) const;
 };
 
 // Never throws for a bad setting: the message goes into error.

@@ -22,7 +22,9 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       slots_(config.nLayers, std::vector<int>(config.nKvHeads, 0)),
       keys_(config.nLayers),
       values_(config.nLayers),
-      slotBias_(config.nLayers) {}
+      slotBias_(config.nLayers),
+      queries_(config.nLayers),
+      pendingQueries_(config.nLayers) {}
 
 at::Tensor KvCache::allocate(int64_t slots) const {
   // Normal tensors even inside a forward's InferenceMode: compression rewrites the storage in
@@ -148,7 +150,34 @@ void KvCache::write(int layer, const at::Tensor& k, const at::Tensor& v) {
   }
 }
 
+void KvCache::writeQueries(int layer, const at::Tensor& q) {
+  TORCH_CHECK(pending_ > 0 && q.dim() == 3 && q.size(0) == pending_ && q.size(2) == headDim_,
+              "KvCache::writeQueries expects q as [n, Hq, D] of the pending tokens");
+  if (pending_ == 1) return;
+  const int64_t keep = std::min<int64_t>(pending_, kPromptQueries);
+  // A copy of the last rows only: q is the forward's whole [n, Hq, D] buffer.
+  pendingQueries_[layer] = q.narrow(0, pending_ - keep, keep).transpose(0, 1).clone();
+}
+
+at::Tensor KvCache::promptQueries(int layer) const {
+  return queriesEnd_ == length_ ? queries_[layer] : at::Tensor();
+}
+
 void KvCache::commit() {
+  if (pending_ > 1 && pendingQueries_[0].defined()) {
+    // A prompt fed in chunks keeps the last rows over all its chunks.
+    const bool continues = queriesEnd_ == length_;
+    for (int l = 0; l < nLayers_; ++l) {
+      at::Tensor q = continues && queries_[l].defined()
+                         ? at::cat({queries_[l], pendingQueries_[l]}, 1)
+                         : pendingQueries_[l];
+      const int64_t W = q.size(1);
+      queries_[l] =
+          W > kPromptQueries ? q.narrow(1, W - kPromptQueries, kPromptQueries).clone() : q;
+      pendingQueries_[l] = at::Tensor();
+    }
+    queriesEnd_ = length_ + pending_;
+  }
   for (auto& layer : slots_) {
     for (int& s : layer) s += pending_;
   }
@@ -158,6 +187,7 @@ void KvCache::commit() {
 
 void KvCache::rollback() {
   pending_ = 0;
+  for (auto& q : pendingQueries_) q = at::Tensor();
 }
 
 void KvCache::setRopeShift(int shift) {
@@ -177,6 +207,8 @@ void KvCache::rotateKeys(int layer, int head, int first, int n, int delta) {
 
 void KvCache::clear() {
   length_ = 0;
+  queriesEnd_ = -1;
+  for (auto& q : queries_) q = at::Tensor();
   ropeShift_ = 0;
   pending_ = 0;
   for (auto& layer : slots_) std::fill(layer.begin(), layer.end(), 0);

@@ -1,6 +1,7 @@
 #pragma once
-// KvCache: storage only. It holds keys and values per layer and never decides what to keep;
-// compression policies (core/compress) and their bookkeeping (SlotMap) live elsewhere.
+// KvCache: storage only. It holds keys and values per layer, and the queries of the prompt's last
+// tokens for methods that score by an observation window (SnapKV); it never decides what to
+// keep: compression policies (core/compress) and their bookkeeping (SlotMap) live elsewhere.
 //
 // After compression each (layer, KV head) may hold a different number of slots S_h. A layer is
 // stored as one padded tensor [Hkv, capacity, D]: head h uses slots 0 .. S_h-1, the rest is
@@ -42,6 +43,16 @@ class KvCache {
   int beginAppend(int n);
   // k, v: [n, Hkv, D] for the pending tokens of one layer.
   void write(int layer, const at::Tensor& k, const at::Tensor& v);
+  // q: [n, Hq, D], the pending tokens' queries after RoPE. Kept only for appends of several
+  // tokens (a prompt), the last kPromptQueries of them: a decode step writes nothing, so decoding
+  // costs nothing extra.
+  static constexpr int kPromptQueries = 128;
+  void writeQueries(int layer, const at::Tensor& q);
+  // [Hq, W, D] in the compute dtype: the queries of the last W <= kPromptQueries tokens appended
+  // by multi-token appends, oldest first, if the most recent such append ended at length();
+  // undefined otherwise (a decode step came after it, or none was made).
+  at::Tensor promptQueries(int layer) const;
+
   // Keeps the pending tokens, or drops them (e.g. after a cancelled forward).
   void commit();
   void rollback();
@@ -119,10 +130,13 @@ class KvCache {
   int length_ = 0;
   int pending_ = 0;
   int fullCapacity_ = 0;  // per layer, of a never-compressed cache with the same appends
-  std::vector<std::vector<int>> slots_;  // [L][Hkv]
-  std::vector<at::Tensor> keys_;         // per layer [Hkv, capacity, D]
-  std::vector<at::Tensor> values_;       // per layer [Hkv, capacity, D]
-  std::vector<at::Tensor> slotBias_;     // per layer [Hkv, capacity] or undefined
+  std::vector<std::vector<int>> slots_;     // [L][Hkv]
+  std::vector<at::Tensor> keys_;            // per layer [Hkv, capacity, D]
+  std::vector<at::Tensor> values_;          // per layer [Hkv, capacity, D]
+  std::vector<at::Tensor> slotBias_;        // per layer [Hkv, capacity] or undefined
+  std::vector<at::Tensor> queries_;         // per layer [Hq, W, D] or undefined
+  std::vector<at::Tensor> pendingQueries_;  // per layer [Hq, n, D] of the append in progress
+  int queriesEnd_ = -1;                     // length() when queries_ was last completed
   int64_t peakBytes_ = 0;
 };
 

@@ -15,7 +15,7 @@
 #include "io/output_path.h"
 #include "io/text_file.h"
 #include "model/layer_observer.h"
-#include "model/llama_model.h"
+#include "model/model_loader.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"

@@ -51,12 +51,15 @@ int runCli(int argc, char** argv) {
   CLI::App* analyze =
       app.add_subcommand("analyze", "Key similarity and merging sets from recordings")
           ->fallthrough();
+  CLI::App* methods =
+      app.add_subcommand("methods", "The compression methods and the flags each reads");
   const std::vector<std::pair<CLI::App*, Action>> actions = {
       {generate, addGenerateCommand(*generate)},
       {tokenize, addTokenizeCommand(*tokenize)},
       {info, addInfoCommand(*info)},
       {compare, addCompareCommand(*compare)},
-      {analyze, addAnalyzeCommand(*analyze)}};
+      {analyze, addAnalyzeCommand(*analyze)},
+      {methods, addMethodsCommand(*methods)}};
   const auto isCommand = [&](const std::string& name) {
     for (const auto& entry : actions) {
       if (entry.first->get_name() == name) return true;

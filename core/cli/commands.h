@@ -17,5 +17,6 @@ Action addTokenizeCommand(CLI::App& app);
 Action addInfoCommand(CLI::App& app);
 Action addCompareCommand(CLI::App& app);
 Action addAnalyzeCommand(CLI::App& app);
+Action addMethodsCommand(CLI::App& app);
 
 }  // namespace kvs::cli

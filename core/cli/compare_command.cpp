@@ -14,10 +14,11 @@
 #include "cli/progress_line.h"
 #include "cli/record_options.h"
 #include "cli/validators.h"
+#include "compress/compression_method.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
 #include "session/comparison.h"
-#include "session/variant.h"
+#include "session/session.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
@@ -26,10 +27,19 @@
 namespace kvs::cli {
 namespace {
 
+// Every registered method compare measures unless told otherwise (the full cache first).
+std::vector<std::string> comparedByDefault() {
+  std::vector<std::string> names;
+  for (const CompressionMethod* m : allMethods()) {
+    if (m->comparedByDefault()) names.push_back(m->name());
+  }
+  return names;
+}
+
 struct CompareOptions {
   ModelOptions model;
   std::string tokenizer, prompt, promptsFile;
-  std::vector<std::string> methods = {"full", "streaming", "h2o", "cam", "kvmerger"};
+  std::vector<std::string> methods = comparedByDefault();
   std::vector<double> budgets = {0.5, 0.35};
   int steps = 0;  // 0: each prompt's length + newTokens
   int newTokens = 64;
@@ -92,26 +102,25 @@ struct Row {
 
 int runCompare(const CompareOptions& o) {
   require(o.prompt.empty() != o.promptsFile.empty(), "give either --prompt or --prompts-file");
-  const auto model = loadModel(o.model.model, o.model.resolve());
-  const Tokenizer tokenizer =
-      locateTokenizer(o.model.model, o.tokenizer, model->config().vocabSize);
+  const auto session = Session::open(o.model.model, o.model.resolve(), o.tokenizer);
+  const LlamaModel* const model = &session->model();  // a pointer: the lines below read model->
+  const Tokenizer& tokenizer = session->tokenizer();
   // Variants come from --methods and --budgets; the single-variant flags would be ignored.
-  require(o.compression.method == "full" && o.compression.params.budget == 0.5 &&
-              o.compression.params.budgetTokens == 0,
+  require(!o.compression.given("method") && !o.compression.given("budget") &&
+              !o.compression.given("budget_tokens"),
           "compare takes --methods and --budgets, not --method, --budget or --budget-tokens");
   const CompressionParams shared = o.compression.resolve();
-  std::vector<Method> methods;
-  for (const auto& name : o.methods) methods.push_back(parseMethod(name));
-  o.compression.requireUsedBy(methods);
+  for (const auto& name : o.methods) methodNamed(name);  // an unknown name lists the known ones
+  o.compression.requireUsedBy(o.methods, shared);
   requireDecodeChunkBelowContext(shared.decodeChunk, model->config().seqLen);
   std::vector<CompressionParams> variants;
   std::vector<std::pair<std::string, double>> labels;
   for (const auto& name : o.methods) {
-    const Method method = parseMethod(name);
-    if (method == Method::kFull) continue;  // always measured as the reference
+    const CompressionMethod& method = methodNamed(name);
+    if (!method.compresses()) continue;  // the full cache is always measured as the reference
     for (double budget : o.budgets) {
       CompressionParams p = shared;
-      p.method = method;
+      p.method = method.name();
       p.budget = budget;
       p.validateForModel(model->config().nLayers, model->kvDtype() == at::kFloat);
       variants.push_back(p);
@@ -132,16 +141,20 @@ int runCompare(const CompareOptions& o) {
       each.resolve(recordInputs, model->config());
     }
   }
-  std::string checkpointSha;  // hashed once for all prompts
   bool recordedAll = true;
   std::vector<Row> rows;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    const std::vector<int> ids = tokenizer.encode(prompts[i]);
-    const int P = static_cast<int>(ids.size()), context = model->config().seqLen;
-    require(P < context, "prompt " + std::to_string(i + 1) + " is " + std::to_string(P) +
-                             " tokens, not shorter than the model's context of " +
-                             std::to_string(context));
-    const int steps = o.steps > 0 ? o.steps : std::min(context, P + o.newTokens);
+    PromptSpec spec;
+    spec.text = prompts[i];
+    spec.steps = o.steps;
+    spec.newTokens = o.newTokens;
+    spec.sampling.temperature = 0.0f;  // compare is greedy and decodes every step
+    spec.stopAtBosEos = false;
+    spec.stepsName = "--steps";
+    spec.name = "prompt " + std::to_string(i + 1);
+    spec.promptFix = "pass --prompt TEXT";
+    const GenerationRequest request = session->request(spec);
+    const int P = static_cast<int>(request.promptIds.size());
     const int base = static_cast<int>(i * variants.size());
     std::unique_ptr<Hdf5Recorder> recorder;
     std::string recordError;
@@ -149,14 +162,13 @@ int runCompare(const CompareOptions& o) {
     if (o.record.enabled()) {
       RecordingOptions each = recording;
       each.path = recordingPath(recording.path, i, prompts.size());
-      const nlohmann::json settings = {{"steps", steps},
+      const nlohmann::json settings = {{"steps", request.steps},
                                        {"dtype", dtypeName(model->weightDtype())},
                                        {"kv_dtype", dtypeName(model->kvDtype())},
                                        {"parameters", toJson(shared)}};
-      RecordingMeta meta = describeRun(o.model.model, model->config(), tokenizer, prompts[i], ids,
-                                       0, "compare", settings.dump(), checkpointSha);
-      checkpointSha = meta.checkpointSha256;
-      recorder = startRecording(each, meta, &recordError);
+      // The checkpoint is hashed for the first prompt only.
+      recorder = startRecording(
+          each, session->describeRun(prompts[i], request, "compare", settings), &recordError);
       hooks.referenceObserver = recorder.get();
       hooks.onReferenceToken = [&](int token) {
         if (recorder) recorder->appendToken(token, tokenizer.piece(token));
@@ -164,7 +176,7 @@ int runCompare(const CompareOptions& o) {
       hooks.keepSlotMaps = true;
     }
     const auto outcomes = compareVariants(
-        *model, ids, steps, variants,
+        *model, request.promptIds, request.steps, variants,
         [&](int done, int) {
           progressBar(base + done, total);
           return true;
@@ -265,7 +277,8 @@ Action addCompareCommand(CLI::App& app) {
       ->check(nonEmptyPath());
   app.add_option("--prompt", o->prompt, "One prompt");
   app.add_option("--prompts-file", o->promptsFile, "A file with one prompt per line");
-  app.add_option("--methods", o->methods, "Comma-separated methods")->delimiter(',');
+  app.add_option("--methods", o->methods, "Comma-separated methods (default: all registered)")
+      ->delimiter(',');
   app.add_option("--budgets", o->budgets, "Comma-separated budgets (fractions)")->delimiter(',');
   app.add_option("--steps", o->steps,
                  "Positions per prompt, the prompt's included (default: "

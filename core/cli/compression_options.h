@@ -1,7 +1,9 @@
 #pragma once
-// The compression flags shared by generate (and later compare): one flag per CompressionParams
-// field, with the names of kvmerger-spec.md.
+// The compression flags of generate and compare, made from the method registry: one flag per
+// parameter spec (compress/compression_method.h), each checked against its spec's range, and a
+// given flag that no chosen method reads is an error naming the methods that do.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,18 +17,19 @@ class Option;
 namespace kvs::cli {
 
 struct CompressionOptions {
-  CompressionParams params;
-  std::string method = "full", sigmaMode = "fixed", layout = "per-head", gqaReduction = "mean";
-  std::string camBase = "h2o", positions = "original";
-  bool approximateBudget = false, noValueScaling = false;
-  // To tell options given from their defaults.
-  const CLI::Option *epsOption = nullptr, *positionsOption = nullptr, *camBaseOption = nullptr,
-                    *camWindowOption = nullptr;
+  std::string method = "full";
+  const CLI::Option* methodOption = nullptr;
+  std::map<std::string, std::string> text;            // spec key -> the text given (not switches)
+  std::map<std::string, bool> switches;               // spec key -> the flag was given (switches)
+  std::map<std::string, const CLI::Option*> options;  // spec key -> its flag
 
-  // Parses the names into params and validates; KvsError names the bad flag's value.
+  // Whether the flag of a spec key (or "method") was given.
+  bool given(const std::string& key) const;
+  // The defaults, the method and every given flag; validated. KvsError names the bad value.
   CompressionParams resolve() const;
-  // Refuses an option given for methods it does not apply to (e.g. --cam-base without cam).
-  void requireUsedBy(const std::vector<Method>& methods) const;
+  // Refuses a given flag that none of the methods reads under these params, naming the methods
+  // that read it or why it has no effect (e.g. --eps with an exact budget).
+  void requireUsedBy(const std::vector<std::string>& methods, const CompressionParams& p) const;
 };
 
 void addCompressionOptions(CLI::App& app, CompressionOptions& o);

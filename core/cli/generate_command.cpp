@@ -13,9 +13,7 @@
 #include "cli/validators.h"
 #include "kvs/version.h"
 #include "model/llama_model.h"
-#include "session/generator.h"
-#include "session/variant.h"
-#include "tokenizer/chat_template.h"
+#include "session/session.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
@@ -24,8 +22,6 @@
 
 namespace kvs::cli {
 namespace {
-
-constexpr int kDefaultSteps = 256;
 
 struct GenerateOptions {
   ModelOptions model;
@@ -44,40 +40,29 @@ struct GenerateOptions {
   RecordCliOptions record;
 };
 
-std::vector<int> promptIds(const GenerateOptions& o, const Tokenizer& tokenizer, bool promptGiven) {
-  if (o.bosOnly) {
-    require(!promptGiven, "--prompt and --bos-only exclude each other");
-    require(!o.chat, "--chat needs a user message: pass --prompt TEXT instead of --bos-only");
-    return {tokenizer.bosId()};
-  }
-  require(promptGiven, "no prompt: pass --prompt TEXT, or --bos-only to generate from BOS alone");
-  require(o.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
-          "the prompt is empty; pass --prompt TEXT with some text, or --bos-only to generate "
-          "from BOS alone");
-  if (o.chat) return encodeLlama2Chat(tokenizer, o.system, {{o.prompt, ""}});
-  return tokenizer.encode(o.prompt, /*addBos=*/true);
-}
-
-int chooseSteps(const GenerateOptions& o, int context, int promptTokens) {
-  require(promptTokens <= context, "the prompt is " + std::to_string(promptTokens) +
-                                       " tokens but the model's context is " +
-                                       std::to_string(context) + " positions; shorten the prompt");
-  if (o.steps > 0) return o.steps;
-  const int steps = std::min(kDefaultSteps, context);
-  if (steps < kDefaultSteps) {
-    std::cerr << "note: --steps defaults to " << kDefaultSteps
-              << ", capped at the model's context of " << context << " positions\n";
-  }
-  require(promptTokens < steps, "the prompt is " + std::to_string(promptTokens) +
-                                    " tokens, which fills the default --steps " +
-                                    std::to_string(steps) + "; pass --steps N (up to " +
-                                    std::to_string(context) + ")");
-  return steps;
+// The flags as a prompt; makeRequest checks what is not about which flags were given.
+PromptSpec specOf(const GenerateOptions& o, bool promptGiven) {
+  require(!o.bosOnly || !promptGiven, "--prompt and --bos-only exclude each other");
+  require(o.bosOnly || promptGiven,
+          "no prompt: pass --prompt TEXT, or --bos-only to generate from BOS alone");
+  PromptSpec spec;
+  spec.text = o.prompt;
+  spec.bosOnly = o.bosOnly;
+  spec.chat = o.chat;
+  spec.system = o.system;
+  spec.steps = o.steps;
+  spec.sampling.temperature = o.temperature;
+  spec.sampling.topP = o.topP;
+  spec.sampling.seed = o.seedGiven ? o.seed : std::random_device{}();
+  spec.stepsName = "--steps";
+  spec.promptFix = "pass --prompt TEXT";
+  spec.bosOnlyFix = "--bos-only to generate from BOS alone";
+  return spec;
 }
 
 // What the user should know about the parameters for this prompt (printed and in --json).
 std::vector<std::string> budgetNotes(const CompressionParams& p, int promptTokens) {
-  if (p.method == Method::kFull || p.budgetTokens < promptTokens) return {};
+  if (!compresses(p) || p.budgetTokens < promptTokens) return {};
   std::string note = "--budget-tokens " + std::to_string(p.budgetTokens) +
                      " is not below the prompt's " + std::to_string(promptTokens) +
                      " tokens: the prompt's cache is kept whole, nothing is compressed";
@@ -89,47 +74,33 @@ std::vector<std::string> budgetNotes(const CompressionParams& p, int promptToken
 }
 
 int runGenerate(const GenerateOptions& o, bool promptGiven) {
-  const auto model = loadModel(o.model.model, o.model.resolve());
-  const Tokenizer tokenizer =
-      locateTokenizer(o.model.model, o.tokenizer, model->config().vocabSize);
+  const auto opened = Session::open(o.model.model, o.model.resolve(), o.tokenizer);
+  Session& session = *opened;
+  const LlamaModel& model = session.model();
+  const Tokenizer& tokenizer = session.tokenizer();
   if (o.tokenizer.empty()) std::cerr << "using tokenizer " << tokenizer.path() << "\n";
 
-  GenerationRequest request;
-  request.promptIds = promptIds(o, tokenizer, promptGiven);
-  request.steps =
-      chooseSteps(o, model->config().seqLen, static_cast<int>(request.promptIds.size()));
-  request.sampling.temperature = o.temperature;
-  request.sampling.topP = o.topP;
-  request.sampling.seed = o.seedGiven ? o.seed : std::random_device{}();
-  for (int id : {tokenizer.bosId(), tokenizer.eosId()}) {
-    if (id >= 0) request.stopIds.push_back(id);
-  }
-  validateRequest(*model, request);  // before anything is printed
+  const PromptSpec spec = specOf(o, promptGiven);
+  std::vector<std::string> stepNotes;
+  // Every check of the prompt, steps and sampling, before anything is printed.
+  const GenerationRequest request = session.request(spec, &stepNotes);
+  for (const std::string& note : stepNotes) std::cerr << "note: " << note << "\n";
   const CompressionParams params = o.compression.resolve();
-  params.validateForModel(model->config().nLayers, model->kvDtype() == at::kFloat);
-  o.compression.requireUsedBy({params.method});
-  requireDecodeChunkBelowContext(params.decodeChunk, model->config().seqLen);
+  params.validateForModel(model.config().nLayers, model.kvDtype() == at::kFloat);
+  o.compression.requireUsedBy({params.method}, params);
+  requireDecodeChunkBelowContext(params.decodeChunk, model.config().seqLen);
   const std::vector<std::string> notes =
       budgetNotes(params, static_cast<int>(request.promptIds.size()));
   for (const std::string& note : notes) std::cerr << "note: " << note << "\n";
   // Before generating: a path that cannot take the recording stops the run here (exit 2).
   const RecordingOptions recording =
-      o.record.resolve(recordingInputs(o.model.model, tokenizer.path()), model->config());
+      o.record.resolve(recordingInputs(o.model.model, tokenizer.path()), model.config());
 
   std::unique_ptr<Hdf5Recorder> recorder;
   if (o.record.enabled()) {
-    const nlohmann::json settings = {{"steps", request.steps},
-                                     {"temperature", request.sampling.temperature},
-                                     {"top_p", request.sampling.topP},
-                                     {"dtype", dtypeName(model->weightDtype())},
-                                     {"kv_dtype", dtypeName(model->kvDtype())},
-                                     {"chat", o.chat},
-                                     {"system", o.system},
-                                     {"compression", toJson(params)}};
     recorder = std::make_unique<Hdf5Recorder>(
-        recording,
-        describeRun(o.model.model, model->config(), tokenizer, o.bosOnly ? "" : o.prompt,
-                    request.promptIds, request.sampling.seed, "generate", settings.dump()));
+        recording, session.describeRun(o.bosOnly ? "" : o.prompt, request, "generate",
+                                       session.generateSettings(request, spec, params)));
   }
 
   // A chat answer starts a text of its own (its first piece's space is not printed).
@@ -150,28 +121,17 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
       return true;
     };
   }
-  VariantHooks hooks;
+  DecodeHooks hooks;
   hooks.observer = recorder.get();
   hooks.onToken = [&](int token) {
     if (recorder) recorder->appendToken(token, tokenizer.piece(token));
     return print ? print(token) : true;
   };
-  const VariantResult variant = runVariant(*model, request, params, hooks);
-  const GenerationResult& result = variant.generation;
-  const CompressionReport& report = variant.compression;
+  const DecodeResult result = session.run(request, params, hooks);
+  const CompressionReport& report = result.compression;
   if (recorder) {
-    const nlohmann::json figures = {{"kv_bytes", report.bytes},
-                                    {"kv_bytes_full", report.fullBytes},
-                                    {"achieved_ratio", report.achievedRatio},
-                                    {"compress_seconds", report.compressSeconds},
-                                    {"kv_bytes_final", variant.finalBytes},
-                                    {"kv_bytes_peak", variant.peakBytes},
-                                    {"prefill_seconds", result.prefillSeconds},
-                                    {"decode_seconds", result.decodeSeconds},
-                                    {"eps_used", epsUsed(report.decisions)},
-                                    {"protected_released", protectedReleased(report.decisions)}};
-    recorder->addVariant(
-        {variantName(params), params, result.generatedIds, &variant.slotMap, figures.dump()});
+    recorder->addVariant({variantName(params), params, result.generatedIds, &result.slotMap,
+                          variantFigures(result)});
   }
   const bool recorded = !o.record.enabled() || finishRecording(recorder.get());
   const int status = recorded ? 0 : 1;
@@ -186,13 +146,13 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   nlohmann::ordered_json out;
   out["app_version"] = kVersion;
   out["model"] = o.model.model;
-  out["dtype"] = dtypeName(model->weightDtype());
-  out["compute_dtype"] = dtypeName(model->computeDtype());
-  out["kv_dtype"] = dtypeName(model->kvDtype());
-  out["device"] = model->device().str();
-  out["weight_bytes"] = model->weightBytes();
+  out["dtype"] = dtypeName(model.weightDtype());
+  out["compute_dtype"] = dtypeName(model.computeDtype());
+  out["kv_dtype"] = dtypeName(model.kvDtype());
+  out["device"] = model.device().str();
+  out["weight_bytes"] = model.weightBytes();
   out["tokenizer"] = tokenizer.path();
-  out["config"] = toJson(model->config());
+  out["config"] = toJson(model.config());
   out["prompt"] = o.bosOnly ? "" : o.prompt;
   out["steps"] = request.steps;
   out["temperature"] = request.sampling.temperature;
@@ -221,10 +181,10 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["eps_used"] = epsUsed(report.decisions);  // [layer][KV head], null: no threshold
   out["protected_released"] = protectedReleased(report.decisions);
   out["compress_seconds"] = report.compressSeconds;
-  out["kv_bytes_final"] = variant.finalBytes;
-  out["kv_bytes_final_used"] = variant.finalUsedBytes;
-  out["kv_bytes_final_full"] = variant.finalFullBytes;
-  out["kv_bytes_peak"] = variant.peakBytes;
+  out["kv_bytes_final"] = result.finalBytes;
+  out["kv_bytes_final_used"] = result.finalUsedBytes;
+  out["kv_bytes_final_full"] = result.finalFullBytes;
+  out["kv_bytes_peak"] = result.peakBytes;
   if (o.record.enabled()) {
     out["recording"] = {{"path", recording.path},
                         {"complete", recorded},

@@ -1,12 +1,9 @@
 #include "cli/record_options.h"
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/validators.h"
-#include "io/file_digest.h"
-#include "tokenizer/tokenizer.h"
 #include "util/error.h"
 
 namespace kvs::cli {
@@ -51,27 +48,6 @@ void addRecordOptions(CLI::App& app, RecordCliOptions& o) {
                  "Most seconds between flushes while decoding: a killed run loses at most this "
                  "(default 0.05; 0 = after every token)")
       ->check(nonNegativeFinite());
-}
-
-RecordingMeta describeRun(const std::string& modelPath, const ModelConfig& config,
-                          const Tokenizer& tokenizer, const std::string& prompt,
-                          const std::vector<int>& promptIds, uint64_t seed,
-                          const std::string& command, const std::string& settingsJson,
-                          const std::string& knownSha256) {
-  RecordingMeta m;
-  m.config = config;
-  std::error_code ec;
-  const auto absolute = std::filesystem::absolute(modelPath, ec);
-  m.checkpointPath = ec ? modelPath : absolute.string();
-  m.checkpointSha256 = knownSha256.empty() ? checkpointSha256(modelPath) : knownSha256;
-  m.tokenizerPath = tokenizer.path();
-  m.prompt = prompt;
-  m.promptIds = promptIds;
-  for (int id : promptIds) m.promptPieces.push_back(tokenizer.piece(id));
-  m.seed = seed;
-  m.command = command;
-  m.settings = settingsJson;
-  return m;
 }
 
 std::unique_ptr<Hdf5Recorder> startRecording(const RecordingOptions& options,

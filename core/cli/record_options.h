@@ -15,10 +15,6 @@ class App;
 class Option;
 }  // namespace CLI
 
-namespace kvs {
-class Tokenizer;
-}
-
 namespace kvs::cli {
 
 struct RecordCliOptions {
@@ -39,14 +35,6 @@ struct RecordCliOptions {
 };
 
 void addRecordOptions(CLI::App& app, RecordCliOptions& o);
-
-// What /meta says about a run of this model, tokenizer and prompt (hashes the checkpoint unless
-// its hash is given).
-RecordingMeta describeRun(const std::string& modelPath, const ModelConfig& config,
-                          const Tokenizer& tokenizer, const std::string& prompt,
-                          const std::vector<int>& promptIds, uint64_t seed,
-                          const std::string& command, const std::string& settingsJson,
-                          const std::string& knownSha256 = "");
 
 // Opens the recording; when that fails, prints the reason and returns null with *error set (for
 // a run that goes on after others were recorded: compare's later prompts, whose paths resolve

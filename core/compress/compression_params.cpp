@@ -1,10 +1,11 @@
 #include "compress/compression_params.h"
 
-#include <cstdio>
-
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "compress/compression_method.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -20,11 +21,6 @@ E parseName(const std::string& s, const char* what, const std::pair<const char*,
   throw KvsError(std::string("unknown ") + what + " '" + s + "'; use one of: " + accepted);
 }
 
-const std::pair<const char*, Method> kMethods[] = {{"full", Method::kFull},
-                                                   {"streaming", Method::kStreaming},
-                                                   {"h2o", Method::kH2O},
-                                                   {"cam", Method::kCaM},
-                                                   {"kvmerger", Method::kKVMerger}};
 const std::pair<const char*, SigmaMode> kSigmaModes[] = {
     {"fixed", SigmaMode::kFixed},
     {"mean-distance", SigmaMode::kMeanDistance},
@@ -40,6 +36,13 @@ const std::pair<const char*, CamBase> kCamBases[] = {{"h2o", CamBase::kH2O},
                                                      {"streaming", CamBase::kStreaming}};
 
 template <typename E, size_t N>
+std::vector<std::string> namesOf(const std::pair<const char*, E> (&names)[N]) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : names) out.push_back(name);
+  return out;
+}
+
+template <typename E, size_t N>
 const char* nameOf(E value, const std::pair<const char*, E> (&names)[N]) {
   for (const auto& [name, v] : names) {
     if (v == value) return name;
@@ -49,9 +52,22 @@ const char* nameOf(E value, const std::pair<const char*, E> (&names)[N]) {
 
 }  // namespace
 
-const char* toString(Method m) {
-  return nameOf(m, kMethods);
+std::vector<std::string> choiceNames(SigmaMode) {
+  return namesOf(kSigmaModes);
 }
+std::vector<std::string> choiceNames(MergeLayout) {
+  return namesOf(kLayouts);
+}
+std::vector<std::string> choiceNames(GqaReduction) {
+  return namesOf(kReductions);
+}
+std::vector<std::string> choiceNames(StreamingPositions) {
+  return namesOf(kPositions);
+}
+std::vector<std::string> choiceNames(CamBase) {
+  return namesOf(kCamBases);
+}
+
 const char* toString(SigmaMode m) {
   return nameOf(m, kSigmaModes);
 }
@@ -73,15 +89,15 @@ StreamingPositions parseStreamingPositions(const std::string& s) {
 CamBase parseCamBase(const std::string& s) {
   return parseName(s, "CaM base", kCamBases);
 }
+bool compresses(const CompressionParams& p) {
+  return methodNamed(p.method).compresses();
+}
 bool usesCachePositions(const CompressionParams& p) {
-  return (p.method == Method::kStreaming && p.positions == StreamingPositions::kCache) ||
-         (p.method == Method::kCaM && p.camBase == CamBase::kStreaming);
+  return methodNamed(p.method).usesCachePositions(p);
 }
 bool compressesWhileDecoding(const CompressionParams& p) {
-  return p.decodeCompression || (p.method == Method::kCaM && p.camBase == CamBase::kStreaming);
-}
-Method parseMethod(const std::string& s) {
-  return parseName(s, "method", kMethods);
+  const CompressionMethod& m = methodNamed(p.method);
+  return m.compresses() && (p.decodeCompression || m.alwaysCompressesWhileDecoding(p));
 }
 SigmaMode parseSigmaMode(const std::string& s) {
   return parseName(s, "sigma mode", kSigmaModes);
@@ -94,15 +110,11 @@ GqaReduction parseGqaReduction(const std::string& s) {
 }
 
 double CompressionParams::effectiveRecentRatio() const {
-  if (recentRatio >= 0) return recentRatio;
-  if (method == Method::kKVMerger) return budget < 0.425 ? 0.08 : 0.17;
-  return budget / 2;
+  return recentRatio >= 0 ? recentRatio : methodNamed(method).defaultRecentRatio(budget);
 }
 
 double CompressionParams::effectiveProtectedRatio() const {
-  if (protectedRatio >= 0) return protectedRatio;
-  if (method == Method::kKVMerger) return budget < 0.425 ? 0.02 : 0.12;
-  return budget - effectiveRecentRatio();
+  return protectedRatio >= 0 ? protectedRatio : methodNamed(method).defaultProtectedRatio(budget);
 }
 
 namespace {
@@ -114,17 +126,13 @@ int roundedShare(double ratio, int S) {
 int CompressionParams::recentCount(int S) const {
   if (fixedRecent >= 0) return fixedRecent;
   if (recentRatio >= 0) return roundedShare(recentRatio, S);
-  const int target = targetSlots(S);
-  if (method != Method::kKVMerger) return target / 2;
-  return roundedShare(double(target) / S < 0.425 ? 0.08 : 0.17, S);
+  return methodNamed(method).defaultRecent(targetSlots(S), S);
 }
 
 int CompressionParams::protectedCount(int S) const {
   if (fixedProtected >= 0) return fixedProtected;
   if (protectedRatio >= 0) return roundedShare(protectedRatio, S);
-  const int target = targetSlots(S);
-  if (method != Method::kKVMerger) return target - recentCount(S);
-  return roundedShare(double(target) / S < 0.425 ? 0.02 : 0.12, S);
+  return methodNamed(method).defaultProtected(targetSlots(S), S, recentCount(S));
 }
 
 int CompressionParams::targetSlots(int T) const {
@@ -133,43 +141,21 @@ int CompressionParams::targetSlots(int T) const {
 }
 
 void CompressionParams::validate() const {
-  auto check = [](bool ok, const std::string& message) { require(ok, message); };
-  check(std::isfinite(budget) && budget > 0 && budget <= 1,
-        "budget must be in (0, 1] (a fraction of the prompt's tokens), got " +
-            std::to_string(budget));
-  check(budgetTokens >= 0, "budget-tokens must be >= 0, got " + std::to_string(budgetTokens));
-  check(recentRatio < 0 || recentRatio <= 1,
-        "recent must be in [0, 1], got " + std::to_string(recentRatio));
-  check(protectedRatio < 0 || protectedRatio <= 1,
-        "protected must be in [0, 1], got " + std::to_string(protectedRatio));
-  check(std::isfinite(eps) && eps >= -1 && eps <= 1.0001,
-        "eps must be in [-1, 1.0001] (a cosine threshold), got " + std::to_string(eps));
-  check(std::isfinite(sigma) && sigma > 0, "sigma must be > 0, got " + std::to_string(sigma));
-  check(sinkTokens >= 0, "sink-tokens must be >= 0, got " + std::to_string(sinkTokens));
-  check(camWindow > 0, "cam-window must be > 0, got " + std::to_string(camWindow));
-  check(decodeChunk > 0, "decode-chunk must be > 0, got " + std::to_string(decodeChunk));
-  for (int l : skipLayers) check(l >= 0, "skip-layers must list layer indices >= 0");
-  // Decode compression returns each head to its size after the prompt: an exact size.
-  check(!(method == Method::kKVMerger && decodeCompression && !exactBudget),
-        "compression while decoding keeps each head at its size after the prompt, which needs "
-        "KVMerger's exact budget; drop --approximate-budget (eps is then searched per head)");
-  // The authors' CaM evicts and merges one token per decode step.
-  check(!(method == Method::kCaM && camBase == CamBase::kStreaming) || decodeChunk == 1,
-        "CaM on the streaming base (the authors' code) evicts one token per decode step: drop "
-        "--decode-chunk or set it to 1");
-  // Both make a merged slot of n tokens weigh like n tokens in attention: together, n^2.
-  check(!(logBias && scaleValues && method == Method::kKVMerger),
-        "log-bias and value scaling both count a merged slot as its n tokens (together n times "
-        "over); turn value scaling off (--no-value-scaling) to use log-bias");
-  if (method != Method::kFull && budgetTokens == 0) {
-    check(effectiveRecentRatio() + (method == Method::kStreaming ? 0 : effectiveProtectedRatio()) <=
-              budget + 1e-9,
+  const CompressionMethod& m = methodNamed(method);  // an unknown name lists the known ones
+  for (const ParamSpec& spec : allParams()) {
+    const nlohmann::json value = spec.get(*this);
+    require(spec.accepts(value), spec.key + " " + spec.rangeText() + ", got " + value.dump());
+  }
+  m.validate(*this);
+  if (!m.compresses() || budgetTokens > 0) return;
+  const auto keys = m.parameterKeys();
+  const bool heavy = std::find(keys.begin(), keys.end(), "protected") != keys.end();
+  require(effectiveRecentRatio() + (heavy ? effectiveProtectedRatio() : 0) <= budget + 1e-9,
           "the budget " + std::to_string(budget) +
               " is smaller than the recent + protected tokens it must keep (" +
               std::to_string(effectiveRecentRatio()) + " + " +
               std::to_string(effectiveProtectedRatio()) +
               "); raise budget or lower recent/protected");
-  }
 }
 
 void CompressionParams::validateForModel(int nLayers, bool float32Cache) const {
@@ -186,34 +172,39 @@ void CompressionParams::validateForModel(int nLayers, bool float32Cache) const {
 }
 
 nlohmann::json toJson(const CompressionParams& p) {
-  return nlohmann::json{
-      {"method", toString(p.method)},
-      {"budget", p.budget},
-      {"budget_tokens", p.budgetTokens},
-      {"exact_budget", p.exactBudget},
-      // null: the paper's default for the budget (see recentCount)
-      {"recent", p.recentRatio >= 0 ? nlohmann::json(p.recentRatio) : nullptr},
-      {"protected", p.protectedRatio >= 0 ? nlohmann::json(p.protectedRatio) : nullptr},
-      {"eps", p.eps},
-      {"sigma", p.sigma},
-      {"sigma_mode", toString(p.sigmaMode)},
-      {"layout", toString(p.layout)},
-      {"skip_layers", p.skipLayers},
-      {"scale_values", p.scaleValues},
-      {"log_bias", p.logBias},
-      {"gqa_reduction", toString(p.gqaReduction)},
-      {"sink_tokens", p.sinkTokens},
-      {"cam_window", p.camWindow},
-      {"cam_base", toString(p.camBase)},
-      {"streaming_positions", toString(p.positions)},
-      {"seed", p.seed},
-      {"decode_compression", compressesWhileDecoding(p)},
-      {"decode_chunk", p.decodeChunk}};
+  const CompressionMethod& m = methodNamed(p.method);
+  nlohmann::json j{{"method", p.method}};
+  for (const ParamSpec& spec : sharedParams()) j[spec.key] = spec.get(p);
+  for (const std::string& key : m.parameterKeys()) j[key] = paramSpec(key).get(p);
+  // null: the method's default for the budget (see recentCount)
+  for (const char* key : {"recent", "protected"}) {
+    if (j.contains(key) && j[key].get<double>() < 0) j[key] = nullptr;
+  }
+  j["decode_compression"] = compressesWhileDecoding(p);
+  return j;
+}
+
+CompressionParams paramsFromJson(const nlohmann::json& j) {
+  require(j.is_object(), "compression parameters must be a JSON object");
+  CompressionParams p;
+  for (const auto& [key, value] : j.items()) {
+    if (key == "method") {
+      require(value.is_string(), "\"method\" must be a method's name");
+      p.method = methodNamed(value.get<std::string>()).name();
+      continue;
+    }
+    const ParamSpec& spec = paramSpec(key);              // KvsError for an unknown key
+    if (value.is_null() && spec.unsetBelowLo) continue;  // the default
+    require(spec.accepts(value), "\"" + key + "\" " + spec.rangeText() + ", got " + value.dump());
+    spec.set(p, value);
+  }
+  p.validate();
+  return p;
 }
 
 std::string variantName(const CompressionParams& p) {
-  std::string name = toString(p.method);
-  if (p.method == Method::kFull) return name;
+  std::string name = p.method;
+  if (!compresses(p)) return name;
   char budget[32];
   if (p.budgetTokens > 0) {
     std::snprintf(budget, sizeof budget, "_%dtok", p.budgetTokens);

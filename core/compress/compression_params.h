@@ -6,11 +6,10 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 namespace kvs {
 
-enum class Method { kFull, kStreaming, kH2O, kCaM, kKVMerger };
 enum class SigmaMode {
   kFixed,         // sigma as given (paper's ablation picks 5)
   kMeanDistance,  // sigma = sum_j ||K[p]-K[j]|| / (sqrt(2) n)
@@ -30,7 +29,8 @@ enum class CamBase {
 };
 
 struct CompressionParams {
-  Method method = Method::kFull;
+  // A registered method's name (compression_method.h): full, streaming, h2o, cam, kvmerger, snapkv.
+  std::string method = "full";
   double budget = 0.5;      // fraction of the prompt's tokens kept per (layer, KV head), in (0, 1]
   int budgetTokens = 0;     // absolute slots per (layer, KV head); overrides budget when > 0
   bool exactBudget = true;  // KVMerger: bisect eps until the size fits (false: paper's approximate)
@@ -65,8 +65,12 @@ struct CompressionParams {
   // freezes the prompt's counts here so they do not grow with every decoded token).
   int fixedRecent = -1;
   int fixedProtected = -1;
+  // The parameters of methods that own them by key (ParamSpec own*Param), e.g. SnapKV's window;
+  // unset keys take their spec's default.
+  nlohmann::json options = nlohmann::json::object();
 
-  // Throws KvsError naming the parameter and its allowed range.
+  // Throws KvsError naming the parameter and its allowed range (every spec of allParams(), then
+  // the method's own checks).
   void validate() const;
   // The checks that need the model: layer indices below its layer count; positions inside the
   // cache re-rotated at every decode step need a float32 cache (fp16/bf16 would round the
@@ -82,9 +86,14 @@ struct CompressionParams {
   int protectedCount(int S) const;
 };
 
-const char* toString(Method m);
 // A short name for files and groups: "full", "kvmerger_0.50", "h2o_128tok".
 std::string variantName(const CompressionParams& p);
+// The names of an enum's values in its order, for choice parameters (ParamSpec).
+std::vector<std::string> choiceNames(SigmaMode);
+std::vector<std::string> choiceNames(MergeLayout);
+std::vector<std::string> choiceNames(GqaReduction);
+std::vector<std::string> choiceNames(StreamingPositions);
+std::vector<std::string> choiceNames(CamBase);
 const char* toString(SigmaMode m);
 const char* toString(MergeLayout m);
 const char* toString(GqaReduction m);
@@ -92,12 +101,13 @@ const char* toString(StreamingPositions m);
 const char* toString(CamBase m);
 // Parse user-facing names ("kvmerger", "mean-distance", "per-head", "mean", ...); KvsError lists
 // the accepted names.
-Method parseMethod(const std::string& s);
 SigmaMode parseSigmaMode(const std::string& s);
 MergeLayout parseMergeLayout(const std::string& s);
 GqaReduction parseGqaReduction(const std::string& s);
 StreamingPositions parseStreamingPositions(const std::string& s);
 CamBase parseCamBase(const std::string& s);
+// Whether the method changes the cache at all (every method but the full cache).
+bool compresses(const CompressionParams& p);
 // Whether the cache's keys are re-assigned to the positions of their slots: StreamingLLM with
 // kCache, and CaM on the streaming base (as its authors' code does).
 bool usesCachePositions(const CompressionParams& p);
@@ -105,6 +115,11 @@ bool usesCachePositions(const CompressionParams& p);
 // base, which evicts and merges one token at every step.
 bool compressesWhileDecoding(const CompressionParams& p);
 
+// The method, the shared parameters and the method's own, by their spec keys (and
+// decode_compression as it acts: on for a method that compresses at every step).
 nlohmann::json toJson(const CompressionParams& p);
+// The inverse, for settings and plans: every key must be a known parameter with a valid value
+// (KvsError naming the key); missing keys keep their defaults.
+CompressionParams paramsFromJson(const nlohmann::json& j);
 
 }  // namespace kvs

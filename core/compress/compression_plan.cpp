@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "cache/kv_cache.h"
+#include "util/error.h"
 
 namespace kvs {
 
@@ -158,6 +159,7 @@ void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cach
   int longest = 1;
   std::vector<int> counts;
   for (const HeadPlan& p : heads) {
+    require(!p.slotsOnly, "a slots-only plan (for drawing) cannot be applied to the cache");
     counts.push_back(p.size());
     longest = std::max(longest, p.size());
   }

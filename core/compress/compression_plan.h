@@ -18,6 +18,10 @@ struct HeadPlan {
   std::vector<float> keyWeight;    // new key   = sum of keyWeight   * old key
   std::vector<float> valueWeight;  // new value = sum of valueWeight * old value
   HeadDecision decision;           // KVMerger's threshold and released protection, if any
+  // [old slots] the ones the method kept as they are on purpose (KVMerger: recent and
+  // top-attention tokens), for drawing; empty when the method has no such notion.
+  std::vector<char> isProtected;
+  bool slotsOnly = false;  // weights left out (CompressionPolicy::planSlotsOnly): not applicable
 
   void addEntry(int oldSlot, float keyW, float valueW);
   // Ends the current new slot with its metadata.

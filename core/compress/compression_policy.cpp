@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "cache/kv_cache.h"
-#include "compress/cam_policy.h"
+#include "compress/compression_method.h"
 #include "compress/compression_policy.h"
 #include "util/error.h"
 
@@ -52,19 +52,7 @@ void CompressionPolicy::compressLayer(KvCache& cache, SlotMap& map, int layer, i
 
 std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params) {
   params.validate();
-  switch (params.method) {
-    case Method::kFull:
-      return nullptr;
-    case Method::kStreaming:
-      return std::make_unique<StreamingPolicy>(params);
-    case Method::kH2O:
-      return std::make_unique<H2OPolicy>(params);
-    case Method::kCaM:
-      return std::make_unique<CaMPolicy>(params);
-    case Method::kKVMerger:
-      return std::make_unique<KVMergerPolicy>(params);
-  }
-  return nullptr;
+  return methodNamed(params.method).makePolicy(params);
 }
 
 }  // namespace kvs

@@ -28,34 +28,24 @@ class CompressionPolicy {
   // positions of their new slots.
   void compressLayer(KvCache& cache, SlotMap& map, int layer, int headroom = 0) const;
   const CompressionParams& params() const { return params_; }
+  // A kept prefill's adjacent key cosines [L][Hkv][T-1] (PrefillState::adjacentCos) for plans of
+  // that uncompressed cache: KVMerger reads them instead of computing them from the keys, so the
+  // app's merging layout for a new eps needs no cosine work. Not owned; must outlive the policy.
+  void reuseAdjacentCosines(const std::vector<std::vector<std::vector<float>>>* cosines) {
+    adjacentCos_ = cosines;
+  }
+  // Plans for drawing only (the app's merging layout): slots, protection and decisions without
+  // the weights, so KVMerger with reused cosines does no tensor work; applyLayerPlan refuses them.
+  void planSlotsOnly(bool on) { slotsOnly_ = on; }
 
  protected:
   CompressionParams params_;
+  bool slotsOnly_ = false;
+  const std::vector<std::vector<std::vector<float>>>* adjacentCos_ = nullptr;
 };
 
-// The policy for params.method (validated first); nullptr for the full cache.
+// The policy of params.method from the registry (params validated first); nullptr for the full
+// cache. Each method's policy class lives in its own file (compress/methods/).
 std::unique_ptr<CompressionPolicy> makePolicy(const CompressionParams& params);
-
-// Policies, one per method (CaM's in cam_policy.h).
-class StreamingPolicy : public CompressionPolicy {
- public:
-  using CompressionPolicy::CompressionPolicy;
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
-                                  int layer) const override;
-};
-
-class H2OPolicy : public CompressionPolicy {
- public:
-  using CompressionPolicy::CompressionPolicy;
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
-                                  int layer) const override;
-};
-
-class KVMergerPolicy : public CompressionPolicy {
- public:
-  using CompressionPolicy::CompressionPolicy;
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
-                                  int layer) const override;
-};
 
 }  // namespace kvs

@@ -3,15 +3,14 @@
 #include <algorithm>
 
 #include "cache/kv_cache.h"
+#include "compress/compression_method.h"
 
 namespace kvs {
 
 DecodeCompressor::DecodeCompressor(const CompressionParams& params) : params_(params) {}
 
 bool DecodeCompressor::compressed(int layer) const {
-  const auto& skip = params_.skipLayers;
-  return params_.method != Method::kKVMerger ||
-         std::find(skip.begin(), skip.end(), layer) == skip.end();
+  return methodNamed(params_.method).compressesLayer(params_, layer);
 }
 
 void DecodeCompressor::start(const KvCache& cache) {
@@ -32,7 +31,7 @@ void DecodeCompressor::start(const KvCache& cache) {
 }
 
 bool DecodeCompressor::afterStep(KvCache& cache, SlotMap& map) {
-  if (!compressesWhileDecoding(params_) || params_.method == Method::kFull || target_ == 0) {
+  if (!compressesWhileDecoding(params_) || target_ == 0) {
     return false;
   }
   int longest = 0;

@@ -150,6 +150,14 @@ SetDecision decideMergingSets(const std::vector<float>& cos, const std::vector<d
   return d;
 }
 
+int pivotOf(const std::vector<double>& attention, const MergingSet& set) {
+  int pivot = set.first;
+  for (int j = set.first + 1; j <= set.last; ++j) {
+    if (attention[j] > attention[pivot]) pivot = j;
+  }
+  return pivot;
+}
+
 GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& attention,
                             const MergingSet& set, double sigma, SigmaMode mode) {
   const at::Tensor k = keys.to(at::kCPU, at::kFloat).contiguous();  // no copy when it already is
@@ -161,10 +169,7 @@ GaussianMerge gaussianMerge(const float* base, int64_t D, const std::vector<doub
   // Plain loops: a 7B-shaped cache has ~10^5 sets per layer, too many for per-set tensor ops.
   GaussianMerge m;
   const int n = set.size();
-  m.pivot = set.first;
-  for (int j = set.first + 1; j <= set.last; ++j) {
-    if (attention[j] > attention[m.pivot]) m.pivot = j;
-  }
+  m.pivot = pivotOf(attention, set);
   std::vector<double> d2(n, 0.0);  // ||K[p] - K[j]||^2
   const float* pivot = base + m.pivot * D;
   for (int j = 0; j < n; ++j) {

@@ -56,6 +56,9 @@ struct GaussianMerge {
   double sigma = 0;            // the bandwidth used
 };
 
+// The pivot of a set: its member with the largest attention (ties: the lowest index).
+int pivotOf(const std::vector<double>& attention, const MergingSet& set);
+
 // keys: [S, D]; members first..last of one set.
 GaussianMerge gaussianMerge(const at::Tensor& keys, const std::vector<double>& attention,
                             const MergingSet& set, double sigma, SigmaMode mode);

@@ -267,7 +267,7 @@ void Hdf5Recorder::addVariant(const RecordedVariant& variant) {
     ensureSpace(slots * 32 + int64_t(variant.generatedIds.size()) * 4 + 65536);
     H5::Group all = file_->openGroup(schema::kVariantsGroup);
     H5::Group g = all.createGroup(variant.name);
-    h5::writeAttribute(g, "method", std::string(toString(variant.params.method)));
+    h5::writeAttribute(g, "method", variant.params.method);
     h5::writeAttribute(g, "params", toJson(variant.params).dump());
     h5::writeAttribute(g, "figures", variant.figures.empty() ? "{}" : variant.figures);
     H5::DataSet ids = h5::writeDataset(g, schema::kGeneratedIds, H5::PredType::STD_I32LE,

@@ -39,11 +39,35 @@ bool ignorable(const std::string& name) {
   return name.size() > 24 && name.compare(name.size() - 24, 24, ".rotary_emb.inv_freq") == 0;
 }
 
+// A file of a Hugging Face folder that names the folder (a file picker hands over a file).
+bool isFileOfHfFolder(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p, ec) &&
+         (p.filename() == "config.json" || p.extension() == ".safetensors" ||
+          p.filename() == "model.safetensors.index.json") &&
+         isHfFolder(p.parent_path().string());
+}
+
 }  // namespace
 
 bool isHfFolder(const std::string& path) {
   std::error_code ec;
   return fs::is_directory(path, ec) && fs::exists(fs::path(path) / "config.json", ec);
+}
+
+bool recognisesHfCheckpoint(const std::string& path) {
+  return isHfFolder(path) || isFileOfHfFolder(path);
+}
+
+std::unique_ptr<CheckpointReader> openHfCheckpoint(const std::string& path) {
+  const fs::path p(path);
+  const std::string folder = isFileOfHfFolder(p) ? p.parent_path().string() : path;
+  return std::make_unique<HfCheckpoint>(HfCheckpoint::open(folder));
+}
+
+std::string HfCheckpoint::formatName() const {
+  return "Hugging Face safetensors (" + std::to_string(shardCount()) +
+         (shardCount() == 1 ? " file)" : " shards)");
 }
 
 HfCheckpoint HfCheckpoint::open(const std::string& folder) {

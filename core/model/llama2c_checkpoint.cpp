@@ -34,8 +34,10 @@ constexpr uint32_t kAk42Magic = 0x616b3432;  // "ak42" as written by export.py
 constexpr int64_t kLegacyHeaderBytes = 7 * 4;
 constexpr int64_t kAk42HeaderBytes = 256;
 
-// The tensors of a checkpoint in file order; a null tensor marks run.c's unused freq_cis tables.
+// The tensors of a checkpoint in file order, by run.c's names; a null tensor marks run.c's unused
+// freq_cis tables.
 struct Entry {
+  const char* name;
   at::Tensor* tensor;  // nullptr: bytes to skip
   std::vector<int64_t> shape;
 };
@@ -43,26 +45,25 @@ struct Entry {
 std::vector<Entry> fileLayout(const ModelConfig& c, Llama2cFormat format, StackedWeights& w) {
   const int64_t L = c.nLayers, C = c.dim, F = c.hiddenDim, V = c.vocabSize;
   const int64_t q = int64_t{c.nHeads} * c.headDim(), kv = c.kvDim();
-  std::vector<Entry> e;
+  std::vector<Entry> e = {{"token_embedding_table", &w.embedding, {V, C}},
+                          {"rms_att_weight", &w.attnNorm, {L, C}},
+                          {"wq", &w.wq, {L, q, C}},
+                          {"wk", &w.wk, {L, kv, C}},
+                          {"wv", &w.wv, {L, kv, C}},
+                          {"wo", &w.wo, {L, C, q}},
+                          {"rms_ffn_weight", &w.ffnNorm, {L, C}},
+                          {"w1", &w.w1, {L, F, C}},
+                          {"w2", &w.w2, {L, C, F}},
+                          {"w3", &w.w3, {L, F, C}},
+                          {"rms_final_weight", &w.finalNorm, {C}}};
   if (format == Llama2cFormat::kLegacy) {
-    e = {{&w.embedding, {V, C}},
-         {&w.attnNorm, {L, C}},
-         {&w.wq, {L, q, C}},
-         {&w.wk, {L, kv, C}},
-         {&w.wv, {L, kv, C}},
-         {&w.wo, {L, C, q}},
-         {&w.ffnNorm, {L, C}},
-         {&w.w1, {L, F, C}},
-         {&w.w2, {L, C, F}},
-         {&w.w3, {L, F, C}},
-         {&w.finalNorm, {C}},
-         {nullptr, {int64_t{c.seqLen} * c.headDim()}}};  // freq_cis_real + freq_cis_imag
+    e.push_back({"freq_cis", nullptr, {int64_t{c.seqLen} * c.headDim()}});  // real + imag parts
   } else {
-    e = {{&w.attnNorm, {L, C}}, {&w.ffnNorm, {L, C}}, {&w.finalNorm, {C}}, {&w.embedding, {V, C}},
-         {&w.wq, {L, q, C}},    {&w.wk, {L, kv, C}},  {&w.wv, {L, kv, C}}, {&w.wo, {L, C, q}},
-         {&w.w1, {L, F, C}},    {&w.w2, {L, C, F}},   {&w.w3, {L, F, C}}};
+    // export.py's version 1 writes the same tensors with the three norms moved to the front.
+    std::stable_partition(e.begin(), e.end(),
+                          [](const Entry& x) { return std::strncmp(x.name, "rms_", 4) == 0; });
   }
-  if (!c.sharedClassifier) e.push_back({&w.classifier, {V, C}});
+  if (!c.sharedClassifier) e.push_back({"wcls", &w.classifier, {V, C}});
   return e;
 }
 
@@ -268,6 +269,39 @@ void writeLlama2cCheckpoint(const std::string& path, const ModelConfig& config,
   std::filesystem::rename(tmp, path, ec);
   require(!ec, "cannot move the finished file to " + path + ": " + ec.message());
   partial.done = true;
+}
+
+// ---- the CheckpointReader --------------------------------------------------------------------
+
+Llama2cReader::Llama2cReader(const std::string& path)
+    : path_(path), ckpt_(readLlama2cCheckpoint(path)) {}
+
+at::Tensor Llama2cReader::tensor(const std::string& name) const {
+  // fileLayout names the tensors; its pointers go into a copy, whose tensors share the mapping.
+  StackedWeights w = ckpt_.weights;
+  for (const Entry& e : fileLayout(ckpt_.config, ckpt_.format, w)) {
+    if (e.tensor && name == e.name) return *e.tensor;
+  }
+  throw KvsError("tensor '" + name + "' is not in " + path_ +
+                 " (a llama2.c checkpoint's tensors go by run.c's names: wq, wk, wv, ...)");
+}
+
+int64_t Llama2cReader::loadBytes(at::ScalarType dtype, bool /*includeViews*/) const {
+  return ckpt_.config.parameterCount() * static_cast<int64_t>(c10::elementSize(dtype));
+}
+
+LlamaWeights Llama2cReader::toLlamaWeights(at::ScalarType dtype,
+                                           const LayerProgress& progress) const {
+  return fuseWeights(ckpt_.config, ckpt_.weights, progress, dtype);
+}
+
+bool recognisesLlama2cCheckpoint(const std::string& path) {
+  std::error_code ec;
+  return !std::filesystem::is_directory(path, ec);
+}
+
+std::unique_ptr<CheckpointReader> openLlama2cCheckpoint(const std::string& path) {
+  return std::make_unique<Llama2cReader>(path);
 }
 
 }  // namespace kvs

@@ -7,8 +7,10 @@
 //           weights in export.py's version1 order, no freq_cis tables.
 // The file size must equal what the header implies: truncated and oversized files are refused.
 
+#include <memory>
 #include <string>
 
+#include "model/checkpoint_reader.h"
 #include "model/llama_weights.h"
 #include "model/model_config.h"
 
@@ -41,5 +43,39 @@ void writeLlama2cCheckpoint(const std::string& path, const ModelConfig& config,
 int64_t llama2cFileSize(const ModelConfig& config, Llama2cFormat format);
 
 const char* toString(Llama2cFormat format);
+
+// A llama2.c checkpoint as a CheckpointReader: the header is checked and the file mapped when it
+// is opened (readLlama2cCheckpoint), nothing read. Tensors go by run.c's names, each stacked over
+// layers as the file stores it (float32):
+//   token_embedding_table [V, C]   rms_att_weight [L, C]   wq [L, Hq*D, C]   wk, wv [L, Hkv*D, C]
+//   wo [L, C, Hq*D]   rms_ffn_weight [L, C]   w1, w3 [L, F, C]   w2 [L, C, F]
+//   rms_final_weight [C]   wcls [V, C] (only when the classifier is not shared)
+class Llama2cReader : public CheckpointReader {
+ public:
+  explicit Llama2cReader(const std::string& path);
+
+  std::string formatName() const override { return toString(ckpt_.format); }
+  const std::string& path() const override { return path_; }
+  const ModelConfig& config() const override { return ckpt_.config; }
+  at::ScalarType storedDtype() const override { return at::kFloat; }
+  int64_t weightBytes() const override { return ckpt_.config.parameterCount() * 4; }
+  at::Tensor tensor(const std::string& name) const override;
+  // Every tensor is copied into the fused layout (none stays a view of the file), so includeViews
+  // adds nothing.
+  int64_t loadBytes(at::ScalarType dtype, bool includeViews) const override;
+  // Copies of the mapped weights (fuseWeights), in dtype; the file is unmapped when the reader
+  // and any tensor() views are gone.
+  LlamaWeights toLlamaWeights(at::ScalarType dtype,
+                              const LayerProgress& progress = {}) const override;
+
+ private:
+  std::string path_;
+  Llama2cCheckpoint ckpt_;  // weights: views of the mapped file
+};
+
+// The format table's entry (checkpoint_formats.cpp): any path that is not a folder, so that a
+// file that is no checkpoint gets the llama2.c reader's message saying why.
+bool recognisesLlama2cCheckpoint(const std::string& path);
+std::unique_ptr<CheckpointReader> openLlama2cCheckpoint(const std::string& path);
 
 }  // namespace kvs

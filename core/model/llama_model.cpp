@@ -107,6 +107,7 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   const at::Tensor q = rope_.apply(qRaw.to(at::kFloat), ropePos).to(computeDtype_);  // [n, Hq, D]
   const at::Tensor k = rope_.apply(kRaw.to(at::kFloat), ropePos).to(computeDtype_);  // [n, Hkv, D]
   cache.write(layer, k, v);
+  cache.writeQueries(layer, q);
   if (observer) {
     observer->onTensor(layer, "k_prerope", kRaw.transpose(0, 1));
     observer->onTensor(layer, "k", k.transpose(0, 1));

@@ -64,8 +64,4 @@ class LlamaModel {
   RotaryEmbedding rope_;
 };
 
-// Reads a model (llama2.c .bin file or Hugging Face folder, see model_loader.h) in the dtype it is
-// stored in and builds it; KvsError on bad input.
-std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device = at::kCPU);
-
 }  // namespace kvs

@@ -3,45 +3,15 @@
 #include <ATen/ATen.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 
-#include "model/hf_checkpoint.h"
-#include "model/llama2c_checkpoint.h"
+#include "model/checkpoint_formats.h"
 #include "util/error.h"
 
 namespace kvs {
-namespace fs = std::filesystem;
 
 namespace {
-
-// The folder when path names config.json or a .safetensors file inside a Hugging Face folder.
-std::string resolve(const std::string& path) {
-  std::error_code ec;
-  const fs::path p(path);
-  if (fs::is_regular_file(p, ec) &&
-      (p.filename() == "config.json" || p.extension() == ".safetensors" ||
-       p.filename() == "model.safetensors.index.json") &&
-      isHfFolder(p.parent_path().string())) {
-    return p.parent_path().string();
-  }
-  return path;
-}
-
-ModelFormat detect(const std::string& path) {
-  std::error_code ec;
-  require(fs::exists(path, ec), "model not found: " + path +
-                                    "; give a llama2.c .bin file or a Hugging Face folder "
-                                    "(config.json + model.safetensors)");
-  if (fs::is_directory(path, ec)) {
-    require(isHfFolder(path), "folder " + path +
-                                  " has no config.json, so it is not a Hugging Face model "
-                                  "folder; give such a folder or a llama2.c .bin file");
-    return ModelFormat::kHuggingFace;
-  }
-  return ModelFormat::kLlama2c;
-}
 
 // What the machine can give this process now: MemAvailable in /proc/meminfo (free memory plus
 // the page cache the kernel can reclaim, so a model's own mapped file counts as available).
@@ -123,51 +93,32 @@ at::Device parseDevice(const std::string& name) {
 }
 
 ModelInfo describeModel(const std::string& given) {
+  const CheckpointFormat& format = checkpointFormatFor(given);
+  const std::unique_ptr<CheckpointReader> reader = format.open(given);  // reads no weights
   ModelInfo info;
-  info.path = resolve(given);
-  info.format = detect(info.path);
-  if (info.format == ModelFormat::kHuggingFace) {
-    const HfCheckpoint ck = HfCheckpoint::open(info.path);
-    info.config = ck.config();
-    info.storedDtype = ck.storedDtype();
-    info.weightBytes = ck.weightBytes();
-    info.formatName = "Hugging Face safetensors (" + std::to_string(ck.shardCount()) +
-                      (ck.shardCount() == 1 ? " file)" : " shards)");
-    return info;
-  }
-  const Llama2cCheckpoint header = readLlama2cHeader(info.path);
-  info.config = header.config;
-  info.formatName = toString(header.format);
-  info.weightBytes = info.config.parameterCount() * 4;
+  info.path = reader->path();
+  info.format = format.name;
+  info.formatName = reader->formatName();
+  info.config = reader->config();
+  info.storedDtype = reader->storedDtype();
+  info.weightBytes = reader->weightBytes();
   return info;
 }
 
 std::unique_ptr<LlamaModel> loadModel(const std::string& given, const LoadOptions& options) {
-  const std::string path = resolve(given);
-  if (detect(path) == ModelFormat::kHuggingFace) {
-    const HfCheckpoint ck = HfCheckpoint::open(path);  // maps the shards, reads no weights yet
-    const at::ScalarType dtype = options.dtype.value_or(ck.storedDtype());
-    // Tensors kept as views of the mapping stay in the page cache on the CPU; on a GPU only the
-    // copies pass through host memory.
-    requireMemoryFor(path, dtype, [&](at::ScalarType t) {
-      return ck.loadBytes(t, options.device.is_cpu()) + ropeTableBytes(ck.config());
-    });
-    LlamaWeights weights = ck.toLlamaWeights(dtype, options.progress);
-    return std::make_unique<LlamaModel>(ck.config(), std::move(weights), options.device,
-                                        options.kvDtype);
-  }
-  const ModelConfig config = readLlama2cHeader(path).config;
-  const at::ScalarType dtype = options.dtype.value_or(at::kFloat);
-  // The fused copies in dtype are all the model holds (the file is unmapped after the load).
-  requireMemoryFor(path, dtype, [&](at::ScalarType t) {
-    return config.parameterCount() * static_cast<int64_t>(c10::elementSize(t)) +
-           ropeTableBytes(config);
+  // Opening maps the weight files and reads no weights yet.
+  std::unique_ptr<CheckpointReader> reader = checkpointFormatFor(given).open(given);
+  const at::ScalarType dtype = options.dtype.value_or(reader->storedDtype());
+  // Tensors kept as views of the mapping stay in the page cache on the CPU; on a GPU only the
+  // copies pass through host memory.
+  requireMemoryFor(reader->path(), dtype, [&](at::ScalarType t) {
+    return reader->loadBytes(t, options.device.is_cpu()) + ropeTableBytes(reader->config());
   });
-  Llama2cCheckpoint ckpt = readLlama2cCheckpoint(path);  // views of the mapped file
-  LlamaWeights weights = fuseWeights(ckpt.config, ckpt.weights, options.progress, dtype);
-  ckpt.weights = StackedWeights{};  // unmaps the file
-  return std::make_unique<LlamaModel>(ckpt.config, std::move(weights), options.device,
-                                      options.kvDtype);
+  LlamaWeights weights = reader->toLlamaWeights(dtype, options.progress);
+  const ModelConfig config = reader->config();
+  // Unmaps what the weights do not view (all of a llama2.c file: its weights are copies).
+  reader.reset();
+  return std::make_unique<LlamaModel>(config, std::move(weights), options.device, options.kvDtype);
 }
 
 std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device) {

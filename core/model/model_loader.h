@@ -1,6 +1,7 @@
 #pragma once
 // One entry point for every model format: a llama2.c .bin file or a Hugging Face folder
-// (config.json + safetensors). The format is detected from the path.
+// (config.json + safetensors). The format is chosen from the path by the table in
+// checkpoint_formats.h; this file knows no format itself.
 
 #include <ATen/core/Tensor.h>
 
@@ -13,11 +14,9 @@
 
 namespace kvs {
 
-enum class ModelFormat { kLlama2c, kHuggingFace };
-
 struct ModelInfo {
-  std::string path;  // the folder for Hugging Face checkpoints
-  ModelFormat format = ModelFormat::kLlama2c;
+  std::string path;        // the folder for Hugging Face checkpoints
+  std::string format;      // the format table's name: "llama2.c", "Hugging Face"
   std::string formatName;  // e.g. "llama2.c legacy (v0)", "Hugging Face safetensors (2 shards)"
   ModelConfig config;
   at::ScalarType storedDtype = at::kFloat;
@@ -47,5 +46,7 @@ at::Device parseDevice(const std::string& name);
 // the RoPE table) against MemAvailable and refuses with both figures when it cannot fit.
 // llama2.c files are mapped and copied into the fused layout once, never read into a buffer first.
 std::unique_ptr<LlamaModel> loadModel(const std::string& path, const LoadOptions& options);
+// The same with default options on device: the dtype the weights are stored in.
+std::unique_ptr<LlamaModel> loadModel(const std::string& path, at::Device device = at::kCPU);
 
 }  // namespace kvs

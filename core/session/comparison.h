@@ -1,7 +1,8 @@
 #pragma once
 // Compare compression variants of one prompt against the full cache: the prompt is prefilled once;
-// each variant starts from a copy of that state, is compressed, then decodes greedily twice:
-// freely (its own text) and teacher-forced on the full cache's continuation (quality metrics).
+// each variant starts from a copy of that state, is compressed once, then decodes greedily twice
+// through the one decode path (session/decode.h): freely (its own text) and teacher-forced on the
+// full cache's continuation (quality metrics from the kept log-probabilities).
 
 #include <functional>
 #include <string>

@@ -8,6 +8,7 @@
 #include "compress/merging_sets.h"
 #include "model/llama_model.h"
 #include "model/observer_list.h"
+#include "session/request.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -55,10 +56,7 @@ PrefillState prefillPrompt(const LlamaModel& model, const std::vector<int>& prom
                            LayerObserver* observer) {
   const ModelConfig& c = model.config();
   const int T = static_cast<int>(promptIds.size());
-  require(T > 0, "the prompt has no tokens (not even BOS)");
-  require(T <= c.seqLen, "the prompt is " + std::to_string(T) +
-                             " tokens but the model's context is " + std::to_string(c.seqLen) +
-                             " positions; shorten the prompt");
+  requirePromptFits(T, c.seqLen);
   PrefillState state{promptIds, model.makeCache(), {}, {}, {}, {}, {}, 0};
   for (auto& m : state.maps) m.reset(c.nLayers, c.nKvHeads);
   const int64_t attentionBytes = int64_t(c.nLayers) * c.nHeads * T * T * 4;

@@ -7,6 +7,11 @@
 //   kvs_bench_generate --model stories260K|random110m|FILE --bandwidth-gbs X
 //                                                one table row ("row"), targets ("target")
 //   kvs_bench_generate --breakdown               where decode time goes (matmul micro-benchmark)
+//   kvs_bench_generate --model M --session METHOD
+//                                                decode through the session's one decode path
+//                                                (sampler, hooks, per-step bytes; METHOD full,
+//                                                h2o, ... adds attention tracking), one "session"
+//                                                line
 //
 // Output lines start with a tag (info, row, target, note); progress goes to stderr.
 
@@ -35,10 +40,13 @@
 #include <vector>
 
 #include "cache/kv_cache.h"
+#include "compress/compression_method.h"
 #include "model/llama2c_checkpoint.h"
 #include "model/llama_model.h"
 #include "model/llama_weights.h"
 #include "model/model_config.h"
+#include "model/model_loader.h"
+#include "session/variant.h"
 #include "util/blas_info.h"
 #include "util/error.h"
 #include "util/runtime.h"
@@ -63,6 +71,7 @@ struct Options {
   int threads = 0;      // 0 = LibTorch default via setComputeThreads(0): one per core
   int blasThreads = 0;  // 0 = leave OpenBLAS as it is
   int bandwidthMiB = 1024;
+  std::string session;  // --session METHOD: time the session's decode path instead
 };
 
 [[noreturn]] void usage(const std::string& error) {
@@ -119,6 +128,8 @@ Options parseOptions(int argc, char** argv) {
       o.blasThreads = intValue();
     } else if (a == "--bandwidth-mib") {
       o.bandwidthMiB = intValue();
+    } else if (a == "--session") {
+      o.session = value();
     } else if (a == "-h" || a == "--help") {
       usage("help requested");
     } else {
@@ -483,6 +494,42 @@ int runModel(const Options& o) {
   return 0;
 }
 
+// ------------------------------------------------------------------------------------ session
+
+// Decode through the session's decode path (what generate, the GUI and compare run) rather than
+// LlamaModel::forward alone: the sampler, the per-step hooks and bookkeeping, and for a
+// compressing method attention tracking and the compression. Prints one "session" line with the
+// median decode rate, so that a change of the decode path can be timed old against new.
+int runSession(const Options& o) {
+  const ModelSpec spec = resolveModel(o);  // may fork: before any LibTorch work
+  configureThreads(o);
+  const std::unique_ptr<LlamaModel> model = kvs::loadModel(spec.path);
+  const ModelConfig& c = model->config();
+  kvs::require(o.decodeSteps < c.seqLen, "--decode-steps must be below the context");
+  const int P = std::min(o.promptTokens, c.seqLen - o.decodeSteps);
+  kvs::GenerationRequest request;
+  request.promptIds = randomTokens(P, c.vocabSize, /*seed=*/2024);
+  request.sampling.temperature = 0.0f;  // greedy, no stop ids: every step runs
+  kvs::CompressionParams params;
+  params.method = kvs::methodNamed(o.session).name();
+  const auto rep = [&](int steps) {
+    request.steps = P + steps;
+    const auto r = kvs::runVariant(*model, request, params);
+    return r.decodeForwardPasses / r.decodeSeconds;
+  };
+  rep(std::min(o.decodeSteps, 8));  // warm-up
+  std::vector<double> rates;
+  for (int r = 0; r < o.reps; ++r) {
+    rates.push_back(rep(o.decodeSteps));
+    std::cerr << "  rep " << r + 1 << "/" << o.reps << ": decode " << fmt(rates.back(), 1)
+              << " tok/s\n";
+  }
+  std::cout << "session " << spec.name << " " << o.session << " decode_tok_s "
+            << fmt(median(rates), 1) << " (" << o.decodeSteps << " steps after a " << P
+            << "-token prefill, median of " << o.reps << ")\n";
+  return 0;
+}
+
 // ------------------------------------------------------------------------------------ breakdown
 
 // Times the decode-step matmuls of the 110M shape alone (weights of all layers, so nothing stays
@@ -606,6 +653,7 @@ int main(int argc, char** argv) {
     if (o.mode == "machine") return runMachine(o);
     if (o.mode == "header") return runHeader(o);
     if (o.mode == "breakdown") return runBreakdown(o);
+    if (!o.session.empty()) return runSession(o);
     return runModel(o);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

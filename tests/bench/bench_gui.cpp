@@ -74,7 +74,7 @@ int prepare(SessionController& c, const QString& prompt, int steps) {
 
 kvs::CompressionParams merger(double eps, double sigma) {
   kvs::CompressionParams p;
-  p.method = kvs::Method::kKVMerger;
+  p.method = "kvmerger";
   p.exactBudget = false;
   p.eps = eps;
   p.sigma = sigma;
@@ -186,7 +186,7 @@ void benchPanning(int frames) {
   for (int t = 0; t < T;) {
     const int n = 1 + int(rng() % 6);
     const int last = std::min(T - 1, t + n - 1);
-    head.spans.push_back({t, last, t, last - t + 1, 0.0});
+    head.slots.push_back({t, last, t, last - t + 1, 0.0});
     t = last + 1;
   }
   head.isProtected.assign(T, 0);

@@ -22,6 +22,7 @@
 
 #include "io/hdf5_recorder.h"
 #include "model/llama_model.h"
+#include "model/model_loader.h"
 #include "session/variant.h"
 #include "util/runtime.h"
 
@@ -169,7 +170,7 @@ void decodeOverhead(const std::string& dir, int runs) {
   for (double interval : {0.0, 0.05}) {
     std::vector<double> plain, recorded, inside;
     for (int i = 0; i < runs; ++i) {
-      plain.push_back(kvs::runVariant(*model, request, full).generation.decodeSeconds);
+      plain.push_back(kvs::runVariant(*model, request, full).decodeSeconds);
       kvs::RecordingOptions o;
       o.path = dir + "/kvs-bench-decode.h5";
       o.overwrite = true;
@@ -180,7 +181,7 @@ void decodeOverhead(const std::string& dir, int runs) {
       meta.promptPieces.assign(request.promptIds.size(), "x");
       kvs::Hdf5Recorder r(o, meta);
       TimedRecorder timed(r);
-      kvs::VariantHooks hooks;
+      kvs::DecodeHooks hooks;
       hooks.observer = &timed;
       hooks.onToken = [&](int token) {
         timed.appendToken(token);
@@ -188,8 +189,8 @@ void decodeOverhead(const std::string& dir, int runs) {
       };
       const auto result = kvs::runVariant(*model, request, full, hooks);
       r.finish();
-      recorded.push_back(result.generation.decodeSeconds);
-      inside.push_back(timed.seconds / result.generation.decodeSeconds);
+      recorded.push_back(result.decodeSeconds);
+      inside.push_back(timed.seconds / result.decodeSeconds);
     }
     std::printf("| %s | %.1f | %.1f | %.2fx | %.1f%% |\n", interval == 0 ? "every token" : "50 ms",
                 1000 * median(plain), 1000 * median(recorded), median(recorded) / median(plain),

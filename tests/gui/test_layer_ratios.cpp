@@ -2,7 +2,6 @@
 // prompt's curve follows eps, a batch over a prompts file runs on the worker, can be stopped, and
 // gives the numbers `kvstudio-cli analyze --batch` gives; the ratio figure exports with its CSV.
 
-#include <qcustomplot.h>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFile>
@@ -17,6 +16,7 @@
 #include <QTest>
 #include <algorithm>
 #include <cmath>
+#include "qcustomplot_include.h"
 
 #include "gui_test_util.h"
 #include "layer_ratio_panel.h"
@@ -66,7 +66,7 @@ bool batchEnded(const LayerRatioPanel& p) {
 class TestLayerRatios : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase();
   void panelIsInTheWindow();
   void currentCurveFollowsEps();
@@ -139,7 +139,7 @@ void TestLayerRatios::batchMatchesTheCli() {
   p.recentRatio = 0.1;
   p.protectedRatio = 0.05;
   w.parameters()->setParams(p);
-  emit w.parameters()->paramsChanged(p);
+  Q_EMIT w.parameters()->paramsChanged(p);
   const QString prompts = writePrompts(dir_, 6);
   panel->startBatch(prompts);
   QTRY_VERIFY_WITH_TIMEOUT(batchEnded(*panel), kTimeoutMs);

@@ -1,6 +1,5 @@
 // MainWindow end to end, offscreen: load stories260K, run greedy, stop a long run, show errors.
 
-// Core headers first: Qt's keyword macros (slots, signals) must not reach them.
 #include "model/hf_export.h"
 #include "model/llama2c_checkpoint.h"
 
@@ -66,7 +65,7 @@ void setJob(const MainWindow& w, const QString& prompt, int steps, double temper
 class TestMainWindow : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase();
   void greedyRunMatchesGolden();
   void stopCancelsLongRun();

@@ -3,7 +3,6 @@
 // request wins; Stop cancels a regeneration; large matrices are downsampled for display and shown
 // at full resolution when zoomed in.
 
-#include <qcustomplot.h>
 #include <QAbstractItemModelTester>
 #include <QComboBox>
 #include <QCoreApplication>
@@ -23,6 +22,7 @@
 #include <QTest>
 #include <QTextEdit>
 #include <atomic>
+#include "qcustomplot_include.h"
 
 #include "compare_panel.h"
 #include "compare_table_model.h"
@@ -46,7 +46,7 @@ using namespace kvs::ui::test;
 class TestPanels : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase();
   void parametersPanelRoundTrips();
   void epsChangeRedrawsMergingSets();
@@ -72,8 +72,8 @@ void TestPanels::parametersPanelRoundTrips() {
   ParametersPanel panel;
   QSignalSpy changed(&panel, &ParametersPanel::paramsChanged);
   kvs::CompressionParams p = ParametersPanel::defaults();
-  QCOMPARE(panel.params().method, kvs::Method::kKVMerger);
-  p.method = kvs::Method::kH2O;
+  QCOMPARE(panel.params().method, std::string("kvmerger"));
+  p.method = "h2o";
   p.budget = 0.35;
   p.recentRatio = 0.1;
   p.layout = kvs::MergeLayout::kSharedPerLayer;
@@ -115,20 +115,20 @@ void TestPanels::epsChangeRedrawsMergingSets() {
 
   heatmap->select(2, 1);
   const MergingSetsItem* overlay = heatmap->overlay();
-  QTRY_VERIFY_WITH_TIMEOUT(!overlay->head().spans.empty(), kTimeoutMs);
-  const int spansBefore = overlay->head().spans.size();
+  QTRY_VERIFY_WITH_TIMEOUT(!overlay->head().slots.empty(), kTimeoutMs);
+  const int spansBefore = overlay->head().slots.size();
   const int blocksBefore = overlay->blockCount();
   QVERIFY(overlay->protectedCount() > 0);
   // Same as the layout the worker computed for that head.
-  QCOMPARE(blocksBefore, w.controller()->layout().layout.mergedSpans(2, 1));
+  QCOMPARE(blocksBefore, w.controller()->layout().layout.mergedSlots(2, 1));
 
   QSignalSpy layouts(w.controller(), &SessionController::layoutReady);
   QSignalSpy variants(w.controller(), &SessionController::variantReady);
   child<QDoubleSpinBox>(w, "eps")->setValue(0.2);  // merges far more
   QTRY_VERIFY_WITH_TIMEOUT(layouts.count() >= 1, kTimeoutMs);
   QCOMPARE(layouts.last().first().value<LayoutResult>().params.eps, 0.2);
-  QVERIFY2(overlay->head().spans.size() < size_t(spansBefore),
-           qPrintable(QString("%1 -> %2").arg(spansBefore).arg(overlay->head().spans.size())));
+  QVERIFY2(overlay->head().slots.size() < size_t(spansBefore),
+           qPrintable(QString("%1 -> %2").arg(spansBefore).arg(overlay->head().slots.size())));
   QVERIFY(overlay->blockCount() != blocksBefore);
   // ... and the continuation is decoded again from the kept prefill.
   QTRY_VERIFY_WITH_TIMEOUT(variants.count() >= 1, kTimeoutMs);

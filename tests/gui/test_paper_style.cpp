@@ -3,7 +3,6 @@
 // files, the on-screen plot is put back, and the style round-trips through QSettings and the
 // export dialog.
 
-#include <qcustomplot.h>
 #include <QComboBox>
 #include <QFile>
 #include <QImage>
@@ -16,6 +15,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include "qcustomplot_include.h"
 
 #include "colour_maps.h"
 #include "export_dialog.h"
@@ -86,7 +86,7 @@ PaperStyle testStyle() {
 class TestPaperStyle : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase();
   void pngUsesTheChosenMap();
   void vectorFilesCarryLabelAndFontSize();

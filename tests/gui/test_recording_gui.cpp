@@ -2,7 +2,6 @@
 // `kvstudio-cli generate --record` writes, and File > Open recording explores the file without
 // the model (same prompt, same similarity matrices, the recorded continuation).
 
-// Core headers first: Qt's keyword macros (slots, signals) must not reach them.
 #include "io/recording_reader.h"
 #include "model/cli_runner.h"
 #include "model/model_loader.h"
@@ -105,7 +104,7 @@ void answerNextQuestion(QMessageBox::StandardButton button) {
 class TestRecordingGui : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase();
   void recordedRunMatchesPrefillAndCli();
   void openedRecordingShowsTheLiveSession();
@@ -207,7 +206,7 @@ void TestRecordingGui::openedRecordingShowsTheLiveSession() {
   const auto layout = w.controller()->layout().layout;
   for (int l = 0; l < live.layers; ++l) {
     for (int h = 0; h < live.kvHeads; ++h) {
-      QCOMPARE(layout.heads[l][h].spans.size(), liveLayout.heads[l][h].spans.size());
+      QCOMPARE(layout.heads[l][h].slots.size(), liveLayout.heads[l][h].slots.size());
     }
   }
   // The recorded continuation, decoded as the live one was.

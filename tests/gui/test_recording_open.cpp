@@ -2,7 +2,6 @@
 // with its model. A file that crashes libhdf5 itself is read in a child process first
 // (core/io/recording_check.h), so the app survives it.
 
-// Core headers first: Qt's keyword macros (slots, signals) must not reach them.
 #include "model/cli_runner.h"
 
 #include <QCoreApplication>
@@ -26,7 +25,7 @@ using kvs::ui::test::kTimeoutMs;
 class TestRecordingOpen : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase();
   void foreignFileIsAMessage();
   void fileThatCrashesLibhdf5IsAMessage();

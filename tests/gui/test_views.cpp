@@ -2,7 +2,6 @@
 // and JSON sidecar), token fates (table model and output colours), the overview, and the Compare
 // view.
 
-#include <qcustomplot.h>
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
 #include <QComboBox>
@@ -25,6 +24,7 @@
 #include <QTest>
 #include <QTextEdit>
 #include <atomic>
+#include "qcustomplot_include.h"
 
 #include "compare_panel.h"
 #include "compare_table_model.h"
@@ -48,7 +48,7 @@ using namespace kvs::ui::test;
 class TestViews : public QObject {
   Q_OBJECT
 
- private slots:
+ private Q_SLOTS:
   void initTestCase();
   void exportWritesFiguresDataAndSidecar();
   void tokensShowWhatHappenedToThem();
@@ -142,7 +142,7 @@ void TestViews::exportWritesFiguresDataAndSidecar() {
   // Every layer in one go: one figure, CSV and sidecar per layer.
   ExportRequest all;
   all.path = dir.filePath("layers.png");
-  QCOMPARE(w.exportAllLayers(all), QString());
+  QCOMPARE(w.exportView("heatmap-all", all), QString());
   for (int l = 0; l < 5; ++l) {
     QVERIFY(QFile::exists(dir.filePath(QString("layers_layer%1.png").arg(l))));
     QFile sidecar(dir.filePath(QString("layers_layer%1.json").arg(l)));
@@ -180,7 +180,7 @@ void TestViews::tokensShowWhatHappenedToThem() {
   // Every merged set of the drawn head shows up as a pivot and its members.
   const kvs::HeadLayout& head = w.controller()->layout().layout.heads[1][2];
   int merged = 0, protectedTokens = 0;
-  for (const kvs::LayoutSpan& s : head.spans) {
+  for (const kvs::Slot& s : head.slots) {
     if (s.count < 2) continue;
     ++merged;
     QCOMPARE(model->index(s.pivot, TokenTableModel::kFate).data().toString(),
@@ -198,7 +198,7 @@ void TestViews::tokensShowWhatHappenedToThem() {
   }
   QCOMPARE(protectedRows, protectedTokens);
   // The output's prompt tokens carry the same in their tooltips.
-  const int t = head.spans.front().count > 1 ? head.spans.front().pivot : 3;
+  const int t = head.slots.front().count > 1 ? head.slots.front().pivot : 3;
   const QString tip = w.output()->toolTipAt(info.charEnds[t] - 1);
   QVERIFY2(tip.startsWith(QString("token %1, id %2").arg(t).arg(info.ids[t])), qPrintable(tip));
   QVERIFY(tip.contains(model->index(t, TokenTableModel::kFate).data().toString()));
@@ -288,7 +288,7 @@ void TestViews::compareMeasuresVariantsAgainstTheFullCache() {
   QTest::mouseClick(table->viewport(), Qt::LeftButton, {},
                     table->visualRect(model->index(2, 0)).center());  // h2o: evicts
   QTRY_COMPARE_WITH_TIMEOUT(layouts.count(), 1, kTimeoutMs);
-  QCOMPARE(layouts.first().first().value<LayoutResult>().params.method, kvs::Method::kH2O);
+  QCOMPARE(layouts.first().first().value<LayoutResult>().params.method, std::string("h2o"));
   QVERIFY(w.heatmap()->overlay()->evictedCount() > 0);
 }
 

@@ -7,7 +7,8 @@
 #include <memory>
 
 #include "model/llama_model.h"
-#include "session/generator.h"
+#include "model/model_loader.h"
+#include "session/request.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
 

@@ -272,12 +272,12 @@ TEST(Cli, CompareWritesOneCsvRowPerVariant) {
 
 TEST_F(CliBadInput, BadCompressionParametersNameTheParameter) {
   const std::string base = "generate " + kModel + " --prompt hi ";
-  expectCleanError(runCli(base + "--method kvmerger --budget 0"), "budget must be in (0, 1]");
-  expectCleanError(runCli(base + "--method kvmerger --budget 1.5"), "budget must be in (0, 1]");
-  expectCleanError(runCli(base + "--method snapkv"), "unknown method 'snapkv'; use one of: full");
-  expectCleanError(runCli(base + "--method kvmerger --sigma -1"), "sigma must be > 0");
+  expectCleanError(runCli(base + "--method kvmerger --budget 0"), "--budget: must be in (0, 1]");
+  expectCleanError(runCli(base + "--method kvmerger --budget 1.5"), "--budget: must be in (0, 1]");
+  expectCleanError(runCli(base + "--method lz77"), "unknown method 'lz77'; use one of: full");
+  expectCleanError(runCli(base + "--method kvmerger --sigma -1"), "--sigma: must be > 0");
   expectCleanError(runCli(base + "--method kvmerger --eps 2 --approximate-budget"),
-                   "eps must be in [-1, 1.0001]");
+                   "--eps: must be in [-1, 1.0001]");
   // Nothing given is ignored in silence: an exact budget searches eps itself.
   expectCleanError(runCli(base + "--method kvmerger --eps 0.9"),
                    "--eps has no effect with an exact budget");
@@ -293,8 +293,9 @@ TEST_F(CliBadInput, BadCompressionParametersNameTheParameter) {
   expectCleanError(runCli(base + "--method cam --cam-base streaming --decode-chunk 8"),
                    "evicts one token per decode step");
   expectCleanError(runCli(base + "--method streaming --streaming-positions rolling"),
-                   "unknown streaming positions 'rolling'; use one of: original, cache");
-  expectCleanError(runCli(base + "--method kvmerger --sigma-mode wide"), "unknown sigma mode");
+                   "--streaming-positions: must be one of: original, cache, got 'rolling'");
+  expectCleanError(runCli(base + "--method kvmerger --sigma-mode wide"),
+                   "--sigma-mode: must be one of: fixed, mean-distance, literal");
   expectCleanError(runCli(base + "--method kvmerger --budget 0.2 --recent 0.17 --protected 0.12"),
                    "smaller than the recent + protected");
 }

@@ -2,8 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cache/kv_cache.h"
-#include "session/generator.h"
+#include "session/variant.h"
 #include "stories_fixture.h"
 #include "tokenizer/token_stream_decoder.h"
 
@@ -25,8 +24,7 @@ TEST_P(GoldenGeneration, MatchesLlama2c) {
   request.steps = g.steps;
   request.sampling.temperature = 0.0f;
   request.stopIds = {tokenizer().bosId(), tokenizer().eosId()};
-  KvCache cache = model().makeCache();
-  const GenerationResult result = generate(model(), cache, request);
+  const DecodeResult result = generate(model(), request);
 
   std::vector<int> all = request.promptIds;
   all.insert(all.end(), result.generatedIds.begin(), result.generatedIds.end());
@@ -56,9 +54,8 @@ TEST_F(Stories, GenerationStopsWhenTheCallbackSaysSo) {
   request.promptIds = tokenizer().encode("Once upon a time");
   request.steps = 100;
   request.sampling.temperature = 0.0f;
-  KvCache cache = model().makeCache();
   int seen = 0;
-  const auto result = generate(model(), cache, request, [&](int) { return ++seen < 3; });
+  const auto result = generate(model(), request, {[&](int) { return ++seen < 3; }});
   EXPECT_EQ(result.stopReason, StopReason::kCancelled);
   EXPECT_EQ(result.generatedIds.size(), 3u);
 }
@@ -68,11 +65,10 @@ TEST_F(Stories, SampledGenerationIsReproducibleWithASeed) {
   request.promptIds = tokenizer().encode("The little dog");
   request.steps = 60;
   request.sampling = {1.0f, 0.9f, 1234};
-  KvCache cache = model().makeCache();
-  const auto a = generate(model(), cache, request).generatedIds;
-  const auto b = generate(model(), cache, request).generatedIds;
+  const auto a = generate(model(), request).generatedIds;
+  const auto b = generate(model(), request).generatedIds;
   request.sampling.seed = 99;
-  const auto c = generate(model(), cache, request).generatedIds;
+  const auto c = generate(model(), request).generatedIds;
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
 }

@@ -9,7 +9,7 @@
 #include "model/hf_export.h"
 #include "model/llama2c_checkpoint.h"
 #include "model/model_loader.h"
-#include "session/generator.h"
+#include "session/variant.h"
 #include "stories_fixture.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
@@ -42,9 +42,8 @@ TEST_P(HfStories, SameLogitsAndGreedyTokensAsTheBin) {
   request.steps = 64;
   request.sampling.temperature = 0.0f;
   request.stopIds = {tokenizer().bosId(), tokenizer().eosId()};
-  KvCache cache = hf->makeCache();
   std::vector<int> all = prompt;
-  const GenerationResult result = generate(*hf, cache, request);
+  const DecodeResult result = generate(*hf, request);
   all.insert(all.end(), result.generatedIds.begin(), result.generatedIds.end());
   EXPECT_EQ(all, readIds(goldenPath("greedy_once_upon_a_time_n64.tokens.txt")));
 

@@ -12,7 +12,7 @@
 #include "io/hdf5_recorder.h"
 #include "io/recording_reader.h"
 #include "session/prefill_from_recording.h"
-#include "session/variant_from_state.h"
+#include "session/variant.h"
 #include "stories_fixture.h"
 #include "test_util.h"
 #include "util/error.h"
@@ -38,7 +38,7 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
   o.keysPrerope = o.values = o.attention = true;
   const GenerationRequest r = greedyRequest(tokenizer(), 120);
   CompressionParams kvmerger;
-  kvmerger.method = Method::kKVMerger;
+  kvmerger.method = "kvmerger";
   auto recorder = std::make_unique<Hdf5Recorder>(o, metaOf(model(), tokenizer(), r.promptIds));
   const PrefillState live =
       prefillPrompt(model(), r.promptIds, {}, int64_t(256) << 20, recorder.get());
@@ -46,8 +46,10 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
     recorder->appendToken(t, tokenizer().piece(t));
     return true;
   };
-  const StateVariantResult decoded =
-      runVariantFromState(model(), live, r, kvmerger, record, {}, recorder.get());
+  DecodeHooks hooks;
+  hooks.onToken = record;
+  hooks.observer = recorder.get();
+  const DecodeResult decoded = runVariantFromState(model(), live, r, kvmerger, hooks);
   recorder->addVariant(
       {variantName(kvmerger), kvmerger, decoded.generatedIds, &decoded.slotMap, "{}"});
   recorder->finish();
@@ -99,8 +101,8 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
   ASSERT_TRUE(fromFile.error.empty()) << fromFile.error;
   for (int l = 0; l < model().config().nLayers; ++l) {
     for (int h = 0; h < model().config().nKvHeads; ++h) {
-      const auto& a = fromFile.heads[l][h].spans;
-      const auto& b = fromLive.heads[l][h].spans;
+      const auto& a = fromFile.heads[l][h].slots;
+      const auto& b = fromLive.heads[l][h].slots;
       ASSERT_EQ(a.size(), b.size());
       for (size_t i = 0; i < a.size(); ++i) {
         EXPECT_EQ(a[i].first, b[i].first);

@@ -12,7 +12,6 @@
 #include "session/comparison.h"
 #include "session/prefill_state.h"
 #include "session/variant.h"
-#include "session/variant_from_state.h"
 #include "stories_fixture.h"
 #include "util/error.h"
 
@@ -23,9 +22,9 @@ TEST_F(Stories, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
   const GenerationRequest r = greedyRequest(tokenizer(), 160);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
   for (const CompressionParams& p : {CompressionParams{}, kvmerger(0.5), kvmerger(0.35)}) {
-    const VariantResult scratch = runVariant(model(), r, p);
-    const StateVariantResult kept = runVariantFromState(model(), state, r, p);
-    EXPECT_EQ(kept.generatedIds, scratch.generation.generatedIds) << toString(p.method);
+    const DecodeResult scratch = runVariant(model(), r, p);
+    const DecodeResult kept = runVariantFromState(model(), state, r, p);
+    EXPECT_EQ(kept.generatedIds, scratch.generatedIds) << p.method;
     EXPECT_EQ(kept.compression.slots, scratch.compression.slots);
     EXPECT_EQ(kept.compression.bytes, scratch.compression.bytes);
     EXPECT_EQ(kept.bytesPerStep.size(), kept.generatedIds.size());
@@ -38,7 +37,7 @@ TEST_F(Stories, CompareFromAKeptPrefillEqualsCompareFromScratch) {
   const GenerationRequest r = greedyRequest(tokenizer(), 140);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
   CompressionParams h2oSum;
-  h2oSum.method = Method::kH2O;
+  h2oSum.method = "h2o";
   h2oSum.budget = 0.5;
   h2oSum.gqaReduction = GqaReduction::kMax;
   const std::vector<CompressionParams> variants = {kvmerger(0.5), kvmerger(0.35), h2oSum};
@@ -71,11 +70,12 @@ TEST_F(Stories, PrefillAndCompressionCancel) {
   EXPECT_THROW(prefillPrompt(model(), r.promptIds, [&] { return ++layers < 2; }), KvsError);
   EXPECT_EQ(layers, 2);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
-  EXPECT_THROW(runVariantFromState(model(), state, r, kvmerger(0.5), {}, [] { return false; }),
-               KvsError);
+  DecodeHooks refuse;
+  refuse.keepGoing = [] { return false; };
+  EXPECT_THROW(runVariantFromState(model(), state, r, kvmerger(0.5), refuse), KvsError);
   int tokens = 0;
   const auto stopped =
-      runVariantFromState(model(), state, r, kvmerger(0.5), [&](int) { return ++tokens < 3; });
+      runVariantFromState(model(), state, r, kvmerger(0.5), {[&](int) { return ++tokens < 3; }});
   EXPECT_EQ(stopped.generatedIds.size(), 3u);
   EXPECT_EQ(stopped.stopReason, StopReason::kCancelled);
 }
@@ -95,7 +95,7 @@ TEST_F(Stories, MergingLayoutMatchesTheKVMergerPlan) {
       for (size_t l = 0; l < plan.layers.size(); ++l) {
         for (size_t h = 0; h < plan.layers[l].size(); ++h) {
           const auto& want = plan.layers[l][h].slots;
-          const auto& got = layout.heads[l][h].spans;
+          const auto& got = layout.heads[l][h].slots;
           ASSERT_EQ(got.size(), want.size()) << "layer " << l << " head " << h;
           for (size_t s = 0; s < want.size(); ++s) {
             EXPECT_EQ(got[s].first, want[s].first);
@@ -118,7 +118,7 @@ TEST_F(Stories, LowerEpsMergesMoreAndBadSettingsReportErrors) {
     p.eps = eps;
     const MergingLayout layout = computeMergingLayout(state, p);
     ASSERT_TRUE(layout.error.empty());
-    const int slots = static_cast<int>(layout.heads[2][1].spans.size());
+    const int slots = static_cast<int>(layout.heads[2][1].slots.size());
     if (previous >= 0) EXPECT_LE(slots, previous) << "eps " << eps;
     previous = slots;
   }
@@ -127,9 +127,9 @@ TEST_F(Stories, LowerEpsMergesMoreAndBadSettingsReportErrors) {
   p.exactBudget = true;
   EXPECT_FALSE(computeMergingLayout(state, p).error.empty());
   CompressionParams h2o;
-  h2o.method = Method::kH2O;
+  h2o.method = "h2o";
   const MergingLayout evicted = computeMergingLayout(state, h2o);
-  EXPECT_EQ(evicted.heads[0][0].spans.size(), size_t(h2o.targetSlots(state.tokens())));
+  EXPECT_EQ(evicted.heads[0][0].slots.size(), size_t(h2o.targetSlots(state.tokens())));
 }
 
 TEST_F(Stories, SimilarityMatricesAreCosinesAndAttention) {

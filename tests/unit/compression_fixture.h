@@ -43,7 +43,7 @@ struct CompressionFixture {
 // CaM with 20 slots and a window of 4.
 inline CompressionParams camParams(uint64_t seed) {
   CompressionParams p;
-  p.method = Method::kCaM;
+  p.method = "cam";
   p.budgetTokens = 20;
   p.camWindow = 4;
   p.seed = seed;

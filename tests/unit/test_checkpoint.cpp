@@ -1,8 +1,14 @@
-// llama2.c checkpoint reading and writing: both formats, round trips, and every kind of bad file.
+// llama2.c checkpoint reading and writing: both formats, round trips, and every kind of bad file;
+// the format table that picks a CheckpointReader for a path.
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <set>
+
+#include "model/checkpoint_formats.h"
+#include "model/hf_export.h"
 #include "model/llama2c_checkpoint.h"
 #include "test_util.h"
 #include "util/error.h"
@@ -182,6 +188,92 @@ TEST(Checkpoint, HeaderErrorsNameTheField) {
   std::memcpy(bytes.data(), minVocab, sizeof minVocab);
   test::writeFile(dir.file("m.bin"), bytes);
   EXPECT_NE(errorOf(dir.file("m.bin")).find("vocab_size"), std::string::npos);
+}
+
+// ---- the format table ----------------------------------------------------------------------
+
+TEST(CheckpointFormats, TheTableChoosesTheReaderForThePath) {
+  TempDir dir;
+  const ModelConfig c = tinyConfig(false);
+  const StackedWeights w = randomWeights(c, 5);
+  writeLlama2cCheckpoint(dir.file("m.bin"), c, w, Llama2cFormat::kAk42V1);
+  writeHfCheckpoint(dir.file("hf"), c, w, HfExportOptions{});
+  struct Case {
+    std::string path, format, readerPath, formatName;
+  };
+  const Case cases[] = {
+      {dir.file("m.bin"), "llama2.c", dir.file("m.bin"), "llama2.c ak42 v1"},
+      {dir.file("hf"), "Hugging Face", dir.file("hf"), "Hugging Face safetensors (1 file)"},
+      // A file of the folder (as a file picker gives it) opens the folder.
+      {dir.file("hf/config.json"), "Hugging Face", dir.file("hf"), ""},
+      {dir.file("hf/model.safetensors"), "Hugging Face", dir.file("hf"), ""},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.path);
+    const CheckpointFormat& format = checkpointFormatFor(k.path);
+    EXPECT_EQ(format.name, k.format);
+    const std::unique_ptr<CheckpointReader> reader = format.open(k.path);
+    EXPECT_EQ(reader->path(), k.readerPath);
+    if (!k.formatName.empty()) EXPECT_EQ(reader->formatName(), k.formatName);
+    EXPECT_EQ(reader->config().nKvHeads, c.nKvHeads);
+    EXPECT_EQ(reader->storedDtype(), at::kFloat);
+    EXPECT_EQ(reader->weightBytes(), c.parameterCount() * 4);
+    // The final norm [C] is stored as is by both formats (only q/k are permuted for HF).
+    const char* norm = k.format == "llama2.c" ? "rms_final_weight" : "model.norm.weight";
+    EXPECT_TRUE(at::equal(reader->tensor(norm), w.finalNorm));
+  }
+}
+
+TEST(CheckpointFormats, Llama2cReaderGoesByRunCNamesAndCopiesEveryTensor) {
+  TempDir dir;
+  const ModelConfig c = tinyConfig(false);
+  const StackedWeights w = randomWeights(c, 6);
+  writeLlama2cCheckpoint(dir.file("m.bin"), c, w, Llama2cFormat::kLegacy);
+  const std::unique_ptr<CheckpointReader> reader = openLlama2cCheckpoint(dir.file("m.bin"));
+  EXPECT_TRUE(at::equal(reader->tensor("wq"), w.wq));  // [L, Hq*D, C]
+  EXPECT_TRUE(at::equal(reader->tensor("wcls"), w.classifier));
+  EXPECT_TRUE(at::equal(reader->tensor("token_embedding_table"), w.embedding));
+  for (const std::string bad : {"freq_cis", "model.norm.weight"}) {
+    EXPECT_NE(test::errorOf([&] {
+                reader->tensor(bad);
+              }).find("tensor '" + bad + "' is not in " + dir.file("m.bin")),
+              std::string::npos);
+  }
+  // Every tensor is a copy in the load dtype, views of the file or not.
+  EXPECT_EQ(reader->loadBytes(at::kBFloat16, true), c.parameterCount() * 2);
+  EXPECT_EQ(reader->loadBytes(at::kBFloat16, false), c.parameterCount() * 2);
+  const LlamaWeights fused = reader->toLlamaWeights(at::kBFloat16);
+  EXPECT_EQ(fused.layers.at(1).w13.scalar_type(), at::kBFloat16);  // [2F, C]: gate, then up
+  EXPECT_TRUE(at::equal(fused.layers[1].w13, at::cat({w.w1[1], w.w3[1]}).to(at::kBFloat16)));
+}
+
+TEST(CheckpointFormats, PathsNoFormatTakesGetTheExistingMessages) {
+  TempDir dir;
+  const std::string missing = test::errorOf([&] { checkpointFormatFor(dir.file("nothing")); });
+  EXPECT_NE(missing.find("model not found: " + dir.file("nothing") +
+                         "; give a llama2.c .bin file or a Hugging Face folder"),
+            std::string::npos)
+      << missing;
+  std::filesystem::create_directories(dir.file("empty"));
+  const std::string folder = test::errorOf([&] { checkpointFormatFor(dir.file("empty")); });
+  EXPECT_NE(folder.find("has no config.json, so it is not a Hugging Face model folder"),
+            std::string::npos)
+      << folder;
+  // Any other file is llama2.c's to refuse, saying why.
+  test::writeFile(dir.file("notes.txt"), "hello, this is not a model at all");
+  const CheckpointFormat& format = checkpointFormatFor(dir.file("notes.txt"));
+  EXPECT_EQ(format.name, std::string("llama2.c"));
+  EXPECT_NE(
+      test::errorOf([&] { format.open(dir.file("notes.txt")); }).find("not a llama2.c checkpoint"),
+      std::string::npos);
+}
+
+TEST(CheckpointFormats, NamesAreDistinct) {
+  std::set<std::string> names;
+  for (const CheckpointFormat& f : checkpointFormats()) {
+    EXPECT_TRUE(names.insert(f.name).second) << f.name;
+    EXPECT_TRUE(f.recognises && f.open) << f.name;
+  }
 }
 
 }  // namespace

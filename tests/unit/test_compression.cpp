@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "cache/kv_cache.h"
+#include "compress/compression_method.h"
 #include "compress/compression_policy.h"
 #include "compress/merging_sets.h"
 #include "compression_fixture.h"
@@ -147,7 +148,7 @@ TEST(KVMerger, MergedSlotIsTheGaussianMixOfItsMembers) {
   FAIL() << "no merged slot to check";
 }
 
-class EveryPolicy : public ::testing::TestWithParam<Method> {};
+class EveryPolicy : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryPolicy, MeetsItsBudgetExactlyAndFreesMemory) {
   const int T = 120;
@@ -182,9 +183,8 @@ TEST_P(EveryPolicy, MeetsItsBudgetExactlyAndFreesMemory) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, EveryPolicy,
-                         ::testing::Values(Method::kStreaming, Method::kH2O, Method::kCaM,
-                                           Method::kKVMerger),
-                         [](const auto& info) { return std::string(toString(info.param)); });
+                         ::testing::Values("streaming", "h2o", "cam", "kvmerger"),
+                         [](const auto& info) { return info.param; });
 
 TEST(H2O, KeepsRecentAndHeaviestPerHead) {
   const int T = 12;
@@ -194,7 +194,7 @@ TEST(H2O, KeepsRecentAndHeaviestPerHead) {
   A[0][1][0] = 5, A[0][1][2] = 4, A[0][1][5] = 3;  // other ones of head 1
   CompressionFixture f(c, at::randn({2, 2, T, 4}), at::randn({2, 2, T, 4}), A);
   CompressionParams p;
-  p.method = Method::kH2O;
+  p.method = "h2o";
   p.budgetTokens = 6;  // 3 recent + 3 heavy
   f.compress(p);
   auto positions = [&](int h) {
@@ -279,12 +279,36 @@ TEST(KVMerger, AbsoluteBudgetUsesTheDefaultsOfTheBudgetItMeans) {
   EXPECT_LE(f.cache.slotCount(0, 0), 8);
 }
 
+TEST(KVMerger, ASlotsOnlyPlanDrawsTheSameSlotsButCannotBeApplied) {
+  const int T = 48;
+  CompressionFixture f(compressionConfig(T), smoothKeys(2, 2, T, 4, 5), at::randn({2, 2, T, 4}),
+                       at::rand({2, 2, T}));
+  CompressionParams p = kvmerger(0.5);
+  const auto policy = makePolicy(p);
+  const CompressionPlan full = policy->plan(f.cache, f.map);
+  policy->planSlotsOnly(true);
+  const CompressionPlan drawn = policy->plan(f.cache, f.map);
+  for (int l = 0; l < 2; ++l) {
+    for (int h = 0; h < 2; ++h) {
+      const HeadPlan &a = full.layers[l][h], &b = drawn.layers[l][h];
+      ASSERT_EQ(a.size(), b.size());
+      for (int s = 0; s < a.size(); ++s) {
+        EXPECT_EQ(a.slots[s].first, b.slots[s].first);
+        EXPECT_EQ(a.slots[s].pivot, b.slots[s].pivot);
+        EXPECT_EQ(a.slots[s].count, b.slots[s].count);
+      }
+      EXPECT_EQ(a.isProtected, b.isProtected);
+    }
+  }
+  EXPECT_THROW(applyPlan(drawn, f.cache, f.map), KvsError);
+}
+
 TEST(Streaming, KeepsSinksAndRecentTokens) {
   const int T = 20;
   CompressionFixture f(compressionConfig(T), at::randn({2, 2, T, 4}), at::randn({2, 2, T, 4}),
                        at::rand({2, 2, T}));
   CompressionParams p;
-  p.method = Method::kStreaming;
+  p.method = "streaming";
   p.budgetTokens = 8;
   f.compress(p);
   std::vector<int> positions;
@@ -331,16 +355,16 @@ TEST(CompressionParams, BadValuesNameTheParameter) {
   } catch (const KvsError& e) {
     EXPECT_NE(std::string(e.what()).find("the model has 5 layers (0 to 4)"), std::string::npos);
   }
-  EXPECT_THROW(parseMethod("snapkv"), KvsError);
+  EXPECT_THROW(methodNamed("lz77"), KvsError);
   EXPECT_NE(std::string([] {
               try {
-                parseMethod("snapkv");
+                methodNamed("lz77");
               } catch (const KvsError& e) {
                 return e.what();
               }
               return "";
             }())
-                .find("full, streaming, h2o, cam, kvmerger"),
+                .find("full, streaming, h2o, cam, kvmerger, snapkv"),
             std::string::npos);
 }
 

@@ -14,7 +14,7 @@ using test::compressionConfig;
 using test::CompressionFixture;
 using test::smoothKeys;
 
-TEST(CaM, DrawsIndependentlyAtEveryDecodeStep) {
+TEST(DecodeTimePolicies, DrawsIndependentlyAtEveryDecodeStep) {
   // Compression after every decode step, as --decode-compression with chunk 1 does: 8 slots per
   // head (4 heavy hitters with A = 10, 4 recent with A = 1); each step appends a token, and the
   // one leaving the recent window gets A = 0.3, so it is the one evicted, with merge probability

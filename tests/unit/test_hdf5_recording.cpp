@@ -159,7 +159,7 @@ TEST(Hdf5Recording, VariantsKeepParametersAndSlotMap) {
     recordForward(r, c, 0, 4);
     RecordedVariant v;
     v.name = "kvmerger_0.50";
-    v.params.method = Method::kKVMerger;
+    v.params.method = "kvmerger";
     v.params.budget = 0.5;
     v.generatedIds = {7, 8, 9};
     v.slotMap = &map;

@@ -129,7 +129,7 @@ TEST(HfCheckpoint, HalfPrecisionExportsStoreTheRoundedWeights) {
 TEST(HfCheckpoint, FormatIsDetectedFromThePath) {
   TempDir dir;
   const std::string folder = exportTiny(dir);
-  EXPECT_EQ(describeModel(folder).format, ModelFormat::kHuggingFace);
+  EXPECT_EQ(describeModel(folder).format, "Hugging Face");
   EXPECT_EQ(describeModel(folder + "/config.json").path, folder);
   EXPECT_EQ(describeModel(folder + "/model.safetensors").config.dim, 16);
   fs::create_directories(dir.file("empty"));

@@ -82,7 +82,7 @@ TEST(StreamingPositions, CacheMovesKeptKeysToTheirSlotsAndTheNextTokenAfterThem)
     CompressionFixture f(compressionConfig(20), r.keys(), at::randn({2, 2, 20, 4}),
                          at::rand({2, 2, 20}));
     CompressionParams p;
-    p.method = Method::kStreaming;
+    p.method = "streaming";
     p.budgetTokens = 8;
     p.positions = positions;
     makePolicy(p)->compress(f.cache, f.map);
@@ -109,7 +109,7 @@ TEST(CamStreamingBase, EvictsAfterTheSinksAndMergesOnlyTheTokenBeforeTheRecentWi
   const at::Tensor V = at::randn({2, 2, 20, 4});
   CompressionFixture f(compressionConfig(20), r.keys(), V, at::ones({2, 2, 20}));
   CompressionParams p;
-  p.method = Method::kCaM;
+  p.method = "cam";
   p.camBase = CamBase::kStreaming;
   p.budgetTokens = 8;
   p.sinkTokens = 2;

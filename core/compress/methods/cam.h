@@ -5,20 +5,11 @@
 
 #include <cstdint>
 
-#include "compress/compression_policy.h"
-
 namespace kvs {
 
 // CaM's uniform draw in [0, 1) for evicting the token at `position` of (layer, KV head): a pure
 // function of its arguments, so runs are reproducible for a seed and each evicted token gets an
 // independent draw however often the cache is compressed.
 double camDraw(uint64_t seed, int layer, int head, int position);
-
-class CaMPolicy : public CompressionPolicy {
- public:
-  using CompressionPolicy::CompressionPolicy;
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
-                                  int layer) const override;
-};
 
 }  // namespace kvs

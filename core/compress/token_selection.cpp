@@ -1,10 +1,7 @@
-// Policies that choose slots to keep: StreamingLLM (sinks + recent) and H2O (recent + heavy
-// hitters by accumulated attention, per KV head).
+// The keep-or-evict choices the selection methods share (token_selection.h).
 
 #include <algorithm>
 
-#include "cache/kv_cache.h"
-#include "compress/compression_policy.h"
 #include "compress/merging_sets.h"
 #include "compress/token_selection.h"
 #include "util/error.h"
@@ -37,30 +34,6 @@ std::vector<int> keptIndices(const std::vector<char>& keep) {
     if (keep[i]) kept.push_back(i);
   }
   return kept;
-}
-
-std::vector<HeadPlan> StreamingPolicy::planLayer(const KvCache& cache, const SlotMap& map,
-                                                 int l) const {
-  std::vector<HeadPlan> heads;
-  for (int h = 0; h < cache.nKvHeads(); ++h) {
-    const auto& old = map.head(l, h);
-    const int S = static_cast<int>(old.size());
-    const std::vector<char> keep = sinksAndRecent(S, params_.targetSlots(S), params_.sinkTokens);
-    const std::vector<int> kept = keptIndices(keep);
-    heads.push_back(HeadPlan::keep(old, kept));
-  }
-  return heads;
-}
-
-std::vector<HeadPlan> H2OPolicy::planLayer(const KvCache& cache, const SlotMap& map, int l) const {
-  std::vector<HeadPlan> heads;
-  for (int h = 0; h < cache.nKvHeads(); ++h) {
-    const auto& old = map.head(l, h);
-    const std::vector<char> keep = recentAndHeavy(old, params_);
-    const std::vector<int> kept = keptIndices(keep);
-    heads.push_back(HeadPlan::keep(old, kept));
-  }
-  return heads;
 }
 
 }  // namespace kvs

@@ -1,0 +1,129 @@
+#include "session/decode.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "cache/attention_tracker.h"
+#include "compress/compression_policy.h"
+#include "compress/decode_compressor.h"
+#include "model/llama_model.h"
+#include "model/observer_list.h"
+#include "util/error.h"
+
+namespace kvs {
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+DecodeStart DecodeStart::clone() const {
+  return {cache.clone(), map, logits, prefillSeconds, compressed};
+}
+
+DecodeStart prefillStart(const LlamaModel& model, const std::vector<int>& promptIds,
+                         GqaReduction reduction, bool track, LayerObserver* observer) {
+  const ModelConfig& c = model.config();
+  DecodeStart start{model.makeCache(), {}, {}, 0, std::nullopt};
+  start.map.reset(c.nLayers, c.nKvHeads);
+  AttentionTracker tracker(start.map, c.groupSize(), reduction);
+  ObserverList observers({track ? &tracker : nullptr, observer});
+  const auto begin = std::chrono::steady_clock::now();
+  start.logits = model.forward(promptIds, start.cache, LogitsMode::kLast,
+                               observers.empty() ? nullptr : &observers);
+  start.prefillSeconds = secondsSince(begin);
+  // Untracked: the slots still stand for their tokens, with no attention.
+  if (!track) start.map.appendTokens(0, start.cache.length());
+  return start;
+}
+
+DecodeStart startFrom(const PrefillState& state, GqaReduction reduction) {
+  return {state.cache.clone(), state.map(reduction), state.lastLogits, state.prefillSeconds,
+          std::nullopt};
+}
+
+const CompressionReport& compressPrompt(DecodeStart& start, const CompressionParams& params,
+                                        const KeepGoing& keepGoing) {
+  const auto policy = makePolicy(params);  // validates params before any work
+  const auto begin = std::chrono::steady_clock::now();
+  if (policy) {
+    for (int l = 0; l < start.cache.nLayers(); ++l) {
+      if (keepGoing && !keepGoing()) throw KvsError("cancelled");
+      policy->compressLayer(start.cache, start.map, l);
+    }
+  }
+  start.compressed = describeCompressedCache(start.cache, start.map, secondsSince(begin));
+  return *start.compressed;
+}
+
+DecodeResult decode(const LlamaModel& model, DecodeStart start, const GenerationRequest& request,
+                    const CompressionParams& params, const DecodeHooks& hooks) {
+  const int P = static_cast<int>(request.promptIds.size());
+  TORCH_CHECK(start.cache.length() == P, "decode: the start holds ", start.cache.length(),
+              " positions but the request's prompt ", P);
+  TORCH_CHECK(!hooks.forced || !hooks.forced->empty(), "decode: no forced tokens");
+  if (!start.compressed) compressPrompt(start, params, hooks.keepGoing);
+  KvCache& cache = start.cache;
+  SlotMap& map = start.map;
+  DecodeResult result;
+  result.prefillSeconds = start.prefillSeconds;
+  result.compression = std::move(*start.compressed);
+  DecodeCompressor compressor(params);
+  compressor.start(cache);
+  const auto recordBytes = [&] {
+    result.bytesPerStep.push_back(cache.bytes());
+    result.fullBytesPerStep.push_back(cache.fullAllocatedBytes());
+  };
+  recordBytes();
+
+  // The full cache needs no accumulated attention; tracking it costs decode speed.
+  const bool track = compresses(params) || hooks.trackAttention;
+  AttentionTracker tracker(map, model.config().groupSize(), params.gqaReduction);
+  ObserverList observers({track ? &tracker : nullptr, hooks.observer});
+  LayerObserver* observer = observers.empty() ? nullptr : &observers;
+  Sampler sampler(request.sampling);
+  const auto isStop = [&](int t) {
+    return std::find(request.stopIds.begin(), request.stopIds.end(), t) != request.stopIds.end();
+  };
+
+  // As llama2.c's loop: the token at position pos comes from the logits of position pos - 1
+  // (the prompt's last for the first); a forward pass follows unless decoding ends there.
+  const auto begin = std::chrono::steady_clock::now();
+  at::Tensor logits = start.logits;  // [V]
+  for (int pos = P;; ++pos) {
+    if (hooks.keepLogProbs) {
+      result.logProbs.push_back(at::log_softmax(logits.to(at::kCPU, at::kDouble), 0));
+    }
+    const size_t t = result.generatedIds.size();
+    const int token = hooks.forced ? (*hooks.forced)[t] : sampler.sample(logits);
+    result.generatedIds.push_back(token);
+    if (hooks.onToken && !hooks.onToken(token)) {
+      result.stopReason = StopReason::kCancelled;
+      break;
+    }
+    if (isStop(token)) {
+      result.stopReason = StopReason::kStopToken;
+      break;
+    }
+    if (pos >= request.steps || (hooks.forced && t + 1 >= hooks.forced->size())) break;
+    logits = model.forward({token}, cache, LogitsMode::kLast, observer);
+    ++result.decodeForwardPasses;
+    compressor.afterStep(cache, map);
+    recordBytes();
+  }
+  result.decodeSeconds = secondsSince(begin);
+  // Decode steps without tracking still hold their tokens' slots, with no attention.
+  if (!track) map.appendTokens(P, cache.length() - P);
+  result.slotMap = std::move(map);
+  result.finalBytes = cache.bytes();
+  result.finalUsedBytes = cache.usedBytes();
+  result.finalFullBytes = cache.fullBytes();
+  result.peakBytes = cache.peakBytes();
+  return result;
+}
+
+}  // namespace kvs
