@@ -59,14 +59,18 @@ QString describeSources(const RecordedPrefill& r) {
 }
 
 CompressionParams recordedParams(const VariantRecord& v) {
-  CompressionParams p;
+  // As recorded (paramsFromJson checks every key and value); a recording of another version with
+  // a key or a method this one does not know still opens, with what could be read.
   const auto j = nlohmann::json::parse(v.paramsJson, nullptr, /*allow_exceptions=*/false);
-  p.method = methodNamed(v.method).name();
-  if (!j.is_object()) return p;
-  p.budget = j.value("budget", p.budget);
-  p.budgetTokens = j.value("budget_tokens", p.budgetTokens);
-  p.eps = j.value("eps", p.eps);
-  p.sigma = j.value("sigma", p.sigma);
+  try {
+    if (j.is_object()) return paramsFromJson(j);
+  } catch (const std::exception&) {
+  }
+  CompressionParams p;
+  try {
+    p.method = methodNamed(v.method).name();
+  } catch (const std::exception&) {
+  }
   return p;
 }
 

@@ -174,7 +174,6 @@ void CompressionParams::validateForModel(int nLayers, bool float32Cache) const {
 nlohmann::json toJson(const CompressionParams& p) {
   const CompressionMethod& m = methodNamed(p.method);
   nlohmann::json j{{"method", p.method}};
-  for (const ParamSpec& spec : sharedParams()) j[spec.key] = spec.get(p);
   for (const std::string& key : m.parameterKeys()) j[key] = paramSpec(key).get(p);
   // null: the method's default for the budget (see recentCount)
   for (const char* key : {"recent", "protected"}) {

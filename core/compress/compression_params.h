@@ -115,8 +115,8 @@ bool usesCachePositions(const CompressionParams& p);
 // base, which evicts and merges one token at every step.
 bool compressesWhileDecoding(const CompressionParams& p);
 
-// The method, the shared parameters and the method's own, by their spec keys (and
-// decode_compression as it acts: on for a method that compresses at every step).
+// The method and the parameters it reads, by their spec keys (and decode_compression as it
+// acts: on for a method that compresses at every step, off for the full cache).
 nlohmann::json toJson(const CompressionParams& p);
 // The inverse, for settings and plans: every key must be a known parameter with a valid value
 // (KvsError naming the key); missing keys keep their defaults.

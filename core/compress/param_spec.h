@@ -25,6 +25,18 @@ enum class ParamKind {
 };
 
 struct ParamSpec {
+  ParamSpec() = default;
+  ParamSpec(std::string flag, std::string key, std::string label, std::string help, ParamKind kind,
+            double lo = 0, double hi = 0, bool loOpen = false)
+      : flag(std::move(flag)),
+        key(std::move(key)),
+        label(std::move(label)),
+        help(std::move(help)),
+        kind(kind),
+        lo(lo),
+        hi(hi),
+        loOpen(loOpen) {}
+
   std::string flag;   // the CLI flag without dashes: "eps", "cam-base", "no-value-scaling"
   std::string key;    // the name in JSON, recordings and settings: "eps", "scale_values"
   std::string label;  // the Parameters panel's label
