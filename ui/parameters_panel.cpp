@@ -54,6 +54,7 @@ ParametersPanel::ParametersPanel(QWidget* parent) : QWidget(parent) {
   info_ = new QLabel(this);
   info_->setObjectName("layoutInfo");
   info_->setWordWrap(true);
+  info_->setContentsMargins(8, 2, 8, 2);  // the scroll area has no frame; the form's indent
   outer->addWidget(info_);
 
   setParams(defaults());
