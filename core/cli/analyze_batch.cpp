@@ -16,6 +16,7 @@
 #include "io/text_file.h"
 #include "model/layer_observer.h"
 #include "model/model_loader.h"
+#include "session/request.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/error.h"
@@ -50,8 +51,8 @@ std::vector<std::vector<double>> batchFromPrompts(const AnalyzeOptions& o,
   for (std::string line; std::getline(in, line);) {
     if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
     const std::vector<int> ids = tokenizer.encode(line);
-    require(int(ids.size()) <= model->config().seqLen,
-            "prompt " + std::to_string(index + 1) + " is longer than the model's context");
+    requirePromptFits(static_cast<int>(ids.size()), model->config().seqLen,
+                      "prompt " + std::to_string(index + 1) + " of " + o.promptsFile);
     KvCache cache = model->makeCache();
     PrefillCollector collector;
     collector.groupSize = model->config().groupSize();
