@@ -4,6 +4,7 @@
 // at full resolution when zoomed in.
 
 #include <QAbstractItemModelTester>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDoubleSpinBox>
@@ -26,6 +27,7 @@
 
 #include "compare_panel.h"
 #include "compare_table_model.h"
+#include "compress/compression_method.h"
 #include "gui_test_util.h"
 #include "heatmap_panel.h"
 #include "main_window.h"
@@ -49,6 +51,7 @@ class TestPanels : public QObject {
  private Q_SLOTS:
   void initTestCase();
   void parametersPanelRoundTrips();
+  void parametersPanelRowsFollowTheRegistry();
   void epsChangeRedrawsMergingSets();
   void newestParameterChangeWins();
   void stopCancelsRegeneration();
@@ -93,6 +96,31 @@ void TestPanels::parametersPanelRoundTrips() {
   QVERIFY(child<QDoubleSpinBox>(panel, "eps")->isEnabled());
   child<QDoubleSpinBox>(panel, "eps")->setValue(0.5);
   QCOMPARE(changed.last().first().value<kvs::CompressionParams>().eps, 0.5);
+}
+
+void TestPanels::parametersPanelRowsFollowTheRegistry() {
+  ParametersPanel panel;
+  panel.show();
+  QSignalSpy changed(&panel, &ParametersPanel::paramsChanged);
+  // A row for every registered parameter; a method shows the rows it reads.
+  QCOMPARE(child<QComboBox>(panel, "method")->count(), int(kvs::allMethods().size()));
+  child<QComboBox>(panel, "method")->setCurrentText("snapkv");
+  QVERIFY(child<QSpinBox>(panel, "snapkvWindow")->isVisible());
+  QVERIFY(child<QComboBox>(panel, "snapkvPooling")->isVisible());
+  QVERIFY(!child<QDoubleSpinBox>(panel, "eps")->isVisible());
+  QVERIFY(!child<QSpinBox>(panel, "decodeChunk")->isVisible());  // prompt only
+  child<QSpinBox>(panel, "snapkvWindow")->setValue(16);
+  const auto p = changed.last().first().value<kvs::CompressionParams>();
+  QCOMPARE(p.method, std::string("snapkv"));
+  QCOMPARE(p.options.at("snapkv_window").get<int>(), 16);
+  // A row that has no effect under the other settings is disabled, and says why.
+  child<QComboBox>(panel, "method")->setCurrentText("kvmerger");
+  child<QCheckBox>(panel, "exactBudget")->setChecked(true);
+  auto* eps = child<QDoubleSpinBox>(panel, "eps");
+  QVERIFY(eps->isVisible());
+  QVERIFY(!eps->isEnabled());
+  QVERIFY(eps->toolTip().contains("exact budget"));
+  QVERIFY(!child<QSpinBox>(panel, "snapkvWindow")->isVisible());
 }
 
 void TestPanels::epsChangeRedrawsMergingSets() {
