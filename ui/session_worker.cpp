@@ -260,9 +260,8 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
   s.text = QString::fromStdString(text);
   s.ids = QVector<int>(r.generatedIds.begin(), r.generatedIds.end());
   s.layerBytes = toQVector(r.compression.layerBytes);
-  for (int l = 0; l < state.cache.nLayers(); ++l) {
-    s.layerFullBytes.push_back(state.cache.fullLayerBytes());
-  }
+  const CacheMemory promptMemory = state.cache().memory();
+  s.layerFullBytes.fill(promptMemory.fullPerLayer, state.cache().nLayers());
   s.bytesPerStep = toQVector(r.bytesPerStep);
   s.fullBytesPerStep = toQVector(r.fullBytesPerStep);
   s.achievedRatio = r.compression.achievedRatio;
@@ -360,8 +359,8 @@ void SessionWorker::computeOverview(int source, int size, quint64 ticket) {
     const auto src = static_cast<SimilaritySource>(source);
     OverviewData data;
     data.source = source;
-    data.layers = state->cache.nLayers();
-    data.heads = src == SimilaritySource::kAttention ? queryHeads_ : state->cache.nKvHeads();
+    data.layers = state->cache().nLayers();
+    data.heads = src == SimilaritySource::kAttention ? queryHeads_ : state->cache().nKvHeads();
     for (int l = 0; l < data.layers; ++l) {
       for (int h = 0; h < data.heads; ++h) {
         if (!current(kOverview, ticket)) return;  // a newer source was chosen

@@ -115,7 +115,7 @@ void SessionWorker::startRecording(const PromptSpec& spec, const GenerationReque
 }
 
 void SessionWorker::recordVariant(const CompressionParams& params, const DecodeResult& r) {
-  recorder_->addVariant(params, r.generatedIds, r.slotMap, variantFigures(r));
+  recorder_->addVariant(params, r.generatedIds, r.cells, variantFigures(r));
 }
 
 void SessionWorker::endRecording(bool finish, quint64 ticket) {

@@ -66,15 +66,12 @@ std::vector<std::string> readPromptsFile(const std::string& path) {
 }
 
 std::vector<double> keptLayerRatios(const PrefillState& state, const MergeThresholds& t) {
-  const SlotMap& map = state.map(GqaReduction::kMean);
+  const KvCache& cache = state.cache(GqaReduction::kMean);
   std::vector<double> ratios;
-  for (int l = 0; l < map.layers(); ++l) {
-    std::vector<std::vector<double>> attention(map.kvHeads());
-    for (int h = 0; h < map.kvHeads(); ++h) {
-      for (const Slot& s : map.head(l, h)) attention[h].push_back(s.attention);
-    }
-    ratios.push_back(
-        layerCompressionRatio(state.cache.keys(l).to(at::kCPU, at::kFloat), attention, t));
+  for (int l = 0; l < cache.nLayers(); ++l) {
+    std::vector<std::vector<double>> attention;
+    for (int h = 0; h < cache.nKvHeads(); ++h) attention.push_back(attentionOf(cache.cells(l, h)));
+    ratios.push_back(layerCompressionRatio(cache.keys(l).to(at::kCPU, at::kFloat), attention, t));
   }
   return ratios;
 }

@@ -26,7 +26,7 @@ MergeThresholds thresholdsFor(const CompressionParams& params);
 std::vector<std::string> readPromptsFile(const std::string& path);
 
 // [L] ratios of a kept prefill: keys after RoPE from its cache, the accumulated attention
-// (GQA mean) from its SlotMap.
+// (GQA mean) from its cache's cells.
 std::vector<double> keptLayerRatios(const PrefillState& state, const MergeThresholds& t);
 
 // [L] ratios of ids from one forward pass that keeps nothing (each layer's keys and attention

@@ -2,7 +2,7 @@
 
 #include <exception>
 
-#include "cache/slot_map.h"
+#include "cache/kv_cache.h"
 #include "compress/compression_policy.h"
 #include "session/prefill_state.h"
 
@@ -17,7 +17,7 @@ int MergingLayout::mergedSlots(int layer, int head) const {
 MergingLayout computeMergingLayout(const PrefillState& state, const CompressionParams& params) {
   MergingLayout layout;
   layout.tokens = state.tokens();
-  const SlotMap& map = state.map(params.gqaReduction);
+  const KvCache& cache = state.cache(params.gqaReduction);
   try {
     // The policy's own plan, the one a run would apply: one implementation of every method.
     const auto policy = makePolicy(params);  // validates
@@ -25,12 +25,12 @@ MergingLayout computeMergingLayout(const PrefillState& state, const CompressionP
       policy->reuseAdjacentCosines(&state.adjacentCos);
       policy->planSlotsOnly(true);  // drawn, never applied
     }
-    for (int l = 0; l < map.layers(); ++l) {
-      const auto plans = policy ? policy->planLayer(state.cache, map, l) : std::vector<HeadPlan>{};
+    for (int l = 0; l < cache.nLayers(); ++l) {
+      const auto plans = policy ? policy->planLayer(cache, l) : std::vector<HeadPlan>{};
       std::vector<HeadLayout> heads;
-      for (int h = 0; h < map.kvHeads(); ++h) {
+      for (int h = 0; h < cache.nKvHeads(); ++h) {
         if (plans.empty()) {  // the layer stays as it is (the full cache, skipped layers)
-          heads.push_back({map.head(l, h), {}});
+          heads.push_back({cache.cells(l, h), {}});
           continue;
         }
         const HeadPlan& p = plans[h];

@@ -14,11 +14,11 @@ at::Tensor sourceTensor(const PrefillState& s, SimilaritySource source, int laye
   const int T = s.tokens();
   switch (source) {
     case SimilaritySource::kKeys:
-      return s.cache.keys(layer).narrow(1, 0, T);
+      return s.cache().keys(layer).narrow(1, 0, T);
     case SimilaritySource::kKeysPreRope:
       return s.keysPreRope.at(layer);
     case SimilaritySource::kValues:
-      return s.cache.values(layer).narrow(1, 0, T);
+      return s.cache().values(layer).narrow(1, 0, T);
     case SimilaritySource::kAttention:
       require(!s.attention.empty(),
               "the attention matrices were not kept for this prompt (too large); choose keys or "
@@ -36,7 +36,7 @@ at::Tensor headMatrix(const at::Tensor& x, SimilaritySource source, const at::Te
 
 SimilarityMatrix compute(const PrefillState& s, SimilaritySource source, int layer, int head,
                          const at::Tensor& rows) {
-  require(layer >= 0 && layer < s.cache.nLayers(),
+  require(layer >= 0 && layer < s.cache().nLayers(),
           "layer " + std::to_string(layer) + " does not exist");
   const at::Tensor x = sourceTensor(s, source, layer).to(at::kCPU, at::kFloat);
   const int H = static_cast<int>(x.size(0));

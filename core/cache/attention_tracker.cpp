@@ -2,15 +2,16 @@
 
 #include <ATen/ATen.h>
 
+#include "cache/kv_cache.h"
+
 namespace kvs {
 
-void AttentionTracker::onTensor(int layer, const std::string& name, const at::Tensor& tensor) {
-  if (name != "attn") return;
+at::Tensor reduceAttention(const at::Tensor& attention, int groupSize, GqaReduction reduction) {
   // [Hq, n, Tk] -> summed over the new queries -> [Hkv, G, Tk] -> reduced over the group
-  const int64_t Hq = tensor.size(0), Tk = tensor.size(2);
-  const at::Tensor perHead = tensor.sum(1).view({Hq / groupSize_, groupSize_, Tk});
+  const int64_t Hq = attention.size(0), Tk = attention.size(2);
+  const at::Tensor perHead = attention.sum(1).view({Hq / groupSize, groupSize, Tk});
   at::Tensor reduced;
-  switch (reduction_) {
+  switch (reduction) {
     case GqaReduction::kMean:
       reduced = perHead.mean(1);
       break;
@@ -21,14 +22,12 @@ void AttentionTracker::onTensor(int layer, const std::string& name, const at::Te
       reduced = std::get<0>(perHead.max(1));
       break;
   }
-  const at::Tensor a = reduced.to(at::kCPU, at::kDouble).contiguous();  // [Hkv, Tk]
-  const double* data = a.data_ptr<double>();
-  for (int h = 0; h < map_.kvHeads(); ++h) {
-    auto& slots = map_.head(layer, h);
-    for (size_t j = 0; j < slots.size() && static_cast<int64_t>(j) < Tk; ++j) {
-      slots[j].attention += data[h * Tk + j];
-    }
-  }
+  return reduced.to(at::kCPU, at::kDouble).contiguous();  // [Hkv, Tk]
+}
+
+void AttentionTracker::onTensor(int layer, const std::string& name, const at::Tensor& tensor) {
+  if (name != "attn") return;
+  cache_.addAttention(layer, reduceAttention(tensor, groupSize_, reduction_));
 }
 
 }  // namespace kvs

@@ -1,24 +1,31 @@
 #pragma once
 // Keeps each slot's accumulated attention (H2O's score) up to date: every forward pass adds the
-// attention its queries paid to each slot, reduced over the query heads of a KV head (GQA).
+// attention its queries paid to each slot, reduced over the query heads of a KV head (GQA), to
+// the cache's cells. It only adds attention; the cache appends and replaces the cells.
 
-#include "cache/slot_map.h"
+#include <ATen/core/Tensor.h>
+
 #include "compress/compression_params.h"
 #include "model/layer_observer.h"
 
 namespace kvs {
 
+class KvCache;
+
+// attention [Hq, n, Tk] (softmax rows of n queries) summed over the queries and reduced over
+// the G query heads of each KV head: [Hkv, Tk], CPU double.
+at::Tensor reduceAttention(const at::Tensor& attention, int groupSize, GqaReduction reduction);
+
 class AttentionTracker : public LayerObserver {
  public:
-  AttentionTracker(SlotMap& map, int groupSize, GqaReduction reduction)
-      : map_(map), groupSize_(groupSize), reduction_(reduction) {}
+  AttentionTracker(KvCache& cache, int groupSize, GqaReduction reduction)
+      : cache_(cache), groupSize_(groupSize), reduction_(reduction) {}
 
-  void beginForward(int firstPos, int n) override { map_.appendTokens(firstPos, n); }
   void onTensor(int layer, const std::string& name, const at::Tensor& tensor) override;
   bool wantsAttention() const override { return true; }
 
  private:
-  SlotMap& map_;
+  KvCache& cache_;
   int groupSize_;
   GqaReduction reduction_;
 };

@@ -19,12 +19,13 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       ropeTheta_(config.ropeTheta),
       ropeStyle_(config.ropeStyle),
       options_(options),
-      slots_(config.nLayers, std::vector<int>(config.nKvHeads, 0)),
       keys_(config.nLayers),
       values_(config.nLayers),
       slotBias_(config.nLayers),
       queries_(config.nLayers),
-      pendingQueries_(config.nLayers) {}
+      pendingQueries_(config.nLayers) {
+  cells_.reset(nLayers_, nKvHeads_);
+}
 
 at::Tensor KvCache::allocate(int64_t slots) const {
   // Normal tensors even inside a forward's InferenceMode: compression rewrites the storage in
@@ -51,25 +52,18 @@ KvCache KvCache::clone() const {
   return copy;
 }
 
-int KvCache::totalSlots() const {
-  int total = 0;
-  for (const auto& layer : slots_) {
-    for (int s : layer) total += s;
-  }
-  return total;
-}
-
-int KvCache::capacity(int layer) const {
-  return keys_[layer].defined() ? static_cast<int>(keys_[layer].size(1)) : 0;
-}
-
 bool KvCache::uniform(int layer) const {
-  const auto& s = slots_[layer];
-  return std::all_of(s.begin(), s.end(), [&](int v) { return v == s[0]; });
+  const auto& heads = cells_.slots[layer];
+  for (const auto& h : heads) {
+    if (h.size() != heads[0].size()) return false;
+  }
+  return true;
 }
 
 int KvCache::maxSlots(int layer) const {
-  return *std::max_element(slots_[layer].begin(), slots_[layer].end());
+  size_t longest = 0;
+  for (const auto& h : cells_.slots[layer]) longest = std::max(longest, h.size());
+  return static_cast<int>(longest) - pending_;
 }
 
 namespace {
@@ -92,6 +86,11 @@ int KvCache::beginAppend(int n) {
                                          std::to_string(maxLength_));
   for (int l = 0; l < nLayers_; ++l) reserve(l, maxSlots(l) + n);
   fullCapacity_ = grownCapacity(fullCapacity_, length_ + n, maxLength_);
+  for (auto& layer : cells_.slots) {
+    for (auto& head : layer) {
+      for (int p = length_; p < length_ + n; ++p) head.push_back(Slot::token(p));
+    }
+  }
   pending_ = n;
   return length_;
 }
@@ -105,7 +104,7 @@ void KvCache::reserve(int layer, int needed) {
   at::Tensor k = allocate(grown);
   at::Tensor v = allocate(grown);
   peakBytes_ =
-      std::max<int64_t>(peakBytes_, bytes() + k.nbytes() + v.nbytes());  // old and new, briefly
+      std::max<int64_t>(peakBytes_, allocatedBytes() + k.nbytes() + v.nbytes());  // both, briefly
   const int used = maxSlots(layer);
   if (used > 0) {
     k.narrow(1, 0, used).copy_(keys_[layer].narrow(1, 0, used));
@@ -138,15 +137,16 @@ void KvCache::write(int layer, const at::Tensor& k, const at::Tensor& v) {
   TORCH_CHECK(k.dim() == 3 && k.size(0) == pending_ && k.size(1) == nKvHeads_ &&
                   k.size(2) == headDim_ && v.sizes() == k.sizes(),
               "KvCache::write expects k, v as [n, Hkv, D]");
-  const auto& s = slots_[layer];
   if (uniform(layer)) {
-    keys_[layer].narrow(1, s[0], pending_).copy_(k.transpose(0, 1));
-    values_[layer].narrow(1, s[0], pending_).copy_(v.transpose(0, 1));
+    const int s = slotCount(layer, 0);
+    keys_[layer].narrow(1, s, pending_).copy_(k.transpose(0, 1));
+    values_[layer].narrow(1, s, pending_).copy_(v.transpose(0, 1));
     return;
   }
   for (int h = 0; h < nKvHeads_; ++h) {
-    keys_[layer][h].narrow(0, s[h], pending_).copy_(k.select(1, h));
-    values_[layer][h].narrow(0, s[h], pending_).copy_(v.select(1, h));
+    const int s = slotCount(layer, h);
+    keys_[layer][h].narrow(0, s, pending_).copy_(k.select(1, h));
+    values_[layer][h].narrow(0, s, pending_).copy_(v.select(1, h));
   }
 }
 
@@ -178,14 +178,14 @@ void KvCache::commit() {
     }
     queriesEnd_ = length_ + pending_;
   }
-  for (auto& layer : slots_) {
-    for (int& s : layer) s += pending_;
-  }
   length_ += pending_;
   pending_ = 0;
 }
 
 void KvCache::rollback() {
+  for (auto& layer : cells_.slots) {
+    for (auto& head : layer) head.resize(head.size() - pending_);
+  }
   pending_ = 0;
   for (auto& q : pendingQueries_) q = at::Tensor();
 }
@@ -197,7 +197,7 @@ void KvCache::setRopeShift(int shift) {
 
 void KvCache::rotateKeys(int layer, int head, int first, int n, int delta) {
   if (n <= 0 || delta == 0) return;
-  require(pending_ == 0 && first >= 0 && first + n <= slots_[layer][head],
+  require(pending_ == 0 && first >= 0 && first + n <= slotCount(layer, head),
           "KvCache::rotateKeys: slots out of range");
   at::Tensor rows = keys_[layer][head].narrow(0, first, n);  // [n, D]
   const at::Tensor rotated =
@@ -211,8 +211,8 @@ void KvCache::clear() {
   for (auto& q : queries_) q = at::Tensor();
   ropeShift_ = 0;
   pending_ = 0;
-  for (auto& layer : slots_) std::fill(layer.begin(), layer.end(), 0);
-  peakBytes_ = bytes();
+  cells_.reset(nLayers_, nKvHeads_);
+  peakBytes_ = allocatedBytes();
 }
 
 at::Tensor KvCache::keys(int layer) const {
@@ -229,7 +229,8 @@ at::Tensor KvCache::attentionMask(int layer, int groupSize) const {
   const bool same = uniform(layer) && !biased;
   if (same && n <= 1) return {};
   const int64_t heads = same ? 1 : nKvHeads_, total = maxSlots(layer) + n;
-  const std::vector<int64_t> first(slots_[layer].begin(), slots_[layer].begin() + heads);
+  std::vector<int64_t> first;
+  for (int h = 0; h < heads; ++h) first.push_back(slotCount(layer, h));
   const auto device = options_.device();
   // query i of head h sees slot j when j <= S_h + i
   const at::Tensor lastVisible =
@@ -248,40 +249,41 @@ at::Tensor KvCache::attentionMask(int layer, int groupSize) const {
 }
 
 void KvCache::replaceLayer(int layer, const std::vector<at::Tensor>& keys,
-                           const std::vector<at::Tensor>& values) {
+                           const std::vector<at::Tensor>& values, LayerCells cells) {
   TORCH_CHECK(static_cast<int>(keys.size()) == nKvHeads_ && values.size() == keys.size(),
               "KvCache::replaceLayer needs one tensor per KV head");
-  int longest = 1;
-  std::vector<int> slots;
+  int64_t longest = 1;
   for (int h = 0; h < nKvHeads_; ++h) {
     TORCH_CHECK(
         keys[h].dim() == 2 && keys[h].size(1) == headDim_ && values[h].sizes() == keys[h].sizes(),
         "KvCache::replaceLayer expects [S_h, D] per head");
-    slots.push_back(static_cast<int>(keys[h].size(0)));
-    longest = std::max(longest, slots.back());
+    longest = std::max(longest, keys[h].size(0));
   }
   at::Tensor k = allocate(longest);
   at::Tensor v = allocate(longest);
   for (int h = 0; h < nKvHeads_; ++h) {
-    k[h].narrow(0, 0, slots[h]).copy_(keys[h]);
-    v[h].narrow(0, 0, slots[h]).copy_(values[h]);
+    const int64_t rows = keys[h].size(0);
+    TORCH_CHECK(h >= static_cast<int>(cells.heads.size()) ||
+                    static_cast<int64_t>(cells.heads[h].size()) == rows,
+                "KvCache::replaceLayer: head ", h, " has ", rows, " rows but ",
+                cells.heads[h].size(), " cells");
+    k[h].narrow(0, 0, rows).copy_(keys[h]);
+    v[h].narrow(0, 0, rows).copy_(values[h]);
   }
-  replaceLayer(layer, std::move(k), std::move(v), slots);
+  replaceLayer(layer, std::move(k), std::move(v), std::move(cells));
 }
 
-void KvCache::replaceLayer(int layer, at::Tensor keys, at::Tensor values,
-                           const std::vector<int>& slots) {
+void KvCache::replaceLayer(int layer, at::Tensor keys, at::Tensor values, LayerCells cells) {
   TORCH_CHECK(pending_ == 0, "KvCache::replaceLayer during an append");
   TORCH_CHECK(keys.dim() == 3 && keys.size(0) == nKvHeads_ && keys.size(2) == headDim_ &&
-                  values.sizes() == keys.sizes() && static_cast<int>(slots.size()) == nKvHeads_,
-              "KvCache::replaceLayer expects [Hkv, S, D] and one slot count per head");
-  for (int s : slots) TORCH_CHECK(s >= 0 && s <= keys.size(1), "slot count beyond the storage");
+                  values.sizes() == keys.sizes(),
+              "KvCache::replaceLayer expects [Hkv, S, D]");
+  checkCells(layer, cells, keys.size(1));
   // Old and new storage coexist until the assignment below frees the old.
-  peakBytes_ = std::max<int64_t>(peakBytes_, bytes() + keys.nbytes() + values.nbytes());
+  peakBytes_ = std::max<int64_t>(peakBytes_, allocatedBytes() + keys.nbytes() + values.nbytes());
   keys_[layer] = std::move(keys);
   values_[layer] = std::move(values);
-  slots_[layer] = slots;
-  slotBias_[layer] = at::Tensor();  // the slots changed: a policy sets a new bias if it wants one
+  takeCells(layer, std::move(cells));
 }
 
 bool KvCache::exclusive(int layer) const {
@@ -295,11 +297,10 @@ bool KvCache::exclusive(int layer) const {
   return true;
 }
 
-bool KvCache::rewriteLayerInPlace(int layer, int capacity, const std::vector<int>& slots,
+bool KvCache::rewriteLayerInPlace(int layer, int capacity, const LayerCells& cells,
                                   const LayerRewrite& rewrite) {
   TORCH_CHECK(pending_ == 0, "KvCache::rewriteLayerInPlace during an append");
-  TORCH_CHECK(static_cast<int>(slots.size()) == nKvHeads_, "one slot count per KV head");
-  for (int s : slots) TORCH_CHECK(s >= 0 && s <= capacity, "slot count beyond the capacity");
+  checkCells(layer, cells, capacity);
   if (!options_.device().is_cpu() || capacity > this->capacity(layer) || !exclusive(layer)) {
     return false;
   }
@@ -309,50 +310,21 @@ bool KvCache::rewriteLayerInPlace(int layer, int capacity, const std::vector<int
     at::Tensor dense =
         t->view(-1).narrow(0, 0, nKvHeads_ * int64_t{capacity} * headDim_).view(shape);
     for (int h = 0; h < nKvHeads_; ++h) {  // padding: the mask hides it, but NaN * 0 is NaN
-      if (slots[h] < capacity) dense[h].narrow(0, slots[h], capacity - slots[h]).zero_();
+      const int rows = static_cast<int>(cells.heads[h].size());
+      if (rows < capacity) dense[h].narrow(0, rows, capacity - rows).zero_();
     }
     if (isMapped(*t)) {
       dense.reset();
       *t = shrinkMapped(std::move(*t), shape);
     } else {  // a small heap block: move the dense part into storage of its own
       at::Tensor fresh = allocate(capacity).copy_(dense);
-      peakBytes_ = std::max<int64_t>(peakBytes_, bytes() + fresh.nbytes());
+      peakBytes_ = std::max<int64_t>(peakBytes_, allocatedBytes() + fresh.nbytes());
       dense.reset();
       *t = std::move(fresh);
     }
   }
-  slots_[layer] = slots;
-  slotBias_[layer] = at::Tensor();  // the slots changed: a policy sets a new bias if it wants one
+  takeCells(layer, cells);
   return true;
-}
-
-int64_t KvCache::layerBytes(int layer) const {
-  return keys_[layer].defined() ? keys_[layer].nbytes() + values_[layer].nbytes() : 0;
-}
-
-int64_t KvCache::bytes() const {
-  int64_t total = 0;
-  for (int l = 0; l < nLayers_; ++l) total += layerBytes(l);
-  return total;
-}
-
-int64_t KvCache::fullLayerBytes() const {
-  return int64_t{2} * nKvHeads_ * length_ * headDim_ *
-         static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
-}
-
-int64_t KvCache::usedBytes() const {
-  return int64_t{2} * headDim_ * totalSlots() *
-         static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
-}
-
-int64_t KvCache::fullAllocatedBytes() const {
-  return int64_t{2} * nLayers_ * nKvHeads_ * fullCapacity_ * headDim_ *
-         static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options_.dtype())));
-}
-
-int64_t KvCache::fullBytes() const {
-  return fullLayerBytes() * nLayers_;
 }
 
 }  // namespace kvs

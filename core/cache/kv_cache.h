@@ -1,7 +1,8 @@
 #pragma once
-// KvCache: storage only. It holds keys and values per layer, and the queries of the prompt's last
-// tokens for methods that score by an observation window (SnapKV); it never decides what to
-// keep: compression policies (core/compress) and their bookkeeping (SlotMap) live elsewhere.
+// KvCache: keys and values per layer, the cells that say what each slot stands for, and the
+// queries of the prompt's last tokens for methods that score by an observation window (SnapKV).
+// It never decides what to keep: compression policies (core/compress) read it and hand it new
+// layers with their cells (compression_plan.h); it checks that what it is given is consistent.
 //
 // After compression each (layer, KV head) may hold a different number of slots S_h. A layer is
 // stored as one padded tensor [Hkv, capacity, D]: head h uses slots 0 .. S_h-1, the rest is
@@ -14,9 +15,22 @@
 #include <functional>
 #include <vector>
 
+#include "cache/slot_map.h"
 #include "model/model_config.h"
 
 namespace kvs {
+
+// What a cache holds, in bytes: one snapshot for reports, memory plots and benchmarks.
+struct CacheMemory {
+  int64_t allocated = 0;      // the tensors' capacity now, padding and growth headroom included
+  int64_t used = 0;           // the slots held, without padding and headroom
+  int64_t peak = 0;           // the most allocated at any moment since construction or clear()
+  int64_t full = 0;           // a full cache of every token seen, without headroom
+  int64_t fullAllocated = 0;  // what a never-compressed cache would have allocated for the same
+                              // appends, headroom included: the fair comparison for `allocated`
+  std::vector<int64_t> layerAllocated;  // [L] of `allocated`
+  int64_t fullPerLayer = 0;             // a full layer of every token seen
+};
 
 class KvCache {
  public:
@@ -32,9 +46,24 @@ class KvCache {
   int nKvHeads() const { return nKvHeads_; }
   int headDim() const { return headDim_; }
   // Slots held by (layer, head); equals length() until the cache is compressed.
-  int slotCount(int layer, int head) const { return slots_[layer][head]; }
-  const std::vector<int>& slotCounts(int layer) const { return slots_[layer]; }
+  int slotCount(int layer, int head) const;
+  std::vector<int> slotCounts(int layer) const;  // [Hkv]
   int totalSlots() const;
+
+  // The cells of (layer, head): what each slot stands for (positions covered, pivot, tokens
+  // merged, accumulated attention), [S_h] in token order; during an append the pending tokens'
+  // cells follow, one token each. Appends add cells, compression replaces them (replaceLayer).
+  const std::vector<Slot>& cells(int layer, int head) const { return cells_.slots[layer][head]; }
+  // How the last compression of (layer, head) was decided (NaN eps where none applied).
+  const HeadDecision& decision(int layer, int head) const { return cells_.decisions[layer][head]; }
+  // Every cell and decision, as plain data for results and recordings (no pending append).
+  const SlotMap& cellMap() const&;
+  SlotMap cellMap() &&;  // moved out of a cache about to be destroyed
+  // Adds attention paid to a layer's slots: perSlot [Hkv, Tk] (CPU double), column j to cell j
+  // of each head, the pending tokens' cells included (columns past a head's cells: padding).
+  void addAttention(int layer, const at::Tensor& perSlot);
+  // Sets the accumulated attention of a layer's cells from perSlot [Hkv, >= S_h] (CPU double).
+  void setAttention(int layer, const at::Tensor& perSlot);
   // Token slots the storage of a layer holds without growing.
   int capacity(int layer) const;
 
@@ -67,23 +96,26 @@ class KvCache {
   // needs masking (one token, all heads of the layer equally long).
   at::Tensor attentionMask(int layer, int groupSize) const;
 
+  // The new cells (slot_map.h) of a replaced layer are checked against the cache: KvsError
+  // naming the broken rule (positions not seen, a pivot outside its slot, slots out of order).
   // Replaces a layer's contents with keys[h], values[h] [S_h, D] per KV head and reallocates its
-  // storage to fit them (no pending append allowed).
+  // storage to fit them (no pending append allowed); cells.heads[h] has S_h cells.
   void replaceLayer(int layer, const std::vector<at::Tensor>& keys,
-                    const std::vector<at::Tensor>& values);
+                    const std::vector<at::Tensor>& values, LayerCells cells);
   // The same from a layer already laid out as storage: keys, values [Hkv, S, D], head h holding
-  // slots[h] <= S rows (the rest zero padding). The tensors are adopted, not copied.
-  void replaceLayer(int layer, at::Tensor keys, at::Tensor values, const std::vector<int>& slots);
+  // cells.heads[h].size() <= S rows (the rest zero padding). The tensors are adopted, not copied.
+  void replaceLayer(int layer, at::Tensor keys, at::Tensor values, LayerCells cells);
 
   // Rewrites a layer in place, with no new storage: rewrite(keys, values) gets the layer's
   // storage as [Hkv, capacity(layer), D] tensors and must leave it holding the new layer densely
   // as [Hkv, capacity, D] from its first element on (head h's slot s at flat row
-  // h * capacity + s), with slots[h] rows per head; padding rows need not be written. The cache
-  // then zeroes the padding and gives the storage past the new block back. Returns false, calling
-  // nothing, when the layer cannot be rewritten in place (not on the CPU, its storage shared with
-  // another tensor or cache, or capacity larger than the current one).
+  // h * capacity + s), with cells.heads[h].size() rows per head; padding rows need not be
+  // written. The cache then zeroes the padding, gives the storage past the new block back and
+  // takes the cells. Returns false, calling nothing and taking nothing, when the layer cannot be
+  // rewritten in place (not on the CPU, its storage shared with another tensor or cache, or
+  // capacity larger than the current one).
   using LayerRewrite = std::function<void(const at::Tensor& keys, const at::Tensor& values)>;
-  bool rewriteLayerInPlace(int layer, int capacity, const std::vector<int>& slots,
+  bool rewriteLayerInPlace(int layer, int capacity, const LayerCells& cells,
                            const LayerRewrite& rewrite);
 
   // RoPE positions: the tokens of an append are rotated at positions length() - ropeShift() on.
@@ -103,24 +135,17 @@ class KvCache {
   // CPU blocks are mapped (cache/mapped_storage.h).
   at::Tensor allocate(int64_t slots) const;
 
-  // Bytes held by the cache tensors now (their allocated capacity, padding included), the most
-  // they held since construction or clear(), and what a full cache of length() tokens holds.
-  int64_t bytes() const;
-  int64_t layerBytes(int layer) const;
-  int64_t peakBytes() const { return peakBytes_; }
-  int64_t fullBytes() const;
-  // Bytes of the slots actually held (without padding and growth headroom).
-  int64_t usedBytes() const;
-  int64_t fullLayerBytes() const;
-  // What a cache that was never compressed would have allocated for the same appends, growth
-  // headroom included: the fair comparison for bytes() while decoding.
-  int64_t fullAllocatedBytes() const;
+  CacheMemory memory() const;
 
  private:
   bool uniform(int layer) const;
   int maxSlots(int layer) const;
   void reserve(int layer, int needed);
   bool exclusive(int layer) const;
+  int64_t allocatedBytes() const;
+  int64_t elementBytes() const;
+  void checkCells(int layer, const LayerCells& cells, int64_t rows) const;
+  void takeCells(int layer, LayerCells cells);
 
   int nLayers_, nKvHeads_, headDim_, maxLength_;
   float ropeTheta_;
@@ -129,10 +154,10 @@ class KvCache {
   at::TensorOptions options_;
   int length_ = 0;
   int pending_ = 0;
-  int fullCapacity_ = 0;  // per layer, of a never-compressed cache with the same appends
-  std::vector<std::vector<int>> slots_;     // [L][Hkv]
-  std::vector<at::Tensor> keys_;            // per layer [Hkv, capacity, D]
-  std::vector<at::Tensor> values_;          // per layer [Hkv, capacity, D]
+  int fullCapacity_ = 0;            // per layer, of a never-compressed cache with the same appends
+  SlotMap cells_;                   // [L][Hkv][S_h (+ pending)]
+  std::vector<at::Tensor> keys_;    // per layer [Hkv, capacity, D]
+  std::vector<at::Tensor> values_;  // per layer [Hkv, capacity, D]
   std::vector<at::Tensor> slotBias_;        // per layer [Hkv, capacity] or undefined
   std::vector<at::Tensor> queries_;         // per layer [Hq, W, D] or undefined
   std::vector<at::Tensor> pendingQueries_;  // per layer [Hq, n, D] of the append in progress

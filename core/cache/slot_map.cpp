@@ -14,12 +14,4 @@ void SlotMap::reset(int layers, int kvHeads) {
   decisions.assign(layers, std::vector<HeadDecision>(kvHeads));
 }
 
-void SlotMap::appendTokens(int first, int n) {
-  for (auto& layer : slots) {
-    for (auto& head : layer) {
-      for (int p = first; p < first + n; ++p) head.push_back(Slot::token(p));
-    }
-  }
-}
-
 }  // namespace kvs

@@ -1,6 +1,7 @@
 #pragma once
-// SlotMap: which original tokens each cache slot stands for. Plain data (no tensors), kept beside
-// the KvCache: slot s of (layer, KV head) covers token positions first..last, was merged around
+// A cache's cells: which original tokens each slot stands for. The KvCache owns them and keeps
+// them in step with its slots (kv_cache.h); SlotMap is their plain-data copy for results and
+// recordings. Slot s of (layer, KV head) covers token positions first..last, was merged around
 // the pivot position, holds count tokens, and has accumulated this much attention.
 
 #include <limits>
@@ -31,15 +32,20 @@ std::vector<double> attentionOf(const std::vector<Slot>& slots);
 
 struct SlotMap {
   std::vector<std::vector<std::vector<Slot>>> slots;  // [L][Hkv][S_h], token order
-  std::vector<std::vector<HeadDecision>> decisions;   // [L][Hkv], set by applyLayerPlan
+  std::vector<std::vector<HeadDecision>> decisions;   // [L][Hkv], of the last compression
 
   void reset(int layers, int kvHeads);
-  // Appends n singleton slots for positions first .. first+n-1 to every (layer, head).
-  void appendTokens(int first, int n);
   std::vector<Slot>& head(int layer, int h) { return slots[layer][h]; }
   const std::vector<Slot>& head(int layer, int h) const { return slots[layer][h]; }
   int layers() const { return static_cast<int>(slots.size()); }
   int kvHeads() const { return slots.empty() ? 0 : static_cast<int>(slots[0].size()); }
+};
+
+// The new cells of one compressed layer: [S_h] per KV head in token order, and how each head's
+// compression was decided.
+struct LayerCells {
+  std::vector<std::vector<Slot>> heads;  // [Hkv][S_h]
+  std::vector<HeadDecision> decisions;   // [Hkv], or empty: none recorded (NaN eps)
 };
 
 }  // namespace kvs

@@ -173,7 +173,7 @@ int runCompare(const CompareOptions& o) {
       hooks.onReferenceToken = [&](int token) {
         if (recorder) recorder->appendToken(token, tokenizer.piece(token));
       };
-      hooks.keepSlotMaps = true;
+      hooks.keepCells = true;
     }
     const auto outcomes = compareVariants(
         *model, request.promptIds, request.steps, variants,
@@ -186,7 +186,7 @@ int runCompare(const CompareOptions& o) {
       for (const VariantOutcome& v : outcomes) {
         if (recorder) {
           recorder->addVariant(
-              {variantName(v.params), v.params, v.generatedIds, &v.slotMap, figuresOf(v).dump()});
+              {variantName(v.params), v.params, v.generatedIds, &v.cells, figuresOf(v).dump()});
         }
       }
       recordedAll = finishRecording(recorder.get(), recordError) && recordedAll;

@@ -130,7 +130,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   const DecodeResult result = session.run(request, params, hooks);
   const CompressionReport& report = result.compression;
   if (recorder) {
-    recorder->addVariant({variantName(params), params, result.generatedIds, &result.slotMap,
+    recorder->addVariant({variantName(params), params, result.generatedIds, &result.cells,
                           variantFigures(result)});
   }
   const bool recorded = !o.record.enabled() || finishRecording(recorder.get());
@@ -181,10 +181,10 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["eps_used"] = epsUsed(report.decisions);  // [layer][KV head], null: no threshold
   out["protected_released"] = protectedReleased(report.decisions);
   out["compress_seconds"] = report.compressSeconds;
-  out["kv_bytes_final"] = result.finalBytes;
-  out["kv_bytes_final_used"] = result.finalUsedBytes;
-  out["kv_bytes_final_full"] = result.finalFullBytes;
-  out["kv_bytes_peak"] = result.peakBytes;
+  out["kv_bytes_final"] = result.memory.allocated;
+  out["kv_bytes_final_used"] = result.memory.used;
+  out["kv_bytes_final_full"] = result.memory.full;
+  out["kv_bytes_peak"] = result.memory.peak;
   if (o.record.enabled()) {
     out["recording"] = {{"path", recording.path},
                         {"complete", recorded},

@@ -140,7 +140,7 @@ void mixLayerInPlace(const std::vector<HeadPlan>& heads, const at::Tensor& keys,
 
 // The general path (GPU, or storage shared with another tensor): a new layer, then a swap.
 void mixLayerIntoNewStorage(const std::vector<HeadPlan>& heads, int layer, int capacity,
-                            const std::vector<int>& counts, KvCache& cache) {
+                            LayerCells cells, KvCache& cache) {
   const at::Tensor keys = cache.keys(layer), values = cache.values(layer);  // [Hkv, Smax, D]
   at::Tensor newKeys = cache.allocate(capacity);  // [Hkv, capacity, D], zero padding
   at::Tensor newValues = cache.allocate(capacity);
@@ -148,34 +148,29 @@ void mixLayerIntoNewStorage(const std::vector<HeadPlan>& heads, int layer, int c
     mixRows(heads[h], heads[h].keyWeight, keys[h], newKeys[h]);
     mixRows(heads[h], heads[h].valueWeight, values[h], newValues[h]);
   }
-  cache.replaceLayer(layer, newKeys, newValues, counts);
+  cache.replaceLayer(layer, newKeys, newValues, std::move(cells));
 }
 
 }  // namespace
 
-void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cache, SlotMap& map,
-                    int headroom, bool logBias) {
+void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cache, int headroom,
+                    bool logBias) {
   if (heads.empty()) return;
   int longest = 1;
-  std::vector<int> counts;
+  LayerCells cells;
   for (const HeadPlan& p : heads) {
     require(!p.slotsOnly, "a slots-only plan (for drawing) cannot be applied to the cache");
-    counts.push_back(p.size());
+    cells.heads.push_back(p.slots);
+    cells.decisions.push_back(p.decision);
     longest = std::max(longest, p.size());
   }
   // The new layer is padded to its longest head: [Hkv, S'max + headroom, D]
   const int capacity = std::min(longest + headroom, cache.maxLength());
   const bool inPlace = cache.rewriteLayerInPlace(
-      layer, capacity, counts, [&](const at::Tensor& keys, const at::Tensor& values) {
+      layer, capacity, cells, [&](const at::Tensor& keys, const at::Tensor& values) {
         mixLayerInPlace(heads, keys, values, capacity);
       });
-  if (!inPlace) mixLayerIntoNewStorage(heads, layer, capacity, counts, cache);
-  // A map read from elsewhere (a recording, a kept state) may have no decisions yet.
-  map.decisions.resize(map.layers(), std::vector<HeadDecision>(map.kvHeads()));
-  for (size_t h = 0; h < heads.size(); ++h) {
-    map.head(layer, static_cast<int>(h)) = heads[h].slots;
-    map.decisions[layer][h] = heads[h].decision;
-  }
+  if (!inPlace) mixLayerIntoNewStorage(heads, layer, capacity, std::move(cells), cache);
   if (logBias) {
     std::vector<float> bias(heads.size() * capacity, 0.0f);
     for (size_t h = 0; h < heads.size(); ++h) {
@@ -187,10 +182,9 @@ void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cach
   }
 }
 
-void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom,
-               bool logBias) {
+void applyPlan(const CompressionPlan& plan, KvCache& cache, int headroom, bool logBias) {
   for (size_t l = 0; l < plan.layers.size(); ++l) {
-    applyLayerPlan(plan.layers[l], static_cast<int>(l), cache, map, headroom, logBias);
+    applyLayerPlan(plan.layers[l], static_cast<int>(l), cache, headroom, logBias);
   }
 }
 

@@ -37,15 +37,14 @@ struct CompressionPlan {
   std::vector<std::vector<HeadPlan>> layers;
 };
 
-// Rebuilds each planned layer of the cache from the plan (freeing the old storage) and replaces
-// the SlotMap entries of those heads.
-// One layer of a plan (an empty heads vector leaves the layer as it is).
-void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cache, SlotMap& map,
-                    int headroom = 0, bool logBias = false);
-
+// Rebuilds one planned layer of the cache (freeing the old storage); the cache takes the plan's
+// slots as that layer's cells and its decisions. An empty heads vector leaves the layer as it is.
 // headroom: extra slots allocated per head for tokens decoded afterwards. logBias: each slot
 // standing for n > 1 tokens gets +log(n) on its attention logits.
-void applyPlan(const CompressionPlan& plan, KvCache& cache, SlotMap& map, int headroom = 0,
-               bool logBias = false);
+void applyLayerPlan(const std::vector<HeadPlan>& heads, int layer, KvCache& cache, int headroom = 0,
+                    bool logBias = false);
+
+// Every layer of a plan.
+void applyPlan(const CompressionPlan& plan, KvCache& cache, int headroom = 0, bool logBias = false);
 
 }  // namespace kvs

@@ -10,19 +10,19 @@
 
 namespace kvs {
 
-CompressionPlan CompressionPolicy::plan(const KvCache& cache, const SlotMap& map) const {
+CompressionPlan CompressionPolicy::plan(const KvCache& cache) const {
   CompressionPlan plan;
-  for (int l = 0; l < cache.nLayers(); ++l) plan.layers.push_back(planLayer(cache, map, l));
+  for (int l = 0; l < cache.nLayers(); ++l) plan.layers.push_back(planLayer(cache, l));
   return plan;
 }
 
-void CompressionPolicy::compress(KvCache& cache, SlotMap& map, int headroom) const {
-  for (int l = 0; l < cache.nLayers(); ++l) compressLayer(cache, map, l, headroom);
+void CompressionPolicy::compress(KvCache& cache, int headroom) const {
+  for (int l = 0; l < cache.nLayers(); ++l) compressLayer(cache, l, headroom);
 }
 
-void CompressionPolicy::compressLayer(KvCache& cache, SlotMap& map, int layer, int headroom) const {
-  const std::vector<HeadPlan> heads = planLayer(cache, map, layer);
-  applyLayerPlan(heads, layer, cache, map, headroom, params_.logBias);
+void CompressionPolicy::compressLayer(KvCache& cache, int layer, int headroom) const {
+  const std::vector<HeadPlan> heads = planLayer(cache, layer);
+  applyLayerPlan(heads, layer, cache, headroom, params_.logBias);
   if (heads.empty() || !usesCachePositions(params_)) return;
   // Positions inside the cache: slot i held a key rotated at position i (every earlier
   // compression kept that true, and new tokens are rotated at the slot they take); the key of
@@ -44,7 +44,7 @@ void CompressionPolicy::compressLayer(KvCache& cache, SlotMap& map, int layer, i
       first = s;
     }
   }
-  const std::vector<int>& counts = cache.slotCounts(layer);
+  const std::vector<int> counts = cache.slotCounts(layer);
   require(std::equal(counts.begin() + 1, counts.end(), counts.begin()),
           "positions inside the cache need every head of a layer equally long");
   cache.setRopeShift(cache.length() - counts[0]);

@@ -1,5 +1,5 @@
 #pragma once
-// CompressionPolicy: decides what the cache keeps. It reads the cache and the SlotMap, returns a
+// CompressionPolicy: decides what the cache keeps. It reads the cache and its cells, returns a
 // plan, and owns no tensors beyond the call; applyPlan() or compress() carries it out.
 
 #include <memory>
@@ -18,15 +18,14 @@ class CompressionPolicy {
 
   // The plan of one layer, a HeadPlan per KV head (empty: the layer stays as it is); KvsError
   // when the budget cannot be met.
-  virtual std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
-                                          int layer) const = 0;
+  virtual std::vector<HeadPlan> planLayer(const KvCache& cache, int layer) const = 0;
   // Every layer's plan at once (for inspection and tests).
-  CompressionPlan plan(const KvCache& cache, const SlotMap& map) const;
+  CompressionPlan plan(const KvCache& cache) const;
   // Plans and applies layer by layer, so only one layer's plan and new storage exist at a time.
-  void compress(KvCache& cache, SlotMap& map, int headroom = 0) const;
+  void compress(KvCache& cache, int headroom = 0) const;
   // One layer: plan, apply, and with StreamingPositions::kCache move the kept keys to the
   // positions of their new slots.
-  void compressLayer(KvCache& cache, SlotMap& map, int layer, int headroom = 0) const;
+  void compressLayer(KvCache& cache, int layer, int headroom = 0) const;
   const CompressionParams& params() const { return params_; }
   // A kept prefill's adjacent key cosines [L][Hkv][T-1] (PrefillState::adjacentCos) for plans of
   // that uncompressed cache: KVMerger reads them instead of computing them from the keys, so the

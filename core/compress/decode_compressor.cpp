@@ -30,7 +30,7 @@ void DecodeCompressor::start(const KvCache& cache) {
   params_.budgetTokens = target_;
 }
 
-bool DecodeCompressor::afterStep(KvCache& cache, SlotMap& map) {
+bool DecodeCompressor::afterStep(KvCache& cache) {
   if (!compressesWhileDecoding(params_) || target_ == 0) {
     return false;
   }
@@ -41,7 +41,7 @@ bool DecodeCompressor::afterStep(KvCache& cache, SlotMap& map) {
   }
   if (longest < target_ + params_.decodeChunk) return false;
   // Headroom for the next chunk of tokens, so decoding does not reallocate at every step.
-  makePolicy(params_)->compress(cache, map, params_.decodeChunk);
+  makePolicy(params_)->compress(cache, params_.decodeChunk);
   return true;
 }
 

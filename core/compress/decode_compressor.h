@@ -17,7 +17,7 @@ class DecodeCompressor {
   void start(const KvCache& cache);
   // After a decode step: compresses the heads of every layer back to their post-prompt size once
   // any head has grown by the chunk. Returns whether it compressed.
-  bool afterStep(KvCache& cache, SlotMap& map);
+  bool afterStep(KvCache& cache);
 
  private:
   bool compressed(int layer) const;

@@ -47,7 +47,7 @@ std::vector<VariantOutcome> compareFrom(const LlamaModel& model, const Generatio
   VariantOutcome full;
   full.generatedIds = reference.generatedIds;
   full.kvBytes = full.kvBytesFull = reference.compression.fullBytes;
-  if (hooks.keepSlotMaps) full.slotMap = std::move(reference.slotMap);
+  if (hooks.keepCells) full.cells = std::move(reference.cells);
   outcomes.push_back(full);
 
   // Step 0 comes from the full prefill in every variant; the metrics start after it.
@@ -72,7 +72,7 @@ std::vector<VariantOutcome> compareFrom(const LlamaModel& model, const Generatio
     DecodeStart forcedState = state.clone();
     DecodeResult own = decode(model, std::move(state), request, out.params);
     out.generatedIds = std::move(own.generatedIds);
-    if (hooks.keepSlotMaps) out.slotMap = std::move(own.slotMap);
+    if (hooks.keepCells) out.cells = std::move(own.cells);
     const DecodeResult forced =
         decode(model, std::move(forcedState), request, out.params, forcedHooks);
 

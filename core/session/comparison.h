@@ -30,7 +30,8 @@ struct VariantOutcome {
   double achievedRatio = 1;
   std::vector<std::vector<HeadDecision>> decisions;  // [L][Hkv] right after compression
   double seconds = 0;
-  SlotMap slotMap;  // at the end of the free-running decode, with ComparisonHooks::keepSlotMaps
+  SlotMap
+      cells;  // the cache's at the end of the free-running decode, with ComparisonHooks::keepCells
 };
 
 struct ComparisonHooks {
@@ -38,7 +39,7 @@ struct ComparisonHooks {
   // each token of that continuation as it is chosen.
   LayerObserver* referenceObserver = nullptr;
   std::function<void(int token)> onReferenceToken;
-  bool keepSlotMaps = false;
+  bool keepCells = false;
 };
 
 // progress(done, total) after each variant; returning false cancels (KvsError "cancelled").

@@ -4,23 +4,18 @@
 
 namespace kvs {
 
-CompressionReport describeCompressedCache(const KvCache& cache, const SlotMap& map,
-                                          double compressSeconds) {
+CompressionReport describeCompressedCache(const KvCache& cache, double compressSeconds) {
   CompressionReport report;
-  report.decisions = map.decisions;
-  report.decisions.resize(cache.nLayers(), std::vector<HeadDecision>(cache.nKvHeads()));
+  report.decisions = cache.cellMap().decisions;
   report.compressSeconds = compressSeconds;
   report.promptTokens = cache.length();
-  report.fullBytes = cache.fullBytes();
-  report.bytes = cache.bytes();
-  int64_t held = 0;
-  for (int l = 0; l < cache.nLayers(); ++l) {
-    report.slots.push_back(cache.slotCounts(l));
-    report.layerBytes.push_back(cache.layerBytes(l));
-    for (int s : cache.slotCounts(l)) held += s;
-  }
+  const CacheMemory memory = cache.memory();
+  report.fullBytes = memory.full;
+  report.bytes = memory.allocated;
+  report.layerBytes = memory.layerAllocated;
+  for (int l = 0; l < cache.nLayers(); ++l) report.slots.push_back(cache.slotCounts(l));
   report.achievedRatio =
-      double(held) / (double(cache.nLayers()) * cache.nKvHeads() * cache.length());
+      double(cache.totalSlots()) / (double(cache.nLayers()) * cache.nKvHeads() * cache.length());
   return report;
 }
 

@@ -23,8 +23,7 @@ struct CompressionReport {
 };
 
 // The report of a cache right after compression (slots, bytes, achieved ratio, decisions).
-CompressionReport describeCompressedCache(const KvCache& cache, const SlotMap& map,
-                                          double compressSeconds);
+CompressionReport describeCompressedCache(const KvCache& cache, double compressSeconds);
 
 // The decisions as tables [L][Hkv] for JSON and recordings: the eps each head used (NaN, which
 // JSON writes as null, where no threshold applied) and the protected tokens it released. Every

@@ -22,28 +22,24 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 DecodeStart DecodeStart::clone() const {
-  return {cache.clone(), map, logits, prefillSeconds, compressed};
+  return {cache.clone(), logits, prefillSeconds, compressed};
 }
 
 DecodeStart prefillStart(const LlamaModel& model, const std::vector<int>& promptIds,
                          GqaReduction reduction, bool track, LayerObserver* observer) {
   const ModelConfig& c = model.config();
-  DecodeStart start{model.makeCache(), {}, {}, 0, std::nullopt};
-  start.map.reset(c.nLayers, c.nKvHeads);
-  AttentionTracker tracker(start.map, c.groupSize(), reduction);
+  DecodeStart start{model.makeCache(), {}, 0, std::nullopt};
+  AttentionTracker tracker(start.cache, c.groupSize(), reduction);
   ObserverList observers({track ? &tracker : nullptr, observer});
   const auto begin = std::chrono::steady_clock::now();
   start.logits = model.forward(promptIds, start.cache, LogitsMode::kLast,
                                observers.empty() ? nullptr : &observers);
   start.prefillSeconds = secondsSince(begin);
-  // Untracked: the slots still stand for their tokens, with no attention.
-  if (!track) start.map.appendTokens(0, start.cache.length());
   return start;
 }
 
 DecodeStart startFrom(const PrefillState& state, GqaReduction reduction) {
-  return {state.cache.clone(), state.map(reduction), state.lastLogits, state.prefillSeconds,
-          std::nullopt};
+  return {state.cache(reduction).clone(), state.lastLogits, state.prefillSeconds, std::nullopt};
 }
 
 const CompressionReport& compressPrompt(DecodeStart& start, const CompressionParams& params,
@@ -53,10 +49,10 @@ const CompressionReport& compressPrompt(DecodeStart& start, const CompressionPar
   if (policy) {
     for (int l = 0; l < start.cache.nLayers(); ++l) {
       if (keepGoing && !keepGoing()) throw KvsError("cancelled");
-      policy->compressLayer(start.cache, start.map, l);
+      policy->compressLayer(start.cache, l);
     }
   }
-  start.compressed = describeCompressedCache(start.cache, start.map, secondsSince(begin));
+  start.compressed = describeCompressedCache(start.cache, secondsSince(begin));
   return *start.compressed;
 }
 
@@ -68,21 +64,21 @@ DecodeResult decode(const LlamaModel& model, DecodeStart start, const Generation
   TORCH_CHECK(!hooks.forced || !hooks.forced->empty(), "decode: no forced tokens");
   if (!start.compressed) compressPrompt(start, params, hooks.keepGoing);
   KvCache& cache = start.cache;
-  SlotMap& map = start.map;
   DecodeResult result;
   result.prefillSeconds = start.prefillSeconds;
   result.compression = std::move(*start.compressed);
   DecodeCompressor compressor(params);
   compressor.start(cache);
   const auto recordBytes = [&] {
-    result.bytesPerStep.push_back(cache.bytes());
-    result.fullBytesPerStep.push_back(cache.fullAllocatedBytes());
+    const CacheMemory memory = cache.memory();
+    result.bytesPerStep.push_back(memory.allocated);
+    result.fullBytesPerStep.push_back(memory.fullAllocated);
   };
   recordBytes();
 
   // The full cache needs no accumulated attention; tracking it costs decode speed.
   const bool track = compresses(params) || hooks.trackAttention;
-  AttentionTracker tracker(map, model.config().groupSize(), params.gqaReduction);
+  AttentionTracker tracker(cache, model.config().groupSize(), params.gqaReduction);
   ObserverList observers({track ? &tracker : nullptr, hooks.observer});
   LayerObserver* observer = observers.empty() ? nullptr : &observers;
   Sampler sampler(request.sampling);
@@ -112,17 +108,12 @@ DecodeResult decode(const LlamaModel& model, DecodeStart start, const Generation
     if (pos >= request.steps || (hooks.forced && t + 1 >= hooks.forced->size())) break;
     logits = model.forward({token}, cache, LogitsMode::kLast, observer);
     ++result.decodeForwardPasses;
-    compressor.afterStep(cache, map);
+    compressor.afterStep(cache);
     recordBytes();
   }
   result.decodeSeconds = secondsSince(begin);
-  // Decode steps without tracking still hold their tokens' slots, with no attention.
-  if (!track) map.appendTokens(P, cache.length() - P);
-  result.slotMap = std::move(map);
-  result.finalBytes = cache.bytes();
-  result.finalUsedBytes = cache.usedBytes();
-  result.finalFullBytes = cache.fullBytes();
-  result.peakBytes = cache.peakBytes();
+  result.memory = cache.memory();
+  result.cells = std::move(cache).cellMap();
   return result;
 }
 

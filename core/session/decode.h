@@ -3,7 +3,7 @@
 // variants, comparison (free and teacher-forced), recording and evaluation all start from a
 // prompt's cache and call decode() with hooks, rather than writing their own loop.
 //
-//   DecodeStart (cache + slot map + last logits of a prompt of P tokens)
+//   DecodeStart (cache with its cells + last logits of a prompt of P tokens)
 //     -> compressPrompt (the compression step, once)          -> CompressionReport
 //     -> token 0 from the prompt's logits, then one forward pass per position P .. steps-1,
 //        each followed by decode-time compression (DecodeCompressor) -> DecodeResult
@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "cache/kv_cache.h"
-#include "cache/slot_map.h"
 #include "compress/compression_params.h"
 #include "session/compression_report.h"
 #include "session/prefill_state.h"
@@ -29,8 +28,8 @@ class LlamaModel;
 
 // A prompt's state to decode from; decode() consumes it.
 struct DecodeStart {
-  KvCache cache;      // keys after RoPE and values, [Hkv, P, D] per layer
-  SlotMap map;        // the cache's slots, with the prompt's accumulated attention (or zeros)
+  KvCache cache;      // keys after RoPE and values, [Hkv, P, D] per layer; its cells carry the
+                      // prompt's accumulated attention (or zeros)
   at::Tensor logits;  // [V] of the last prompt token
   double prefillSeconds = 0;
   // Set by compressPrompt: the params were applied, so decode() does not compress again (a start
@@ -41,7 +40,7 @@ struct DecodeStart {
   DecodeStart clone() const;
 };
 
-// Runs the prompt on an empty cache. track: accumulate the prompt's attention into the map under
+// Runs the prompt on an empty cache. track: accumulate the prompt's attention into the cells under
 // `reduction` (the policies that need it); otherwise every slot's attention stays 0 (cheaper).
 // observer (e.g. a recorder) sees the prompt's taps after the tracker.
 DecodeStart prefillStart(const LlamaModel& model, const std::vector<int>& promptIds,
@@ -76,13 +75,10 @@ struct DecodeResult {
   CompressionReport compression;  // right after the prompt was compressed
   // Cache bytes allocated after compression (index 0) and after each decode step; and what a
   // never-compressed cache would have allocated at each of those points (growth headroom in
-  // both, KvCache::fullAllocatedBytes).
+  // both, CacheMemory::fullAllocated).
   std::vector<int64_t> bytesPerStep, fullBytesPerStep;
-  SlotMap slotMap;             // at the end (decode steps without tracking: attention 0)
-  int64_t finalBytes = 0;      // held at the end (allocated, with padding and growth headroom)
-  int64_t finalUsedBytes = 0;  // of the slots held at the end
-  int64_t finalFullBytes = 0;  // a full cache of every token at the end
-  int64_t peakBytes = 0;       // the most the cache held, its prompt's prefill included
+  SlotMap cells;       // the cache's cells at the end (decode steps without tracking: attention 0)
+  CacheMemory memory;  // at the end; peak includes the prompt's prefill
   std::vector<at::Tensor> logProbs;  // with keepLogProbs: [V] per chosen token, CPU double
 
   double decodeTokensPerSecond() const {

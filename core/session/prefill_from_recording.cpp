@@ -4,7 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cache/attention_tracker.h"
 #include "compress/merging_sets.h"
 #include "util/error.h"
 
@@ -56,7 +55,8 @@ RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGo
               " of the prompt's " + std::to_string(P) +
               " tokens (it was cut short), so its prompt cannot be shown; record it again");
   const std::vector<int> ids(info.tokenIds.begin(), info.tokenIds.begin() + P);
-  RecordedPrefill out{PrefillState{ids, KvCache(c), {}, {}, {}, {}, {}, 0}, c};
+  RecordedPrefill out{PrefillState{ids, {KvCache(c), KvCache(c), KvCache(c)}, {}, {}, {}, {}, 0},
+                      c};
   PrefillState& s = out.state;
   out.hasKeysPreRope = reader.has(StateSource::kKeysPrerope);
   out.hasValues = reader.has(StateSource::kValues);
@@ -69,30 +69,26 @@ RecordedPrefill prefillFromRecording(const RecordingReader& reader, const KeepGo
   // the matrices themselves are kept only within the live prefill's limit.
   const bool keepAttention =
       int64_t(c.nLayers) * c.nHeads * int64_t(P) * P * 4 <= attentionLimitBytes;
-  std::vector<AttentionTracker> trackers;
-  trackers.reserve(3);
-  for (int r = 0; r < 3; ++r) {
-    s.maps[r].reset(c.nLayers, c.nKvHeads);
-    trackers.emplace_back(s.maps[r], c.groupSize(), static_cast<GqaReduction>(r));
-    trackers.back().beginForward(0, P);
-  }
-  s.cache.beginAppend(P);
+  PromptAttention gathered(c.groupSize());
+  KvCache& cache = s.caches[0];
+  cache.beginAppend(P);
   for (int l = 0; l < c.nLayers; ++l) {
     if (keepGoing && !keepGoing()) throw KvsError("cancelled");
     const at::Tensor k = prompt(StateSource::kKeys, l);
     const at::Tensor v = out.hasValues ? prompt(StateSource::kValues, l) : at::zeros_like(k);
-    s.cache.write(l, k.transpose(0, 1), v.transpose(0, 1));  // [P, Hkv, D] each
+    cache.write(l, k.transpose(0, 1), v.transpose(0, 1));  // [P, Hkv, D] each
     if (out.hasKeysPreRope) s.keysPreRope.push_back(prompt(StateSource::kKeysPrerope, l));
     if (out.hasAttention) {
       const at::Tensor attention = reader.attention(l);  // [Hq, P, P]
-      for (auto& t : trackers) t.onTensor(l, "attn", attention);
+      gathered.add(l, attention);
       if (keepAttention) s.attention.push_back(attention);
     }
     std::vector<std::vector<float>> heads;
     for (int h = 0; h < c.nKvHeads; ++h) heads.push_back(adjacentCosine(k[h]));
     s.adjacentCos.push_back(std::move(heads));
   }
-  s.cache.commit();
+  cache.commit();
+  gathered.install(s);
 
   return out;
 }

@@ -4,7 +4,7 @@
 // model. Only the prompt's P positions are used, as a live prefill holds.
 //
 // What the file lacks stays empty or zero: keysPreRope without --record-keys-prerope, attention
-// without --record-attention (the accumulated attention in maps, which H2O and KVMerger's
+// without --record-attention (the cells' accumulated attention, which H2O and KVMerger's
 // protected tokens use, is then zero), values are zeros without --record-values. `recorded`
 // says which; the caller turns a missing source into a message.
 

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "cache/kv_cache.h"
-#include "cache/slot_map.h"
 #include "compress/compression_params.h"
 
 namespace kvs {
@@ -20,10 +19,10 @@ class LayerObserver;
 
 struct PrefillState {
   std::vector<int> promptIds;  // BOS included, T of them
-  KvCache cache;               // full: keys after RoPE and values, [Hkv, T, D] per layer
-  // Accumulated attention of the prompt, one SlotMap per GqaReduction (mean, sum, max), so the
-  // reduction is a parameter like any other.
-  std::array<SlotMap, 3> maps;
+  // The full cache (keys after RoPE and values, [Hkv, T, D] per layer) once per GqaReduction
+  // (mean, sum, max): the three share their storage and differ only in their cells' accumulated
+  // attention, so the reduction is a parameter like any other.
+  std::array<KvCache, 3> caches;
   at::Tensor lastLogits;                // [V] of the last prompt token
   std::vector<at::Tensor> keysPreRope;  // [L] of [Hkv, T, D]
   std::vector<at::Tensor> attention;    // [L] of [Hq, T, T]; empty when over the memory limit
@@ -33,7 +32,23 @@ struct PrefillState {
   double prefillSeconds = 0;
 
   int tokens() const { return static_cast<int>(promptIds.size()); }
-  const SlotMap& map(GqaReduction r) const { return maps[static_cast<int>(r)]; }
+  const KvCache& cache(GqaReduction r = GqaReduction::kMean) const {
+    return caches[static_cast<int>(r)];
+  }
+};
+
+// The prompt's accumulated attention under every GqaReduction, gathered from the "attn" taps of
+// the one forward pass of a prefill ([Hq, T, T] per layer) and set into the state's caches after
+// it: caches[0] holds the prompt, the other two become copies sharing its storage.
+class PromptAttention {
+ public:
+  explicit PromptAttention(int groupSize) : groupSize_(groupSize) {}
+  void add(int layer, const at::Tensor& attention);
+  void install(PrefillState& state) const;
+
+ private:
+  int groupSize_;
+  std::array<std::vector<at::Tensor>, 3> perLayer_;  // [reduction][L] of [Hkv, T]
 };
 
 // Called once per layer of the prefill; false cancels (KvsError "cancelled").

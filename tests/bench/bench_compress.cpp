@@ -66,7 +66,7 @@ kvs::ModelConfig configOf(const Shape& s) {
 }
 
 // Keys: a per-head offset plus a random walk along the tokens, so neighbours are similar.
-void fillCache(kvs::KvCache& cache, kvs::SlotMap& map, const Shape& s) {
+void fillCache(kvs::KvCache& cache, const Shape& s) {
   cache.beginAppend(s.tokens);
   for (int l = 0; l < s.layers; ++l) {
     const at::Tensor keys = at::randn({s.tokens, s.heads, s.headDim})
@@ -76,12 +76,8 @@ void fillCache(kvs::KvCache& cache, kvs::SlotMap& map, const Shape& s) {
     cache.write(l, keys, at::randn({s.tokens, s.heads, s.headDim}));
   }
   cache.commit();
-  map.reset(s.layers, s.heads);
-  map.appendTokens(0, s.tokens);
-  for (auto& layer : map.slots) {
-    for (auto& head : layer) {
-      for (auto& slot : head) slot.attention = std::rand() / double(RAND_MAX);
-    }
+  for (int l = 0; l < s.layers; ++l) {
+    cache.setAttention(l, at::rand({s.heads, s.tokens}, at::kDouble));
   }
 }
 
@@ -103,15 +99,14 @@ int main(int argc, char** argv) {
   const kvs::ModelConfig config = configOf(shape);
 
   kvs::KvCache base(config);
-  kvs::SlotMap baseMap;
-  fillCache(base, baseMap, shape);
-  const int64_t layerBytes = base.layerBytes(0);
+  fillCache(base, shape);
+  const int64_t layerBytes = base.memory().layerAllocated[0];
   std::printf("# KV Studio compression benchmark\n\n");
   std::printf(
       "- Cache: %d layers x %d KV heads x %d tokens x head dim %d, float32: %.2f GiB "
       "(one layer's K+V: %.1f MiB)\n",
-      shape.layers, shape.heads, shape.tokens, shape.headDim, base.bytes() / 1073741824.0,
-      layerBytes / 1048576.0);
+      shape.layers, shape.heads, shape.tokens, shape.headDim,
+      base.memory().allocated / 1073741824.0, layerBytes / 1048576.0);
   std::printf("- Threads: %s\n\n", kvs::describe(kvs::currentThreads()).c_str());
   std::printf(
       "| policy (50%%) | seconds | planning s | rewriting s | slots kept | peak extra MiB | extra "
@@ -121,7 +116,6 @@ int main(int argc, char** argv) {
   for (const std::string method : {"streaming", "h2o", "cam", "kvmerger"}) {
     if (!only.empty() && only != method) continue;
     kvs::KvCache cache = base.clone();
-    kvs::SlotMap map = baseMap;
     kvs::CompressionParams p;
     p.method = method;
     p.budget = 0.5;
@@ -132,9 +126,9 @@ int main(int argc, char** argv) {
     double planning = 0, rewriting = 0;
     for (int l = 0; l < shape.layers; ++l) {
       const auto start = Clock::now();
-      const std::vector<kvs::HeadPlan> heads = policy->planLayer(cache, map, l);
+      const std::vector<kvs::HeadPlan> heads = policy->planLayer(cache, l);
       const auto planned = Clock::now();
-      kvs::applyLayerPlan(heads, l, cache, map, 0, p.logBias);
+      kvs::applyLayerPlan(heads, l, cache, 0, p.logBias);
       planning += std::chrono::duration<double>(planned - start).count();
       rewriting += since(planned);
     }
@@ -168,13 +162,11 @@ int main(int argc, char** argv) {
   // slots per head.
   auto prefilled = [&](int promptTokens, const kvs::CompressionParams* params) {
     kvs::KvCache cache = model.makeCache();
-    kvs::SlotMap map;
-    map.reset(mc.nLayers, mc.nKvHeads);
-    kvs::AttentionTracker tracker(map, 1, kvs::GqaReduction::kMean);
+    kvs::AttentionTracker tracker(cache, 1, kvs::GqaReduction::kMean);
     std::vector<int> prompt(promptTokens);
     for (int i = 0; i < promptTokens; ++i) prompt[i] = (i * 37) % mc.vocabSize;
     model.forward(prompt, cache, kvs::LogitsMode::kLast, params ? &tracker : nullptr);
-    if (params) kvs::makePolicy(*params)->compress(cache, map);
+    if (params) kvs::makePolicy(*params)->compress(cache);
     return cache;
   };
   kvs::CompressionParams half;
@@ -207,13 +199,16 @@ int main(int argc, char** argv) {
   int64_t unevenSlots = 0;
   for (int l = 0; l < mc.nLayers; ++l) {
     std::vector<at::Tensor> k, v;
+    kvs::LayerCells cells;
     for (int h = 0; h < mc.nKvHeads; ++h) {
       const int n = h == 0 ? 700 : 300 + static_cast<int>(rng() % 401);
       unevenSlots += n;
       k.push_back(uneven.keys(l)[h].narrow(0, 0, n).clone());
       v.push_back(uneven.values(l)[h].narrow(0, 0, n).clone());
+      const auto& all = uneven.cells(l, h);
+      cells.heads.emplace_back(all.begin(), all.begin() + n);
     }
-    uneven.replaceLayer(l, k, v);
+    uneven.replaceLayer(l, k, v, std::move(cells));
   }
   const int meanSlots = static_cast<int>(unevenSlots / (mc.nLayers * mc.nKvHeads));
   kvs::KvCache sameSlots = prefilled(meanSlots, nullptr), padded = prefilled(700, nullptr);

@@ -109,7 +109,7 @@ int measure(const Options& o) {
       "| %s | %.2f B | %s | %.2f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f | %.3f |\n",
       o.shape.c_str(), c.parameterCount() / 1e9, o.dtype.c_str(), weightsGiB, o.generateSeconds,
       loadSeconds, afterLoad - before, peak, peak / weightsGiB, prefillSeconds,
-      o.decodeSteps / decodeSeconds, cache.bytes() / 1073741824.0);
+      o.decodeSteps / decodeSeconds, cache.memory().allocated / 1073741824.0);
   return 0;
 }
 

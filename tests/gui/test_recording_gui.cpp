@@ -150,7 +150,7 @@ void TestRecordingGui::recordedRunMatchesPrefillAndCli() {
   QVERIFY(ids == tokenizer.encode(kPrompt.toStdString(), true));
   const kvs::PrefillState state = kvs::prefillPrompt(*model, ids);
   const at::Tensor keys = gui.states(kvs::StateSource::kKeys, 0);  // [Hkv, T, D]
-  QVERIFY(at::equal(keys.narrow(1, 0, P), state.cache.keys(0).narrow(1, 0, P)));
+  QVERIFY(at::equal(keys.narrow(1, 0, P), state.cache().keys(0).narrow(1, 0, P)));
 
   // The CLI's recording of the same greedy run holds the same tokens and states.
   const QString cliPath = files_.filePath("cli.h5");

@@ -67,7 +67,7 @@ TEST_P(DecodeCompressionMatrix, RunsToTheEndWithinTheBudget) {
   for (const auto& layer : r.compression.slots) {
     for (int s : layer) target = std::max(target, s);
   }
-  for (const auto& layer : r.slotMap.slots) {
+  for (const auto& layer : r.cells.slots) {
     for (const auto& head : layer) EXPECT_LE(static_cast<int>(head.size()), target + chunk);
   }
 }

@@ -15,6 +15,9 @@
 namespace kvs::test {
 namespace {
 
+// The stories260K fixture under this file's suite name.
+class DecodePath : public Stories {};
+
 // The settings every check runs: no compression, compression of the prompt only, and compression
 // while decoding (which re-compresses between steps).
 std::vector<CompressionParams> settings() {
@@ -35,21 +38,21 @@ void expectSameRun(const DecodeResult& a, const DecodeResult& b, const std::stri
   EXPECT_EQ(a.compression.bytes, b.compression.bytes) << what;
   EXPECT_EQ(a.bytesPerStep, b.bytesPerStep) << what;
   EXPECT_EQ(a.fullBytesPerStep, b.fullBytesPerStep) << what;
-  EXPECT_EQ(a.finalBytes, b.finalBytes) << what;
-  EXPECT_EQ(a.finalUsedBytes, b.finalUsedBytes) << what;
-  ASSERT_EQ(a.slotMap.layers(), b.slotMap.layers()) << what;
-  for (int l = 0; l < a.slotMap.layers(); ++l) {
-    for (int h = 0; h < a.slotMap.kvHeads(); ++h) {
-      ASSERT_EQ(a.slotMap.head(l, h).size(), b.slotMap.head(l, h).size()) << what;
-      for (size_t s = 0; s < a.slotMap.head(l, h).size(); ++s) {
-        EXPECT_EQ(a.slotMap.head(l, h)[s].first, b.slotMap.head(l, h)[s].first) << what;
-        EXPECT_EQ(a.slotMap.head(l, h)[s].count, b.slotMap.head(l, h)[s].count) << what;
+  EXPECT_EQ(a.memory.allocated, b.memory.allocated) << what;
+  EXPECT_EQ(a.memory.used, b.memory.used) << what;
+  ASSERT_EQ(a.cells.layers(), b.cells.layers()) << what;
+  for (int l = 0; l < a.cells.layers(); ++l) {
+    for (int h = 0; h < a.cells.kvHeads(); ++h) {
+      ASSERT_EQ(a.cells.head(l, h).size(), b.cells.head(l, h).size()) << what;
+      for (size_t s = 0; s < a.cells.head(l, h).size(); ++s) {
+        EXPECT_EQ(a.cells.head(l, h)[s].first, b.cells.head(l, h)[s].first) << what;
+        EXPECT_EQ(a.cells.head(l, h)[s].count, b.cells.head(l, h)[s].count) << what;
       }
     }
   }
 }
 
-TEST_F(Stories, GenerateRunVariantAndFromStateDecodeAlike) {
+TEST_F(DecodePath, GenerateRunVariantAndFromStateDecodeAlike) {
   const GenerationRequest request = greedyRequest(tokenizer(), 160);
   const PrefillState state = prefillPrompt(model(), request.promptIds);
   const DecodeResult plain = generate(model(), request);
@@ -60,13 +63,13 @@ TEST_F(Stories, GenerateRunVariantAndFromStateDecodeAlike) {
     expectSameRun(scratch, kept, p.method + " from scratch vs from the kept prefill");
     // Every slot map covers every token the cache saw (untracked steps included).
     int covered = 0;
-    for (const Slot& s : kept.slotMap.head(0, 0)) covered += s.count;
+    for (const Slot& s : kept.cells.head(0, 0)) covered += s.count;
     if (!compresses(p)) EXPECT_EQ(covered, request.steps) << p.method;
     EXPECT_EQ(kept.bytesPerStep.size(), kept.generatedIds.size()) << p.method;
   }
 }
 
-TEST_F(Stories, SampledDecodingDrawsInTheSameOrderFromAKeptPrefill) {
+TEST_F(DecodePath, SampledDecodingDrawsInTheSameOrderFromAKeptPrefill) {
   GenerationRequest request = greedyRequest(tokenizer(), 120);
   request.sampling = {1.0f, 0.9f, 77};
   const PrefillState state = prefillPrompt(model(), request.promptIds);
@@ -77,7 +80,7 @@ TEST_F(Stories, SampledDecodingDrawsInTheSameOrderFromAKeptPrefill) {
   }
 }
 
-TEST_F(Stories, TeacherForcingOnTheFreeTokensIsTheFreeRun) {
+TEST_F(DecodePath, TeacherForcingOnTheFreeTokensIsTheFreeRun) {
   GenerationRequest request = greedyRequest(tokenizer(), 150);
   request.stopIds.clear();  // compare's request: every step runs
   for (const CompressionParams& p : settings()) {
@@ -98,7 +101,7 @@ TEST_F(Stories, TeacherForcingOnTheFreeTokensIsTheFreeRun) {
   }
 }
 
-TEST_F(Stories, ACompressedStartDecodesTwiceAlike) {
+TEST_F(DecodePath, ACompressedStartDecodesTwiceAlike) {
   // compare compresses once and decodes the start twice (free, forced): the copy must not share
   // storage with the first decode.
   const GenerationRequest request = greedyRequest(tokenizer(), 140);
@@ -112,7 +115,7 @@ TEST_F(Stories, ACompressedStartDecodesTwiceAlike) {
   EXPECT_EQ(first.generatedIds, runVariant(model(), request, kvmerger(0.5)).generatedIds);
 }
 
-TEST_F(Stories, CompareRowsAreTheVariantsDecodedAlone) {
+TEST_F(DecodePath, CompareRowsAreTheVariantsDecodedAlone) {
   GenerationRequest request = greedyRequest(tokenizer(), 140);
   request.stopIds.clear();
   const auto rows = compareVariants(model(), request.promptIds, request.steps, settings());
@@ -125,7 +128,7 @@ TEST_F(Stories, CompareRowsAreTheVariantsDecodedAlone) {
   }
 }
 
-TEST_F(Stories, SessionRunsTheSameDecodeAsTheFreeFunctions) {
+TEST_F(DecodePath, SessionRunsTheSameDecodeAsTheFreeFunctions) {
   const auto session =
       Session::open(modelPath("stories260K.bin"), LoadOptions{}, modelPath("tok512.model"));
   PromptSpec spec;
@@ -142,7 +145,7 @@ TEST_F(Stories, SessionRunsTheSameDecodeAsTheFreeFunctions) {
   }
 }
 
-TEST_F(Stories, MakeRequestChecksOnceInTheCallersTerms) {
+TEST_F(DecodePath, MakeRequestChecksOnceInTheCallersTerms) {
   const auto check = [&](PromptSpec spec) {
     return errorOf([&] { makeRequest(model(), tokenizer(), spec); });
   };

@@ -22,6 +22,9 @@
 namespace kvs::test {
 namespace {
 
+// The stories260K fixture under this file's suite name.
+class HalfPrecisionModels : public Stories {};
+
 struct DtypeCase {
   std::string name;
   std::optional<at::ScalarType> dtype, kvDtype;
@@ -73,7 +76,7 @@ INSTANTIATE_TEST_SUITE_P(
                       DtypeCase{"fp32_kv_bf16", std::nullopt, at::kBFloat16, 0.25f, 0.95}),
     [](const auto& info) { return info.param.name; });
 
-TEST_F(Stories, HalfPrecisionModelsReportTheirDtypesAndMemory) {
+TEST_F(HalfPrecisionModels, ReportTheirDtypesAndMemory) {
   LoadOptions options;
   options.dtype = at::kHalf;
   const auto fp16 = loadModel(modelPath("stories260K.bin"), options);
@@ -83,8 +86,8 @@ TEST_F(Stories, HalfPrecisionModelsReportTheirDtypesAndMemory) {
   EXPECT_EQ(fp16->weightBytes() * 2, model().weightBytes());
   KvCache cache = fp16->makeCache();
   fp16->forward({1, 403, 407, 261}, cache);
-  EXPECT_EQ(cache.bytes(), fp16->config().kvBytesPerToken(2) * 4);
-  EXPECT_EQ(cache.fullBytes(), fp16->config().kvBytesPerToken(2) * 4);
+  EXPECT_EQ(cache.memory().allocated, fp16->config().kvBytesPerToken(2) * 4);
+  EXPECT_EQ(cache.memory().full, fp16->config().kvBytesPerToken(2) * 4);
 }
 
 class HalfCacheMethods

@@ -12,6 +12,9 @@
 namespace kvs::test {
 namespace {
 
+// The stories260K fixture under this file's suite name.
+class GoldenDump : public Stories {};
+
 struct Dump {
   std::vector<int> inputs;                               // input token at each position
   std::vector<std::vector<std::pair<int, float>>> top5;  // per position
@@ -67,7 +70,7 @@ void expectMatchesDump(const at::Tensor& logits /*[20, V]*/, const KvCache& cach
   }
 }
 
-TEST_F(Stories, DumpHasTheExpectedContent) {
+TEST_F(GoldenDump, DumpHasTheExpectedContent) {
   const Dump d = readDump();
   ASSERT_EQ(d.top5.size(), 20u);
   ASSERT_EQ(d.keys.size(), 64u);  // 2 layers x 8 positions x 4 kv heads
@@ -75,14 +78,14 @@ TEST_F(Stories, DumpHasTheExpectedContent) {
             tokenizer().encode("Once upon a time"));
 }
 
-TEST_F(Stories, BatchedPrefillMatchesLlama2cDump) {
+TEST_F(GoldenDump, BatchedPrefillMatchesLlama2cDump) {
   const Dump d = readDump();
   KvCache cache = model().makeCache();
   const at::Tensor logits = model().forward(d.inputs, cache, LogitsMode::kAll);
   expectMatchesDump(logits, cache, d);
 }
 
-TEST_F(Stories, TokenByTokenMatchesLlama2cDump) {
+TEST_F(GoldenDump, TokenByTokenMatchesLlama2cDump) {
   const Dump d = readDump();
   KvCache cache = model().makeCache();
   std::vector<at::Tensor> rows;

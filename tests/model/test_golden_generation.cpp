@@ -9,6 +9,9 @@
 namespace kvs::test {
 namespace {
 
+// The stories260K fixture under this file's suite name.
+class Generation : public Stories {};
+
 struct GoldenCase {
   std::string name;    // file stem in tests/golden
   std::string prompt;  // empty: BOS only
@@ -49,7 +52,7 @@ INSTANTIATE_TEST_SUITE_P(
                       GoldenCase{"greedy_noprompt_n200", "", 200}),
     [](const auto& info) { return info.param.name; });
 
-TEST_F(Stories, GenerationStopsWhenTheCallbackSaysSo) {
+TEST_F(Generation, GenerationStopsWhenTheCallbackSaysSo) {
   GenerationRequest request;
   request.promptIds = tokenizer().encode("Once upon a time");
   request.steps = 100;
@@ -60,7 +63,7 @@ TEST_F(Stories, GenerationStopsWhenTheCallbackSaysSo) {
   EXPECT_EQ(result.generatedIds.size(), 3u);
 }
 
-TEST_F(Stories, SampledGenerationIsReproducibleWithASeed) {
+TEST_F(Generation, SampledGenerationIsReproducibleWithASeed) {
   GenerationRequest request;
   request.promptIds = tokenizer().encode("The little dog");
   request.steps = 60;

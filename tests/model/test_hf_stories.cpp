@@ -17,6 +17,9 @@
 namespace kvs::test {
 namespace {
 
+// The stories260K fixture under this file's suite name.
+class HfStoriesLoading : public Stories {};
+
 class HfStories : public Stories, public ::testing::WithParamInterface<int64_t> {};
 
 TEST_P(HfStories, SameLogitsAndGreedyTokensAsTheBin) {
@@ -53,7 +56,7 @@ TEST_P(HfStories, SameLogitsAndGreedyTokensAsTheBin) {
 }
 
 // Loading reports each layer and stops between layers when asked, for both formats.
-TEST_F(Stories, LoadingReportsLayersAndStops) {
+TEST_F(HfStoriesLoading, LoadingReportsLayersAndStops) {
   TempDir dir;
   const Llama2cCheckpoint bin = readLlama2cCheckpoint(modelPath("stories260K.bin"));
   const std::string folder = dir.file("stories260K-hf");

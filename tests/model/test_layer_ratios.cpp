@@ -14,7 +14,10 @@
 namespace kvs::test {
 namespace {
 
-TEST_F(Stories, KeptPrefillAndFreshForwardGiveTheSameLayerRatios) {
+// The stories260K fixture under this file's suite name.
+class LayerRatios : public Stories {};
+
+TEST_F(LayerRatios, KeptPrefillAndFreshForwardGiveTheSameLayerRatios) {
   const GenerationRequest r = greedyRequest(tokenizer(), 160);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
   ASSERT_FALSE(state.attention.empty());  // small enough to keep: the plain reference below
@@ -28,7 +31,7 @@ TEST_F(Stories, KeptPrefillAndFreshForwardGiveTheSameLayerRatios) {
     ASSERT_EQ(fresh.size(), kept.size());
     for (size_t l = 0; l < kept.size(); ++l) {
       const double plain = layerCompressionRatio(
-          state.cache.keys(int(l)),
+          state.cache().keys(int(l)),
           accumulatedAttention(state.attention[l], model().config().nKvHeads), t);
       EXPECT_NEAR(kept[l], plain, 1e-12) << "layer " << l << " eps " << eps;
       EXPECT_NEAR(fresh[l], plain, 1e-12) << "layer " << l << " eps " << eps;
@@ -39,7 +42,7 @@ TEST_F(Stories, KeptPrefillAndFreshForwardGiveTheSameLayerRatios) {
   }
 }
 
-TEST_F(Stories, PromptLayerRatiosCancel) {
+TEST_F(LayerRatios, PromptLayerRatiosCancel) {
   const GenerationRequest r = greedyRequest(tokenizer(), 60);
   int layers = 0;
   EXPECT_THROW(
@@ -50,7 +53,7 @@ TEST_F(Stories, PromptLayerRatiosCancel) {
   EXPECT_THROW(promptLayerRatios(model(), tooLong, MergeThresholds{}), KvsError);
 }
 
-TEST(LayerRatios, ThresholdsAreKVMergersWhateverTheMethod) {
+TEST_F(LayerRatios, ThresholdsAreKVMergersWhateverTheMethod) {
   CompressionParams p;  // full cache, 50% budget
   p.eps = 0.8;
   MergeThresholds t = thresholdsFor(p);
@@ -68,7 +71,7 @@ TEST(LayerRatios, ThresholdsAreKVMergersWhateverTheMethod) {
   EXPECT_DOUBLE_EQ(t.protectedRatio, 0);
 }
 
-TEST(LayerRatios, PromptsFileSkipsBlankAndCommentLines) {
+TEST_F(LayerRatios, PromptsFileSkipsBlankAndCommentLines) {
   TempDir dir;
   writeFile(dir.file("p.txt"), "# a comment\n\nOnce upon a time\n  \r\nThe end\n");
   EXPECT_EQ(readPromptsFile(dir.file("p.txt")),

@@ -20,6 +20,9 @@
 namespace kvs::test {
 namespace {
 
+// The stories260K fixture under this file's suite name.
+class PrefillFromRecording : public Stories {};
+
 RecordingMeta metaOf(const LlamaModel& model, const Tokenizer& tokenizer,
                      const std::vector<int>& ids) {
   RecordingMeta m;
@@ -31,7 +34,7 @@ RecordingMeta metaOf(const LlamaModel& model, const Tokenizer& tokenizer,
   return m;
 }
 
-TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
+TEST_F(PrefillFromRecording, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
   TempDir dir;
   RecordingOptions o;
   o.path = dir.file("run.h5");
@@ -51,7 +54,7 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
   hooks.observer = recorder.get();
   const DecodeResult decoded = runVariantFromState(model(), live, r, kvmerger, hooks);
   recorder->addVariant(
-      {variantName(kvmerger), kvmerger, decoded.generatedIds, &decoded.slotMap, "{}"});
+      {variantName(kvmerger), kvmerger, decoded.generatedIds, &decoded.cells, "{}"});
   recorder->finish();
   ASSERT_TRUE(recorder->ok()) << recorder->error();
   recorder.reset();
@@ -67,8 +70,8 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
   EXPECT_TRUE(opened.hasKeysPreRope && opened.hasValues && opened.hasAttention);
   EXPECT_EQ(s.promptIds, live.promptIds);
   for (int l = 0; l < model().config().nLayers; ++l) {
-    EXPECT_TRUE(at::equal(s.cache.keys(l), live.cache.keys(l).narrow(1, 0, P))) << l;
-    EXPECT_TRUE(at::equal(s.cache.values(l), live.cache.values(l).narrow(1, 0, P))) << l;
+    EXPECT_TRUE(at::equal(s.cache().keys(l), live.cache().keys(l).narrow(1, 0, P))) << l;
+    EXPECT_TRUE(at::equal(s.cache().values(l), live.cache().values(l).narrow(1, 0, P))) << l;
     EXPECT_TRUE(at::equal(s.keysPreRope[l], live.keysPreRope[l])) << l;
     EXPECT_TRUE(at::equal(s.attention[l], live.attention[l])) << l;
   }
@@ -76,8 +79,8 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
   for (int red = 0; red < 3; ++red) {
     for (int l = 0; l < model().config().nLayers; ++l) {
       for (int h = 0; h < model().config().nKvHeads; ++h) {
-        const auto& a = s.maps[red].head(l, h);
-        const auto& b = live.maps[red].head(l, h);
+        const auto& a = s.caches[red].cells(l, h);
+        const auto& b = live.caches[red].cells(l, h);
         ASSERT_EQ(a.size(), b.size());
         for (size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j].attention, b[j].attention, 1e-9);
       }
@@ -89,8 +92,8 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
   EXPECT_TRUE(lean.state.attention.empty());
   for (int l = 0; l < model().config().nLayers; ++l) {
     for (int h = 0; h < model().config().nKvHeads; ++h) {
-      const auto& a = lean.state.maps[1].head(l, h);
-      const auto& b = live.maps[1].head(l, h);
+      const auto& a = lean.state.caches[1].cells(l, h);
+      const auto& b = live.caches[1].cells(l, h);
       ASSERT_EQ(a.size(), b.size());
       for (size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j].attention, b[j].attention, 1e-9);
     }
@@ -112,7 +115,7 @@ TEST_F(Stories, APrefillRecordedWithItsDecodeOpensAsTheKeptState) {
   }
 }
 
-TEST_F(Stories, ARecordingWithKeysOnlyOpensWithWhatItHasAndStoppedPrefillsAreRefused) {
+TEST_F(PrefillFromRecording, ARecordingWithKeysOnlyOpensWithWhatItHasAndStoppedPrefillsAreRefused) {
   TempDir dir;
   RecordingOptions o;
   o.path = dir.file("keys.h5");

@@ -18,7 +18,10 @@
 namespace kvs::test {
 namespace {
 
-TEST_F(Stories, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
+// The stories260K fixture under this file's suite name.
+class KeptPrefill : public Stories {};
+
+TEST_F(KeptPrefill, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
   const GenerationRequest r = greedyRequest(tokenizer(), 160);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
   for (const CompressionParams& p : {CompressionParams{}, kvmerger(0.5), kvmerger(0.35)}) {
@@ -33,7 +36,7 @@ TEST_F(Stories, VariantsFromAKeptPrefillMatchVariantsRunFromScratch) {
 
 // The app's Compare starts from the kept prefill; it must measure exactly what the CLI's compare,
 // which runs the prompt itself, measures (also for a variant with another GQA reduction).
-TEST_F(Stories, CompareFromAKeptPrefillEqualsCompareFromScratch) {
+TEST_F(KeptPrefill, CompareFromAKeptPrefillEqualsCompareFromScratch) {
   const GenerationRequest r = greedyRequest(tokenizer(), 140);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
   CompressionParams h2oSum;
@@ -55,16 +58,16 @@ TEST_F(Stories, CompareFromAKeptPrefillEqualsCompareFromScratch) {
   EXPECT_GT(kept[2].meanKl, 0.0) << "a lossy variant: the comparison must be able to differ";
 }
 
-TEST_F(Stories, KeptPrefillIsNotChangedByTheVariantsDecodedFromIt) {
+TEST_F(KeptPrefill, KeptPrefillIsNotChangedByTheVariantsDecodedFromIt) {
   const GenerationRequest r = greedyRequest(tokenizer(), 120);
   const PrefillState state = prefillPrompt(model(), r.promptIds);
   const auto first = runVariantFromState(model(), state, r, kvmerger(0.5)).generatedIds;
   runVariantFromState(model(), state, r, kvmerger(0.35));
-  EXPECT_EQ(state.cache.slotCount(0, 0), state.tokens());
+  EXPECT_EQ(state.cache().slotCount(0, 0), state.tokens());
   EXPECT_EQ(runVariantFromState(model(), state, r, kvmerger(0.5)).generatedIds, first);
 }
 
-TEST_F(Stories, PrefillAndCompressionCancel) {
+TEST_F(KeptPrefill, PrefillAndCompressionCancel) {
   const GenerationRequest r = greedyRequest(tokenizer(), 120);
   int layers = 0;
   EXPECT_THROW(prefillPrompt(model(), r.promptIds, [&] { return ++layers < 2; }), KvsError);
@@ -81,7 +84,7 @@ TEST_F(Stories, PrefillAndCompressionCancel) {
 }
 
 // The layout duplicates the policy's set search on kept cosines; this guards the duplication.
-TEST_F(Stories, MergingLayoutMatchesTheKVMergerPlan) {
+TEST_F(KeptPrefill, MergingLayoutMatchesTheKVMergerPlan) {
   const PrefillState state = prefillPrompt(model(), greedyRequest(tokenizer(), 120).promptIds);
   for (bool exact : {true, false}) {
     for (MergeLayout shape : {MergeLayout::kPerHead, MergeLayout::kSharedPerLayer}) {
@@ -91,7 +94,7 @@ TEST_F(Stories, MergingLayoutMatchesTheKVMergerPlan) {
       p.eps = 0.6;
       const MergingLayout layout = computeMergingLayout(state, p);
       ASSERT_TRUE(layout.error.empty()) << layout.error;
-      const CompressionPlan plan = makePolicy(p)->plan(state.cache, state.map(p.gqaReduction));
+      const CompressionPlan plan = makePolicy(p)->plan(state.cache(p.gqaReduction));
       for (size_t l = 0; l < plan.layers.size(); ++l) {
         for (size_t h = 0; h < plan.layers[l].size(); ++h) {
           const auto& want = plan.layers[l][h].slots;
@@ -109,7 +112,7 @@ TEST_F(Stories, MergingLayoutMatchesTheKVMergerPlan) {
   }
 }
 
-TEST_F(Stories, LowerEpsMergesMoreAndBadSettingsReportErrors) {
+TEST_F(KeptPrefill, LowerEpsMergesMoreAndBadSettingsReportErrors) {
   const PrefillState state = prefillPrompt(model(), greedyRequest(tokenizer(), 120).promptIds);
   CompressionParams p = kvmerger(0.5);
   p.exactBudget = false;
@@ -132,7 +135,7 @@ TEST_F(Stories, LowerEpsMergesMoreAndBadSettingsReportErrors) {
   EXPECT_EQ(evicted.heads[0][0].slots.size(), size_t(h2o.targetSlots(state.tokens())));
 }
 
-TEST_F(Stories, SimilarityMatricesAreCosinesAndAttention) {
+TEST_F(KeptPrefill, SimilarityMatricesAreCosinesAndAttention) {
   const PrefillState state = prefillPrompt(model(), greedyRequest(tokenizer(), 120).promptIds);
   const int T = state.tokens();
   for (auto source :

@@ -15,7 +15,10 @@
 namespace kvs::test {
 namespace {
 
-TEST_F(Stories, KVMergerWithEpsAboveOneGeneratesExactlyTheFullCacheText) {
+// The stories260K fixture under this file's suite name.
+class Variants : public Stories {};
+
+TEST_F(Variants, KVMergerWithEpsAboveOneGeneratesExactlyTheFullCacheText) {
   const GenerationRequest request = greedyRequest(tokenizer(), 150);
   const DecodeResult full = runVariant(model(), request, CompressionParams{});
   CompressionParams p;
@@ -28,7 +31,7 @@ TEST_F(Stories, KVMergerWithEpsAboveOneGeneratesExactlyTheFullCacheText) {
   EXPECT_EQ(merged.compression.bytes, full.compression.bytes);
 }
 
-TEST_F(Stories, H2OWithTheWholeBudgetGeneratesExactlyTheFullCacheText) {
+TEST_F(Variants, H2OWithTheWholeBudgetGeneratesExactlyTheFullCacheText) {
   const GenerationRequest request = greedyRequest(tokenizer(), 120);
   CompressionParams p;
   p.method = "h2o";
@@ -37,9 +40,9 @@ TEST_F(Stories, H2OWithTheWholeBudgetGeneratesExactlyTheFullCacheText) {
             runVariant(model(), request, CompressionParams{}).generatedIds);
 }
 
-class StoriesMethods : public Stories, public ::testing::WithParamInterface<std::string> {};
+class VariantMethods : public Stories, public ::testing::WithParamInterface<std::string> {};
 
-TEST_P(StoriesMethods, HalvesTheCacheAndKeepsGenerating) {
+TEST_P(VariantMethods, HalvesTheCacheAndKeepsGenerating) {
   const GenerationRequest request = greedyRequest(tokenizer(), 150);
   const int T = static_cast<int>(request.promptIds.size());
   CompressionParams p;
@@ -54,11 +57,11 @@ TEST_P(StoriesMethods, HalvesTheCacheAndKeepsGenerating) {
     for (int s : layer) EXPECT_LE(s, (T + 1) / 2);
   }
   // After decoding, every head holds its compressed slots plus the decoded tokens.
-  EXPECT_EQ(r.slotMap.head(0, 0).size(), r.compression.slots[0][0] + (150 - T));
-  EXPECT_GT(r.slotMap.head(0, 0).back().attention, 0.0);
+  EXPECT_EQ(r.cells.head(0, 0).size(), r.compression.slots[0][0] + (150 - T));
+  EXPECT_GT(r.cells.head(0, 0).back().attention, 0.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, StoriesMethods,
+INSTANTIATE_TEST_SUITE_P(All, VariantMethods,
                          ::testing::Values("streaming", "h2o", "cam", "kvmerger"),
                          [](const auto& info) { return info.param; });
 
@@ -68,7 +71,7 @@ INSTANTIATE_TEST_SUITE_P(All, StoriesMethods,
 namespace kvs::test {
 namespace {
 
-TEST_F(Stories, CompareGivesZeroDivergenceForLosslessVariantsAndMoreForSmallerBudgets) {
+TEST_F(Variants, CompareGivesZeroDivergenceForLosslessVariantsAndMoreForSmallerBudgets) {
   const GenerationRequest request = greedyRequest(tokenizer(), 140);
   CompressionParams lossless;
   lossless.method = "kvmerger";
@@ -117,7 +120,7 @@ TEST_P(DecodeCompression, KeepsTheCacheAtItsCompressedSizeWhileDecoding) {
   const DecodeResult r = runVariant(model(), request, p);
   const int target = (T + 1) / 2;
   EXPECT_EQ(r.generatedIds.size(), static_cast<size_t>(200 - T + 1));
-  for (const auto& layer : r.slotMap.slots) {
+  for (const auto& layer : r.cells.slots) {
     for (const auto& head : layer) {
       EXPECT_LE(static_cast<int>(head.size()), target + p.decodeChunk - 1);
       EXPECT_EQ(head.back().last, 199);  // the newest position (steps - 1) is always kept
@@ -129,7 +132,7 @@ TEST_P(DecodeCompression, KeepsTheCacheAtItsCompressedSizeWhileDecoding) {
   // Without it the cache grows with every decoded token.
   p.decodeCompression = false;
   const DecodeResult grown = runVariant(model(), request, p);
-  EXPECT_GT(grown.finalBytes, r.finalBytes);
+  EXPECT_GT(grown.memory.allocated, r.memory.allocated);
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, DecodeCompression,
@@ -142,7 +145,7 @@ INSTANTIATE_TEST_SUITE_P(Methods, DecodeCompression,
 namespace kvs::test {
 namespace {
 
-TEST_F(Stories, CompareDecodesLikeGenerateWithDecodeCompression) {
+TEST_F(Variants, CompareDecodesLikeGenerateWithDecodeCompression) {
   const GenerationRequest request = greedyRequest(tokenizer(), 160);
   for (const std::string& method : {"h2o", "kvmerger"}) {
     CompressionParams p;
@@ -156,7 +159,7 @@ TEST_F(Stories, CompareDecodesLikeGenerateWithDecodeCompression) {
   }
 }
 
-TEST_F(Stories, DecodeCompressionWithSkippedLayersAndALargeChunkStaysWithinBounds) {
+TEST_F(Variants, DecodeCompressionWithSkippedLayersAndALargeChunkStaysWithinBounds) {
   const GenerationRequest request = greedyRequest(tokenizer(), 200);
   const int T = static_cast<int>(request.promptIds.size());
   CompressionParams p;
@@ -166,11 +169,11 @@ TEST_F(Stories, DecodeCompressionWithSkippedLayersAndALargeChunkStaysWithinBound
   p.decodeCompression = true;
   p.decodeChunk = 60;  // larger than the budget
   const DecodeResult r = runVariant(model(), request, p);
-  EXPECT_EQ(r.slotMap.head(0, 0).size(), 200u);  // the skipped layer stays full
+  EXPECT_EQ(r.cells.head(0, 0).size(), 200u);  // the skipped layer stays full
   for (int l = 1; l < 5; ++l) {
-    EXPECT_LE(static_cast<int>(r.slotMap.head(l, 0).size()), (T + 1) / 2 + 59) << "layer " << l;
+    EXPECT_LE(static_cast<int>(r.cells.head(l, 0).size()), (T + 1) / 2 + 59) << "layer " << l;
   }
-  EXPECT_LE(r.finalUsedBytes, r.finalBytes);
+  EXPECT_LE(r.memory.used, r.memory.allocated);
 }
 
 }  // namespace
@@ -189,7 +192,7 @@ struct LastKey : LayerObserver {
   }
 };
 
-TEST_F(Stories, StreamingWithCachePositionsRotatesTheNextTokenAfterTheLastSlot) {
+TEST_F(Variants, StreamingWithCachePositionsRotatesTheNextTokenAfterTheLastSlot) {
   // One decode step after compressing the P-token prompt to S slots: its key is rotated at
   // position S inside the cache (the authors' rolling RoPE), or at P (its own position).
   GenerationRequest request = greedyRequest(tokenizer(), 0);

@@ -1,6 +1,6 @@
 #pragma once
-// Hand-made caches for compression tests: a KvCache and SlotMap filled from K, V [L, Hkv, T, D]
-// and accumulated attention A [L, Hkv, T].
+// Hand-made caches for compression tests: a KvCache filled from K, V [L, Hkv, T, D], its cells'
+// accumulated attention from A [L, Hkv, T].
 
 #include <ATen/ATen.h>
 
@@ -16,10 +16,9 @@ inline ModelConfig compressionConfig(int T, int kvHeads = 2, int headDim = 4) {
   return c;
 }
 
-// A cache of T tokens with keys/values K, V [L, Hkv, T, D] and a SlotMap with attention A.
+// A cache of T tokens with keys/values K, V [L, Hkv, T, D] and accumulated attention A.
 struct CompressionFixture {
   KvCache cache;
-  SlotMap map;
   CompressionFixture(const ModelConfig& c, const at::Tensor& K, const at::Tensor& V,
                      const at::Tensor& A)
       : cache(c) {
@@ -27,17 +26,9 @@ struct CompressionFixture {
     cache.beginAppend(T);
     for (int l = 0; l < c.nLayers; ++l) cache.write(l, K[l].transpose(0, 1), V[l].transpose(0, 1));
     cache.commit();
-    map.reset(c.nLayers, c.nKvHeads);
-    map.appendTokens(0, T);
-    for (int l = 0; l < c.nLayers; ++l) {
-      for (int h = 0; h < c.nKvHeads; ++h) {
-        for (int t = 0; t < T; ++t) map.head(l, h)[t].attention = A[l][h][t].item<double>();
-      }
-    }
+    for (int l = 0; l < c.nLayers; ++l) cache.setAttention(l, A[l].to(at::kDouble));
   }
-  void compress(const CompressionParams& p) {
-    applyPlan(makePolicy(p)->plan(cache, map), cache, map);
-  }
+  void compress(const CompressionParams& p) { applyPlan(makePolicy(p)->plan(cache), cache); }
 };
 
 // CaM with 20 slots and a window of 4.

@@ -45,16 +45,14 @@ TEST(AttentionTracker, SumsAttentionOverQueriesAndReducesOverTheGroup) {
   const LlamaModel model(c, fuseWeights(c, randomWeights(c, 3)));
   for (GqaReduction reduction : {GqaReduction::kMean, GqaReduction::kSum, GqaReduction::kMax}) {
     KvCache cache = model.makeCache();
-    SlotMap map;
-    map.reset(2, 2);
-    AttentionTracker tracker(map, 2, reduction);
+    AttentionTracker tracker(cache, 2, reduction);
     AttentionCapture capture;
     Both both(tracker, capture);
     model.forward({1, 4, 6, 2, 9, 3}, cache, LogitsMode::kLast, &both);
     model.forward({7}, cache, LogitsMode::kLast, &both);
     model.forward({8}, cache, LogitsMode::kLast, &both);
     for (int l = 0; l < 2; ++l) {
-      ASSERT_EQ(map.head(l, 0).size(), 8u);
+      ASSERT_EQ(cache.cells(l, 0).size(), 8u);
       for (int h = 0; h < 2; ++h) {
         for (int j = 0; j < 8; ++j) {
           double expected = 0;
@@ -75,15 +73,15 @@ TEST(AttentionTracker, SumsAttentionOverQueriesAndReducesOverTheGroup) {
               break;  // max is taken per step, checked below
           }
           if (reduction != GqaReduction::kMax) {
-            EXPECT_NEAR(map.head(l, h)[j].attention, expected, 1e-5);
+            EXPECT_NEAR(cache.cells(l, h)[j].attention, expected, 1e-5);
           } else {
-            EXPECT_GE(map.head(l, h)[j].attention + 1e-6,
+            EXPECT_GE(cache.cells(l, h)[j].attention + 1e-6,
                       std::max(perQueryHead[0], perQueryHead[1]) / 8);
           }
         }
         // Each query's attention sums to 1 over slots: total = queries (x group for sum).
         double total = 0;
-        for (const Slot& s : map.head(l, h)) total += s.attention;
+        for (const Slot& s : cache.cells(l, h)) total += s.attention;
         if (reduction == GqaReduction::kMean) EXPECT_NEAR(total, 8.0, 1e-4);
         if (reduction == GqaReduction::kSum) EXPECT_NEAR(total, 16.0, 1e-4);
       }
@@ -97,20 +95,18 @@ TEST(AttentionTracker, FollowsSlotsOfHeadsWithDifferentLengths) {
   c.seqLen = 32;
   const LlamaModel model(c, fuseWeights(c, randomWeights(c, 4)));
   KvCache cache = model.makeCache();
-  SlotMap map;
-  map.reset(2, 2);
-  AttentionTracker tracker(map, 2, GqaReduction::kSum);
+  AttentionTracker tracker(cache, 2, GqaReduction::kSum);
   model.forward({1, 4, 6, 2, 9, 3, 5, 7}, cache, LogitsMode::kLast, &tracker);
   // Head 0 keeps 3 slots, head 1 keeps 6, in both layers.
   CompressionPlan plan;
   for (int l = 0; l < 2; ++l) {
-    plan.layers.push_back({HeadPlan::keep(map.head(l, 0), {0, 3, 7}),
-                           HeadPlan::keep(map.head(l, 1), {0, 1, 2, 5, 6, 7})});
+    plan.layers.push_back({HeadPlan::keep(cache.cells(l, 0), {0, 3, 7}),
+                           HeadPlan::keep(cache.cells(l, 1), {0, 1, 2, 5, 6, 7})});
   }
-  applyPlan(plan, cache, map);
+  applyPlan(plan, cache);
   std::vector<std::vector<double>> before(2);
   for (int h = 0; h < 2; ++h) {
-    for (const Slot& s : map.head(1, h)) before[h].push_back(s.attention);
+    for (const Slot& s : cache.cells(1, h)) before[h].push_back(s.attention);
   }
   AttentionCapture capture;
   Both both(tracker, capture);
@@ -118,7 +114,7 @@ TEST(AttentionTracker, FollowsSlotsOfHeadsWithDifferentLengths) {
   const at::Tensor attn = capture.attn[1][0];  // [Hq, 1, Tk = 6 + 1]
   ASSERT_EQ(attn.size(2), 7);
   for (int h = 0; h < 2; ++h) {
-    const auto& slots = map.head(1, h);
+    const auto& slots = cache.cells(1, h);
     ASSERT_EQ(slots.size(), h == 0 ? 4u : 7u);
     EXPECT_EQ(slots.back().first, 8);  // the new token, after the head's own slots
     double total = 0;

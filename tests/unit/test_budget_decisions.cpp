@@ -55,8 +55,8 @@ TEST(ExactBudget, ReportsTheLargestEpsAPlainSearchFinds) {
         if (c > eps && setsAt(cos, prot, c) <= 30) eps = c;
       }
       if (setsAt(cos, prot, 1.0001) <= 30) eps = 1.0001;
-      EXPECT_NEAR(f.map.decisions[l][h].eps, eps, 1e-6) << "layer " << l << " head " << h;
-      EXPECT_EQ(f.map.decisions[l][h].releasedProtected, 0);
+      EXPECT_NEAR(f.cache.decision(l, h).eps, eps, 1e-6) << "layer " << l << " head " << h;
+      EXPECT_EQ(f.cache.decision(l, h).releasedProtected, 0);
       EXPECT_EQ(f.cache.slotCount(l, h), setsAt(cos, prot, eps));
     }
   }
@@ -79,9 +79,9 @@ TEST(ExactBudget, ReleasesTheWeakestProtectionWhenScatteredProtectedTokensCannot
   for (int l = 0; l < 2; ++l) {
     for (int h = 0; h < 2; ++h) {
       EXPECT_LE(f.cache.slotCount(l, h), 12);
-      EXPECT_EQ(f.map.decisions[l][h].releasedProtected, 5) << "layer " << l << " head " << h;
+      EXPECT_EQ(f.cache.decision(l, h).releasedProtected, 5) << "layer " << l << " head " << h;
       std::vector<int> singletons;
-      for (const Slot& s : f.map.head(l, h)) {
+      for (const Slot& s : f.cache.cells(l, h)) {
         if (s.count == 1 && s.first >= 20) singletons.push_back(s.first);
       }
       for (int t : {30, 32, 34, 36, 38}) {

@@ -53,8 +53,15 @@ void checkCompressedAttention(int headDim, int promptLength, bool withBias = fal
     slots[{l, 1}] = {at::cat({K[1].narrow(0, 0, 1), merged, K[1].narrow(0, 5, T - 5)}),
                      at::cat({V[1].narrow(0, 0, 1), 4 * V[1].narrow(0, 1, 4).mean(0, true),
                               V[1].narrow(0, 5, T - 5)})};
+    LayerCells cells;  // the same slots' metadata: head 0's tokens, head 1's merged 1-4
+    cells.heads.resize(2);
+    for (int64_t i = 0; i < idx0.size(0); ++i) {
+      cells.heads[0].push_back(Slot::token(static_cast<int>(idx0[i].item<int64_t>())));
+    }
+    cells.heads[1] = {Slot::token(0), Slot{1, 4, 1, 4, 0.0}};
+    for (int t = 5; t < T; ++t) cells.heads[1].push_back(Slot::token(t));
     cache.replaceLayer(l, {slots[{l, 0}].first, slots[{l, 1}].first},
-                       {slots[{l, 0}].second, slots[{l, 1}].second});
+                       {slots[{l, 0}].second, slots[{l, 1}].second}, std::move(cells));
   }
   // Optional per-slot logit bias (KVMerger's +log(n)): log(4) on head 1's merged slot.
   std::map<std::pair<int, int>, at::Tensor> bias;  // [S] per (layer, head), for the naive side

@@ -108,7 +108,7 @@ TEST(KVMerger, SizeIsRecentPlusProtectedPlusSetsInTokenOrder) {
         if (!joins && !prot[i]) ++sets;
       }
       EXPECT_EQ(f.cache.slotCount(l, h), R + H + sets) << "layer " << l << " head " << h;
-      const auto& slots = f.map.head(l, h);
+      const auto& slots = f.cache.cells(l, h);
       for (size_t s = 1; s < slots.size(); ++s) EXPECT_EQ(slots[s].first, slots[s - 1].last + 1);
       EXPECT_EQ(slots.front().first, 0);
       EXPECT_EQ(slots.back().last, T - 1);
@@ -128,7 +128,7 @@ TEST(KVMerger, MergedSlotIsTheGaussianMixOfItsMembers) {
   CompressionParams p = kvmerger(0.5);
   p.sigma = 0.7;
   f.compress(p);
-  const auto& slots = f.map.head(0, 0);
+  const auto& slots = f.cache.cells(0, 0);
   for (size_t s = 0; s < slots.size(); ++s) {
     if (slots[s].count == 1) continue;
     std::vector<double> a;
@@ -156,7 +156,7 @@ TEST_P(EveryPolicy, MeetsItsBudgetExactlyAndFreesMemory) {
   for (double budget : {0.5, 0.35}) {
     CompressionFixture f(c, smoothKeys(2, 2, T, 4, 5), at::randn({2, 2, T, 4}),
                          at::rand({2, 2, T}));
-    const int64_t fullBytes = f.cache.bytes();
+    const int64_t fullBytes = f.cache.memory().allocated;
     CompressionParams p;
     p.method = GetParam();
     p.budget = budget;
@@ -168,8 +168,8 @@ TEST_P(EveryPolicy, MeetsItsBudgetExactlyAndFreesMemory) {
         EXPECT_GE(f.cache.slotCount(l, h), target - 2) << "exact budget should come close";
       }
     }
-    EXPECT_LT(f.cache.bytes(), fullBytes);
-    EXPECT_LE(f.cache.bytes(), fullBytes * (budget + 0.02));
+    EXPECT_LT(f.cache.memory().allocated, fullBytes);
+    EXPECT_LE(f.cache.memory().allocated, fullBytes * (budget + 0.02));
   }
   // absolute budgets
   CompressionFixture f(c, smoothKeys(2, 2, T, 4, 6), at::randn({2, 2, T, 4}), at::rand({2, 2, T}));
@@ -199,7 +199,7 @@ TEST(H2O, KeepsRecentAndHeaviestPerHead) {
   f.compress(p);
   auto positions = [&](int h) {
     std::vector<int> out;
-    for (const Slot& s : f.map.head(0, h)) out.push_back(s.first);
+    for (const Slot& s : f.cache.cells(0, h)) out.push_back(s.first);
     return out;
   };
   EXPECT_EQ(positions(0), (std::vector<int>{1, 3, 8, 9, 10, 11}));
@@ -214,7 +214,7 @@ TEST(CaM, MergesEvictedValuesLikeTheNaiveReference) {
   CompressionFixture f(compressionConfig(T, 1), smoothKeys(2, 1, T, 4, 7), V, at::ones({2, 1, T}));
   f.compress(camParams(1));
   std::vector<int> kept;
-  for (const Slot& s : f.map.head(0, 0)) kept.push_back(s.first);
+  for (const Slot& s : f.cache.cells(0, 0)) kept.push_back(s.first);
   ASSERT_EQ(kept.size(), 20u);
   at::Tensor expected = at::zeros({20, 4});
   for (size_t k = 0; k < kept.size(); ++k) expected[k] = V[0][0][kept[k]];
@@ -285,9 +285,9 @@ TEST(KVMerger, ASlotsOnlyPlanDrawsTheSameSlotsButCannotBeApplied) {
                        at::rand({2, 2, T}));
   CompressionParams p = kvmerger(0.5);
   const auto policy = makePolicy(p);
-  const CompressionPlan full = policy->plan(f.cache, f.map);
+  const CompressionPlan full = policy->plan(f.cache);
   policy->planSlotsOnly(true);
-  const CompressionPlan drawn = policy->plan(f.cache, f.map);
+  const CompressionPlan drawn = policy->plan(f.cache);
   for (int l = 0; l < 2; ++l) {
     for (int h = 0; h < 2; ++h) {
       const HeadPlan &a = full.layers[l][h], &b = drawn.layers[l][h];
@@ -300,7 +300,7 @@ TEST(KVMerger, ASlotsOnlyPlanDrawsTheSameSlotsButCannotBeApplied) {
       EXPECT_EQ(a.isProtected, b.isProtected);
     }
   }
-  EXPECT_THROW(applyPlan(drawn, f.cache, f.map), KvsError);
+  EXPECT_THROW(applyPlan(drawn, f.cache), KvsError);
 }
 
 TEST(Streaming, KeepsSinksAndRecentTokens) {
@@ -312,7 +312,7 @@ TEST(Streaming, KeepsSinksAndRecentTokens) {
   p.budgetTokens = 8;
   f.compress(p);
   std::vector<int> positions;
-  for (const Slot& s : f.map.head(1, 0)) positions.push_back(s.first);
+  for (const Slot& s : f.cache.cells(1, 0)) positions.push_back(s.first);
   EXPECT_EQ(positions, (std::vector<int>{0, 1, 2, 3, 16, 17, 18, 19}));
 }
 

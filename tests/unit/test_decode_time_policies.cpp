@@ -35,19 +35,19 @@ TEST(DecodeTimePolicies, DrawsIndependentlyAtEveryDecodeStep) {
     f.cache.beginAppend(1);
     for (int l = 0; l < 2; ++l) f.cache.write(l, at::randn({1, 1, 4}), at::randn({1, 1, 4}));
     f.cache.commit();
-    f.map.appendTokens(first + step, 1);
     for (int l = 0; l < 2; ++l) {
-      auto& slots = f.map.head(l, 0);
-      ASSERT_EQ(slots.size(), 9u);
-      slots[4].attention = 0.3;
-      for (int i = 5; i < 9; ++i) slots[i].attention = 1.0;
-      const std::vector<HeadPlan> plan = policy->planLayer(f.cache, f.map, l);
+      ASSERT_EQ(f.cache.slotCount(l, 0), 9);
+      at::Tensor attention = at::full({1, 9}, 1.0, at::kDouble);
+      for (int i = 0; i < 4; ++i) attention[0][i] = f.cache.cells(l, 0)[i].attention;
+      attention[0][4] = 0.3;
+      f.cache.setAttention(l, attention);
+      const std::vector<HeadPlan> plan = policy->planLayer(f.cache, l);
       ASSERT_EQ(plan[0].size(), 8);
       ++evicted;
       for (size_t e = 0; e < plan[0].source.size(); ++e) {
         if (plan[0].source[e] == 4) merged += plan[0].keyWeight[e] == 0.0f ? 1 : 0;
       }
-      applyLayerPlan(plan, l, f.cache, f.map);
+      applyLayerPlan(plan, l, f.cache);
     }
   }
   // 800 evictions: a standard deviation of 0.016 around 0.3.

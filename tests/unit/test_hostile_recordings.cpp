@@ -38,7 +38,10 @@ std::string record(const TempDir& dir, const std::string& name, bool withVariant
   for (int i = 0; i < kDecoded; ++i) recordForward(r, c, kPrompt + i, 1);
   SlotMap map;
   map.reset(c.nLayers, c.nKvHeads);
-  map.appendTokens(0, 4);
+  for (auto& layer : map.slots) {
+    for (auto& head : layer)
+      head = {Slot::token(0), Slot::token(1), Slot::token(2), Slot::token(3)};
+  }
   if (withVariant) {
     RecordedVariant v;
     v.name = "full";

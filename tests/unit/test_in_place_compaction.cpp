@@ -22,10 +22,9 @@ ModelConfig config(int layers, int kvHeads, int T, int headDim) {
   return c;
 }
 
-// A cache of T tokens with neighbour-correlated keys, and a SlotMap with random attention.
+// A cache of T tokens with neighbour-correlated keys, its cells with random attention.
 struct Prefilled {
   KvCache cache;
-  SlotMap map;
   // roundedTo: values drawn in float32, rounded to this dtype, stored as dtype (so a float32
   // cache can hold exactly what a bf16 one holds).
   Prefilled(const ModelConfig& c, int T, at::ScalarType dtype, uint64_t seed,
@@ -40,14 +39,8 @@ struct Prefilled {
       cache.write(l, k.to(roundedTo).to(dtype), v.to(roundedTo).to(dtype));
     }
     cache.commit();
-    map.reset(c.nLayers, H);
-    map.appendTokens(0, T);
     const at::Tensor a = at::rand({c.nLayers, H, T}, at::kDouble);
-    for (int l = 0; l < c.nLayers; ++l) {
-      for (int h = 0; h < H; ++h) {
-        for (int t = 0; t < T; ++t) map.head(l, h)[t].attention = a[l][h][t].item<double>();
-      }
-    }
+    for (int l = 0; l < c.nLayers; ++l) cache.setAttention(l, a[l]);
   }
 };
 
@@ -90,18 +83,16 @@ TEST_P(InPlaceCompaction, EqualsTheNewStoragePathAndKeepsTheStorage) {
   CompressionParams p;
   p.method = k.method;
   p.budget = 0.5;
-  const CompressionPlan plan = makePolicy(p)->plan(base.cache, base.map);
+  const CompressionPlan plan = makePolicy(p)->plan(base.cache);
 
   KvCache inPlace = base.cache.clone();
-  SlotMap inPlaceMap = base.map;
   std::vector<const void*> before;
   for (int l = 0; l < 2; ++l) before.push_back(inPlace.keys(l).data_ptr());
-  applyPlan(plan, inPlace, inPlaceMap);
+  applyPlan(plan, inPlace);
 
   KvCache general = base.cache.clone();
   const KvCache sharer = general;  // shares the storage, so `general` may not rewrite it
-  SlotMap generalMap = base.map;
-  applyPlan(plan, general, generalMap);
+  applyPlan(plan, general);
 
   expectSameLayers(inPlace, general);
   for (int l = 0; l < 2; ++l) {
@@ -112,8 +103,8 @@ TEST_P(InPlaceCompaction, EqualsTheNewStoragePathAndKeepsTheStorage) {
     EXPECT_TRUE(at::equal(sharer.keys(l), base.cache.keys(l))) << "a sharing copy was modified";
     EXPECT_TRUE(at::equal(sharer.values(l), base.cache.values(l)));
   }
-  EXPECT_LE(inPlace.bytes(), base.cache.bytes() * 0.5 + 1);
-  EXPECT_EQ(inPlace.bytes(), general.bytes());
+  EXPECT_LE(inPlace.memory().allocated, base.cache.memory().allocated * 0.5 + 1);
+  EXPECT_EQ(inPlace.memory().allocated, general.memory().allocated);
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, InPlaceCompaction,
@@ -142,14 +133,12 @@ TEST(HalfPrecisionMerge, NewStoragePathMergesInFloat32) {
       CompressionParams p;
       p.method = method;
       p.budget = 0.35;
-      const CompressionPlan plan = makePolicy(p)->plan(reference.cache, reference.map);
+      const CompressionPlan plan = makePolicy(p)->plan(reference.cache);
       KvCache exact = reference.cache.clone();
-      SlotMap exactMap = reference.map;
-      applyPlan(plan, exact, exactMap);
+      applyPlan(plan, exact);
       KvCache rounded = half.cache.clone();
       const KvCache sharer = rounded;  // shared storage: the new-storage path
-      SlotMap roundedMap = half.map;
-      applyPlan(plan, rounded, roundedMap);
+      applyPlan(plan, rounded);
       // Half an ulp relative to the value: 2^-11 for fp16 (10 mantissa bits), 2^-8 for bf16.
       const double halfUlp = dtype == at::kHalf ? 1.0 / 2048 : 1.0 / 256;
       for (int l = 0; l < 2; ++l) {
@@ -177,9 +166,6 @@ TEST(InPlaceCompactionPlan, HeadReadingBackwardsUsesItsOldRows) {
   const at::Tensor k = at::randn({T, 2, 128});
   cache.write(0, k, -k);
   cache.commit();
-  SlotMap map;
-  map.reset(1, 2);
-  map.appendTokens(0, T);
   std::vector<HeadPlan> heads(2);
   for (HeadPlan& p : heads) {
     p.addEntry(2, 1.0f, 1.0f);
@@ -189,7 +175,7 @@ TEST(InPlaceCompactionPlan, HeadReadingBackwardsUsesItsOldRows) {
     p.closeSlot(Slot::token(3));
   }
   const void* storage = cache.keys(0).data_ptr();
-  applyLayerPlan(heads, 0, cache, map);
+  applyLayerPlan(heads, 0, cache);
   EXPECT_EQ(cache.keys(0).data_ptr(), storage);
   for (int h = 0; h < 2; ++h) {
     const at::Tensor old = k.select(1, h);  // [T, 128]
@@ -210,16 +196,16 @@ int64_t residentBytes() {
 TEST(InPlaceCompactionMemory, ResidentMemoryDropsByWhatWasFreed) {
   const ModelConfig c = config(4, 16, 2000, 128);  // 4 layers x 31 MiB
   Prefilled f(c, 2000, at::kFloat, 4);
-  const int64_t held = f.cache.bytes(), before = residentBytes();
+  const int64_t held = f.cache.memory().allocated, before = residentBytes();
   CompressionParams p;
   p.method = "streaming";
   p.budget = 0.5;
-  makePolicy(p)->compress(f.cache, f.map);
-  const int64_t freed = held - f.cache.bytes(), dropped = before - residentBytes();
+  makePolicy(p)->compress(f.cache);
+  const int64_t freed = held - f.cache.memory().allocated, dropped = before - residentBytes();
   EXPECT_NEAR(static_cast<double>(freed) / held, 0.5, 0.01);
   // Allocator noise is a few MiB at most against 62 MiB freed.
   EXPECT_GT(dropped, freed * 0.8) << "freed " << freed << " bytes, resident fell by " << dropped;
-  EXPECT_EQ(f.cache.peakBytes(), held) << "no second copy of any layer";
+  EXPECT_EQ(f.cache.memory().peak, held) << "no second copy of any layer";
 }
 
 }  // namespace

@@ -122,7 +122,7 @@ void expectMergedHead(const CompressionFixture& f, int l, int h,
                       const std::vector<MergingSet>& sets, const Rows& K, const Rows& V,
                       const std::vector<double>& pivotA, const std::vector<double>& ownA,
                       const CompressionParams& p) {
-  const auto& slots = f.map.head(l, h);
+  const auto& slots = f.cache.cells(l, h);
   ASSERT_EQ(slots.size(), sets.size()) << "layer " << l << " head " << h;
   Rows keys, values;
   for (size_t s = 0; s < sets.size(); ++s) {
@@ -261,15 +261,13 @@ TEST(MethodReference, LogBiasEntersTheDecodeAttention) {
   for (at::Tensor* t : {&w.wq, &w.wk}) t->mul_(3.0);  // uneven attention
   const LlamaModel model(c, fuseWeights(c, w));
   KvCache cache = model.makeCache();
-  SlotMap map;
-  map.reset(2, 2);
-  AttentionTracker tracker(map, 2, GqaReduction::kMean);
+  AttentionTracker tracker(cache, 2, GqaReduction::kMean);
   std::vector<int> prompt;
   for (int i = 0; i < 20; ++i) prompt.push_back((i * 7 + 3) % c.vocabSize);
   model.forward(prompt, cache, LogitsMode::kLast, &tracker);
   CompressionParams p = kvmerger(0.5);
   p.logBias = true, p.scaleValues = false;
-  makePolicy(p)->compress(cache, map);
+  makePolicy(p)->compress(cache);
   KvCache held = cache.clone();  // the compressed slots, before decoding appends
   Taps taps;
   model.forward({5}, cache, LogitsMode::kLast, &taps);
@@ -281,7 +279,7 @@ TEST(MethodReference, LogBiasEntersTheDecodeAttention) {
       const int h = qh / 2, S = held.slotCount(l, h);
       Rows K = rows(held.keys(l)[h].narrow(0, 0, S)), V = rows(held.values(l)[h].narrow(0, 0, S));
       std::vector<double> bias;  // log(n) per slot, 0 on the new token
-      for (const Slot& s : map.head(l, h)) bias.push_back(std::log(s.last - s.first + 1.0));
+      for (const Slot& s : held.cells(l, h)) bias.push_back(std::log(s.last - s.first + 1.0));
       K.push_back(rows(taps.tensors[{l, "k"}])[h]), V.push_back(rows(taps.tensors[{l, "v"}])[h]);
       bias.push_back(0.0);
       const std::vector<double> mask = vec(held.attentionMask(l, 1)[h][0]);
@@ -321,7 +319,7 @@ TEST(MethodReference, CaMWindowIsClippedAtTheEndOfTheCache) {
       f.compress(p);
       for (int l = 0; l < 2; ++l) {
         std::vector<int> got;
-        for (const Slot& s : f.map.head(l, 0)) got.push_back(s.first);
+        for (const Slot& s : f.cache.cells(l, 0)) got.push_back(s.first);
         ASSERT_EQ(got, kept);
         // By hand: kept rows; the first m = min(window, 3) recent ones get sum V[3..8] / m.
         at::Tensor expected = V[l][0].index_select(0, at::tensor(kept, at::kLong));  // [6, D]
@@ -370,9 +368,7 @@ TEST(MethodReference, GqaReductionsChooseTheirOwnHeavyHitters) {
     }
     for (const std::string& method : {"h2o", "cam"}) {
       CompressionFixture f(c, K, V, at::zeros({2, 2, T}));
-      f.map.reset(2, 2);  // the tracker appends the slots and accumulates their attention
-      AttentionTracker tracker(f.map, 2, reduction);
-      tracker.beginForward(0, T);
+      AttentionTracker tracker(f.cache, 2, reduction);  // onto the fixture's zero attention
       for (int l = 0; l < 2; ++l) tracker.onTensor(l, "attn", probs[l]);
       CompressionParams p;
       p.method = method, p.budgetTokens = 4, p.gqaReduction = reduction;
@@ -384,10 +380,10 @@ TEST(MethodReference, GqaReductionsChooseTheirOwnHeavyHitters) {
           for (int j = 0; j < T; ++j) kept.insert(kept.end(), keep[j], j);
           EXPECT_EQ(kept, handKept[l == 0 ? h : 1 - h]) << toString(reduction);
           std::vector<int> got;
-          for (const Slot& s : f.map.head(l, h)) got.push_back(s.first);
+          for (const Slot& s : f.cache.cells(l, h)) got.push_back(s.first);
           ASSERT_EQ(got, kept) << toString(reduction) << " " << method;
           for (size_t s = 0; s < kept.size(); ++s) {
-            EXPECT_NEAR(f.map.head(l, h)[s].attention, a[l][h][kept[s]], 1e-6);
+            EXPECT_NEAR(f.cache.cells(l, h)[s].attention, a[l][h][kept[s]], 1e-6);
           }
         }
       }

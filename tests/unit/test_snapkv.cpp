@@ -35,17 +35,15 @@ struct AttentionTaps : LayerObserver {
 
 struct Prefilled {
   KvCache cache;
-  SlotMap map;
   AttentionTaps taps;
 };
 
 // The tiny model on a 20-token prompt, its attention made uneven so the choice is not a tie.
 std::unique_ptr<Prefilled> prefill(const LlamaModel& model) {
-  auto out = std::make_unique<Prefilled>(Prefilled{model.makeCache(), {}, {}});
-  out->map.reset(2, 2);
+  auto out = std::make_unique<Prefilled>(Prefilled{model.makeCache(), {}});
   std::vector<int> prompt;
   for (int i = 0; i < kT; ++i) prompt.push_back((i * 7 + 3) % model.config().vocabSize);
-  AttentionTracker tracker(out->map, 2, GqaReduction::kMean);
+  AttentionTracker tracker(out->cache, 2, GqaReduction::kMean);
   struct Both : LayerObserver {
     LayerObserver *a, *b;
     void beginForward(int f, int n) override { a->beginForward(f, n), b->beginForward(f, n); }
@@ -138,12 +136,12 @@ TEST_F(SnapKV, KeepsTheWindowAndTheTokensItsPooledVotesChoose) {
   int differs = 0;  // settings whose choice differs from plain recency, so the check has teeth
   for (const Setting& s : settings) {
     const auto run = prefill(model_);
-    makePolicy(snapkv(s))->compress(run->cache, run->map);
+    makePolicy(snapkv(s))->compress(run->cache);
     for (int l = 0; l < 2; ++l) {
       const auto expected = reference(run->taps.attention.at(l), s);
       for (int h = 0; h < 2; ++h) {
         std::vector<int> got;
-        for (const Slot& slot : run->map.head(l, h)) got.push_back(slot.first);
+        for (const Slot& slot : run->cache.cells(l, h)) got.push_back(slot.first);
         EXPECT_EQ(got, expected[h]) << "window " << s.window << " kernel " << s.kernel << " "
                                     << s.pooling << " layer " << l << " head " << h;
         EXPECT_EQ(run->cache.slotCount(l, h), s.budget);
@@ -156,7 +154,7 @@ TEST_F(SnapKV, KeepsTheWindowAndTheTokensItsPooledVotesChoose) {
 
 TEST_F(SnapKV, ABudgetAtLeastThePromptKeepsEverything) {
   const auto run = prefill(model_);
-  makePolicy(snapkv({4, 5, kT, "avg", GqaReduction::kMean}))->compress(run->cache, run->map);
+  makePolicy(snapkv({4, 5, kT, "avg", GqaReduction::kMean}))->compress(run->cache);
   EXPECT_EQ(run->cache.slotCount(1, 1), kT);
 }
 

@@ -85,7 +85,7 @@ TEST(StreamingPositions, CacheMovesKeptKeysToTheirSlotsAndTheNextTokenAfterThem)
     p.method = "streaming";
     p.budgetTokens = 8;
     p.positions = positions;
-    makePolicy(p)->compress(f.cache, f.map);
+    makePolicy(p)->compress(f.cache);
     const bool cache = positions == StreamingPositions::kCache;
     const int kept[] = {0, 1, 2, 3, 16, 17, 18, 19};
     for (int l = 0; l < 2; ++l) {
@@ -114,7 +114,7 @@ TEST(CamStreamingBase, EvictsAfterTheSinksAndMergesOnlyTheTokenBeforeTheRecentWi
   p.budgetTokens = 8;
   p.sinkTokens = 2;
   p.camWindow = 4;
-  makePolicy(p)->compress(f.cache, f.map);
+  makePolicy(p)->compress(f.cache);
   const int kept[] = {0, 1, 14, 15, 16, 17, 18, 19};
   for (int l = 0; l < 2; ++l) {
     for (int h = 0; h < 2; ++h) {

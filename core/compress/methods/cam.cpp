@@ -37,17 +37,16 @@ namespace {
 class CaMPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
-                                  int layer) const override;
+  std::vector<HeadPlan> planLayer(const KvCache& cache, int layer) const override;
 };
 
 }  // namespace
 
-std::vector<HeadPlan> CaMPolicy::planLayer(const KvCache& cache, const SlotMap& map, int l) const {
+std::vector<HeadPlan> CaMPolicy::planLayer(const KvCache& cache, int l) const {
   const bool streamingBase = params_.camBase == CamBase::kStreaming;
   std::vector<HeadPlan> heads;
   for (int h = 0; h < cache.nKvHeads(); ++h) {
-    const auto& old = map.head(l, h);
+    const auto& old = cache.cells(l, h);
     const int S = static_cast<int>(old.size());
     const std::vector<char> keep =
         streamingBase ? sinksAndRecent(S, params_.targetSlots(S), params_.sinkTokens)

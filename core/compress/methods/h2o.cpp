@@ -12,10 +12,10 @@ namespace {
 class H2OPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map, int l) const override {
+  std::vector<HeadPlan> planLayer(const KvCache& cache, int l) const override {
     std::vector<HeadPlan> heads;
     for (int h = 0; h < cache.nKvHeads(); ++h) {
-      const auto& old = map.head(l, h);
+      const auto& old = cache.cells(l, h);
       heads.push_back(HeadPlan::keep(old, keptIndices(recentAndHeavy(old, params_))));
     }
     return heads;

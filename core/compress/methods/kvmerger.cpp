@@ -69,14 +69,12 @@ HeadPlan mergeHead(const std::vector<Slot>& old, const at::Tensor& keys, const L
 class KVMergerPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map,
-                                  int layer) const override;
+  std::vector<HeadPlan> planLayer(const KvCache& cache, int layer) const override;
 };
 
 }  // namespace
 
-std::vector<HeadPlan> KVMergerPolicy::planLayer(const KvCache& cache, const SlotMap& map,
-                                                int l) const {
+std::vector<HeadPlan> KVMergerPolicy::planLayer(const KvCache& cache, int l) const {
   std::vector<HeadPlan> heads;
   {
     params_.validateForModel(cache.nLayers());
@@ -87,14 +85,14 @@ std::vector<HeadPlan> KVMergerPolicy::planLayer(const KvCache& cache, const Slot
     at::Tensor keys;  // [Hkv, Smax, D] on the CPU, read only when needed
     auto headKeys = [&](int h) {
       if (!keys.defined()) keys = cache.keys(l).to(at::kCPU);
-      return keys[h].narrow(0, 0, map.head(l, h).size());
+      return keys[h].narrow(0, 0, cache.cells(l, h).size());
     };
     // What mergeHead merges with: nothing for a slots-only plan.
     auto mergeKeys = [&](int h) { return slotsOnly_ ? at::Tensor() : headKeys(h); };
     const int H = cache.nKvHeads();
     // c[i] = cos(K[i], K[i+1]), [S-1]: a kept prefill's when given and of this head's length.
     auto cosinesOf = [&](int h) {
-      const size_t S = map.head(l, h).size();
+      const size_t S = cache.cells(l, h).size();
       if (adjacentCos_ && S > 0 && (*adjacentCos_)[l][h].size() == S - 1) {
         return (*adjacentCos_)[l][h];
       }
@@ -102,24 +100,24 @@ std::vector<HeadPlan> KVMergerPolicy::planLayer(const KvCache& cache, const Slot
     };
     if (params_.layout == MergeLayout::kSharedPerLayer) {
       // One layout for the layer: cosine and attention averaged over heads (equal lengths).
-      const int S = static_cast<int>(map.head(l, 0).size());
+      const int S = static_cast<int>(cache.cells(l, 0).size());
       std::vector<float> cos(std::max(0, S - 1), 0.0f);
       std::vector<double> attention(S, 0.0);
       for (int h = 0; h < H; ++h) {
-        require(static_cast<int>(map.head(l, h).size()) == S,
+        require(static_cast<int>(cache.cells(l, h).size()) == S,
                 "the shared merging layout needs all heads of a layer equally long");
         const auto c = cosinesOf(h);
         for (size_t i = 0; i < c.size(); ++i) cos[i] += c[i] / H;
-        for (int i = 0; i < S; ++i) attention[i] += map.head(l, h)[i].attention / H;
+        for (int i = 0; i < S; ++i) attention[i] += cache.cells(l, h)[i].attention / H;
       }
       const Layout layout = findSets(cos, attention, params_, params_.targetSlots(S));
       for (int h = 0; h < H; ++h) {
-        heads.push_back(mergeHead(map.head(l, h), mergeKeys(h), layout, params_));
+        heads.push_back(mergeHead(cache.cells(l, h), mergeKeys(h), layout, params_));
       }
       return heads;
     }
     for (int h = 0; h < H; ++h) {
-      const auto& old = map.head(l, h);
+      const auto& old = cache.cells(l, h);
       const Layout layout = findSets(cosinesOf(h), attentionOf(old), params_,
                                      params_.targetSlots(static_cast<int>(old.size())));
       heads.push_back(mergeHead(old, mergeKeys(h), layout, params_));

@@ -27,7 +27,7 @@ class SnapKVPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
 
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map, int l) const override {
+  std::vector<HeadPlan> planLayer(const KvCache& cache, int l) const override {
     const int T = cache.length(), H = cache.nKvHeads();
     for (int h = 0; h < H; ++h) {
       require(cache.slotCount(l, h) == T,
@@ -36,14 +36,14 @@ class SnapKVPolicy : public CompressionPolicy {
     const int target = params_.targetSlots(T);
     std::vector<HeadPlan> heads;
     if (target >= T) {
-      for (int h = 0; h < H; ++h) heads.push_back(keepAll(map.head(l, h)));
+      for (int h = 0; h < H; ++h) heads.push_back(keepAll(cache.cells(l, h)));
       return heads;
     }
     // The window is always kept, so it cannot exceed the budget.
     const int w = std::min(intOption(params_, "snapkv_window"), target);
     const at::Tensor scores = windowScores(cache, l, w);  // [Hkv, T - w]
     for (int h = 0; h < H; ++h) {
-      const auto& old = map.head(l, h);
+      const auto& old = cache.cells(l, h);
       heads.push_back(HeadPlan::keep(old, keptTokens(scores[h], T, w, target)));
     }
     return heads;

@@ -14,10 +14,10 @@ namespace {
 class StreamingPolicy : public CompressionPolicy {
  public:
   using CompressionPolicy::CompressionPolicy;
-  std::vector<HeadPlan> planLayer(const KvCache& cache, const SlotMap& map, int l) const override {
+  std::vector<HeadPlan> planLayer(const KvCache& cache, int l) const override {
     std::vector<HeadPlan> heads;
     for (int h = 0; h < cache.nKvHeads(); ++h) {
-      const auto& old = map.head(l, h);
+      const auto& old = cache.cells(l, h);
       const int S = static_cast<int>(old.size());
       const auto keep = sinksAndRecent(S, params_.targetSlots(S), params_.sinkTokens);
       heads.push_back(HeadPlan::keep(old, keptIndices(keep)));
