@@ -2,6 +2,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <cstdio>
 
 #include "kvs/version.h"
 #include "main_window.h"
@@ -49,6 +50,12 @@ int main(int argc, char** argv) {
       QStringLiteral("ratios"),
       QStringLiteral("With --screenshot: run the Layer ratios batch on its prompts file first"));
   parser.addOption(ratios);
+  const QCommandLineOption size(
+      QStringLiteral("size"),
+      QStringLiteral("The window at WxH pixels in the default layout (e.g. 1366x768 for the "
+                     "README's laptop screenshot)"),
+      QStringLiteral("WxH"));
+  parser.addOption(size);
   parser.addOption(screenshot);
   parser.addOption(prompt);
   parser.addOption(select);
@@ -56,6 +63,15 @@ int main(int argc, char** argv) {
 
   const QStringList args = parser.positionalArguments();
   kvs::ui::MainWindow window(args.isEmpty() ? QString() : args.first());
+  if (parser.isSet(size)) {
+    const QStringList wh = parser.value(size).split('x');
+    const QSize wanted(wh.value(0).toInt(), wh.value(1).toInt());
+    if (wanted.isEmpty()) {
+      std::fprintf(stderr, "kvstudio: --size takes WxH, e.g. 1366x768\n");
+      return 2;
+    }
+    window.resetLayout(wanted);
+  }
   window.show();
   if (parser.isSet(screenshot)) {
     const QStringList lh = parser.value(select).split(',');

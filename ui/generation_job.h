@@ -4,6 +4,8 @@
 #include <QMetaType>
 #include <QString>
 
+#include "session/request.h"
+
 namespace kvs::ui {
 
 struct GenerationJob {
@@ -15,6 +17,23 @@ struct GenerationJob {
   bool chat = false;  // wrap the prompt in the Llama-2-chat format (as the CLI's --chat)
   QString system;     // its system prompt, when chat
 };
+
+// The job as the core's PromptSpec, in the app's terms (a blank prompt outside the chat format
+// generates from BOS alone): what a run requests and what the prompt's token counter counts.
+inline PromptSpec promptSpecOf(const GenerationJob& job) {
+  PromptSpec spec;
+  spec.text = job.prompt.toStdString();
+  spec.chat = job.chat;
+  spec.system = job.system.toStdString();
+  spec.bosOnly = !job.chat && spec.text.find_first_not_of(" \t\r\n") == std::string::npos;
+  spec.steps = job.steps;
+  spec.sampling.temperature = static_cast<float>(job.temperature);
+  spec.sampling.topP = static_cast<float>(job.topP);
+  spec.sampling.seed = job.seed;
+  spec.stepsName = "Steps";
+  spec.promptFix = "type a prompt";
+  return spec;
+}
 
 }  // namespace kvs::ui
 

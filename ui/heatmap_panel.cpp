@@ -48,9 +48,18 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   info_->setObjectName("heatmapInfo");
   decision_ = new QLabel(this);
   decision_->setObjectName("mergeDecision");
+  // Wrapped rather than widening the window, and the combo boxes elide their entries when
+  // narrower than them: the panel fits the middle of a 1366-pixel-wide screen.
+  info_->setWordWrap(true);
+  decision_->setWordWrap(true);
+  decision_->setAlignment(Qt::AlignRight | Qt::AlignTop);
+  for (QComboBox* box : {head_, source_, gradient_}) {
+    box->setMinimumWidth(box->fontMetrics().horizontalAdvance(QStringLiteral("head 00")) + 32);
+  }
 
   plot_ = new QCustomPlot(this);
   plot_->setObjectName("heatmapPlot");
+  plot_->setMinimumSize(240, 200);
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot_->axisRect()->setupFullAxesBox(true);
   plot_->xAxis->setLabel(tr("key token"));
@@ -81,7 +90,7 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   layout->addWidget(plot_, 1);
   auto* status = new QHBoxLayout;
   status->addWidget(info_, 1);
-  status->addWidget(decision_);
+  status->addWidget(decision_, 1);
   layout->addLayout(status);
 
   connect(layer_, &QSpinBox::valueChanged, this, &HeatmapPanel::requestMatrix);

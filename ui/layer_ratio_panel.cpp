@@ -119,11 +119,16 @@ LayerRatioPanel::LayerRatioPanel(QWidget* parent) : QWidget(parent) {
   table_->verticalHeader()->hide();
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
 
+  // The progress bar beside the status rather than among the buttons: the panel then fits the
+  // middle column of a laptop's screen.
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(batchButton_);
   buttons->addWidget(stopButton_);
-  buttons->addWidget(progress_, 1);
+  buttons->addStretch(1);
   buttons->addWidget(exportButton);
+  auto* statusRow = new QHBoxLayout;
+  statusRow->addWidget(status_, 2);
+  statusRow->addWidget(progress_, 1);
   auto* split = new QSplitter(Qt::Horizontal, this);
   split->addWidget(plot_);
   split->addWidget(table_);
@@ -131,7 +136,7 @@ LayerRatioPanel::LayerRatioPanel(QWidget* parent) : QWidget(parent) {
   split->setStretchFactor(1, 1);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(buttons);
-  layout->addWidget(status_);
+  layout->addLayout(statusRow);
   layout->addWidget(split, 1);
   connect(batchButton_, &QPushButton::clicked, this, &LayerRatioPanel::chooseFile);
   connect(stopButton_, &QPushButton::clicked, this, &LayerRatioPanel::stopBatch);

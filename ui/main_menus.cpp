@@ -20,7 +20,8 @@
 
 namespace kvs::ui {
 
-void MainWindow::rememberModel(const QString& path) {
+void MainWindow::rememberModel(const QString& opened) {
+  const QString path = absolutePath(opened);
   QSettings settings;
   QStringList recent = settings.value("model/recent").toStringList();
   recent.removeAll(path);
@@ -79,6 +80,11 @@ void MainWindow::createMenus() {
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
   viewMenu_ = menuBar()->addMenu(tr("&View"));
+  QAction* reset = viewMenu_->addAction(tr("&Reset layout"), this, [this] { resetLayout(); });
+  reset->setObjectName("resetLayout");
+  reset->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+  reset->setToolTip(tr("The docks in their first places, the window fitted to its screen"));
+  viewMenu_->addSeparator();  // the docks follow, each shown or hidden
 }
 
 }  // namespace kvs::ui

@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include <QDockWidget>
+#include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
 #include <QMenu>
@@ -17,6 +18,7 @@
 #include "overview_panel.h"
 #include "parameters_panel.h"
 #include "prompt_panel.h"
+#include "prompt_token_counter.h"
 #include "recording_controls.h"
 #include "recording_state.h"
 #include "run_control.h"
@@ -25,6 +27,10 @@
 #include "util/blas_info.h"
 
 namespace kvs::ui {
+
+QString absolutePath(const QString& path) {
+  return path.isEmpty() ? path : QFileInfo(path).absoluteFilePath();
+}
 
 MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("KV Studio"));
@@ -60,29 +66,30 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   outputPanel_->wire(controller_, heatmap_, tokens_);
 
   setCentralWidget(heatmap_);
-  addDock(promptPanel_, tr("Prompt"), "promptDock", Qt::LeftDockWidgetArea);
-  addDock(parameters_, tr("Parameters"), "parametersDock", Qt::LeftDockWidgetArea);
-  QDockWidget* output = addDock(outputPanel_, tr("Output"), "outputDock", Qt::BottomDockWidgetArea);
-  addDock(overview_, tr("Overview"), "overviewDock", Qt::RightDockWidgetArea);
-  QDockWidget* memory = addDock(memory_, tr("Memory"), "memoryDock", Qt::RightDockWidgetArea);
-  QDockWidget* tokens = addDock(tokenView, tr("Tokens"), "tokensDock", Qt::RightDockWidgetArea);
-  QDockWidget* compare = addDock(compare_, tr("Compare"), "compareDock", Qt::BottomDockWidgetArea);
-  QDockWidget* layerRatios =
-      addDock(ratios, tr("Layer ratios"), "layerRatioDock", Qt::BottomDockWidgetArea);
-  // Output, Compare and Layer ratios share the bottom; Memory and Tokens a place under the
-  // overview.
-  tabifyDockWidget(output, compare);
-  tabifyDockWidget(compare, layerRatios);
-  output->raise();
-  tabifyDockWidget(memory, tokens);
-  memory->raise();
+  docks_.prompt = addDock(promptPanel_, tr("Prompt"), "promptDock");
+  docks_.parameters = addDock(parameters_, tr("Parameters"), "parametersDock");
+  docks_.output = addDock(outputPanel_, tr("Output"), "outputDock");
+  docks_.compare = addDock(compare_, tr("Compare"), "compareDock");
+  docks_.layerRatios = addDock(ratios, tr("Layer ratios"), "layerRatioDock");
+  docks_.overview = addDock(overview_, tr("Overview"), "overviewDock");
+  docks_.memory = addDock(memory_, tr("Memory"), "memoryDock");
+  docks_.tokens = addDock(tokenView, tr("Tokens"), "tokensDock");
+  tokenCounter_ = new PromptTokenCounter(promptPanel_, this);
+  connect(runControl_, &RunControl::opened, tokenCounter_, &PromptTokenCounter::setModel);
 
   statusBar()->addPermanentWidget(recording_->label());
   statusBar()->addPermanentWidget(runControl_->modelLabel());
   statusBar()->addPermanentWidget(blasLabel());
+  // A long model description (a Hugging Face folder's) is clipped rather than widening the
+  // window past a laptop's screen; its tooltip has all of it.
+  runControl_->modelLabel()->setMinimumWidth(120);
+  connect(controller_, &SessionController::modelLoaded, runControl_->modelLabel(),
+          [label = runControl_->modelLabel()](const QString& description) {
+            label->setToolTip(description);
+          });
 
   const QString savedPath = restoreSettings();
-  QString path = modelPath;
+  QString path = absolutePath(modelPath);
   if (path.isEmpty()) path = savedPath;
   if (path.isEmpty()) path = QStringLiteral(KVS_DEFAULT_MODEL);
   if (RunControl::isRecordingPath(path)) {  // kvstudio recording.h5: explore it without a model
@@ -114,12 +121,12 @@ bool MainWindow::recordingArmed() const {
 }
 
 void MainWindow::openRecording(const QString& path) {
-  runControl_->openRecording(path);
+  runControl_->openRecording(absolutePath(path));
 }
 
 void MainWindow::openModel(const QString& path) {
-  promptPanel_->setModelPath(path);
-  runControl_->loadModel(path);
+  promptPanel_->setModelPath(absolutePath(path));
+  runControl_->loadModel(absolutePath(path));
 }
 
 QLabel* MainWindow::blasLabel() {
@@ -134,12 +141,11 @@ QLabel* MainWindow::blasLabel() {
   return label;
 }
 
-QDockWidget* MainWindow::addDock(QWidget* panel, const QString& title, const char* name,
-                                 Qt::DockWidgetArea area) {
+// Placed by arrangeDocks (main_layout.cpp).
+QDockWidget* MainWindow::addDock(QWidget* panel, const QString& title, const char* name) {
   auto* dock = new QDockWidget(title, this);
   dock->setObjectName(name);  // saveState needs names
   dock->setWidget(panel);
-  addDockWidget(area, dock);
   viewMenu_->addAction(dock->toggleViewAction());
   return dock;
 }
@@ -157,15 +163,15 @@ QString MainWindow::restoreSettings() {
   promptPanel_->setJob(job);
   parameters_->restoreSettings(settings);
   heatmap_->setColourMapName(settings.value("view/colourMap", "viridis").toString());
-  if (!restoreGeometry(settings.value("window/geometry").toByteArray())) resize(1400, 860);
-  restoreState(settings.value("window/state").toByteArray());
+  if (!restoreLayout(settings)) resetLayout();
   return settings.value("model/path").toString();
 }
 
 void MainWindow::saveSettings() const {
   QSettings settings;
   const GenerationJob job = promptPanel_->job();
-  settings.setValue("model/path", promptPanel_->modelPath());
+  // Absolute, so that the app started from another folder finds it.
+  settings.setValue("model/path", absolutePath(promptPanel_->modelPath()));
   settings.setValue("prompt/text", job.prompt);
   settings.setValue("generation/steps", job.steps);
   settings.setValue("generation/temperature", job.temperature);
@@ -175,8 +181,7 @@ void MainWindow::saveSettings() const {
   settings.setValue("prompt/system", job.system);
   parameters_->saveSettings(settings);
   settings.setValue("view/colourMap", heatmap_->colourMapName());
-  settings.setValue("window/geometry", saveGeometry());
-  settings.setValue("window/state", saveState());
+  saveLayout(settings);
 }
 
 }  // namespace kvs::ui

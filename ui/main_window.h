@@ -2,7 +2,8 @@
 // MainWindow: composes the panels as dock widgets around the heatmap, and the menus. It holds no
 // computation and no wiring of its own: each panel connects itself to the SessionController and
 // registers its figures with the ExportMenu; RunControl drives Load/Run/Stop, RecordingControls
-// the armed recording.
+// the armed recording. The docks' arrangement (the default, and the saved one when it fits the
+// screen) is in main_layout.cpp.
 
 #include "io/recording_options.h"
 
@@ -13,6 +14,7 @@
 class QDockWidget;
 class QLabel;
 class QMenu;
+class QSettings;
 
 namespace kvs::ui {
 
@@ -24,11 +26,16 @@ class OutputPanel;
 class OverviewPanel;
 class ParametersPanel;
 class PromptPanel;
+class PromptTokenCounter;
 class RecordingControls;
 class RunControl;
 class SessionController;
 class SessionWorker;
 class TokenTableModel;
+
+// path made absolute against the current folder (empty stays empty): the settings keep model and
+// recording paths that way, so that the app started from another folder reopens them.
+QString absolutePath(const QString& path);
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -59,18 +66,32 @@ class MainWindow : public QMainWindow {
   bool recordingArmed() const;
   // Opens a recording without the model (File > Open recording..., or a .h5 as the model path).
   void openRecording(const QString& path);
+  // View > Reset layout: the docks in their default places and proportions, the window at size
+  // (empty: the default size for its screen; a maximised window stays maximised).
+  void resetLayout(QSize size = {});
 
  private:
+  // The dock widgets, by their place in the default arrangement.
+  struct Docks {
+    QDockWidget *prompt, *parameters, *output, *compare, *layerRatios, *overview, *memory, *tokens;
+  };
   void createMenus();  // main_menus.cpp
   // File > Recent models: the last models loaded, newest first (kept in QSettings).
   void rememberModel(const QString& path);
   void fillRecentMenu();
   void openModel(const QString& path);
-  QDockWidget* addDock(QWidget* panel, const QString& title, const char* name,
-                       Qt::DockWidgetArea area);
+  QDockWidget* addDock(QWidget* panel, const QString& title, const char* name);
   QLabel* blasLabel();
   QString restoreSettings();  // returns the saved model path
   void saveSettings() const;
+  // main_layout.cpp
+  void arrangeDocks();
+  void sizeDocks();
+  // The saved geometry and dock state, unless the window saved was larger than the screen it
+  // would open on (or the state is of an older arrangement); false when not restored.
+  bool restoreLayout(const QSettings& settings);
+  void saveLayout(QSettings& settings) const;
+  void showEvent(QShowEvent* event) override;
 
   SessionController* controller_;
   PromptPanel* promptPanel_;
@@ -86,6 +107,10 @@ class MainWindow : public QMainWindow {
   ExportMenu* exportMenu_ = nullptr;
   QMenu* viewMenu_ = nullptr;
   QMenu* recentMenu_ = nullptr;
+  PromptTokenCounter* tokenCounter_;
+  Docks docks_{};
+  // resizeDocks needs the laid-out window: the default proportions wait for the first show.
+  bool sizeDocksOnShow_ = false;
 };
 
 }  // namespace kvs::ui

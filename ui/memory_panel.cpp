@@ -53,6 +53,7 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
 
   process_ = new QLabel(this);
   process_->setObjectName("processMemory");
+  process_->setWordWrap(true);  // a long line would widen the dock's column
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(layers_, 1);

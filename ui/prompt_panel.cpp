@@ -6,11 +6,13 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QShortcut>
 #include <QSpinBox>
+#include <algorithm>
 #include <climits>
 
 namespace kvs::ui {
@@ -35,6 +37,14 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   prompt_->setObjectName("prompt");
   prompt_->setPlaceholderText(tr("Prompt (empty: generate from BOS alone)"));
   prompt_->setPlainText(QStringLiteral("Once upon a time"));
+  // Three lines at least; the dock gives it more where there is room.
+  prompt_->setMinimumHeight(3 * prompt_->fontMetrics().lineSpacing() + 12);
+  tokenCount_ = new QLabel(this);
+  tokenCount_->setObjectName("tokenCount");
+  tokenCount_->setMinimumHeight(tokenCount_->fontMetrics().height());  // no jump when empty
+  tokenCount_->setToolTip(
+      tr("Tokens of the prompt as the model reads it (BOS and the chat format included) and the "
+         "model's context"));
 
   chat_ = new QCheckBox(tr("Llama-2-chat format"), this);
   chat_->setObjectName("chat");
@@ -84,19 +94,40 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   buttons->addWidget(run_);
   buttons->addWidget(stop_);
 
+  // Sampling as two rows of two, Seed beside Steps and Top-p beside Temperature: the panel stays
+  // short enough for a laptop's screen.
+  auto* seedLabel = new QLabel(tr("Seed"), this);
+  auto* topPLabel = new QLabel(tr("Top-p"), this);
+  const int secondLabel = std::max(seedLabel->sizeHint().width(), topPLabel->sizeHint().width());
+  const auto pair = [secondLabel](QWidget* first, QLabel* label, QWidget* second) {
+    label->setBuddy(second);
+    label->setMinimumWidth(secondLabel);  // the two rows' second fields line up
+    auto* row = new QHBoxLayout;
+    row->addWidget(first, 1);
+    row->addSpacing(6);
+    row->addWidget(label);
+    row->addWidget(second, 1);
+    return row;
+  };
+
   auto* form = new QFormLayout(this);
   form->addRow(tr("Model"), modelRow);
   form->addRow(tr("Prompt"), prompt_);
+  form->addRow(QString(), tokenCount_);
   form->addRow(QString(), chat_);
   form->addRow(tr("System"), system_);
-  form->addRow(tr("Steps"), steps_);
-  form->addRow(tr("Temperature"), temperature_);
-  form->addRow(tr("Top-p"), topP_);
-  form->addRow(tr("Seed"), seed_);
+  form->addRow(tr("Steps"), pair(steps_, seedLabel, seed_));
+  form->addRow(tr("Temperature"), pair(temperature_, topPLabel, topP_));
   form->addRow(buttons);
 
-  connect(modelPath_, &QLineEdit::returnPressed, this,
-          [this] { Q_EMIT loadRequested(modelPath_->text()); });
+  connect(modelPath_, &QLineEdit::returnPressed, this, [this] {
+    const QString typed = modelPath_->text().trimmed();
+    if (!typed.isEmpty()) modelPath_->setText(QFileInfo(typed).absoluteFilePath());
+    Q_EMIT loadRequested(modelPath_->text());
+  });
+  connect(prompt_, &QPlainTextEdit::textChanged, this, &PromptPanel::jobEdited);
+  connect(chat_, &QCheckBox::toggled, this, &PromptPanel::jobEdited);
+  connect(system_, &QLineEdit::textChanged, this, &PromptPanel::jobEdited);
   connect(browse_, &QPushButton::clicked, this, &PromptPanel::browse);
   connect(run_, &QPushButton::clicked, this, &PromptPanel::runRequested);
   connect(stop_, &QPushButton::clicked, this, &PromptPanel::stopRequested);
@@ -147,6 +178,20 @@ void PromptPanel::setModelPath(const QString& path) {
 
 void PromptPanel::setContextLength(int positions) {
   steps_->setMaximum(positions);
+  context_ = positions;
+}
+
+void PromptPanel::setTokenCount(int tokens) {
+  if (tokens < 0) {
+    tokenCount_->clear();
+    return;
+  }
+  QString text = tokens == 1 ? tr("1 token") : tr("%1 tokens").arg(tokens);
+  if (context_ > 0) text += tr(" / %1 context").arg(context_);
+  const bool tooLong = context_ > 0 && tokens > context_;
+  if (tooLong) text += tr(": longer than the context");
+  tokenCount_->setText(text);
+  tokenCount_->setStyleSheet(tooLong ? QStringLiteral("color: #c01010") : QString());
 }
 
 void PromptPanel::setState(State state) {

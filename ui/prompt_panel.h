@@ -1,6 +1,7 @@
 #pragma once
-// PromptPanel: the model file, the prompt and the sampling settings, with Run and Stop.
-// It holds no logic: it reports what the user asked for and shows what the window allows.
+// PromptPanel: the model file, the prompt with its token count, and the sampling settings, with
+// Run and Stop. It holds no logic: it reports what the user asked for and shows what the window
+// allows (the count is made by PromptTokenCounter).
 
 #include <QWidget>
 
@@ -8,6 +9,7 @@
 
 class QCheckBox;
 class QDoubleSpinBox;
+class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
@@ -29,11 +31,16 @@ class PromptPanel : public QWidget {
   void setModelPath(const QString& path);
   // Steps cannot exceed the loaded model's context.
   void setContextLength(int positions);
+  // The counter under the prompt: "tokens / context" (-1: nothing to show).
+  void setTokenCount(int tokens);
   // Enables the controls that make sense in this state.
   void setState(State state);
 
  Q_SIGNALS:
+  // path is absolute (the settings keep it, the app may start from another folder).
   void loadRequested(const QString& path);
+  // The prompt, the chat switch or the system prompt changed.
+  void jobEdited();
   void runRequested();
   void stopRequested();
 
@@ -43,6 +50,7 @@ class PromptPanel : public QWidget {
   QLineEdit* modelPath_;
   QPushButton* browse_;
   QPlainTextEdit* prompt_;
+  QLabel* tokenCount_;
   QCheckBox* chat_;
   QLineEdit* system_;
   QSpinBox* steps_;
@@ -51,6 +59,7 @@ class PromptPanel : public QWidget {
   QSpinBox* seed_;
   QPushButton* run_;
   QPushButton* stop_;
+  int context_ = 0;  // 0 until a model is loaded
 };
 
 }  // namespace kvs::ui

@@ -126,18 +126,7 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
                                              "model to generate");
   params.validate();
   const Tokenizer& tokenizer = session_->tokenizer();
-  PromptSpec spec;
-  spec.text = job.prompt.toStdString();
-  spec.chat = job.chat;
-  spec.system = job.system.toStdString();
-  // A blank prompt generates from BOS alone (the chat format needs a message).
-  spec.bosOnly = !job.chat && spec.text.find_first_not_of(" \t\r\n") == std::string::npos;
-  spec.steps = job.steps;
-  spec.sampling.temperature = static_cast<float>(job.temperature);
-  spec.sampling.topP = static_cast<float>(job.topP);
-  spec.sampling.seed = job.seed;
-  spec.stepsName = "Steps";
-  spec.promptFix = "type a prompt";
+  const PromptSpec spec = promptSpecOf(job);
   const GenerationRequest request = session_->request(spec);
   const int P = static_cast<int>(request.promptIds.size());
   if (armed_) startRecording(spec, request, params);

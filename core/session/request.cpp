@@ -14,6 +14,8 @@ bool blank(const std::string& text) {
   return text.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
+}  // namespace
+
 std::vector<int> promptIdsOf(const Tokenizer& tokenizer, const PromptSpec& spec) {
   if (!spec.ids.empty()) return spec.ids;
   if (spec.chat) {
@@ -26,6 +28,8 @@ std::vector<int> promptIdsOf(const Tokenizer& tokenizer, const PromptSpec& spec)
           spec.name + " is empty; " + spec.promptFix + " with some text, or " + spec.bosOnlyFix);
   return tokenizer.encode(spec.text, /*addBos=*/true);
 }
+
+namespace {
 
 // Steps when the spec gives none; the prompt already fits the context.
 int defaultSteps(const PromptSpec& spec, int promptTokens, int context,

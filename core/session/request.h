@@ -64,6 +64,10 @@ struct PromptSpec {
   std::string bosOnlyFix = "generate from BOS alone";
 };
 
+// The prompt's ids as a request will hold them (BOS included, the chat format applied); KvsError
+// for a blank prompt where one is needed. Cheap enough for a live token count.
+std::vector<int> promptIdsOf(const Tokenizer& tokenizer, const PromptSpec& spec);
+
 // The request of a spec, every check done once (validateRequest's included). notes: what the user
 // should know that is not an error (default steps capped at the context).
 GenerationRequest makeRequest(const LlamaModel& model, const Tokenizer& tokenizer,
