@@ -2,10 +2,14 @@
 // Shared by the GUI tests: the model, a prompt long enough to merge, and helpers to find widgets
 // and run a prompt through a MainWindow.
 
+#include <QCoreApplication>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include "heatmap_panel.h"
@@ -18,6 +22,19 @@ inline constexpr int kTimeoutMs = 60000;
 inline const QString kPrompt = QStringLiteral(
     "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
     "park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.");
+
+// Every GUI test's first step (before any QSettings exists): the settings live in dir, never the
+// user's, under the test's own application name. Returns what is wrong (a folder that could not
+// be made, the model missing when needed), empty when all is well.
+inline QString isolateSettings(const QTemporaryDir& dir, const QString& application,
+                               bool needsModel = true) {
+  if (!dir.isValid()) return QStringLiteral("no temporary folder for the settings");
+  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir.path());
+  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
+  QCoreApplication::setApplicationName(application);
+  if (needsModel && !QFile::exists(kModel)) return "missing " + kModel + "; run the setup first";
+  return {};
+}
 
 template <typename T>
 T* child(const QObject& w, const char* name) {

@@ -80,11 +80,10 @@ class TestLayerRatios : public QObject {
 };
 
 void TestLayerRatios::initTestCase() {
-  QVERIFY(settingsDir_.isValid() && dir_.isValid());
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio layer ratio test"));
-  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+  QVERIFY(dir_.isValid());
+  const QString problem =
+      test::isolateSettings(settingsDir_, QStringLiteral("KV Studio layer ratio test"));
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 void TestLayerRatios::panelIsInTheWindow() {

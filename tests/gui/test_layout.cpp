@@ -119,11 +119,9 @@ class TestLayout : public QObject {
 };
 
 void TestLayout::initTestCase() {
-  QVERIFY(settingsDir_.isValid());
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio layout test"));
-  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+  const QString problem =
+      test::isolateSettings(settingsDir_, QStringLiteral("KV Studio layout test"));
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
   QCOMPARE(QGuiApplication::primaryScreen()->availableGeometry().size(), kScreen);
 }
 

@@ -25,25 +25,20 @@
 #include <QTextBlock>
 #include <atomic>
 
+#include "gui_test_util.h"
 #include "main_window.h"
 #include "session_worker.h"
 
 using kvs::ui::GenerationStats;
 using kvs::ui::MainWindow;
 using kvs::ui::SessionWorker;
+using kvs::ui::test::child;
+using kvs::ui::test::kModel;
 
 namespace {
 
-const QString kModel = QStringLiteral(KVS_MODELS_DIR "/stories260K.bin");
 constexpr int kLoadTimeoutMs = 60000;
 constexpr int kRunTimeoutMs = 120000;
-
-template <typename T>
-T* child(const MainWindow& w, const char* name) {
-  T* widget = w.findChild<T*>(QString::fromLatin1(name));
-  if (!widget) qFatal("no child %s", name);
-  return widget;
-}
 
 QString readGolden(const QString& name) {
   QFile file(QStringLiteral(KVS_GOLDEN_DIR "/") + name);
@@ -80,12 +75,9 @@ class TestMainWindow : public QObject {
 };
 
 void TestMainWindow::initTestCase() {
-  QVERIFY(settingsDir_.isValid());
-  // Before any QSettings exists: never read or write the user's settings.
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio test"));
-  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+  const QString problem =
+      kvs::ui::test::isolateSettings(settingsDir_, QStringLiteral("KV Studio test"));
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 void TestMainWindow::greedyRunMatchesGolden() {

@@ -64,11 +64,9 @@ class TestPanels : public QObject {
 };
 
 void TestPanels::initTestCase() {
-  QVERIFY(settingsDir_.isValid());
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio panels test"));
-  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+  const QString problem =
+      test::isolateSettings(settingsDir_, QStringLiteral("KV Studio panels test"));
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 void TestPanels::parametersPanelRoundTrips() {

@@ -98,10 +98,10 @@ class TestPaperStyle : public QObject {
 };
 
 void TestPaperStyle::initTestCase() {
-  QVERIFY(settingsDir_.isValid() && dir_.isValid());
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio paper style test"));
+  QVERIFY(dir_.isValid());
+  const QString problem = test::isolateSettings(
+      settingsDir_, QStringLiteral("KV Studio paper style test"), /*needsModel=*/false);
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 void TestPaperStyle::pngUsesTheChosenMap() {

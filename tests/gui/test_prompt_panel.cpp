@@ -40,11 +40,9 @@ class TestPromptPanel : public QObject {
 };
 
 void TestPromptPanel::initTestCase() {
-  QVERIFY(settingsDir_.isValid());
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio prompt test"));
-  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+  const QString problem =
+      test::isolateSettings(settingsDir_, QStringLiteral("KV Studio prompt test"));
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 void TestPromptPanel::tokenCounterFollowsThePrompt() {

@@ -118,11 +118,10 @@ class TestRecordingGui : public QObject {
 };
 
 void TestRecordingGui::initTestCase() {
-  QVERIFY(settingsDir_.isValid() && files_.isValid());
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio recording test"));
-  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+  QVERIFY(files_.isValid());
+  const QString problem =
+      test::isolateSettings(settingsDir_, QStringLiteral("KV Studio recording test"));
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 void TestRecordingGui::recordedRunMatchesPrefillAndCli() {

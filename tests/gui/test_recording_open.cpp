@@ -35,11 +35,10 @@ class TestRecordingOpen : public QObject {
 };
 
 void TestRecordingOpen::initTestCase() {
-  QVERIFY(settingsDir_.isValid() && dir_.isValid());
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio recording open test"));
-  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+  QVERIFY(dir_.isValid());
+  const QString problem =
+      test::isolateSettings(settingsDir_, QStringLiteral("KV Studio recording open test"));
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 // Opening `path` fails with a message containing `needle`; the model stays and Run works.

@@ -60,11 +60,9 @@ class TestViews : public QObject {
 };
 
 void TestViews::initTestCase() {
-  QVERIFY(settingsDir_.isValid());
-  QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
-  QCoreApplication::setOrganizationName(QStringLiteral("kvstudio-test"));
-  QCoreApplication::setApplicationName(QStringLiteral("KV Studio views test"));
-  QVERIFY2(QFile::exists(kModel), qPrintable("missing " + kModel + "; run the setup first"));
+  const QString problem =
+      test::isolateSettings(settingsDir_, QStringLiteral("KV Studio views test"));
+  QVERIFY2(problem.isEmpty(), qPrintable(problem));
 }
 
 void TestViews::exportWritesFiguresDataAndSidecar() {
