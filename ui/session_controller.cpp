@@ -136,11 +136,10 @@ void SessionController::run(const GenerationJob& job, const CompressionParams& p
   prefilling_ = true;
   paramsPending_ = false;
   setBusy(true);
-  // Queued before the run, on the same thread: the recording belongs to this run alone.
-  if (const auto options = recording_->takeForRun()) {
-    post([o = *options](SessionWorker* w) { w->armRecording(o); });
-  }
-  post([job, params, ticket](SessionWorker* w) { w->run(job, params, ticket); });
+  // The recording armed in the window belongs to this run alone.
+  post([job, params, ticket, recording = recording_->takeForRun()](SessionWorker* w) {
+    w->run(job, params, ticket, recording);
+  });
 }
 
 void SessionController::stop() {

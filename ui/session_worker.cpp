@@ -90,7 +90,9 @@ void SessionWorker::loadModel(const QString& path) {
   }
 }
 
-void SessionWorker::run(const GenerationJob& job, const CompressionParams& params, quint64 ticket) {
+void SessionWorker::run(const GenerationJob& job, const CompressionParams& params, quint64 ticket,
+                        std::optional<RecordingOptions> recording) {
+  if (recording) armed_ = std::make_unique<RecordingOptions>(std::move(*recording));
   if (!current(kWork, ticket)) {
     dropArmedRecording(ticket, tr("the run was superseded before it started"));
     return;

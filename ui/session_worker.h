@@ -14,11 +14,13 @@
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "generation_job.h"
 #include "generation_stats.h"
+#include "io/recording_options.h"
 #include "layer_ratio_types.h"
 #include "session_types.h"
 
@@ -28,7 +30,6 @@ struct DecodeResult;
 struct GenerationRequest;
 struct PrefillState;
 struct PromptSpec;
-struct RecordingOptions;
 }  // namespace kvs
 
 namespace kvs::ui {
@@ -49,18 +50,18 @@ class SessionWorker : public QObject {
   quint64 takeTicket(Kind kind) { return ++latest_[kind]; }
   void requestStop() { stop_ = true; }
   void clearStop() { stop_ = false; }
-  // On the worker's thread, as a queued call before run(): that run records its prefill, decode
-  // taps and variants to options.path, as `kvstudio-cli generate --record`; recordingDone
-  // reports it (session_worker_recording.cpp).
-  void armRecording(const kvs::RecordingOptions& options);
 
  public Q_SLOTS:
   // Drops the current model first, then loads path and the tokenizer next to it. Loading one file
   // cannot be interrupted; a Stop pressed meanwhile discards the model once it is read.
   void loadModel(const QString& path);
   // Prefill (kept), layout, then the continuation under params, streamed as textReady; then the
-  // full cache's continuation for comparison (variantReady with reference set).
-  void run(const kvs::ui::GenerationJob& job, const kvs::CompressionParams& params, quint64 ticket);
+  // full cache's continuation for comparison (variantReady with reference set). With recording,
+  // the run records its prefill, decode taps and variants as `kvstudio-cli generate --record`
+  // does, and recordingDone reports it (session_worker_recording.cpp), whether or not the run
+  // got far enough to record.
+  void run(const kvs::ui::GenerationJob& job, const kvs::CompressionParams& params, quint64 ticket,
+           std::optional<kvs::RecordingOptions> recording = std::nullopt);
   // From the kept prefill: the layout only (fast), or the continuation again (variantReady).
   void computeLayout(const kvs::CompressionParams& params, quint64 ticket);
   void regenerate(const kvs::CompressionParams& params, quint64 ticket);

@@ -76,10 +76,6 @@ CompressionParams recordedParams(const VariantRecord& v) {
 
 }  // namespace
 
-void SessionWorker::armRecording(const RecordingOptions& options) {
-  armed_ = std::make_unique<RecordingOptions>(options);
-}
-
 void SessionWorker::dropArmedRecording(quint64 ticket, const QString& why) {
   if (!armed_) return;
   RecordingReport report;  // the window stops saying "Recording to ..."
