@@ -53,13 +53,17 @@ int runCli(int argc, char** argv) {
           ->fallthrough();
   CLI::App* methods =
       app.add_subcommand("methods", "The compression methods and the flags each reads");
+  CLI::App* evaluate =
+      app.add_subcommand("eval", "Long-context evaluation: run LongBench tasks, score predictions")
+          ->fallthrough();
   const std::vector<std::pair<CLI::App*, Action>> actions = {
       {generate, addGenerateCommand(*generate)},
       {tokenize, addTokenizeCommand(*tokenize)},
       {info, addInfoCommand(*info)},
       {compare, addCompareCommand(*compare)},
       {analyze, addAnalyzeCommand(*analyze)},
-      {methods, addMethodsCommand(*methods)}};
+      {methods, addMethodsCommand(*methods)},
+      {evaluate, addEvalCommand(*evaluate)}};
   const auto isCommand = [&](const std::string& name) {
     for (const auto& entry : actions) {
       if (entry.first->get_name() == name) return true;
@@ -67,8 +71,13 @@ int runCli(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !isCommand(argv[1])) {
-    return fail(std::string("unknown command '") + argv[1] +
-                "'; the commands are generate, tokenize, info, compare and analyze (see --help)");
+    std::string names;
+    for (size_t i = 0; i < actions.size(); ++i) {
+      if (i > 0) names += i + 1 == actions.size() ? " and " : ", ";
+      names += actions[i].first->get_name();
+    }
+    return fail(std::string("unknown command '") + argv[1] + "'; the commands are " + names +
+                " (see --help)");
   }
   try {
     app.parse(argc, argv);

@@ -18,5 +18,15 @@ Action addInfoCommand(CLI::App& app);
 Action addCompareCommand(CLI::App& app);
 Action addAnalyzeCommand(CLI::App& app);
 Action addMethodsCommand(CLI::App& app);
+// A parent command: its subcommands (score, longbench) are added to `app` and the action runs
+// the chosen one.
+Action addEvalCommand(CLI::App& app);
+
+// A subcommand of a parent command and what runs it.
+struct Subcommand {
+  CLI::App* app;
+  Action action;
+};
+Subcommand addEvalLongBenchCommand(CLI::App& eval);
 
 }  // namespace kvs::cli

@@ -27,15 +27,6 @@
 namespace kvs::cli {
 namespace {
 
-// Every registered method compare measures unless told otherwise (the full cache first).
-std::vector<std::string> comparedByDefault() {
-  std::vector<std::string> names;
-  for (const CompressionMethod* m : allMethods()) {
-    if (m->comparedByDefault()) names.push_back(m->name());
-  }
-  return names;
-}
-
 struct CompareOptions {
   ModelOptions model;
   std::string tokenizer, prompt, promptsFile;
@@ -105,28 +96,12 @@ int runCompare(const CompareOptions& o) {
   const auto session = Session::open(o.model.model, o.model.resolve(), o.tokenizer);
   const LlamaModel* const model = &session->model();  // a pointer: the lines below read model->
   const Tokenizer& tokenizer = session->tokenizer();
-  // Variants come from --methods and --budgets; the single-variant flags would be ignored.
-  require(!o.compression.given("method") && !o.compression.given("budget") &&
-              !o.compression.given("budget_tokens"),
-          "compare takes --methods and --budgets, not --method, --budget or --budget-tokens");
-  const CompressionParams shared = o.compression.resolve();
-  for (const auto& name : o.methods) methodNamed(name);  // an unknown name lists the known ones
-  o.compression.requireUsedBy(o.methods, shared);
-  requireDecodeChunkBelowContext(shared.decodeChunk, model->config().seqLen);
-  std::vector<CompressionParams> variants;
+  const CompressionParams shared = o.compression.resolve();  // what recordings and JSON report
+  // The full cache is always measured as the reference; the variants are the grid.
+  const std::vector<CompressionParams> variants =
+      settingsGrid(o.compression, o.methods, o.budgets, *model, "compare");
   std::vector<std::pair<std::string, double>> labels;
-  for (const auto& name : o.methods) {
-    const CompressionMethod& method = methodNamed(name);
-    if (!method.compresses()) continue;  // the full cache is always measured as the reference
-    for (double budget : o.budgets) {
-      CompressionParams p = shared;
-      p.method = method.name();
-      p.budget = budget;
-      p.validateForModel(model->config().nLayers, model->kvDtype() == at::kFloat);
-      variants.push_back(p);
-      labels.push_back({name, budget});
-    }
-  }
+  for (const CompressionParams& p : variants) labels.push_back({p.method, p.budget});
   const auto prompts = readPrompts(o);
   const int total = static_cast<int>(prompts.size() * variants.size());
   // Every file the recording will write is checked before any work (exit 2 when one cannot be).

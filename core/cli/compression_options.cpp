@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "cli/validators.h"
 #include "compress/compression_method.h"
+#include "model/llama_model.h"
 #include "util/error.h"
 
 namespace kvs::cli {
@@ -73,6 +75,39 @@ void CompressionOptions::requireUsedBy(const std::vector<std::string>& methods,
                         " only; choose one of them or drop --" + spec.flag);
     throw KvsError("--" + spec.flag + " has no effect " + why);
   }
+}
+
+std::vector<std::string> comparedByDefault() {
+  std::vector<std::string> names;
+  for (const CompressionMethod* m : allMethods()) {
+    if (m->comparedByDefault()) names.push_back(m->name());
+  }
+  return names;
+}
+
+std::vector<CompressionParams> settingsGrid(const CompressionOptions& o,
+                                            const std::vector<std::string>& methods,
+                                            const std::vector<double>& budgets,
+                                            const LlamaModel& model, const std::string& command) {
+  require(!o.given("method") && !o.given("budget") && !o.given("budget_tokens"),
+          command + " takes --methods and --budgets, not --method, --budget or --budget-tokens");
+  const CompressionParams shared = o.resolve();
+  for (const auto& name : methods) methodNamed(name);  // an unknown name lists the known ones
+  o.requireUsedBy(methods, shared);
+  requireDecodeChunkBelowContext(shared.decodeChunk, model.config().seqLen);
+  std::vector<CompressionParams> settings;
+  for (const auto& name : methods) {
+    const CompressionMethod& method = methodNamed(name);
+    if (!method.compresses()) continue;
+    for (double budget : budgets) {
+      CompressionParams p = shared;
+      p.method = method.name();
+      p.budget = budget;
+      p.validateForModel(model.config().nLayers, model.kvDtype() == at::kFloat);
+      settings.push_back(p);
+    }
+  }
+  return settings;
 }
 
 }  // namespace kvs::cli

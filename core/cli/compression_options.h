@@ -14,6 +14,10 @@ class App;
 class Option;
 }  // namespace CLI
 
+namespace kvs {
+class LlamaModel;
+}
+
 namespace kvs::cli {
 
 struct CompressionOptions {
@@ -33,5 +37,18 @@ struct CompressionOptions {
 };
 
 void addCompressionOptions(CLI::App& app, CompressionOptions& o);
+
+// The methods a grid takes when --methods is not given: every registered method that says so
+// (CompressionMethod::comparedByDefault), the full cache first.
+std::vector<std::string> comparedByDefault();
+
+// The settings of a --methods x --budgets grid (compare, eval) over the shared flags: one per
+// compressing method and budget, each validated for the model; the full cache, every grid's
+// reference, is not among them. KvsError for --method, --budget or --budget-tokens (the grid
+// takes lists), an unknown method, or a flag that no listed method reads.
+std::vector<CompressionParams> settingsGrid(const CompressionOptions& o,
+                                            const std::vector<std::string>& methods,
+                                            const std::vector<double>& budgets,
+                                            const LlamaModel& model, const std::string& command);
 
 }  // namespace kvs::cli

@@ -130,8 +130,8 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   const DecodeResult result = session.run(request, params, hooks);
   const CompressionReport& report = result.compression;
   if (recorder) {
-    recorder->addVariant({variantName(params), params, result.generatedIds, &result.cells,
-                          variantFigures(result)});
+    recorder->addVariant(
+        {variantName(params), params, result.generatedIds, &result.cells, variantFigures(result)});
   }
   const bool recorded = !o.record.enabled() || finishRecording(recorder.get());
   const int status = recorded ? 0 : 1;

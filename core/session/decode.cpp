@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "cache/attention_tracker.h"
 #include "compress/compression_policy.h"
@@ -95,6 +96,11 @@ DecodeResult decode(const LlamaModel& model, DecodeStart start, const Generation
       result.logProbs.push_back(at::log_softmax(logits.to(at::kCPU, at::kDouble), 0));
     }
     const size_t t = result.generatedIds.size();
+    if (!hooks.forced && static_cast<int>(t) < hooks.minNewTokens && !request.stopIds.empty()) {
+      logits = logits.clone();
+      // The lowest finite logit, not -inf: the sampler refuses non-finite logits as corruption.
+      for (int id : request.stopIds) logits[id] = std::numeric_limits<float>::lowest();
+    }
     const int token = hooks.forced ? (*hooks.forced)[t] : sampler.sample(logits);
     result.generatedIds.push_back(token);
     if (hooks.onToken && !hooks.onToken(token)) {

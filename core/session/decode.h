@@ -64,6 +64,9 @@ struct DecodeHooks {
   // decoding ends after the last forced token (or at the request's steps).
   const std::vector<int>* forced = nullptr;
   bool keepLogProbs = false;  // keep log-softmax of each step's logits (DecodeResult::logProbs)
+  // The request's stop ids cannot be chosen for the first minNewTokens tokens (their logits are
+  // set to the lowest float), as Hugging Face's min_new_tokens; LongBench asks it of samsum.
+  int minNewTokens = 0;
 };
 
 struct DecodeResult {

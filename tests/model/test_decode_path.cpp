@@ -80,6 +80,36 @@ TEST_F(DecodePath, SampledDecodingDrawsInTheSameOrderFromAKeptPrefill) {
   }
 }
 
+// minNewTokens (Hugging Face's min_new_tokens, LongBench's samsum): a stop id cannot be chosen
+// before that many tokens; the next best is, and decoding goes on.
+TEST_F(DecodePath, MinNewTokensKeepsStopIdsOutOfTheFirstTokens) {
+  GenerationRequest request = greedyRequest(tokenizer(), 150);
+  request.stopIds.clear();
+  const DecodeStart start = prefillStart(model(), request.promptIds, GqaReduction::kMean, false);
+  DecodeHooks probs;
+  probs.keepLogProbs = true;
+  const DecodeResult free = decode(model(), start.clone(), request, CompressionParams{}, probs);
+  request.stopIds = {free.generatedIds[0], free.generatedIds[1]};
+  const DecodeResult stops = decode(model(), start.clone(), request, CompressionParams{});
+  EXPECT_EQ(stops.generatedIds.size(), 1u);  // the greedy first token is a stop id
+  DecodeHooks twoFirst;
+  twoFirst.minNewTokens = 2;
+  const DecodeResult later = decode(model(), start.clone(), request, CompressionParams{}, twoFirst);
+  ASSERT_GE(later.generatedIds.size(), 3u);
+  // The first token is the best that is not a stop id, by plain ranking of the logits.
+  const at::Tensor order = free.logProbs[0].argsort(0, /*descending=*/true);
+  int expected = -1;
+  for (int64_t i = 0; i < order.size(0) && expected < 0; ++i) {
+    const int id = static_cast<int>(order[i].item<int64_t>());
+    if (id != request.stopIds[0] && id != request.stopIds[1]) expected = id;
+  }
+  EXPECT_EQ(later.generatedIds[0], expected);
+  for (size_t t = 0; t < 2; ++t) {
+    EXPECT_NE(later.generatedIds[t], request.stopIds[0]) << t;
+    EXPECT_NE(later.generatedIds[t], request.stopIds[1]) << t;
+  }
+}
+
 TEST_F(DecodePath, TeacherForcingOnTheFreeTokensIsTheFreeRun) {
   GenerationRequest request = greedyRequest(tokenizer(), 150);
   request.stopIds.clear();  // compare's request: every step runs
