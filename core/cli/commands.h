@@ -28,5 +28,6 @@ struct Subcommand {
   Action action;
 };
 Subcommand addEvalLongBenchCommand(CLI::App& eval);
+Subcommand addEvalPerplexityCommand(CLI::App& eval);
 
 }  // namespace kvs::cli

@@ -103,11 +103,14 @@ Action addEvalCommand(CLI::App& app) {
   score->add_option("--longbench-dir", o->longbenchDir,
                     std::string("The folder of LongBench's task table (default: $") +
                         eval::kLongBenchDirVariable + ", else the checkout's data/longbench)");
-  const Subcommand longbench = addEvalLongBenchCommand(app);
-  return [score, o, longbench]() -> int {
+  const std::vector<Subcommand> runs = {addEvalLongBenchCommand(app),
+                                        addEvalPerplexityCommand(app)};
+  return [score, o, runs]() -> int {
     if (score->parsed()) return runScore(*o);
-    if (longbench.app->parsed()) return longbench.action();
-    throw KvsError("eval needs a subcommand: score or longbench (see --help)");
+    for (const Subcommand& run : runs) {
+      if (run.app->parsed()) return run.action();
+    }
+    throw KvsError("eval needs a subcommand: score, longbench or perplexity (see --help)");
   };
 }
 
