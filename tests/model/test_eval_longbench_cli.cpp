@@ -10,6 +10,8 @@
 
 #include "cli_runner.h"
 #include "longbench_fixture.h"
+#include "model/hf_export.h"
+#include "model/llama2c_checkpoint.h"
 #include "test_util.h"
 
 namespace kvs::test {
@@ -81,6 +83,35 @@ TEST_F(EvalLongBenchCli, AKilledRunResumesWithoutRedoingOrLosingSamples) {
   const auto seen = keys();
   EXPECT_EQ(seen.size(), 2u * 12 * 3);
   for (const auto& [key, count] : seen) EXPECT_EQ(count, 1) << key;
+}
+
+// The same model as a Hugging Face folder (stories260K exported, its tokenizer.model beside it)
+// gives the same prompts, predictions and scores as the llama2.c .bin.
+TEST_F(EvalLongBenchCli, AHuggingFaceFolderScoresAsTheBin) {
+  const Llama2cCheckpoint bin = readLlama2cCheckpoint(modelPath("stories260K.bin"));
+  HfExportOptions options;
+  options.tokenizerPath = modelPath("tok512.model");
+  writeHfCheckpoint(dir_.file("hf"), bin.config, bin.weights, options);
+  const std::string common = " --data " + dir_.path() +
+                             " --tasks passage_retrieval_en,qasper --methods full,kvmerger,h2o"
+                             " --budgets 0.5 --limit 2 --json";
+  const CliRun a = runCliCommand("eval longbench --model " + modelPath("stories260K.bin") + common +
+                                 " --out " + dir_.file("bin.jsonl"));
+  const CliRun b = runCliCommand("eval longbench --model " + dir_.file("hf") + common + " --out " +
+                                 dir_.file("hf.jsonl"));
+  ASSERT_EQ(a.exitCode, 0) << a.err;
+  ASSERT_EQ(b.exitCode, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);  // the task x setting table
+  std::istringstream binLines(readFile(dir_.file("bin.jsonl"))),
+      hfLines(readFile(dir_.file("hf.jsonl")));
+  int n = 0;
+  for (std::string x, y; std::getline(binLines, x) && std::getline(hfLines, y); ++n) {
+    const nlohmann::json r = nlohmann::json::parse(x), q = nlohmann::json::parse(y);
+    for (const char* field : {"task", "id", "setting", "prompt_tokens_used", "pred", "score"}) {
+      EXPECT_EQ(r[field], q[field]) << field << " of record " << n;
+    }
+  }
+  EXPECT_EQ(n, 2 * 2 * 3);
 }
 
 TEST_F(EvalLongBenchCli, BadTasksDataAndLimitsAreRefusedBeforeAnyWork) {
