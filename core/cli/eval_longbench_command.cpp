@@ -27,11 +27,18 @@ struct LongBenchOptions {
   std::vector<std::string> methods = comparedByDefault();
   std::vector<double> budgets = {0.5, 0.35};
   int maxLength = 0, limit = 0;
-  bool longbenchE = false, noChat = false, json = false;
+  bool longbenchE = false, noChat = false, json = false, csv = false;
   CompressionOptions compression;  // the other parameters, shared by all settings
 };
 
-void printTable(const std::vector<eval::TaskSettingScore>& table, bool json) {
+void printTable(const std::vector<eval::TaskSettingScore>& table, bool json, bool csv) {
+  if (csv) {
+    std::printf("task,setting,samples,score\n");
+    for (const auto& t : table) {
+      std::printf("%s,%s,%d,%.2f\n", t.task.c_str(), t.setting.c_str(), t.samples, t.score);
+    }
+    return;
+  }
   if (json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& t : table) {
@@ -78,7 +85,7 @@ int runLongBench(const LongBenchOptions& o) {
         return true;
       });
   endProgressLine();
-  printTable(table, o.json);
+  printTable(table, o.json, o.csv);
   return 0;
 }
 
@@ -116,7 +123,8 @@ Subcommand addEvalLongBenchCommand(CLI::App& eval) {
       ->check(positiveWhole());
   app->add_flag("--longbench-e", o->longbenchE, "Read LongBench-E's <task>_e.jsonl files");
   app->add_flag("--no-chat", o->noChat, "No [INST]...[/INST] wrapping (a base model)");
-  app->add_flag("--json", o->json, "The task x setting table as JSON");
+  CLI::Option* json = app->add_flag("--json", o->json, "The task x setting table as JSON");
+  app->add_flag("--csv", o->csv, "The task x setting table as CSV")->excludes(json);
   app->add_option("--longbench-dir", o->longbenchDir,
                   std::string("The folder of LongBench's task table (default: $") +
                       eval::kLongBenchDirVariable + ", else the checkout's data/longbench)");

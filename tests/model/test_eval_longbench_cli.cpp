@@ -59,6 +59,14 @@ TEST_F(EvalLongBenchCli, PrintsTheTableAndWritesARecordPerSampleAndSetting) {
   ASSERT_EQ(again.exitCode, 0) << again.err;
   EXPECT_EQ(readFile(dir_.file("out.jsonl")), before);
   EXPECT_NE(again.out.find("passage_count"), std::string::npos) << again.out;
+  const CliRun csv = runCliCommand(args(2) + " --csv");
+  ASSERT_EQ(csv.exitCode, 0) << csv.err;
+  EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')), "task,setting,samples,score");
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 1 + 2 * 3);
+  char row[96];
+  std::snprintf(row, sizeof row, "passage_retrieval_en,full,2,%.2f\n",
+                table[0]["score"].get<double>());
+  EXPECT_NE(csv.out.find(row), std::string::npos) << csv.out;
 }
 
 // SIGKILL once ten records are written, then the same command: every (sample, setting) exactly
