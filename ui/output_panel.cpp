@@ -29,6 +29,7 @@ void OutputPanel::wire(SessionController* c, const HeatmapPanel* heatmap, TokenT
   };
   connect(c, &SessionController::textReady, this, &OutputPanel::appendText);
   connect(c, &SessionController::progress, this, &OutputPanel::setProgress);
+  connect(c, &SessionController::finished, this, &OutputPanel::finishProgress);
   connect(c, &SessionController::referenceReady, this,
           [this, c](const VariantSummary& s) { setReference(c->prompt().text + s.text); });
   connect(c, &SessionController::variantReady, this, [this, c, showFates](const VariantSummary& s) {
@@ -163,6 +164,20 @@ void OutputPanel::startProgress(int total) {
 void OutputPanel::setProgress(int done, int total) {
   if (progress_->maximum() != total) progress_->setMaximum(total);
   progress_->setValue(done);
+}
+
+void OutputPanel::finishProgress(const GenerationStats& stats) {
+  if (stats.regenerated) return;  // a new setting's decode: the run's bar stays as it ended
+  const int reached = stats.promptTokens + stats.generatedTokens - 1;  // positions run
+  if (stats.stopReason == QLatin1String("stop_token")) {
+    progress_->setRange(0, reached);
+    progress_->setValue(reached);
+    progress_->setFormat(tr("%1 of %2 steps: end of text").arg(reached).arg(stats.steps));
+  } else if (stats.stopReason == QLatin1String("cancelled")) {
+    progress_->setFormat(tr("stopped at %v / %m steps"));
+  } else {
+    progress_->setValue(progress_->maximum());
+  }
 }
 
 }  // namespace kvs::ui

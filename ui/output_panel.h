@@ -4,6 +4,7 @@
 
 #include <QWidget>
 
+#include "generation_stats.h"
 #include "token_fates.h"
 
 class QPlainTextEdit;
@@ -45,6 +46,8 @@ class OutputPanel : public QWidget {
 
   void startProgress(int total);
   void setProgress(int done, int total);
+  // The run's end: a full bar saying why it ended early (end of text), or where it was stopped.
+  void finishProgress(const GenerationStats& stats);
 
  protected:
   bool eventFilter(QObject* watched, QEvent* event) override;

@@ -69,6 +69,7 @@ class TestMainWindow : public QObject {
   void settingsPersist();
   void huggingFaceFolderRunsLikeTheBin();
   void chatFormatWrapsThePrompt();
+  void progressBarSaysHowTheRunEnded();
 
  private:
   QTemporaryDir settingsDir_;
@@ -268,6 +269,24 @@ void TestMainWindow::huggingFaceFolderRunsLikeTheBin() {
 }
 
 // The chat option wraps the prompt as the CLI's --chat does, with the system prompt, and persists.
+// A run that ends at end of text fills the bar and says so (it stayed at e.g. 195 / 256).
+void TestMainWindow::progressBarSaysHowTheRunEnded() {
+  MainWindow w(kModel);
+  w.show();
+  auto* run = child<QPushButton>(w, "run");
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
+  setJob(w, kvs::ui::test::kPrompt, 512, 0.0);
+  QSignalSpy finished(w.worker(), &SessionWorker::finished);
+  QTest::mouseClick(run, Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);
+  const auto stats = finished.first().first().value<GenerationStats>();
+  QCOMPARE(stats.stopReason, QStringLiteral("stop_token"));  // the story ends before 512
+  const auto* bar = child<QProgressBar>(w, "progress");
+  QCOMPARE(bar->value(), bar->maximum());
+  QCOMPARE(bar->maximum(), stats.promptTokens + stats.generatedTokens - 1);
+  QVERIFY2(bar->text().contains("end of text"), qPrintable(bar->text()));
+}
+
 void TestMainWindow::chatFormatWrapsThePrompt() {
   MainWindow w(kModel);
   w.show();
