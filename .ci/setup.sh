@@ -25,6 +25,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   sentencepiece
   xvfb xauth
+  ghostscript
 )
 
 # ---------------------------------------------------------------------------- packages

@@ -2,18 +2,46 @@
 
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QPushButton>
 #include <QTableView>
 #include <QTextEdit>
 #include <QVBoxLayout>
+#include <algorithm>
 #include "qcustomplot_include.h"
 
 #include "compare_table_model.h"
+#include "compress/compression_method.h"
 #include "export_menu.h"
+#include "figure_decoration.h"
 #include "parameters_panel.h"
 #include "session_controller.h"
 
 namespace kvs::ui {
+namespace {
+
+// A bar's label: the method over its budget ("kvmerger\n0.50", "h2o\n128 tok", "full"), two
+// lines so that four variants fit under a narrow plot.
+QString barLabel(const CompressionParams& p) {
+  if (!compresses(p)) return QStringLiteral("full");
+  if (p.budgetTokens > 0) {
+    return QStringLiteral("%1\n%2 tok").arg(p.method.c_str()).arg(p.budgetTokens);
+  }
+  return QStringLiteral("%1\n%2").arg(p.method.c_str()).arg(p.budget, 0, 'f', 2);
+}
+
+// What the table shows for a setting: "" where the method does not read the parameter.
+QString tableValue(const CompressionParams& p, const char* key, const QString& value) {
+  const auto keys = methodNamed(p.method).parameterKeys();
+  return std::find(keys.begin(), keys.end(), key) != keys.end() ? value : QString();
+}
+
+QJsonObject paramsJson(const CompressionParams& p) {
+  return QJsonDocument::fromJson(QByteArray::fromStdString(kvs::toJson(p).dump())).object();
+}
+
+}  // namespace
 
 ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
   model_ = new CompareTableModel(this);
@@ -86,15 +114,32 @@ void ComparePanel::wire(SessionController* c, ExportMenu* exportMenu, Parameters
 }
 
 QVector<ExportFigure> ComparePanel::exportFigures() const {
-  return {{QStringLiteral("compare"), tr("Export &compared memory..."), memory_}};
+  return {{QStringLiteral("compare"), tr("Export &compared variants..."), memory_,
+           QStringLiteral("exportCompare")}};
+}
+
+std::unique_ptr<ExportDecoration> ComparePanel::decorate(const QString&, const ExportRequest& r) {
+  if (!r.title) return nullptr;
+  auto d = std::make_unique<FigureDecoration>(memory_);
+  d->addTitle(tr("KV cache after compression, per variant"));
+  return d;
 }
 
 QString ComparePanel::csv() const {
+  // The table's columns (the budget and eps as set, "exact" spelled out), then the measurements.
   QString out = QStringLiteral(
-      "variant,mean_kl,max_kl,top1,nll,kv_bytes,kv_bytes_full,achieved_ratio,seconds\n");
+      "variant,method,budget,budget_tokens,exact_budget,eps,sigma,mean_kl,max_kl,top1,nll,"
+      "kv_bytes,kv_bytes_full,achieved_ratio,seconds\n");
   for (const CompareRow& r : model_->result().rows) {
-    out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8,%9\n")
-               .arg(QString::fromStdString(variantName(r.params)))
+    const CompressionParams& p = r.params;
+    out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,")
+               .arg(QString::fromStdString(variantName(p)), QString::fromStdString(p.method),
+                    compresses(p) ? QString::number(p.budget) : QStringLiteral("1"),
+                    QString::number(compresses(p) ? p.budgetTokens : 0),
+                    tableValue(p, "exact_budget", p.exactBudget ? "true" : "false"),
+                    tableValue(p, "eps", QString::number(p.eps)),
+                    tableValue(p, "sigma", QString::number(p.sigma)));
+    out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7,%8\n")
                .arg(r.meanKl)
                .arg(r.maxKl)
                .arg(r.top1)
@@ -108,7 +153,16 @@ QString ComparePanel::csv() const {
 }
 
 QJsonObject ComparePanel::viewJson() const {
-  return QJsonObject{{"view", "compare"}, {"rows", int(model_->result().rows.size())}};
+  // Every variant's parameters as the method reads them, so each bar can be made again.
+  QJsonArray rows;
+  for (const CompareRow& r : model_->result().rows) {
+    rows.append(QJsonObject{{"variant", QString::fromStdString(variantName(r.params))},
+                            {"params", paramsJson(r.params)},
+                            {"mean_kl", r.meanKl},
+                            {"top1", r.top1},
+                            {"kv_bytes", double(r.kvBytes)}});
+  }
+  return QJsonObject{{"view", "compare"}, {"rows", rows}};
 }
 
 void ComparePanel::setResult(const CompareResult& result) {
@@ -118,13 +172,13 @@ void ComparePanel::setResult(const CompareResult& result) {
   for (int i = 0; i < result.rows.size(); ++i) {
     x.push_back(i);
     kib.push_back(result.rows[i].kvBytes / 1024.0);
-    ticks->addTick(i, QString::fromUtf8(result.rows[i].params.method.c_str()));
+    ticks->addTick(i, barLabel(result.rows[i].params));
   }
   bars_->setData(x, kib, true);
   memory_->xAxis->setTicker(ticks);
   memory_->rescaleAxes();
   memory_->xAxis->setRange(-0.6, std::max<double>(0.6, x.size() - 0.4));
-  memory_->yAxis->setRangeLower(0);
+  memory_->yAxis->setRange(0, memory_->yAxis->range().upper * 1.08);  // room above the tallest
   memory_->replot();
   showRow(result.rows.size() > 1 ? 1 : 0);
 }

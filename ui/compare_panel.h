@@ -1,7 +1,8 @@
 #pragma once
 // ComparePanel: 2-4 variants of the kept prompt side by side against the full cache: the table
 // of settings and metrics (KL, top-1, NLL, KV bytes), and the selected variant's greedy text with
-// the tokens that differ from the full cache's highlighted.
+// the tokens that differ from the full cache's highlighted. Its File menu entry writes the memory
+// bars as a figure with the whole table as its CSV and every variant's parameters in the sidecar.
 
 #include <QWidget>
 
@@ -36,10 +37,12 @@ class ComparePanel : public QWidget, public ExportableView {
   // KV bytes after compression per row (full cache first).
   QCPBars* memoryBars() const { return bars_; }
   void showRow(int row);
-  // One row per compared variant (full cache first): its metrics.
+  // One row per compared variant (full cache first): its settings and metrics, as the table.
   QString csv() const override;
   QJsonObject viewJson() const override;
   QVector<ExportFigure> exportFigures() const override;
+  std::unique_ptr<ExportDecoration> decorate(const QString& figure,
+                                             const ExportRequest& request) override;
 
  public Q_SLOTS:
   void setResult(const kvs::ui::CompareResult& result);

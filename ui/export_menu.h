@@ -1,9 +1,11 @@
 #pragma once
 // ExportMenu: the File menu's export entries, one per figure of each registered ExportableView.
-// An entry asks where and how (ExportDialog), then writes the figure, its CSV and the JSON
-// sidecar (the session's settings around the view's description).
+// An entry asks where and how (ExportDialog, starting from the size, format and options last used
+// for that figure), then writes the figure, its CSV and the JSON sidecar (the session's settings
+// around the view's description).
 
 #include <QObject>
+#include <QSizeF>
 #include <QVector>
 #include <functional>
 
@@ -30,13 +32,18 @@ class ExportMenu : public QObject {
   ExportMenu(QMenu* menu, QAction* before, QWidget* parent, Sidecar sidecar);
 
   // An entry per figure of view, which must outlive the menu (both belong to the window).
-  void addView(const ExportableView* view);
-  // An entry that writes its files itself (e.g. the heatmap of every layer), same dialog.
-  QAction* addEntry(const QString& name, const QString& menuText, Writer write);
+  void addView(ExportableView* view);
+  // An entry that writes its files itself (e.g. the heatmap of every layer), same dialog; inches:
+  // the size offered first.
+  QAction* addEntry(const QString& name, const QString& menuText, Writer write,
+                    QSizeF inches = {3.5, 2.6});
   // Writes figure `name` as its entry does, without the dialog.
   QString exportFigure(const QString& name, const ExportRequest& request) const;
   // The entry's action (its dialog first), e.g. for a panel's own Export button.
   void trigger(const QString& name);
+  // What the dialog of entry `name` starts from: the last export of that entry, or a figure of
+  // its default size in inches at 300 DPI with a legend, as PNG in the last folder used.
+  ExportRequest lastRequest(const QString& name) const;
 
  Q_SIGNALS:
   void exported(const QString& path);
@@ -47,6 +54,7 @@ class ExportMenu : public QObject {
     QString name;
     QAction* action;
     Writer write;
+    QSizeF inches;
   };
   void exportWithDialog(const Entry& entry);
   const Entry* find(const QString& name) const;

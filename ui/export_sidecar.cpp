@@ -3,12 +3,23 @@
 #include <nlohmann/json.hpp>
 
 #include <QDateTime>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QSaveFile>
 
 #include "kvs/version.h"
 
 namespace kvs::ui {
+namespace {
+
+QJsonObject withoutVolatile(QJsonObject o) {
+  o.remove("created");
+  o.remove("files");
+  return o;
+}
+
+}  // namespace
 
 QJsonObject exportSidecar(const PromptInfo& prompt, const GenerationJob& job,
                           const CompressionParams& params, const QJsonObject& view) {
@@ -22,13 +33,37 @@ QJsonObject exportSidecar(const PromptInfo& prompt, const GenerationJob& job,
   o["prompt_token_ids"] = ids;
   o["prompt"] = job.prompt;
   o["steps"] = job.steps;
-  o["temperature"] = job.temperature;
-  o["top_p"] = job.topP;
-  o["seed"] = QString::number(job.seed);  // 64-bit: a string keeps every digit
+  // The sampler's settings in one place, the seed a number as `kvstudio-cli generate --json`
+  // writes it; "params" holds the compression's own parameters (CaM's "seed" is its Bernoulli
+  // draws', not the sampler's).
+  o["sampling"] = QJsonObject{{"seed", double(job.seed)},  // the app's seeds are below 2^31
+                              {"temperature", job.temperature},
+                              {"top_p", job.topP}};
   const std::string p = kvs::toJson(params).dump();
   o["params"] = QJsonDocument::fromJson(QByteArray::fromStdString(p)).object();
   o["view"] = view;
   return o;
+}
+
+QString writeSidecar(const QString& path, QJsonObject meta, const QJsonObject& file) {
+  QJsonArray files;
+  QFile existing(path);
+  if (existing.open(QIODevice::ReadOnly)) {
+    const QJsonObject old = QJsonDocument::fromJson(existing.readAll()).object();
+    if (withoutVolatile(old) == withoutVolatile(meta)) {
+      for (const QJsonValue& f : old["files"].toArray()) {
+        if (f["file"] != file["file"]) files.append(f);
+      }
+    }
+  }
+  files.append(file);
+  meta["files"] = files;
+  const QByteArray bytes = QJsonDocument(meta).toJson();
+  QSaveFile out(path);
+  if (!out.open(QIODevice::WriteOnly) || out.write(bytes) != bytes.size() || !out.commit()) {
+    return QObject::tr("cannot write %1: %2").arg(path, out.errorString());
+  }
+  return {};
 }
 
 }  // namespace kvs::ui

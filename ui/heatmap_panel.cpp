@@ -2,16 +2,17 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFontMetrics>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
 #include <QSpinBox>
-#include <QTextStream>
 #include <QVBoxLayout>
 #include <cmath>
 #include "qcustomplot_include.h"
 
 #include "colour_maps.h"
+#include "heatmap_cells.h"
 #include "merging_sets_item.h"
 
 namespace kvs::ui {
@@ -65,11 +66,19 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   plot_->xAxis->setLabel(tr("key token"));
   plot_->yAxis->setLabel(tr("query token"));
   plot_->yAxis->setRangeReversed(true);  // row 0 at the top, as a matrix is written
-  map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
-  map_->setInterpolate(false);
-  map_->setTightBoundary(true);
+  for (QCPAxis* a : plot_->axisRect()->axes()) {
+    a->setTickLength(0, 4);  // outside the matrix: inside, ticks would cover the edge cells
+    a->setSubTickLength(0, 2);
+  }
+  map_ = new HeatmapCells(plot_->xAxis, plot_->yAxis);
   scale_ = new QCPColorScale(plot_);
   plot_->plotLayout()->addElement(0, 1, scale_);
+  QFont small = font();
+  small.setPointSizeF(font().pointSizeF() * 0.9);
+  variantLabel_ = new QCPTextElement(plot_, QString(), small);
+  variantLabel_->setObjectName("heatmapVariant");
+  plot_->plotLayout()->insertRow(0);
+  plot_->plotLayout()->addElement(0, 0, variantLabel_);
   scale_->setType(QCPAxis::atRight);
   map_->setColorScale(scale_);
   auto* margins = new QCPMarginGroup(plot_);
@@ -104,7 +113,12 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
   connect(reset, &QPushButton::clicked, this, &HeatmapPanel::resetView);
   // Cells are refilled for the view just before each frame, once per frame.
   connect(plot_, &QCustomPlot::beforeReplot, this, &HeatmapPanel::refreshCells);
+  plot_->installEventFilter(this);  // tooltips: the cell under the mouse (heatmap_hover.cpp)
   fillHeads();
+}
+
+QCPColorMap* HeatmapPanel::colourMap() const {
+  return map_;
 }
 
 int HeatmapPanel::layer() const {
@@ -200,6 +214,7 @@ void HeatmapPanel::updateOverlay() {
   const bool show = showSets_->isChecked() && h >= 0 && layer() < static_cast<int>(l.heads.size());
   overlay_->setHead(show ? l.heads[layer()][h] : HeadLayout{}, l.tokens);
   decision_->setText(decisionText(h));
+  updateVariantLabel();
   plot_->replot();
 }
 
@@ -236,6 +251,13 @@ void HeatmapPanel::resetView() {
   setView(0, std::max(0, static_cast<int>(prompt_.ids.size()) - 1));
 }
 
+std::pair<int, int> HeatmapPanel::viewTokens(const QCPRange& range) const {
+  // Token t spans t - 0.5 .. t + 0.5: every token partly in view counts.
+  const int T = pyramid_.size();
+  return {std::clamp(int(std::floor(range.lower + 0.5)), 0, T - 1),
+          std::clamp(int(std::ceil(range.upper - 0.5)), 0, T - 1)};
+}
+
 void HeatmapPanel::refreshCells() {
   const QCPRange xr = plot_->xAxis->range(), yr = plot_->yAxis->range();
   updateTicks(std::max(xr.lower, yr.lower), std::min(xr.upper, yr.upper));
@@ -243,16 +265,11 @@ void HeatmapPanel::refreshCells() {
   if (pyramid_.empty() || std::equal(view, view + 4, cellsFor_)) return;
   std::copy(view, view + 4, cellsFor_);
   const int T = pyramid_.size();
-  const auto first = [&](double lower) {
-    return std::clamp(int(std::floor(lower + 0.5)), 0, T - 1);
-  };
-  const auto last = [&](double upper) { return std::clamp(int(std::ceil(upper - 0.5)), 0, T - 1); };
-  const int c0 = first(xr.lower), c1 = last(xr.upper), r0 = first(yr.lower), r1 = last(yr.upper);
+  const auto [c0, c1] = viewTokens(xr);
+  const auto [r0, r1] = viewTokens(yr);
   level_ = pyramid_.levelFor(std::max(c1 - c0 + 1, r1 - r0 + 1), kMaxCells);
-  const int s = 1 << level_, n = pyramid_.levelSize(level_);
-  // At least two cells per axis, so the cells' centres define the data's extent.
-  int k0 = c0 / s, k1 = std::max(c1 / s, std::min(n - 1, k0 + 1));
-  int v0 = r0 / s, v1 = std::max(r1 / s, std::min(n - 1, v0 + 1));
+  const int s = 1 << level_;
+  const int k0 = c0 / s, k1 = c1 / s, v0 = r0 / s, v1 = r1 / s;
   const auto centre = [&](int cell) { return cell * s + (std::min(s, T - cell * s) - 1) / 2.0; };
   auto* data = map_->data();
   data->setSize(k1 - k0 + 1, v1 - v0 + 1);
@@ -260,6 +277,8 @@ void HeatmapPanel::refreshCells() {
   for (int v = v0; v <= v1; ++v) {
     for (int k = k0; k <= k1; ++k) data->setCell(k - k0, v - v0, pyramid_.at(level_, v, k));
   }
+  // HeatmapCells draws each cell over its own tokens (the range above is only their centres).
+  map_->setCells(k0 * s, v0 * s, s, T);
 }
 
 void HeatmapPanel::updateTicks(double lower, double upper) {
@@ -275,9 +294,15 @@ void HeatmapPanel::updateTicks(double lower, double upper) {
     }
     return;
   }
+  // A piece every `every` tokens, so that the labels do not overlap on a short axis (a small
+  // exported figure, a small dock).
+  const double tokenPixels =
+      std::abs(plot_->yAxis->coordToPixel(1) - plot_->yAxis->coordToPixel(0));
+  const double labelPixels = QFontMetrics(plot_->yAxis->tickLabelFont()).height() * 1.1;
+  const int every = std::max(1, int(std::ceil(labelPixels / std::max(tokenPixels, 1e-3))));
   QMap<double, QString> ticks;
   for (int t = std::max(0, int(std::ceil(lower))); t <= std::min(n - 1, int(upper)); ++t) {
-    ticks[t] = prompt_.pieces[t];
+    if (t % every == 0) ticks[t] = prompt_.pieces[t];
   }
   for (QCPAxis* a : {plot_->xAxis, plot_->yAxis}) {
     auto ticker = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
@@ -286,59 +311,6 @@ void HeatmapPanel::updateTicks(double lower, double upper) {
   }
   plot_->xAxis->setTickLabelRotation(90);
   tickLabels_ = true;
-}
-
-QString HeatmapPanel::csv() const {
-  QString out;
-  QTextStream s(&out);
-  if (pyramid_.empty()) return out;
-  const int T = pyramid_.size();
-  const QCPRange xr = plot_->xAxis->range(), yr = plot_->yAxis->range();
-  const int c0 = std::clamp(int(std::floor(xr.lower + 0.5)), 0, T - 1);
-  const int c1 = std::clamp(int(std::ceil(xr.upper - 0.5)), 0, T - 1);
-  const int r0 = std::clamp(int(std::floor(yr.lower + 0.5)), 0, T - 1);
-  const int r1 = std::clamp(int(std::ceil(yr.upper - 0.5)), 0, T - 1);
-  s << "query\\key";
-  for (int c = c0; c <= c1; ++c) s << ',' << c;
-  s << '\n';
-  for (int r = r0; r <= r1; ++r) {
-    s << r;
-    for (int c = c0; c <= c1; ++c) s << ',' << pyramid_.at(0, r, c);
-    s << '\n';
-  }
-  return out;
-}
-
-QJsonObject HeatmapPanel::decisionsJson() const {
-  // Every head's threshold (null where none applied), searched per head when the budget is exact,
-  // so a figure's sidecar never shows only the eps that was given.
-  QJsonArray eps, released;
-  for (const auto& layer : layout_.layout.heads) {
-    QJsonArray e, r;
-    for (const HeadLayout& head : layer) {
-      e.append(std::isnan(head.eps) ? QJsonValue() : QJsonValue(head.eps));
-      r.append(head.releasedProtected);
-    }
-    eps.append(e);
-    released.append(r);
-  }
-  return {{"exact_budget", layout_.params.exactBudget},
-          {"eps_used", eps},
-          {"protected_released", released}};
-}
-
-QJsonObject HeatmapPanel::viewJson() const {
-  QJsonObject o;
-  o["view"] = "heatmap";
-  o["source"] = QString::fromUtf8(toString(static_cast<SimilaritySource>(source())));
-  o["layer"] = layer();
-  o["head"] = head();
-  o["tokens"] = tokens();
-  o["colour_map"] = gradient_->currentText();
-  o["x_range"] = QJsonArray{plot_->xAxis->range().lower, plot_->xAxis->range().upper};
-  o["y_range"] = QJsonArray{plot_->yAxis->range().lower, plot_->yAxis->range().upper};
-  o["merged_sets_drawn"] = overlay_->blockCount();
-  return o;
 }
 
 }  // namespace kvs::ui

@@ -1,5 +1,6 @@
 #include "memory_panel.h"
 
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLocale>
 #include <QTextStream>
@@ -7,6 +8,7 @@
 #include "qcustomplot_include.h"
 
 #include "export_menu.h"
+#include "figure_decoration.h"
 #include "session_controller.h"
 
 namespace kvs::ui {
@@ -73,7 +75,7 @@ void MemoryPanel::setVariant(const VariantSummary& s) {
   compressed_->setData(x, compressed, true);
   layers_->rescaleAxes();
   layers_->xAxis->setRange(-0.7, std::max(0.7, x.size() - 0.3));
-  layers_->yAxis->setRangeLower(0);
+  layers_->yAxis->setRange(0, layers_->yAxis->range().upper * 1.08);  // room above the bars
   layers_->replot();
 
   QVector<double> t, totalFull, total;
@@ -85,7 +87,7 @@ void MemoryPanel::setVariant(const VariantSummary& s) {
   stepsFull_->setData(t, totalFull, true);
   stepsCompressed_->setData(t, total, true);
   steps_->rescaleAxes();
-  steps_->yAxis->setRangeLower(0);
+  steps_->yAxis->setRange(0, steps_->yAxis->range().upper * 1.08);
   steps_->replot();
 
   const QLocale locale;
@@ -122,9 +124,25 @@ QString MemoryPanel::csv() const {
   return out;
 }
 
+std::unique_ptr<ExportDecoration> MemoryPanel::decorate(const QString& figure,
+                                                        const ExportRequest& r) {
+  if (!r.title) return nullptr;
+  const bool layers = figure == QStringLiteral("memory-layers");
+  auto d = std::make_unique<FigureDecoration>(layers ? layers_ : steps_);
+  const QString variant = QString::fromStdString(variantName(shown_.params));
+  d->addTitle(layers ? tr("KV cache per layer after compression: %1").arg(variant)
+                     : tr("KV cache over the decode steps: %1").arg(variant));
+  return d;
+}
+
 QJsonObject MemoryPanel::viewJson() const {
   QJsonObject o;
   o["view"] = "memory";
+  // The variant whose bytes are shown (the Parameters setting of its run).
+  o["variant"] = QString::fromStdString(variantName(shown_.params));
+  o["variant_params"] =
+      QJsonDocument::fromJson(QByteArray::fromStdString(kvs::toJson(shown_.params).dump()))
+          .object();
   o["achieved_ratio"] = shown_.achievedRatio;
   o["process_resident_bytes"] = double(shown_.processBytes);
   return o;

@@ -36,6 +36,9 @@ class MemoryPanel : public QWidget, public ExportableView {
   QString csv() const override;
   QJsonObject viewJson() const override;
   QVector<ExportFigure> exportFigures() const override;
+  // The title, when asked: what the plot shows and of which variant.
+  std::unique_ptr<ExportDecoration> decorate(const QString& figure,
+                                             const ExportRequest& request) override;
 
  public Q_SLOTS:
   void setVariant(const kvs::ui::VariantSummary& summary);

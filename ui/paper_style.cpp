@@ -80,6 +80,13 @@ PaperStyleScope::PaperStyleScope(QCustomPlot* plot, const PaperStyle& style) : p
     } else if (auto* title = qobject_cast<QCPTextElement*>(e)) {
       saved.push_back([title, f = title->font()] { title->setFont(f); });
       title->setFont(sized(title->font(), style.fontFamily, style.titlePt));
+    } else if (!qobject_cast<QCPLegend*>(e) && !qobject_cast<QCPAbstractLegendItem*>(e) &&
+               e->metaObject()->indexOfProperty("font") >= 0) {
+      // Other text of the figure (a legend of the heatmap's marks): the tick labels' size. The
+      // plot's own legend follows below.
+      const QVariant font = e->property("font");
+      saved.push_back([e, font] { e->setProperty("font", font); });
+      e->setProperty("font", sized(font.value<QFont>(), style.fontFamily, style.tickPt));
     }
   }
   if (plot->legend) {

@@ -93,20 +93,23 @@ void TestViews::exportWritesFiguresDataAndSidecar() {
     QVERIFY(figure.open(QIODevice::ReadOnly));
     const QByteArray bytes = figure.readAll();
     if (!magic.isEmpty()) QVERIFY2(bytes.startsWith(magic), qPrintable(name));
-    if (name.endsWith("png")) QCOMPARE(QImageReader(r.path).size(), QSize(1280, 960));
+    // Pixels are the PNG's pixels (at 192 DPI: 3.33 x 2.5 inches); the SVG is laid out at 96
+    // units per inch.
+    if (name.endsWith("png")) QCOMPARE(QImageReader(r.path).size(), QSize(640, 480));
     if (name.endsWith("svg")) {
       QSvgRenderer svg(bytes);
       QVERIFY(svg.isValid());
-      QCOMPARE(svg.viewBox(), QRect(0, 0, 640, 480));
+      QCOMPARE(svg.viewBox(), QRect(0, 0, 320, 240));
     }
     QVERIFY(!QFile::exists(r.path + ".part"));
   }
   QFile csv(dir.filePath("heat.csv"));
   QVERIFY(csv.open(QIODevice::ReadOnly));
   const QList<QByteArray> rows = csv.readAll().trimmed().split('\n');
-  QCOMPARE(rows.size(), T + 1);  // header + one row per query token
-  QCOMPARE(rows[1].split(',').size(), T + 1);
-  QCOMPARE(rows[3].split(',')[3].toDouble(), 1.0);  // a cosine with itself (float precision)
+  QCOMPARE(rows.size(), T + 1);  // header + one row per token
+  // token, piece, set_first, set_last, pivot, fate, then one column per token.
+  QCOMPARE(rows[1].split(',').size(), T + 6);
+  QCOMPARE(rows[3].split(',')[6 + 2].toDouble(), 1.0);  // token 2 with itself (float precision)
   QFile json(dir.filePath("heat.json"));
   QVERIFY(json.open(QIODevice::ReadOnly));
   const QJsonObject meta = QJsonDocument::fromJson(json.readAll()).object();
@@ -115,7 +118,7 @@ void TestViews::exportWritesFiguresDataAndSidecar() {
   QCOMPARE(meta["params"].toObject()["method"].toString(), QStringLiteral("kvmerger"));
   QCOMPARE(meta["app_version"].toString(), QStringLiteral("0.1.0"));
   QCOMPARE(meta["prompt_token_ids"].toArray().size(), T);
-  QVERIFY(meta.contains("seed"));
+  QCOMPARE(meta["sampling"]["seed"].toInt(), 42);  // a number, apart from the methods' "params"
   QCOMPARE(meta["view"].toObject()["source"].toString(), QStringLiteral("keys"));
   // The eps every head used: the one given, with the approximate budget the panel starts with.
   const QJsonObject decisions = meta["merging_decisions"].toObject();
