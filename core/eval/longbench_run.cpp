@@ -115,17 +115,7 @@ std::vector<TaskSettingScore> runLongBench(const LlamaModel& model, const Tokeni
     const GenerationRequest request = requestFor(model, tokenizer, *s.task, prompt);
     DecodeHooks hooks;
     hooks.minNewTokens = s.task->name == "samsum" ? 1 : 0;  // pred.py's min_length
-    // One prefill per GQA reduction the settings use; each setting decodes from a copy.
-    std::map<GqaReduction, DecodeStart> starts;
-    for (const CompressionParams* p : todo) {
-      if (starts.count(p->gqaReduction)) continue;
-      bool track = false;
-      for (const CompressionParams* q : todo) {
-        track |= q->gqaReduction == p->gqaReduction && compresses(*q);
-      }
-      starts.emplace(p->gqaReduction,
-                     prefillStart(model, request.promptIds, p->gqaReduction, track));
-    }
+    const auto starts = prefillStarts(model, request.promptIds, todo);
     for (const CompressionParams* p : todo) {
       const DecodeResult r = decode(model, starts.at(p->gqaReduction).clone(), request, *p, hooks);
       const std::string prediction = tokenizer.decode(r.generatedIds);

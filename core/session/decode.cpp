@@ -39,6 +39,21 @@ DecodeStart prefillStart(const LlamaModel& model, const std::vector<int>& prompt
   return start;
 }
 
+std::map<GqaReduction, DecodeStart> prefillStarts(
+    const LlamaModel& model, const std::vector<int>& promptIds,
+    const std::vector<const CompressionParams*>& settings) {
+  std::map<GqaReduction, DecodeStart> starts;
+  for (const CompressionParams* p : settings) {
+    if (starts.count(p->gqaReduction)) continue;
+    bool track = false;
+    for (const CompressionParams* q : settings) {
+      track |= q->gqaReduction == p->gqaReduction && compresses(*q);
+    }
+    starts.emplace(p->gqaReduction, prefillStart(model, promptIds, p->gqaReduction, track));
+  }
+  return starts;
+}
+
 DecodeStart startFrom(const PrefillState& state, GqaReduction reduction) {
   return {state.cache(reduction).clone(), state.lastLogits, state.prefillSeconds, std::nullopt};
 }

@@ -12,6 +12,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -45,6 +46,13 @@ struct DecodeStart {
 // observer (e.g. a recorder) sees the prompt's taps after the tracker.
 DecodeStart prefillStart(const LlamaModel& model, const std::vector<int>& promptIds,
                          GqaReduction reduction, bool track, LayerObserver* observer = nullptr);
+
+// One prefill of promptIds per GQA reduction the settings use, tracking attention when one of
+// them compresses: for settings that each decode from a copy of theirs (DecodeStart::clone),
+// as evaluation does (a sample's prompt run once, not once per setting).
+std::map<GqaReduction, DecodeStart> prefillStarts(
+    const LlamaModel& model, const std::vector<int>& promptIds,
+    const std::vector<const CompressionParams*>& settings);
 
 // A copy of a kept prefill's state (the state itself is not changed), its accumulated attention
 // under `reduction`.
