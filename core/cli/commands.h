@@ -28,6 +28,7 @@ struct Subcommand {
   Action action;
 };
 Subcommand addEvalLongBenchCommand(CLI::App& eval);
+Subcommand addEvalNeedleCommand(CLI::App& eval);
 Subcommand addEvalPerplexityCommand(CLI::App& eval);
 
 }  // namespace kvs::cli

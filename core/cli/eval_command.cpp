@@ -1,7 +1,8 @@
 // kvstudio-cli eval: long-context evaluation. `eval score` scores a predictions file in
 // LongBench's own format with LongBench's metrics (core/eval), so outputs of any tool can be
 // compared with LongBench's published numbers; `eval longbench` runs the tasks
-// (eval_longbench_command.cpp).
+// (eval_longbench_command.cpp), `eval needle` the needle grid (eval_needle_command.cpp) and
+// `eval perplexity` the NLL under a fixed cache (eval_perplexity_command.cpp).
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -103,14 +104,14 @@ Action addEvalCommand(CLI::App& app) {
   score->add_option("--longbench-dir", o->longbenchDir,
                     std::string("The folder of LongBench's task table (default: $") +
                         eval::kLongBenchDirVariable + ", else the checkout's data/longbench)");
-  const std::vector<Subcommand> runs = {addEvalLongBenchCommand(app),
+  const std::vector<Subcommand> runs = {addEvalLongBenchCommand(app), addEvalNeedleCommand(app),
                                         addEvalPerplexityCommand(app)};
   return [score, o, runs]() -> int {
     if (score->parsed()) return runScore(*o);
     for (const Subcommand& run : runs) {
       if (run.app->parsed()) return run.action();
     }
-    throw KvsError("eval needs a subcommand: score, longbench or perplexity (see --help)");
+    throw KvsError("eval needs a subcommand: score, longbench, needle or perplexity (see --help)");
   };
 }
 

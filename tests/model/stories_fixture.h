@@ -34,6 +34,18 @@ class Stories : public ::testing::Test {
   static inline Tokenizer* tokenizer_ = nullptr;
 };
 
+// The full cache, then each method at a 50% budget: the settings the evaluation tests run.
+inline std::vector<CompressionParams> fullAndHalfBudget(const std::vector<std::string>& methods) {
+  std::vector<CompressionParams> settings(1);
+  for (const std::string& method : methods) {
+    CompressionParams p;
+    p.method = method;
+    p.budget = 0.5;
+    settings.push_back(p);
+  }
+  return settings;
+}
+
 // Greedy generation of a story prompt long enough to compress, stopping at BOS or EOS.
 inline GenerationRequest greedyRequest(const Tokenizer& t, int steps) {
   GenerationRequest r;

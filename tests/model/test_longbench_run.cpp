@@ -29,13 +29,7 @@ class LongBenchRun : public Stories {
     r.tasks = {"passage_retrieval_en", "qasper"};
     r.model = "stories260K.bin";
     r.limit = n;
-    r.settings.push_back(CompressionParams{});
-    for (const char* method : {"kvmerger", "h2o"}) {
-      CompressionParams p;
-      p.method = method;
-      p.budget = 0.5;
-      r.settings.push_back(p);
-    }
+    r.settings = fullAndHalfBudget({"kvmerger", "h2o"});
     return r;
   }
 };
