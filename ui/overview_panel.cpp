@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include <QLabel>
 #include <QSplitter>
 #include <QTextStream>
 #include <QVBoxLayout>
@@ -24,12 +25,18 @@ OverviewPanel::OverviewPanel(QWidget* parent) : QWidget(parent) {
   curves_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   eps_ = new QCPItemStraightLine(curves_);
   eps_->setPen(QPen(QColor(230, 30, 30), 1.5, Qt::DashLine));
+  epsFound_ = new QLabel(this);
+  epsFound_->setObjectName("epsFound");
+  epsFound_->setWordWrap(true);
+  epsFound_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // never widens
+  epsFound_->setVisible(false);
   auto* split = new QSplitter(Qt::Vertical, this);
   split->addWidget(grid_);
   split->addWidget(curves_);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(split);
+  layout->addWidget(epsFound_);
   connect(grid_, &ThumbnailGrid::clicked, this, &OverviewPanel::headClicked);
 }
 
@@ -53,6 +60,21 @@ void OverviewPanel::setSelection(int layer, int head) {
 
 double OverviewPanel::epsLine() const {
   return eps_->point1->value();
+}
+
+QString OverviewPanel::epsFoundText() const {
+  const auto& l = layout_.layout.heads;
+  if (!layout_.params.exactBudget || layout_.params.method != "kvmerger" || layer_ < 0 ||
+      layer_ >= static_cast<int>(l.size()) || l[layer_].empty()) {
+    return {};
+  }
+  QStringList values;
+  for (const auto& head : l[layer_]) {
+    values << (std::isnan(head.eps) ? QStringLiteral("-") : QString::number(head.eps, 'f', 3));
+  }
+  return tr("eps searched per head, layer %1: %2")
+      .arg(layer_)
+      .arg(values.join(QStringLiteral(" ")));
 }
 
 void OverviewPanel::redrawCurves() {
@@ -87,6 +109,9 @@ void OverviewPanel::redrawCurves() {
   eps_->point1->setCoords(0, eps);
   eps_->point2->setCoords(1, eps);
   eps_->setVisible(layout_.params.method == "kvmerger" && !std::isnan(eps));  // NaN: skipped
+  const QString found = epsFoundText();
+  epsFound_->setText(found);
+  epsFound_->setVisible(!found.isEmpty());
   curves_->rescaleAxes();
   curves_->yAxis->setRange(std::min(-0.05, curves_->yAxis->range().lower), 1.02);
   curves_->replot();

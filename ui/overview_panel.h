@@ -12,6 +12,8 @@
 class QCPItemStraightLine;
 class QCustomPlot;
 
+class QLabel;
+
 namespace kvs::ui {
 
 class ExportMenu;
@@ -31,6 +33,7 @@ class OverviewPanel : public QWidget, public ExportableView {
   ThumbnailGrid* grid() const { return grid_; }
   QCustomPlot* curvePlot() const { return curves_; }
   double epsLine() const;
+  QString epsFoundText() const;
   QString csv() const override;  // the curves: position, then one column per head
   QJsonObject viewJson() const override;
   QVector<ExportFigure> exportFigures() const override;
@@ -50,6 +53,9 @@ class OverviewPanel : public QWidget, public ExportableView {
   ThumbnailGrid* grid_;
   QCustomPlot* curves_;
   QCPItemStraightLine* eps_;
+  // With an exact budget: the eps searched for each KV head of the layer (the panel's eps field
+  // has no effect then, so this is where the thresholds are read).
+  QLabel* epsFound_;
   OverviewData data_;
   LayoutResult layout_;
   QString colourMap_ = QStringLiteral("viridis");
