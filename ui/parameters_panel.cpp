@@ -62,10 +62,10 @@ ParametersPanel::ParametersPanel(QWidget* parent) : QWidget(parent) {
 }
 
 CompressionParams ParametersPanel::defaults() {
+  // The core's defaults, as the CLI's (an exact budget: 0.3 keeps 30% of the slots); only the
+  // method differs, KVMerger, whose merging sets the app is for.
   CompressionParams p;
   p.method = "kvmerger";
-  p.budget = 0.5;
-  p.exactBudget = false;
   return p;
 }
 

@@ -14,6 +14,7 @@
 
 #include "heatmap_panel.h"
 #include "main_window.h"
+#include "parameters_panel.h"
 
 namespace kvs::ui::test {
 
@@ -41,6 +42,14 @@ T* child(const QObject& w, const char* name) {
   T* widget = w.findChild<T*>(QString::fromLatin1(name));
   if (!widget) qFatal("no child %s", name);
   return widget;
+}
+
+// The app's defaults with the paper's approximate budget, for the tests that tune eps (under the
+// default exact budget, eps is searched per head and the field has no effect).
+inline kvs::CompressionParams approximateBudget() {
+  kvs::CompressionParams p = ParametersPanel::defaults();
+  p.exactBudget = false;
+  return p;
 }
 
 // Loads the model and runs kPrompt with the window's parameters; returns when all is drawn.

@@ -34,11 +34,12 @@ class TestOverview : public QObject {
 void TestOverview::exactBudgetListsTheEpsSearchedPerHead() {
   MainWindow w(kModel);
   w.show();
+  w.parameters()->setParams(approximateBudget());
   QVERIFY(runPrompt(w, 120));
   auto* found = w.findChild<QLabel*>("epsFound");
   QVERIFY(found);
   QVERIFY(!found->isVisible());  // approximate budget: the eps given is the one used
-  child<QCheckBox>(*w.parameters(), "exactBudget")->setChecked(true);
+  child<QCheckBox>(*w.parameters(), "exactBudget")->setChecked(true);  // the default
   QTRY_VERIFY_WITH_TIMEOUT(found->isVisible(), kTimeoutMs);
   w.heatmap()->select(2, 1);
   QTRY_VERIFY_WITH_TIMEOUT(found->text().contains("layer 2:"), kTimeoutMs);

@@ -68,7 +68,7 @@ void TestViews::initTestCase() {
 void TestViews::exportWritesFiguresDataAndSidecar() {
   MainWindow w(kModel);
   w.show();
-  kvs::CompressionParams p = ParametersPanel::defaults();
+  kvs::CompressionParams p = approximateBudget();
   p.eps = 0.66;
   w.parameters()->setParams(p);
   QVERIFY(runPrompt(w, 120));
@@ -168,7 +168,7 @@ void TestViews::exportWritesFiguresDataAndSidecar() {
 void TestViews::tokensShowWhatHappenedToThem() {
   MainWindow w(kModel);
   w.show();
-  kvs::CompressionParams p = ParametersPanel::defaults();
+  kvs::CompressionParams p = approximateBudget();
   p.eps = 0.3;
   w.parameters()->setParams(p);
   TokenTableModel* model = w.tokenModel();
@@ -218,7 +218,7 @@ void TestViews::tokensShowWhatHappenedToThem() {
 void TestViews::overviewSelectsHeadsAndDrawsEps() {
   MainWindow w(kModel);
   w.show();
-  kvs::CompressionParams p = ParametersPanel::defaults();
+  kvs::CompressionParams p = approximateBudget();
   p.eps = 0.7;
   w.parameters()->setParams(p);
   QVERIFY(runPrompt(w, 100));
