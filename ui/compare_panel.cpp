@@ -94,7 +94,11 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
     add_->setEnabled(true);
   });
   connect(run, &QPushButton::clicked, this, [this] {
-    if (!model_->variants().isEmpty()) Q_EMIT compareRequested(model_->variants());
+    if (model_->variants().isEmpty()) {
+      text_->setPlainText(tr("Add a setting with \"Add current settings\", then Compare."));
+      return;
+    }
+    Q_EMIT compareRequested(model_->variants());
   });
   connect(table_, &QTableView::clicked, this, [this](const QModelIndex& index) {
     showRow(index.row());
@@ -106,8 +110,24 @@ ComparePanel::ComparePanel(QWidget* parent) : QWidget(parent) {
 void ComparePanel::wire(SessionController* c, ExportMenu* exportMenu, ParametersPanel* parameters) {
   connect(parameters, &ParametersPanel::paramsChanged, this, &ComparePanel::setCurrentParams);
   setCurrentParams(parameters->params());
-  // The controller refuses a compare while it is busy or has no model to decode with.
-  connect(this, &ComparePanel::compareRequested, c, &SessionController::compare);
+  // The controller refuses a compare while it is busy or has no model to decode with; say why
+  // here rather than leave the click without an answer.
+  connect(this, &ComparePanel::compareRequested, this,
+          [this, c](const QVector<CompressionParams>& variants) {
+            if (!c->hasPrompt()) {
+              text_->setPlainText(
+                  tr("Run the prompt first: Compare continues the prompt that "
+                     "Run has prefilled."));
+            } else if (c->recordingOpen()) {
+              text_->setPlainText(
+                  tr("A recording is open without its model: load a model to "
+                     "compare."));
+            } else if (c->busy()) {
+              text_->setPlainText(tr("Wait for the run to end, then press Compare again."));
+            } else {
+              c->compare(variants);
+            }
+          });
   connect(c, &SessionController::compareReady, this, &ComparePanel::setResult);
   connect(this, &ComparePanel::rowSelected, c, &SessionController::previewLayout);
   if (exportMenu) exportMenu->addView(this);

@@ -12,6 +12,7 @@
 #include "qcustomplot_include.h"
 
 #include "colour_maps.h"
+#include "empty_state.h"
 #include "heatmap_cells.h"
 #include "merging_sets_item.h"
 
@@ -71,6 +72,8 @@ HeatmapPanel::HeatmapPanel(QWidget* parent) : QWidget(parent) {
     a->setSubTickLength(0, 2);
   }
   map_ = new HeatmapCells(plot_->xAxis, plot_->yAxis);
+  empty_ = new EmptyState(plot_, tr("Run a prompt to see how similar its tokens' keys are, "
+                                    "per layer and head, with the merging sets drawn on them."));
   scale_ = new QCPColorScale(plot_);
   plot_->plotLayout()->addElement(0, 1, scale_);
   QFont small = font();
@@ -162,6 +165,8 @@ void HeatmapPanel::setPrompt(const PromptInfo& info) {
     head_->setCurrentIndex(std::min(1, head_->count() - 1));  // head 0: its sets can be drawn
   }
   overlay_->setHead({}, 0);
+  empty_->setText(tr("Computing the matrix of the new prompt..."));
+  empty_->show();
   resetView();
   requestMatrix();
 }
@@ -195,6 +200,7 @@ void HeatmapPanel::setMatrix(const SimilarityResult& result) {
                      .arg(pyramid_.max(), 0, 'f', 3)
                      .arg(result.ms, 0, 'f', 1));
   std::fill(std::begin(cellsFor_), std::end(cellsFor_), 0.0);
+  empty_->hide();
   plot_->replot();
 }
 

@@ -29,6 +29,7 @@ class QSpinBox;
 namespace kvs::ui {
 
 class ExportMenu;
+class EmptyState;
 class HeatmapCells;
 class MergingSetsItem;
 class SessionController;
@@ -129,6 +130,9 @@ class HeatmapPanel : public QWidget, public ExportableView {
   QCPTextElement* variantLabel_;  // on screen only: whose sets are drawn
   HeatmapCells* map_;
   QCPColorScale* scale_;
+  // Over the plot until a matrix of the current prompt is drawn: before the first Run, and while
+  // a run's matrix is computed (its merging sets alone, over a blank matrix, read as data).
+  EmptyState* empty_;
   MergingSetsItem* overlay_;
   MatrixPyramid pyramid_;
   kvs::SimilarityMatrix shown_;  // the matrix shown (values moved into the pyramid)

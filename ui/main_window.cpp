@@ -10,6 +10,7 @@
 #include <QTableView>
 
 #include "compare_panel.h"
+#include "empty_state.h"
 #include "export_menu.h"
 #include "heatmap_panel.h"
 #include "layer_ratio_panel.h"
@@ -61,6 +62,16 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   heatmap_->wire(controller_, exportMenu_);
   memory_->wire(controller_, exportMenu_);
   overview_->wire(controller_, exportMenu_, heatmap_);
+  // Before the first overview the curve plot would show bare axes and a diagonal eps line.
+  const std::pair<const char*, QString> overviewPlots[] = {
+      {"adjacentCurves", tr("Run a prompt to see how similar adjacent keys are, against eps.")},
+      {"thumbnails", tr("Run a prompt to see every head's matrix.")}};
+  for (const auto& [name, text] : overviewPlots) {
+    auto* plot = overview_->findChild<QWidget*>(QString::fromLatin1(name));
+    if (!plot) continue;
+    auto* empty = new EmptyState(plot, text);
+    connect(controller_, &SessionController::overviewReady, empty, &QWidget::hide);
+  }
   compare_->wire(controller_, exportMenu_, parameters_);
   ratios->wire(controller_, exportMenu_, parameters_);  // the paper's second observation
   outputPanel_->wire(controller_, heatmap_, tokens_);

@@ -7,6 +7,7 @@
 #include <QVBoxLayout>
 #include "qcustomplot_include.h"
 
+#include "empty_state.h"
 #include "export_menu.h"
 #include "figure_decoration.h"
 #include "session_controller.h"
@@ -53,6 +54,9 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
   steps_->legend->setVisible(true);
   steps_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
 
+  layersEmpty_ = new EmptyState(layers_, tr("Run a prompt to see the KV cache's bytes per layer."));
+  stepsEmpty_ = new EmptyState(steps_, tr("Run a prompt to see the KV cache's bytes per step."));
+
   process_ = new QLabel(this);
   process_->setObjectName("processMemory");
   process_->setWordWrap(true);  // a long line would widen the dock's column
@@ -65,6 +69,10 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
 
 void MemoryPanel::setVariant(const VariantSummary& s) {
   shown_ = s;
+  layersEmpty_->setText(
+      tr("No per-layer bytes for this variant (a recording holds its totals only)."));
+  layersEmpty_->setVisible(s.layerBytes.isEmpty());
+  stepsEmpty_->setVisible(s.bytesPerStep.isEmpty());
   QVector<double> x, full, compressed;
   for (int l = 0; l < s.layerBytes.size(); ++l) {
     x.push_back(l);

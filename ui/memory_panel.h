@@ -17,6 +17,7 @@ class QLabel;
 
 namespace kvs::ui {
 
+class EmptyState;
 class ExportMenu;
 class SessionController;
 
@@ -51,6 +52,9 @@ class MemoryPanel : public QWidget, public ExportableView {
   QCPGraph* stepsFull_;
   QCPGraph* stepsCompressed_;
   QLabel* process_;
+  // Over each plot while it has nothing to show (before a Run; a recording has no per-layer bytes).
+  EmptyState* layersEmpty_;
+  EmptyState* stepsEmpty_;
   VariantSummary shown_;
 };
 

@@ -1,6 +1,7 @@
 #include "output_panel.h"
 
 #include <QHelpEvent>
+#include <QLabel>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QScrollBar>
@@ -18,6 +19,28 @@
 #include "token_table_model.h"
 
 namespace kvs::ui {
+namespace {
+
+// What the prompt's token colours mean: a swatch per fate, in setTokenFates' colours. One line
+// that never widens the panel (it is clipped instead).
+QLabel* fateLegend(QWidget* parent) {
+  QString html = OutputPanel::tr("Prompt tokens:");
+  for (Fate f : {Fate::kKept, Fate::kProtected, Fate::kPivot, Fate::kMerged, Fate::kEvicted}) {
+    const QColor c = fateColour(f);
+    const QString swatch = c.alpha() == 0 ? QStringLiteral("white") : c.name();
+    html += QStringLiteral(" <span style=\"background:%1\">&nbsp;%2&nbsp;</span>")
+                .arg(swatch, fateName(f).toHtmlEscaped());
+  }
+  auto* legend = new QLabel(html, parent);
+  legend->setObjectName("fateLegend");
+  legend->setTextFormat(Qt::RichText);
+  legend->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Fixed);
+  legend->setToolTip(OutputPanel::tr(
+      "Colours of the prompt's tokens in the head the heatmap shows; hover a token for its set"));
+  return legend;
+}
+
+}  // namespace
 
 void OutputPanel::wire(SessionController* c, const HeatmapPanel* heatmap, TokenTableModel* tokens) {
   // The fates follow the layout drawn on the heatmap (its selected head).
@@ -62,6 +85,7 @@ OutputPanel::OutputPanel(QWidget* parent) : QWidget(parent) {
   tabs->addTab(text_, tr("Output (current setting)"));
   tabs->addTab(reference_, tr("Full cache"));
   layout->addWidget(tabs, 1);
+  layout->addWidget(fateLegend(this));
   layout->addWidget(progress_);
 }
 
@@ -159,6 +183,18 @@ void OutputPanel::startProgress(int total) {
   progress_->setFormat(tr("%v / %m steps"));
   progress_->setRange(0, total);
   progress_->setValue(0);
+}
+
+void OutputPanel::startLoadProgress() {
+  progress_->setFormat(tr("%v / %m layers loaded"));
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+}
+
+void OutputPanel::failLoadProgress() {
+  progress_->setRange(0, 1);
+  progress_->setValue(0);
+  progress_->setFormat(tr("load failed"));
 }
 
 void OutputPanel::setProgress(int done, int total) {

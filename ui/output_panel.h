@@ -1,6 +1,6 @@
 #pragma once
-// OutputPanel: the generated text as it streams in, errors in red, and a progress bar of the
-// positions run.
+// OutputPanel: the generated text as it streams in, errors in red, a legend of the prompt's token
+// colours, and a progress bar of the positions run.
 
 #include <QWidget>
 
@@ -45,6 +45,10 @@ class OutputPanel : public QWidget {
   void showError(const QString& message);
 
   void startProgress(int total);
+  // A model load: the bar counts layers; a failed one empties it (no full bar from an earlier
+  // run or from layers read before the failure).
+  void startLoadProgress();
+  void failLoadProgress();
   void setProgress(int done, int total);
   // The run's end: a full bar saying why it ended early (end of text), or where it was stopped.
   void finishProgress(const GenerationStats& stats);

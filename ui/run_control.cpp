@@ -43,6 +43,11 @@ RunControl::RunControl(SessionController* c, PromptPanel* prompt, ParametersPane
             : tr("cannot apply: %1").arg(QString::fromStdString(r.layout.error)));
   });
   connect(c, &SessionController::modelLoaded, this, &RunControl::onModelLoaded);
+  connect(c, &SessionController::modelDropped, this, [this] {
+    // The new file's header was read and the old model let go: a failure now leaves none.
+    stateBeforeOpen_ = PromptPanel::State::kNoModel;
+    labelBeforeOpen_ = tr("No model loaded");
+  });
   connect(c, &SessionController::finished, this, &RunControl::onFinished);
   connect(c, &SessionController::failed, this, &RunControl::onFailed);
   connect(c, &SessionController::busyChanged, this, &RunControl::onBusy);
@@ -71,9 +76,12 @@ void RunControl::loadModel(const QString& path) {
     return;
   }
   if (state_ != PromptPanel::State::kNoModel && state_ != PromptPanel::State::kReady) return;
+  stateBeforeOpen_ = state_;  // what a failed load goes back to: the model stays loaded
+  labelBeforeOpen_ = modelLabel_->text();
   setState(PromptPanel::State::kLoading);
   loadingPath_ = path;
   modelLabel_->setText(tr("Loading..."));
+  output_->startLoadProgress();
   showStatus(tr("Loading %1").arg(path));
   controller_->loadModel(path);
 }
@@ -125,14 +133,12 @@ void RunControl::onFinished(const GenerationStats& s) {
 }
 
 void RunControl::onFailed(const QString& message) {
-  if (openingRecording_) {  // the worker kept what it had
+  if (openingRecording_ || state_ == PromptPanel::State::kLoading) {
+    // A failed load or open: the worker kept what it had (a model, a recording or nothing).
+    if (!openingRecording_) output_->failLoadProgress();
     openingRecording_ = false;
     modelLabel_->setText(labelBeforeOpen_);
     setState(stateBeforeOpen_);
-  } else if (state_ == PromptPanel::State::kLoading) {
-    // A failed load leaves no model (the worker drops the old one first); a failed run keeps it.
-    modelLabel_->setText(tr("No model loaded"));
-    setState(PromptPanel::State::kNoModel);
   } else if (!controller_->busy() && !controller_->recordingOpen()) {  // a recording: no model
     setState(PromptPanel::State::kReady);
   }

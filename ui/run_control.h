@@ -61,7 +61,7 @@ class RunControl : public QObject {
   QLabel* modelLabel_;
   QString loadingPath_;
   PromptPanel::State state_ = PromptPanel::State::kNoModel;
-  // While a recording opens: what to go back to when it cannot be read.
+  // While a model loads or a recording opens: what to go back to when it cannot be read.
   bool openingRecording_ = false;
   PromptPanel::State stateBeforeOpen_ = PromptPanel::State::kNoModel;
   QString labelBeforeOpen_;

@@ -29,6 +29,11 @@ SessionController::SessionController(QObject* parent)
     setBusy(false);
     Q_EMIT modelLoaded(d, context);
   });
+  connect(worker_, &SessionWorker::modelDropped, this, [this] {
+    prompt_ = {};
+    recordingOpenBeforeLoad_ = false;  // a failed load now leaves nothing open
+    Q_EMIT modelDropped();
+  });
   connect(worker_, &SessionWorker::recordingDone, recording_, &RecordingState::done);
   connect(worker_, &SessionWorker::recordingDone, this, &SessionController::recordingDone);
   connect(worker_, &SessionWorker::recordingOpened, this, [this](const RecordingReport& r) {
@@ -91,7 +96,7 @@ SessionController::SessionController(QObject* parent)
   connect(worker_, &SessionWorker::failed, this, [this](const QString& message, quint64 ticket) {
     if (ticket != 0 && !isCurrentWork(ticket)) return;
     if (ticket != 0) prefilling_ = false;
-    if (loading_) prompt_ = {};
+    if (loading_) recordingOpen_ = recordingOpenBeforeLoad_;  // the worker kept its prompt
     loading_ = false;
     if (!debounce_.isActive()) setBusy(false);
     Q_EMIT failed(message);
@@ -120,7 +125,9 @@ quint64 SessionController::startWork(Request kind) {
 
 void SessionController::loadModel(const QString& path) {
   debounce_.stop();
-  recordingOpen_ = false;  // the worker drops everything before loading
+  // The worker keeps the open recording until the model is read; failed restores this.
+  recordingOpenBeforeLoad_ = recordingOpen_;
+  recordingOpen_ = false;
   prefilling_ = paramsPending_ = false;
   startWork(Request::kLoad);  // drops queued work for the old model
   loading_ = true;

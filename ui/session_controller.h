@@ -64,6 +64,7 @@ class SessionController : public QObject {
  Q_SIGNALS:
   void busyChanged(bool busy);
   void modelLoaded(const QString& description, int contextLength);
+  void modelDropped();  // the load under way let go of the previous model or recording
   void phase(const QString& what);
   void promptReady(const kvs::ui::PromptInfo& info);
   void layoutReady(const kvs::ui::LayoutResult& result);
@@ -98,6 +99,7 @@ class SessionController : public QObject {
   QTimer debounce_;
   bool busy_ = false;
   bool loading_ = false;
+  bool recordingOpenBeforeLoad_ = false;  // restored when a load fails
   // A run before its prompt is prefilled: a parameter change waits for it rather than supersede
   // it (the kept prefill it would decode from is being replaced).
   bool prefilling_ = false;

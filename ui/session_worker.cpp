@@ -62,20 +62,28 @@ const PrefillState* SessionWorker::kept() const {
 }
 
 void SessionWorker::loadModel(const QString& path) {
-  session_.reset();  // the old model and prompt need not fit beside the new ones
-  recording_.clear();
   try {
     require(!path.trimmed().isEmpty(),
             "no model given; choose a llama2.c .bin file or a Hugging Face folder with Browse");
     Q_EMIT phase(tr("loading"));
     const std::string file = QFile::encodeName(path).toStdString();
+    // A wrong file (say /etc/passwd typed into the Model field) is refused from its header
+    // before anything is dropped, so the user keeps the model they had. Only then do the old
+    // model and prompt go: two large models need not fit in memory at once.
+    const std::string checkpoint = kvs::describeModel(file).path;
+    if (session_ || !recording_.isEmpty()) {
+      session_.reset();
+      recording_.clear();
+      recorded_.clear();
+      Q_EMIT modelDropped();  // a failure from here on leaves no model
+    }
     LoadOptions options;  // a progress bar per layer, and Stop between layers
     options.progress = [this](int done, int total) {
       Q_EMIT progress(done, total);
       return !stop_;
     };
     // Recordings name a Hugging Face folder, not its config.json.
-    auto session = Session::open(file, options, "", kvs::describeModel(file).path);
+    auto session = Session::open(file, options, "", checkpoint);
     require(!stop_, "loading was stopped; load the model again to use it");
     const ModelConfig& config = session->model().config();
     const QString description =
@@ -312,8 +320,13 @@ void SessionWorker::compare(const QVector<CompressionParams>& variants, quint64 
     for (const VariantOutcome& o : outcomes) {
       CompareRow row;
       row.params = o.params;
-      TokenStreamDecoder decoder(session_->tokenizer(), /*atTextStart=*/kept()->tokens() <= 1);
+      const Tokenizer& tokenizer = session_->tokenizer();
+      TokenStreamDecoder decoder(tokenizer, /*atTextStart=*/kept()->tokens() <= 1);
+      // The metrics run every step (stopAtBosEos off, so the variants line up); the text shown
+      // ends at end-of-text, as Output's does.
       for (size_t i = 0; i < o.generatedIds.size(); ++i) {
+        const int id = o.generatedIds[i];
+        if (id == tokenizer.bosId() || id == tokenizer.eosId()) break;
         row.chunks.push_back(QString::fromStdString(decoder.push(o.generatedIds[i])));
         row.differs.push_back(i >= full.size() || o.generatedIds[i] != full[i]);
       }

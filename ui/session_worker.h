@@ -52,8 +52,9 @@ class SessionWorker : public QObject {
   void clearStop() { stop_ = false; }
 
  public Q_SLOTS:
-  // Drops the current model first, then loads path and the tokenizer next to it. Loading one file
-  // cannot be interrupted; a Stop pressed meanwhile discards the model once it is read.
+  // Loads path and the tokenizer next to it; they replace the current model (or opened recording)
+  // only once read, so a failed load keeps it. Loading one file cannot be interrupted; a Stop
+  // pressed meanwhile discards the new model once it is read.
   void loadModel(const QString& path);
   // Prefill (kept), layout, then the continuation under params, streamed as textReady; then the
   // full cache's continuation for comparison (variantReady with reference set). With recording,
@@ -79,6 +80,8 @@ class SessionWorker : public QObject {
 
  Q_SIGNALS:
   void modelLoaded(const QString& description, int contextLength);
+  // A load let go of the previous model (or opened recording), its new checkpoint's header read.
+  void modelDropped();
   void phase(const QString& what);  // "prefill", "compressing", "decoding", ...
   void promptReady(const kvs::ui::PromptInfo& info);
   void layoutReady(const kvs::ui::LayoutResult& result);

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "process_memory.h"
 #include "run_recording.h"
 #include "session_worker.h"
 
@@ -220,6 +221,14 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
     if (f.is_object() && f.contains("achieved_ratio") && f["achieved_ratio"].is_number()) {
       s.achievedRatio = f["achieved_ratio"].get<double>();
     }
+    // The Memory panel's totals right after compression, as recorded (no per-layer or per-step
+    // bytes are in the file): without them it read "0 of 0 bytes".
+    if (f.is_object() && f.contains("kv_bytes") && f["kv_bytes"].is_number() &&
+        f.contains("kv_bytes_full") && f["kv_bytes_full"].is_number()) {
+      s.bytesPerStep = {f["kv_bytes"].get<qint64>()};
+      s.fullBytesPerStep = {f["kv_bytes_full"].get<qint64>()};
+    }
+    s.processBytes = residentBytes();
     s.reference = i > 0;
     s.ticket = ticket;
     variants.push_back(s);
