@@ -31,8 +31,11 @@ QJsonObject exportSidecar(const PromptInfo& prompt, const GenerationJob& job,
   QJsonArray ids;
   for (int id : prompt.ids) ids.append(id);
   o["prompt_token_ids"] = ids;
-  o["prompt"] = job.prompt;
-  o["steps"] = job.steps;
+  // The prompt the views show (the last run's, or an opened recording's), not the field's text,
+  // which may have been edited since; the field's when nothing has run yet.
+  o["prompt"] = prompt.ids.isEmpty() ? job.prompt : prompt.text;
+  if (!prompt.recording.isEmpty()) o["recording"] = prompt.recording;
+  o["new_tokens"] = job.newTokens;
   // The sampler's settings in one place, the seed a number as `kvstudio-cli generate --json`
   // writes it; "params" holds the compression's own parameters (CaM's "seed" is its Bernoulli
   // draws', not the sampler's).

@@ -9,8 +9,10 @@
 namespace kvs::ui {
 
 struct GenerationJob {
-  QString prompt;            // blank: generate from BOS alone
-  int steps = 256;           // positions including the prompt's, as the CLI's --steps
+  QString prompt;  // blank: generate from BOS alone
+  // Tokens to generate after the prompt (capped at the context, as the token counter shows); the
+  // CLI's --steps counts positions instead, the prompt's included, as llama2.c's -n does.
+  int newTokens = 256;
   double temperature = 0.0;  // 0 = greedy, so the default run is reproducible
   double topP = 0.9;
   quint64 seed = 42;
@@ -26,11 +28,11 @@ inline PromptSpec promptSpecOf(const GenerationJob& job) {
   spec.chat = job.chat;
   spec.system = job.system.toStdString();
   spec.bosOnly = !job.chat && spec.text.find_first_not_of(" \t\r\n") == std::string::npos;
-  spec.steps = job.steps;
+  spec.newTokens = job.newTokens;
   spec.sampling.temperature = static_cast<float>(job.temperature);
   spec.sampling.topP = static_cast<float>(job.topP);
   spec.sampling.seed = job.seed;
-  spec.stepsName = "Steps";
+  spec.newTokensName = "New tokens";
   spec.promptFix = "type a prompt";
   return spec;
 }

@@ -165,6 +165,7 @@ void LayerRatioPanel::wire(SessionController* c, ExportMenu* exportMenu,
   connect(parameters, &ParametersPanel::paramsChanged, this, &LayerRatioPanel::setParams);
   setParamsSource([parameters] { return parameters->params(); });
   connect(c, &SessionController::promptReady, this, &LayerRatioPanel::setPrompt);
+  connect(c, &SessionController::modelDropped, this, &LayerRatioPanel::dropPrompt);
   connect(c, &SessionController::layoutReady, this, &LayerRatioPanel::setLayout);
   connect(this, &LayerRatioPanel::ratiosRequested, c, &SessionController::requestLayerRatios);
   connect(this, &LayerRatioPanel::batchStopRequested, c, &SessionController::stopLayerRatios);
@@ -191,6 +192,13 @@ void LayerRatioPanel::setPrompt(const PromptInfo& info) {
   current_.clear();
   redraw();
   requestCurrent();
+}
+
+void LayerRatioPanel::dropPrompt() {
+  hasPrompt_ = false;
+  current_.clear();
+  setting_.clear();
+  redraw();
 }
 
 void LayerRatioPanel::requestCurrent() {

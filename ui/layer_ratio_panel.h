@@ -64,6 +64,8 @@ class LayerRatioPanel : public QWidget, public ExportableView {
   void setParams(const kvs::CompressionParams& params);
   // A prompt is kept on the worker: its curve can be asked for.
   void setPrompt(const kvs::ui::PromptInfo& info);
+  // The model or recording whose prompt the curve shows was let go: the curve goes with it.
+  void dropPrompt();
   // The ratio the current setting achieves per layer (whatever its method), as a dashed line.
   void setLayout(const kvs::ui::LayoutResult& result);
   void setResult(const kvs::ui::LayerRatioResult& result);

@@ -165,7 +165,7 @@ QString MainWindow::restoreSettings() {
   QSettings settings;
   GenerationJob job;
   job.prompt = settings.value("prompt/text", QStringLiteral("Once upon a time")).toString();
-  job.steps = settings.value("generation/steps", job.steps).toInt();
+  job.newTokens = settings.value("generation/newTokens", job.newTokens).toInt();
   job.temperature = settings.value("generation/temperature", job.temperature).toDouble();
   job.topP = settings.value("generation/topP", job.topP).toDouble();
   job.seed = settings.value("generation/seed", job.seed).toULongLong();
@@ -184,7 +184,7 @@ void MainWindow::saveSettings() const {
   // Absolute, so that the app started from another folder finds it.
   settings.setValue("model/path", absolutePath(promptPanel_->modelPath()));
   settings.setValue("prompt/text", job.prompt);
-  settings.setValue("generation/steps", job.steps);
+  settings.setValue("generation/newTokens", job.newTokens);
   settings.setValue("generation/temperature", job.temperature);
   settings.setValue("generation/topP", job.topP);
   settings.setValue("generation/seed", job.seed);

@@ -180,7 +180,7 @@ void OutputPanel::showError(const QString& message) {
 }
 
 void OutputPanel::startProgress(int total) {
-  progress_->setFormat(tr("%v / %m steps"));
+  progress_->setFormat(tr("%v / %m new tokens"));
   progress_->setRange(0, total);
   progress_->setValue(0);
 }
@@ -204,13 +204,14 @@ void OutputPanel::setProgress(int done, int total) {
 
 void OutputPanel::finishProgress(const GenerationStats& stats) {
   if (stats.regenerated) return;  // a new setting's decode: the run's bar stays as it ended
-  const int reached = stats.promptTokens + stats.generatedTokens - 1;  // positions run
+  const int asked = stats.steps - stats.promptTokens + 1;  // new tokens the positions allow
   if (stats.stopReason == QLatin1String("stop_token")) {
-    progress_->setRange(0, reached);
-    progress_->setValue(reached);
-    progress_->setFormat(tr("%1 of %2 steps: end of text").arg(reached).arg(stats.steps));
+    progress_->setRange(0, stats.generatedTokens);
+    progress_->setValue(stats.generatedTokens);
+    progress_->setFormat(
+        tr("%1 of %2 new tokens: end of text").arg(stats.generatedTokens).arg(asked));
   } else if (stats.stopReason == QLatin1String("cancelled")) {
-    progress_->setFormat(tr("stopped at %v / %m steps"));
+    progress_->setFormat(tr("stopped at %v / %m new tokens"));
   } else {
     progress_->setValue(progress_->maximum());
   }

@@ -56,11 +56,13 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   system_->setEnabled(false);
   connect(chat_, &QCheckBox::toggled, system_, &QWidget::setEnabled);
 
-  steps_ = new QSpinBox(this);
-  steps_->setObjectName("steps");
-  steps_->setRange(1, kUnknownContext);
-  steps_->setValue(256);
-  steps_->setToolTip(tr("Positions to run, the prompt's included (as the CLI's --steps)"));
+  newTokens_ = new QSpinBox(this);
+  newTokens_->setObjectName("newTokens");
+  newTokens_->setRange(1, kUnknownContext);
+  newTokens_->setValue(256);
+  newTokens_->setToolTip(
+      tr("Tokens to generate after the prompt, at most what the context leaves (the counter above "
+         "says). The CLI's generate --steps counts positions instead, the prompt's included."));
 
   temperature_ = new QDoubleSpinBox(this);
   temperature_->setObjectName("temperature");
@@ -116,7 +118,7 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(QString(), tokenCount_);
   form->addRow(QString(), chat_);
   form->addRow(tr("System"), system_);
-  form->addRow(tr("Steps"), pair(steps_, seedLabel, seed_));
+  form->addRow(tr("New tokens"), pair(newTokens_, seedLabel, seed_));
   form->addRow(tr("Temperature"), pair(temperature_, topPLabel, topP_));
   form->addRow(buttons);
 
@@ -126,6 +128,7 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
     Q_EMIT loadRequested(modelPath_->text());
   });
   connect(prompt_, &QPlainTextEdit::textChanged, this, &PromptPanel::jobEdited);
+  connect(newTokens_, qOverload<int>(&QSpinBox::valueChanged), this, &PromptPanel::showTokenCount);
   connect(chat_, &QCheckBox::toggled, this, &PromptPanel::jobEdited);
   connect(system_, &QLineEdit::textChanged, this, &PromptPanel::jobEdited);
   connect(browse_, &QPushButton::clicked, this, &PromptPanel::browse);
@@ -149,7 +152,7 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
 GenerationJob PromptPanel::job() const {
   GenerationJob job;
   job.prompt = prompt_->toPlainText();
-  job.steps = steps_->value();
+  job.newTokens = newTokens_->value();
   job.temperature = temperature_->value();
   job.topP = topP_->value();
   job.seed = static_cast<quint64>(seed_->value());
@@ -160,7 +163,7 @@ GenerationJob PromptPanel::job() const {
 
 void PromptPanel::setJob(const GenerationJob& job) {
   prompt_->setPlainText(job.prompt);
-  steps_->setValue(job.steps);
+  newTokens_->setValue(job.newTokens);
   temperature_->setValue(job.temperature);
   topP_->setValue(job.topP);
   seed_->setValue(static_cast<int>(qMin<quint64>(job.seed, INT_MAX)));
@@ -177,21 +180,36 @@ void PromptPanel::setModelPath(const QString& path) {
 }
 
 void PromptPanel::setContextLength(int positions) {
-  steps_->setMaximum(positions);
+  newTokens_->setMaximum(positions);
   context_ = positions;
+  showTokenCount();
 }
 
 void PromptPanel::setTokenCount(int tokens) {
+  promptTokens_ = tokens;
+  showTokenCount();
+}
+
+// "P tokens + N new / C context"; when the prompt leaves room for fewer than N new tokens (a
+// token is chosen at each of the positions P-1 .. C-1, so C - P + 1 fit), how many the run makes.
+void PromptPanel::showTokenCount() {
+  const int tokens = promptTokens_;
   if (tokens < 0) {
     tokenCount_->clear();
     return;
   }
   QString text = tokens == 1 ? tr("1 token") : tr("%1 tokens").arg(tokens);
+  text += tr(" + %1 new").arg(newTokens_->value());
   if (context_ > 0) text += tr(" / %1 context").arg(context_);
   const bool tooLong = context_ > 0 && tokens > context_;
+  const int fit = context_ - tokens + 1;
+  const bool capped = context_ > 0 && !tooLong && newTokens_->value() > fit;
   if (tooLong) text += tr(": longer than the context");
+  if (capped) text += tr(": %1 new fit").arg(fit);
   tokenCount_->setText(text);
-  tokenCount_->setStyleSheet(tooLong ? QStringLiteral("color: #c01010") : QString());
+  tokenCount_->setStyleSheet(tooLong  ? QStringLiteral("color: #c01010")
+                             : capped ? QStringLiteral("color: #a05a00")
+                                      : QString());
 }
 
 void PromptPanel::setState(State state) {

@@ -29,9 +29,9 @@ class PromptPanel : public QWidget {
   void setJob(const GenerationJob& job);
   QString modelPath() const;
   void setModelPath(const QString& path);
-  // Steps cannot exceed the loaded model's context.
+  // New tokens cannot exceed the loaded model's context.
   void setContextLength(int positions);
-  // The counter under the prompt: "tokens / context" (-1: nothing to show).
+  // The counter under the prompt: "tokens + new / context" (-1: nothing to show).
   void setTokenCount(int tokens);
   // Enables the controls that make sense in this state.
   void setState(State state);
@@ -46,6 +46,7 @@ class PromptPanel : public QWidget {
 
  private:
   void browse();
+  void showTokenCount();
 
   QLineEdit* modelPath_;
   QPushButton* browse_;
@@ -53,13 +54,14 @@ class PromptPanel : public QWidget {
   QLabel* tokenCount_;
   QCheckBox* chat_;
   QLineEdit* system_;
-  QSpinBox* steps_;
+  QSpinBox* newTokens_;
   QDoubleSpinBox* temperature_;
   QDoubleSpinBox* topP_;
   QSpinBox* seed_;
   QPushButton* run_;
   QPushButton* stop_;
-  int context_ = 0;  // 0 until a model is loaded
+  int context_ = 0;        // 0 until a model is loaded
+  int promptTokens_ = -1;  // the counter's last count; -1: none
 };
 
 }  // namespace kvs::ui

@@ -13,7 +13,7 @@ namespace kvs::ui {
 namespace {
 
 QString stopText(const QString& reason) {
-  if (reason == "steps") return RunControl::tr("reached Steps");
+  if (reason == "steps") return RunControl::tr("all new tokens generated");
   if (reason == "stop_token") return RunControl::tr("end of text");
   if (reason == "cancelled") return RunControl::tr("stopped");
   return reason;
@@ -92,7 +92,7 @@ void RunControl::run() {
   if (!controller_->recording()->confirmOverwrite(window_)) return;
   Q_EMIT runStarting();
   output_->clear();
-  output_->startProgress(job.steps);
+  output_->startProgress(job.newTokens);
   showStatus(tr("Generating..."));
   setState(PromptPanel::State::kRunning);
   controller_->run(job, parameters_->params());  // takes the armed recording

@@ -22,7 +22,8 @@ struct PromptInfo {
   int layers = 0, kvHeads = 0, queryHeads = 0;
   bool hasAttention = false;  // the attention matrices were kept (small enough)
   double prefillMs = 0;
-  QString model;  // file name, for sidecars
+  QString model;      // file name, for sidecars
+  QString recording;  // the recording the prompt was read from (its path); empty for a run
   quint64 ticket = 0;
 };
 

@@ -151,7 +151,7 @@ void SessionWorker::runChecked(const GenerationJob& job, const CompressionParams
   }
   text += QString::fromStdString(promptText.finish());
   if (!text.isEmpty()) Q_EMIT textReady(text);
-  Q_EMIT progress(0, request.steps);
+  Q_EMIT progress(0, request.steps - P + 1);  // in new tokens, as the panel asks for them
 
   Q_EMIT phase(tr("prefill"));
   const PrefillState& state = session_->prefill(
@@ -236,7 +236,7 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
     const std::string chunk = decoder.push(token);
     text += chunk;
     if (stream && !chunk.empty()) Q_EMIT textReady(QString::fromStdString(chunk));
-    if (!reference) Q_EMIT progress(P + generated - 1, request.steps);
+    if (!reference) Q_EMIT progress(generated, request.steps - P + 1);
     return hooks.keepGoing();
   };
   if (!reference) Q_EMIT phase(tr("compressing and decoding"));

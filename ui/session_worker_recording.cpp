@@ -193,6 +193,7 @@ void SessionWorker::openRecordingChecked(const QString& path, const CompressionP
   prompt.queryHeads = recorded->config.nHeads;
   prompt.hasAttention = !recorded->state.attention.empty();  // kept: within the memory limit
   prompt.model = modelName;
+  prompt.recording = QFileInfo(path).absoluteFilePath();
   prompt.ticket = ticket;
 
   // The recorded continuations: the run's variant, and the full cache's for comparison.

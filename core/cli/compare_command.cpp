@@ -126,9 +126,13 @@ int runCompare(const CompareOptions& o) {
     spec.sampling.temperature = 0.0f;  // compare is greedy and decodes every step
     spec.stopAtBosEos = false;
     spec.stepsName = "--steps";
+    spec.newTokensName = "--new-tokens";
     spec.name = "prompt " + std::to_string(i + 1);
     spec.promptFix = "pass --prompt TEXT";
-    const GenerationRequest request = session->request(spec);
+    std::vector<std::string> notes;
+    const GenerationRequest request = session->request(spec, &notes);
+    for (const std::string& note : notes)
+      std::cerr << "note: " << spec.name << ": " << note << "\n";
     const int P = static_cast<int>(request.promptIds.size());
     const int base = static_cast<int>(i * variants.size());
     std::unique_ptr<Hdf5Recorder> recorder;
@@ -255,13 +259,14 @@ Action addCompareCommand(CLI::App& app) {
   app.add_option("--methods", o->methods, "Comma-separated methods (default: all registered)")
       ->delimiter(',');
   app.add_option("--budgets", o->budgets, "Comma-separated budgets (fractions)")->delimiter(',');
-  app.add_option("--steps", o->steps,
-                 "Positions per prompt, the prompt's included (default: "
-                 "the prompt's length + --new-tokens)")
-      ->check(positiveWhole());
+  CLI::Option* steps = app.add_option("--steps", o->steps,
+                                      "Positions per prompt, the prompt's included, as llama2.c's "
+                                      "-n (default: what --new-tokens needs)")
+                           ->check(positiveWhole());
   app.add_option("--new-tokens", o->newTokens,
-                 "Tokens decoded per prompt when --steps is not given")
-      ->check(positiveWhole());
+                 "Tokens decoded after each prompt (default: 64; capped at the context)")
+      ->check(positiveWhole())
+      ->excludes(steps);
   app.add_flag("--json", o->json, "One JSON object with every variant");
   app.add_flag("--csv", o->csv, "One CSV row per (prompt, variant)");
   addCompressionOptions(app, o->compression);

@@ -214,7 +214,8 @@ Action addGenerateCommand(CLI::App& app) {
       app.add_option("--system", o->system, "System prompt for --chat (<<SYS>> ... <</SYS>>)");
   app.add_option("--steps", o->steps,
                  "Positions to run, the prompt's included, as llama2.c's -n (default 256, "
-                 "capped at the model's context)")
+                 "capped at the model's context); the app's New tokens counts only the tokens "
+                 "after the prompt")
       ->check(positiveWhole());
   app.add_option("--temperature", o->temperature, "Sampling temperature; 0 = greedy")
       ->check(nonNegativeFinite());

@@ -35,11 +35,18 @@ namespace {
 int defaultSteps(const PromptSpec& spec, int promptTokens, int context,
                  std::vector<std::string>* notes) {
   if (spec.newTokens > 0) {
-    require(promptTokens < context,
-            spec.name + " is " + std::to_string(promptTokens) +
-                " tokens, which leaves no position of the model's context of " +
-                std::to_string(context) + " for a new token; shorten the prompt");
-    return std::min(context, promptTokens + spec.newTokens);
+    // Positions 0 .. steps-1 are run and a token is chosen at each from P-1 on, so N new tokens
+    // take P + N - 1 positions. A prompt that fits leaves room for at least one.
+    const int wanted = promptTokens + spec.newTokens - 1;
+    if (wanted <= context) return wanted;
+    if (notes) {
+      notes->push_back(spec.newTokensName + " " + std::to_string(spec.newTokens) + " capped at " +
+                       std::to_string(context - promptTokens + 1) + ": the prompt's " +
+                       std::to_string(promptTokens) +
+                       " tokens leave no more of the model's context of " +
+                       std::to_string(context) + " positions");
+    }
+    return context;
   }
   const int steps = std::min(kDefaultSteps, context);
   if (steps < kDefaultSteps && notes) {

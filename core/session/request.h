@@ -53,14 +53,15 @@ struct PromptSpec {
   bool chat = false;     // wrap text in the Llama-2-chat format (tokenizer/chat_template.h)
   std::string system;    // chat's system prompt
   int steps = 0;         // positions, the prompt's included; 0: the default below
-  int newTokens = 0;     // with steps 0: the prompt's length + newTokens positions (capped at
-                         // the context); 0: kDefaultSteps (capped)
+  int newTokens = 0;     // with steps 0: newTokens tokens chosen after the prompt (P + newTokens
+                         // - 1 positions, capped at the context with a note); 0: kDefaultSteps
   SamplerParams sampling;
   bool stopAtBosEos = true;  // generation ends at BOS or EOS (compare decodes every step)
   // How the front end names its inputs, so that a message names the fix in its terms.
   std::string name = "the prompt";  // e.g. "prompt 2" of a prompts file
   std::string stepsName = "steps";
-  std::string promptFix = "give a prompt";  // e.g. "pass --prompt TEXT", "type a prompt"
+  std::string newTokensName = "new tokens";  // e.g. "--new-tokens", "New tokens"
+  std::string promptFix = "give a prompt";   // e.g. "pass --prompt TEXT", "type a prompt"
   std::string bosOnlyFix = "generate from BOS alone";
 };
 

@@ -15,6 +15,7 @@
 #include "heatmap_panel.h"
 #include "main_window.h"
 #include "parameters_panel.h"
+#include "tokenizer/tokenizer.h"
 
 namespace kvs::ui::test {
 
@@ -52,12 +53,24 @@ inline kvs::CompressionParams approximateBudget() {
   return p;
 }
 
-// Loads the model and runs kPrompt with the window's parameters; returns when all is drawn.
-inline bool runPrompt(MainWindow& w, int steps) {
+// The New tokens that make a run of kPrompt take `positions` positions, the prompt's included
+// (the tests size their runs in positions, as the CLI's --steps): a token is chosen at each of
+// the positions P-1 .. positions-1.
+inline int promptTokens(const QString& prompt = kPrompt) {
+  static const Tokenizer tokenizer = Tokenizer::load(KVS_MODELS_DIR "/tok512.model");
+  return static_cast<int>(tokenizer.encode(prompt.toStdString()).size());  // BOS included
+}
+inline int newTokensFor(int positions, const QString& prompt = kPrompt) {
+  return positions - promptTokens(prompt) + 1;
+}
+
+// Loads the model and runs kPrompt over `positions` positions with the window's parameters;
+// returns when all is drawn.
+inline bool runPrompt(MainWindow& w, int positions) {
   auto* run = child<QPushButton>(w, "run");
   if (!QTest::qWaitFor([&] { return run->isEnabled(); }, kTimeoutMs)) return false;
   child<QPlainTextEdit>(w, "prompt")->setPlainText(kPrompt);
-  child<QSpinBox>(w, "steps")->setValue(steps);
+  child<QSpinBox>(w, "newTokens")->setValue(newTokensFor(positions));
   child<QDoubleSpinBox>(w, "temperature")->setValue(0.0);
   QTest::mouseClick(run, Qt::LeftButton);
   return QTest::qWaitFor([&] { return run->isEnabled() && w.heatmap()->tokens() > 0; }, kTimeoutMs);

@@ -34,6 +34,7 @@ using kvs::ui::MainWindow;
 using kvs::ui::SessionWorker;
 using kvs::ui::test::child;
 using kvs::ui::test::kModel;
+using kvs::ui::test::newTokensFor;
 
 namespace {
 
@@ -51,7 +52,7 @@ void setJob(const MainWindow& w, const QString& prompt, int steps, double temper
             const QString& method = QStringLiteral("full")) {
   child<QComboBox>(w, "method")->setCurrentText(method);
   child<QPlainTextEdit>(w, "prompt")->setPlainText(prompt);
-  child<QSpinBox>(w, "steps")->setValue(steps);
+  child<QSpinBox>(w, "newTokens")->setValue(newTokensFor(steps, prompt));
   child<QDoubleSpinBox>(w, "temperature")->setValue(temperature);
 }
 
@@ -64,7 +65,7 @@ class TestMainWindow : public QObject {
   void initTestCase();
   void greedyRunMatchesGolden();
   void stopCancelsLongRun();
-  void promptLongerThanStepsIsAnError();
+  void promptLongerThanTheContextIsAnError();
   void missingModelShowsErrorAndRecovers();
   void settingsPersist();
   void huggingFaceFolderRunsLikeTheBin();
@@ -87,7 +88,7 @@ void TestMainWindow::greedyRunMatchesGolden() {
   auto* run = child<QPushButton>(w, "run");
   QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
   QVERIFY(child<QLabel>(w, "modelLabel")->text().startsWith("stories260K.bin"));
-  QCOMPARE(child<QSpinBox>(w, "steps")->maximum(), 512);  // the model's context
+  QCOMPARE(child<QSpinBox>(w, "newTokens")->maximum(), 512);  // the model's context
 
   setJob(w, QStringLiteral("Once upon a time"), 64, 0.0);
   QSignalSpy finished(w.worker(), &SessionWorker::finished);
@@ -109,8 +110,9 @@ void TestMainWindow::greedyRunMatchesGolden() {
   QCOMPARE(stats.stopReason, QStringLiteral("steps"));
   QCOMPARE(stats.promptTokens + stats.generatedTokens - 1, 64);
   const auto* progress = child<QProgressBar>(w, "progress");
-  QCOMPARE(progress->maximum(), 64);
-  QCOMPARE(progress->value(), 64);
+  QCOMPARE(progress->maximum(), stats.generatedTokens);  // in new tokens
+  QCOMPARE(progress->value(), stats.generatedTokens);
+  QCOMPARE(stats.generatedTokens, newTokensFor(64, QStringLiteral("Once upon a time")));
   QVERIFY2(w.statusBar()->currentMessage().contains("tokens/s"),
            qPrintable(w.statusBar()->currentMessage()));
 
@@ -169,24 +171,29 @@ void TestMainWindow::stopCancelsLongRun() {
   QVERIFY2(stats.generatedTokens < 20, qPrintable(QString::number(stats.generatedTokens)));
   QVERIFY(!stop->isEnabled());
   const auto* progress = child<QProgressBar>(w, "progress");
-  QCOMPARE(progress->maximum(), 512);
+  QCOMPARE(progress->maximum(), newTokensFor(512, QStringLiteral("Once upon a time")));
   QVERIFY(progress->value() < 30);
   QVERIFY(output->toPlainText().startsWith("Once upon a time"));
   QVERIFY(w.statusBar()->currentMessage().contains("stopped"));
 }
 
-void TestMainWindow::promptLongerThanStepsIsAnError() {
+// New tokens leave no way to ask for fewer positions than the prompt's; a prompt longer than
+// the context is what remains to refuse.
+void TestMainWindow::promptLongerThanTheContextIsAnError() {
   MainWindow w(kModel);
   w.show();
   auto* run = child<QPushButton>(w, "run");
   QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kLoadTimeoutMs);
-  setJob(w, QStringLiteral("Once upon a time there was a dog"), 3, 0.0);
+  QString longPrompt;
+  for (int i = 0; i < 10; ++i) longPrompt += kvs::ui::test::kPrompt + ' ';
+  child<QPlainTextEdit>(w, "prompt")->setPlainText(longPrompt);
   QSignalSpy failed(w.worker(), &SessionWorker::failed);
   QTest::mouseClick(run, Qt::LeftButton);
   QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kRunTimeoutMs);  // the model stays loaded
   QCOMPARE(failed.count(), 1);
   const QString message = failed.first().first().toString();
-  QVERIFY2(message.contains("Steps"), qPrintable(message));
+  QVERIFY2(message.contains("the model's context is 512 positions; shorten the prompt"),
+           qPrintable(message));
   QVERIFY(child<QPlainTextEdit>(w, "output")->toPlainText().contains(message));
   QVERIFY(w.statusBar()->currentMessage().contains(message));
 }
@@ -227,7 +234,8 @@ void TestMainWindow::settingsPersist() {
   MainWindow w;  // no path given: the saved one
   QCOMPARE(child<QLineEdit>(w, "modelPath")->text(), kModel);
   QCOMPARE(child<QPlainTextEdit>(w, "prompt")->toPlainText(), QStringLiteral("The little dog"));
-  QCOMPARE(child<QSpinBox>(w, "steps")->value(), 100);
+  QCOMPARE(child<QSpinBox>(w, "newTokens")->value(),
+           newTokensFor(100, QStringLiteral("The little dog")));
   QCOMPARE(child<QDoubleSpinBox>(w, "temperature")->value(), 0.5);
   QCOMPARE(child<QDoubleSpinBox>(w, "topP")->value(), 0.8);
   QCOMPARE(child<QSpinBox>(w, "seed")->value(), 7);
@@ -283,8 +291,12 @@ void TestMainWindow::progressBarSaysHowTheRunEnded() {
   QCOMPARE(stats.stopReason, QStringLiteral("stop_token"));  // the story ends before 512
   const auto* bar = child<QProgressBar>(w, "progress");
   QCOMPARE(bar->value(), bar->maximum());
-  QCOMPARE(bar->maximum(), stats.promptTokens + stats.generatedTokens - 1);
-  QVERIFY2(bar->text().contains("end of text"), qPrintable(bar->text()));
+  QCOMPARE(bar->maximum(), stats.generatedTokens);  // in new tokens, as the panel asks for them
+  const QString asked = QString::number(newTokensFor(512));
+  QVERIFY2(
+      bar->text() ==
+          QStringLiteral("%1 of %2 new tokens: end of text").arg(stats.generatedTokens).arg(asked),
+      qPrintable(bar->text()));
 }
 
 void TestMainWindow::chatFormatWrapsThePrompt() {

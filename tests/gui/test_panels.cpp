@@ -223,7 +223,7 @@ void TestPanels::stopCancelsRegeneration() {
         if (++tokens == 3) stopPressed.tryAcquire(1, kTimeoutMs);
       },
       Qt::DirectConnection);
-  child<QSpinBox>(w, "steps")->setValue(500);  // used by the next run only
+  child<QSpinBox>(w, "newTokens")->setValue(newTokensFor(500));  // used by the next run only
   QSignalSpy finished(w.worker(), &SessionWorker::finished);
   child<QDoubleSpinBox>(w, "sigma")->setValue(2.0);
   QTRY_VERIFY_WITH_TIMEOUT(tokens >= 3, kTimeoutMs);

@@ -61,7 +61,7 @@ void TestPromptPanel::tokenCounterFollowsThePrompt() {
 
   prompt->setPlainText(QStringLiteral("Once upon a time"));
   QTRY_COMPARE(label->text(),
-               QStringLiteral("%1 tokens / 512 context").arg(tokens("Once upon a time")));
+               QStringLiteral("%1 tokens + 256 new / 512 context").arg(tokens("Once upon a time")));
   // Typing updates it once the keys pause.
   QSignalSpy counted(counter, &PromptTokenCounter::counted);
   prompt->moveCursor(QTextCursor::End);
@@ -70,7 +70,7 @@ void TestPromptPanel::tokenCounterFollowsThePrompt() {
   QCOMPARE(counted.count(), 1);  // one count after the last key, not one per key
   const int typed = tokens("Once upon a time, there was a dog");
   QCOMPARE(counted.last().first().toInt(), typed);
-  QCOMPARE(label->text(), QStringLiteral("%1 tokens / 512 context").arg(typed));
+  QCOMPARE(label->text(), QStringLiteral("%1 tokens + 256 new / 512 context").arg(typed));
 
   // The chat format's tokens count too, the system prompt's among them.
   child<QCheckBox>(w, "chat")->setChecked(true);
@@ -79,7 +79,7 @@ void TestPromptPanel::tokenCounterFollowsThePrompt() {
       kvs::encodeLlama2Chat(tokenizer, "Be brief.", {{"Once upon a time, there was a dog", ""}})
           .size());
   QVERIFY(chat > typed);
-  QTRY_COMPARE(label->text(), QStringLiteral("%1 tokens / 512 context").arg(chat));
+  QTRY_COMPARE(label->text(), QStringLiteral("%1 tokens + 256 new / 512 context").arg(chat));
   child<QCheckBox>(w, "chat")->setChecked(false);
 
   // Past the context it says so; counting a long prompt on the GUI thread stays cheap.
@@ -93,9 +93,16 @@ void TestPromptPanel::tokenCounterFollowsThePrompt() {
   for (int i = 0; i < 10; ++i) QVERIFY(counter->count(job) > 512);
   qInfo("counting %d characters: %.3f ms", int(longPrompt.size()), timer.nsecsElapsed() / 1e7);
 
-  // The count is the prompt the run reads.
+  // The count is the prompt the run reads, and New tokens what it generates.
   QVERIFY(runPrompt(w, 200));
-  QTRY_COMPARE(label->text(), QStringLiteral("%1 tokens / 512 context").arg(tokens(kPrompt)));
+  const int P = tokens(kPrompt);
+  QTRY_COMPARE(label->text(),
+               QStringLiteral("%1 tokens + %2 new / 512 context").arg(P).arg(201 - P));
+
+  // More new tokens than the context leaves: the counter says how many the run makes.
+  child<QSpinBox>(w, "newTokens")->setValue(500);
+  QCOMPARE(label->text(),
+           QStringLiteral("%1 tokens + 500 new / 512 context: %2 new fit").arg(P).arg(513 - P));
   QCOMPARE(static_cast<int>(w.controller()->prompt().ids.size()), tokens(kPrompt));
 }
 

@@ -272,7 +272,7 @@ void TestRecordingGui::stopLeavesAnIncompleteReadableFile() {
   w.armRecording(options(path));
   QSignalSpy done(w.controller(), &SessionController::recordingDone);
   child<QPlainTextEdit>(w, "prompt")->setPlainText(kPrompt);
-  child<QSpinBox>(w, "steps")->setValue(512);
+  child<QSpinBox>(w, "newTokens")->setValue(kvs::ui::test::newTokensFor(512));
   QTest::mouseClick(run, Qt::LeftButton);
   QTRY_VERIFY_WITH_TIMEOUT(chunks >= 6, kTimeoutMs);
   QTest::mouseClick(child<QPushButton>(w, "stop"), Qt::LeftButton);
@@ -324,7 +324,7 @@ void TestRecordingGui::existingFileIsReplacedOnlyWhenTheUserSaysSo() {
   auto* run = child<QPushButton>(w, "run");
   QTRY_VERIFY_WITH_TIMEOUT(run->isEnabled(), kTimeoutMs);
   child<QPlainTextEdit>(w, "prompt")->setPlainText(kPrompt);
-  child<QSpinBox>(w, "steps")->setValue(160);
+  child<QSpinBox>(w, "newTokens")->setValue(kvs::ui::test::newTokensFor(160));
   w.armRecording(saved);
   QSignalSpy done(w.controller(), &SessionController::recordingDone);
   answerNextQuestion(QMessageBox::No);

@@ -14,9 +14,15 @@
 #include <QTest>
 #include <QTextEdit>
 
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
 #include "compare_panel.h"
 #include "compare_table_model.h"
 #include "gui_test_util.h"
+#include "layer_ratio_panel.h"
 #include "main_window.h"
 #include "session_controller.h"
 #include "session_worker.h"
@@ -38,6 +44,7 @@ class TestResearcherExpects : public QObject {
   void compareBeforeRunSaysSo();
   void compareTextsStopAtEndOfText();
   void openedRecordingShowsItsBytes();
+  void layerRatioExportNamesTheRecording();
   void plotsSayWhatToDoBeforeARun();
   void outputHasATokenColourLegend();
 
@@ -141,6 +148,58 @@ void TestResearcherExpects::openedRecordingShowsItsBytes() {
     return m.captured(i).remove(QRegularExpression(QStringLiteral("\\D"))).toLongLong();
   };
   QVERIFY2(number(1) > 0 && number(2) > number(1), qPrintable(memory));
+}
+
+// A layer-ratio figure exported from an opened recording names the recording, its model and the
+// prompt it shows (the sidecar had the Prompt field's text, whatever it was); loading a model
+// lets the recording's curve go with it.
+void TestResearcherExpects::layerRatioExportNamesTheRecording() {
+  const QString path = dir_.filePath("ratios.h5");
+  const auto made =
+      kvs::test::runCliCommand("generate --model " KVS_MODELS_DIR "/stories260K.bin --prompt '" +
+                               kvs::ui::test::kPrompt.toStdString() +
+                               "' --steps 90 --temperature 0 --record " + path.toStdString());
+  QVERIFY2(made.exitCode == 0, made.err.c_str());
+  MainWindow w(kModel);
+  w.show();
+  QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kTimeoutMs);
+  child<QPlainTextEdit>(w, "prompt")->setPlainText(QStringLiteral("The little dog"));
+  QSignalSpy opened(w.controller(), &kvs::ui::SessionController::recordingOpened);
+  w.openRecording(path);
+  QTRY_COMPARE_WITH_TIMEOUT(opened.count(), 1, kTimeoutMs);
+  auto* panel = w.findChild<kvs::ui::LayerRatioPanel*>();
+  QTRY_COMPARE_WITH_TIMEOUT(panel->currentRatios().size(), size_t(5), kTimeoutMs);
+
+  const auto exported = [&](const QString& name) {
+    kvs::ui::ExportRequest r;
+    r.path = dir_.filePath(name + ".png");
+    r.format = kvs::ui::formatForPath(r.path);
+    r.width = 400;
+    r.height = 300;
+    r.dpi = 96;
+    const QString error = w.exportView(QStringLiteral("layer-ratio"), r);
+    if (!error.isEmpty()) qWarning("%s", qPrintable(error));
+    QFile json(dir_.filePath(name + ".json"));
+    json.open(QIODevice::ReadOnly);
+    return QJsonDocument::fromJson(json.readAll()).object();
+  };
+  QJsonObject meta = exported(QStringLiteral("opened"));
+  QCOMPARE(meta["model"].toString(), QStringLiteral("stories260K.bin"));
+  QCOMPARE(meta["prompt"].toString(), kvs::ui::test::kPrompt);
+  QCOMPARE(meta["recording"].toString(), path);
+  QCOMPARE(meta["prompt_token_ids"].toArray().size(), kvs::ui::test::promptTokens());
+
+  auto* modelPath = child<QLineEdit>(w, "modelPath");
+  modelPath->setText(kModel);
+  QTest::keyClick(modelPath, Qt::Key_Return);
+  QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>(w, "run")->isEnabled(), kTimeoutMs);
+  QVERIFY(panel->currentRatios().empty());  // the recording's curve went with it
+  QVERIFY(kvs::ui::test::runPrompt(w, 120));
+  QTRY_COMPARE_WITH_TIMEOUT(panel->currentRatios().size(), size_t(5), kTimeoutMs);
+  meta = exported(QStringLiteral("reloaded"));
+  QCOMPARE(meta["model"].toString(), QStringLiteral("stories260K.bin"));
+  QCOMPARE(meta["prompt"].toString(), kvs::ui::test::kPrompt);
+  QVERIFY(!meta.contains("recording"));
 }
 
 // Before the first Run each plot says what to do (not 0-5 axes, a 0-6 colour bar, an eps line);

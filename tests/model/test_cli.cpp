@@ -270,6 +270,22 @@ TEST(Cli, CompareWritesOneCsvRowPerVariant) {
   EXPECT_NE(r.err.find("2/2 variants"), std::string::npos);
 }
 
+// --new-tokens N decodes N tokens (it decoded N + 1), more than the context leaves is said, and
+// --steps beside it is refused rather than one of them ignored.
+TEST(Cli, CompareNewTokensIsTheTokensDecoded) {
+  const CliRun r =
+      runCli("compare " + kModel + " --prompt 'Once upon a time' --new-tokens 4 --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto json = nlohmann::json::parse(r.out);
+  for (const auto& v : json["variants"]) EXPECT_EQ(v["generated_token_ids"].size(), 4u);
+  const CliRun capped =
+      runCli("compare " + kModel + " --prompt 'Once upon a time' --new-tokens 600 --methods full");
+  ASSERT_EQ(capped.exitCode, 0) << capped.err;
+  EXPECT_NE(capped.err.find("--new-tokens 600 capped at 508"), std::string::npos) << capped.err;
+  expectCleanError(runCli("compare " + kModel + " --prompt hi --steps 8 --new-tokens 4"),
+                   "--new-tokens");
+}
+
 TEST_F(CliBadInput, BadCompressionParametersNameTheParameter) {
   const std::string base = "generate " + kModel + " --prompt hi ";
   expectCleanError(runCli(base + "--method kvmerger --budget 0"), "--budget: must be in (0, 1]");

@@ -188,8 +188,15 @@ TEST_F(DecodePath, MakeRequestChecksOnceInTheCallersTerms) {
   spec.steps = 1000;
   EXPECT_NE(check(spec).find("exceeds the model's context of 512"), std::string::npos);
   spec.steps = 0;
-  spec.newTokens = 64;
-  EXPECT_EQ(makeRequest(model(), tokenizer(), spec).steps, 5 + 64);
+  spec.newTokens = 64;  // chosen at positions 4 .. 67 (llama2.c chooses one at every position
+                        // from the prompt's last on)
+  EXPECT_EQ(makeRequest(model(), tokenizer(), spec).steps, 5 + 64 - 1);
+  std::vector<std::string> notes;
+  spec.newTokens = 600;
+  spec.newTokensName = "New tokens";
+  EXPECT_EQ(makeRequest(model(), tokenizer(), spec, &notes).steps, 512);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("New tokens 600 capped at 508"), std::string::npos) << notes[0];
   spec.text = "";
   spec.promptFix = "type a prompt";
   EXPECT_NE(check(spec).find("the prompt is empty; type a prompt"), std::string::npos);
