@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/compression_options.h"
+#include "cli/eval_h5_option.h"
 #include "cli/model_options.h"
 #include "cli/progress_line.h"
 #include "cli/validators.h"
@@ -29,6 +30,7 @@ struct LongBenchOptions {
   int maxLength = 0, limit = 0;
   bool longbenchE = false, noChat = false, json = false, csv = false;
   CompressionOptions compression;  // the other parameters, shared by all settings
+  EvalH5Option h5;
 };
 
 void printTable(const std::vector<eval::TaskSettingScore>& table, bool json, bool csv) {
@@ -61,6 +63,7 @@ int runLongBench(const LongBenchOptions& o) {
   const eval::LongBenchTasks tasks =
       eval::LongBenchTasks::load(eval::findLongBenchDataDir(o.longbenchDir));
   for (const auto& name : o.tasks) tasks.scorable(name);  // before the model loads
+  checkEvalH5Option(o.h5, "longbench", o.out);
   const auto session = Session::open(o.model.model, o.model.resolve(), o.tokenizer);
   eval::LongBenchRun run;
   run.dataDir = o.data;
@@ -86,6 +89,7 @@ int runLongBench(const LongBenchOptions& o) {
       });
   endProgressLine();
   printTable(table, o.json, o.csv);
+  writeEvalH5Option(o.h5, "longbench", run.model, o.out, records.records());
   return 0;
 }
 
@@ -128,6 +132,7 @@ Subcommand addEvalLongBenchCommand(CLI::App& eval) {
   app->add_option("--longbench-dir", o->longbenchDir,
                   std::string("The folder of LongBench's task table (default: $") +
                       eval::kLongBenchDirVariable + ", else the checkout's data/longbench)");
+  addEvalH5Option(*app, o->h5);
   addCompressionOptions(*app, o->compression);
   return {app, [o] { return runLongBench(*o); }};
 }

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/compression_options.h"
+#include "cli/eval_h5_option.h"
 #include "cli/model_options.h"
 #include "cli/progress_line.h"
 #include "cli/validators.h"
@@ -31,6 +32,7 @@ struct NeedleOptions {
   int maxNewTokens = 16;
   bool chat = false, json = false;
   CompressionOptions compression;  // the other parameters, shared by all settings
+  EvalH5Option h5;
   CLI::Option *needleOption = nullptr, *questionOption = nullptr, *answerOption = nullptr;
 };
 
@@ -129,6 +131,7 @@ int runNeedle(const NeedleOptions& o) {
     run.settings.push_back(std::move(p));
   }
   eval::checkNeedleRun(session->model(), session->tokenizer(), run);  // before --out is made
+  checkEvalH5Option(o.h5, "needle", o.out);
   std::vector<std::string> notes;
   eval::EvalRecords records = eval::EvalRecords::open(o.out, run.model, &notes);
   for (const auto& n : notes) std::cerr << "note: " << n << "\n";
@@ -139,6 +142,7 @@ int runNeedle(const NeedleOptions& o) {
       });
   endProgressLine();
   printGrid(run, grid, o.json);
+  writeEvalH5Option(o.h5, "needle", run.model, o.out, records.records());
   return 0;
 }
 
@@ -193,6 +197,7 @@ Subcommand addEvalNeedleCommand(CLI::App& eval) {
       ->required()
       ->check(nonEmptyPath());
   app->add_flag("--json", o->json, "The grid as JSON: one object per setting, depth and length");
+  addEvalH5Option(*app, o->h5);
   addCompressionOptions(*app, o->compression);
   return {app, [o] { return runNeedle(*o); }};
 }

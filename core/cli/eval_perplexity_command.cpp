@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/compression_options.h"
+#include "cli/eval_h5_option.h"
 #include "cli/model_options.h"
 #include "cli/progress_line.h"
 #include "cli/validators.h"
@@ -32,10 +33,13 @@ struct PerplexityOptions {
   int maxTokens = 0;
   bool json = false, force = false;
   CompressionOptions compression;  // the other parameters, shared by all settings
+  EvalH5Option h5;                 // its force is --force
 };
 
-nlohmann::ordered_json toJson(const std::vector<eval::PerplexityCurve>& curves, int tokens) {
-  nlohmann::ordered_json out = {{"tokens", tokens}, {"curves", nlohmann::ordered_json::array()}};
+nlohmann::ordered_json toJson(const std::vector<eval::PerplexityCurve>& curves, int tokens,
+                              const std::string& model) {
+  nlohmann::ordered_json out = {
+      {"model", model}, {"tokens", tokens}, {"curves", nlohmann::ordered_json::array()}};
   for (const auto& c : curves) {
     out["curves"].push_back({{"setting", c.setting},
                              {"params", c.params},
@@ -80,6 +84,9 @@ int runPerplexity(const PerplexityOptions& o) {
   if (!o.out.empty()) checkOutputPath(o.out, o.force, inputs, "JSON file");
   if (!o.csv.empty()) checkOutputPath(o.csv, o.force, inputs, "CSV file");
   require(o.out.empty() || o.out != o.csv, "--out and --csv both name " + o.out);
+  EvalH5Option h5 = o.h5;
+  h5.force = o.force;
+  checkEvalH5Option(h5, "perplexity", o.out);
   const std::string text = readText(o.text);
   const auto session = Session::open(o.model.model, o.model.resolve(), o.tokenizer);
   const LlamaModel& model = session->model();
@@ -104,9 +111,10 @@ int runPerplexity(const PerplexityOptions& o) {
     return true;
   });
   endProgressLine();
-  const nlohmann::ordered_json json = toJson(curves, static_cast<int>(ids.size()));
+  const nlohmann::ordered_json json = toJson(curves, static_cast<int>(ids.size()), o.model.model);
   if (!o.out.empty()) writeTextFile(o.out, json.dump(2) + "\n");
   if (!o.csv.empty()) writeCsv(o.csv, curves);
+  writeEvalH5Option(h5, "perplexity", o.model.model, o.out, {nlohmann::json::parse(json.dump())});
   if (o.json) {
     std::cout << json.dump(2) << "\n";
     return 0;
@@ -152,7 +160,9 @@ Subcommand addEvalPerplexityCommand(CLI::App& eval) {
   app->add_option("--csv", o->csv, "Write every curve as CSV (setting, cache_size, position, nll)")
       ->check(nonEmptyPath());
   app->add_flag("--json", o->json, "Print every curve as JSON");
-  app->add_flag("--force", o->force, "Replace --out and --csv files that exist");
+  CLI::Option* force = app->add_flag(
+      "--force", o->force, "Replace --out and --csv files that exist, and --h5's results");
+  addEvalH5Option(*app, o->h5, force);
   addCompressionOptions(*app, o->compression);
   return {app, [o] { return runPerplexity(*o); }};
 }

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <H5Cpp.h>
+
 #include "cli_runner.h"
+#include "eval/eval_h5.h"
 #include "test_util.h"
 
 namespace kvs::test {
@@ -114,6 +117,36 @@ TEST_F(EvalNeedleCli, ANeedleFileWithSeveralNeedlesAveragesThemPerCell) {
   EXPECT_DOUBLE_EQ(
       table[0]["mean_nll"].get<double>(),
       (written[0]["answer_nll"].get<double>() + written[3]["answer_nll"].get<double>()) / 2);
+}
+
+// --h5: the grid as /eval/needle of an HDF5 file, the numbers the --json table prints; a file
+// that is not HDF5 is refused before any work.
+TEST_F(EvalNeedleCli, WritesTheGridAsAnHdf5Group) {
+  const std::string h5 = dir_.file("results.h5");
+  writeFile(dir_.file("notes.txt"), "mine\n");
+  const CliRun refused =
+      runCliCommand(args("--lengths 64 --depths 0,1 --h5 " + dir_.file("notes.txt")));
+  EXPECT_EQ(refused.exitCode, 2) << refused.err;
+  EXPECT_NE(refused.err.find("is there and is not an HDF5 file"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("out.jsonl")));
+
+  const CliRun run = runCliCommand(args("--lengths 64 --depths 0,1 --json --h5 " + h5));
+  ASSERT_EQ(run.exitCode, 0) << run.err;
+  EXPECT_NE(run.err.find("wrote /eval/needle of " + h5), std::string::npos) << run.err;
+  const nlohmann::json table = nlohmann::json::parse(run.out);
+  ASSERT_EQ(table.size(), 3u * 2);
+  const H5::H5File file(h5, H5F_ACC_RDONLY);
+  const H5::Group grid = file.openGroup("eval/needle/grid");
+  std::vector<double> nll(table.size()), contains(table.size());
+  grid.openDataSet("mean_nll").read(nll.data(), H5::PredType::NATIVE_DOUBLE);
+  grid.openDataSet("contains_rate").read(contains.data(), H5::PredType::NATIVE_DOUBLE);
+  for (size_t i = 0; i < table.size(); ++i) {
+    EXPECT_DOUBLE_EQ(nll[i], table[i]["mean_nll"].get<double>()) << i;
+    EXPECT_DOUBLE_EQ(contains[i], table[i]["contains_rate"].get<double>()) << i;
+  }
+  EXPECT_EQ(eval::readEvalH5(h5).records, records());
+  // A rerun of the same records replaces its own group.
+  EXPECT_EQ(runCliCommand(args("--lengths 64 --depths 0,1 --h5 " + h5)).exitCode, 0);
 }
 
 TEST_F(EvalNeedleCli, BadGridsAndNeedlesAreRefusedBeforeAnyWork) {
