@@ -11,6 +11,7 @@
 #include "eval/longbench_run.h"
 #include "eval/needle_records.h"
 #include "io/h5_util.h"
+#include "io/recording_check.h"
 #include "kvs/version.h"
 #include "util/error.h"
 
@@ -167,6 +168,28 @@ bool isHdf5(const std::string& path) {
   return H5Fis_hdf5(path.c_str()) > 0;
 }
 
+// Reads the group in a fork()ed child first: a corrupt HDF5 file can crash or hang libhdf5
+// itself (io/recording_check.h says why), and the app opens files users give it.
+void checkInChild(const std::string& path, const std::string& kind) {
+  const double limit = recordingCheckTimeLimit(path);
+  const ChildOutcome outcome = runInChildProcess([&] { readEvalH5(path, kind); }, limit);
+  switch (outcome.kind) {
+    case ChildOutcome::Kind::kOk:
+      return;
+    case ChildOutcome::Kind::kError:
+      throw KvsError(outcome.message);
+    case ChildOutcome::Kind::kSignal:
+      throw KvsError("the results file " + path + " is corrupt (libhdf5 crashed reading it, " +
+                     "signal " + std::to_string(outcome.signal) +
+                     "); write it again with the eval command's --h5");
+    case ChildOutcome::Kind::kTimeout:
+      break;
+  }
+  throw KvsError("the results file " + path + " could not be read within " +
+                 std::to_string(static_cast<int>(limit)) +
+                 " s (libhdf5 did not finish: a corrupt file can make it loop); write it again");
+}
+
 }  // namespace
 
 void writeEvalH5(const std::string& path, const EvalResults& results, bool force) {
@@ -278,7 +301,10 @@ EvalResults readEvalResults(const std::string& path, const std::string& kind) {
   require(fs::exists(path), "the results file " + path + " is not there");
   require(fs::is_regular_file(path), path + " is not a regular file");
   h5::silenceErrorStack();
-  if (isHdf5(path)) return readEvalH5(path, kind);
+  if (isHdf5(path)) {
+    checkInChild(path, kind);
+    return readEvalH5(path, kind);
+  }
   std::ifstream in(path, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   const size_t first = text.find_first_not_of(" \t\r\n");
