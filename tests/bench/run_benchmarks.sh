@@ -2,12 +2,18 @@
 # Prefill/decode benchmark of KV Studio's LlamaModel on this machine, as a Markdown table on stdout.
 #
 #   tests/bench/run_benchmarks.sh [--quick] [--threads N] [--blas-threads N] [--breakdown]
+#                                 [--llamacpp DIR [--vocab FILE] [--rounds N]]
 #
 # Builds kvs_bench_generate in ${BUILD_DIR:-<repo>/build} (configure it first, after
 # `bash .ci/setup.sh`), measures the memory bandwidth, then runs the benchmark once per model in its
 # own process (so peak RSS is that model's): stories260K (data/models) and a random-weight 110M
 # checkpoint in llama2.c format, written once to ${KVS_BENCH_CACHE:-<build>/bench-cache} (~440 MB).
 # Targets are informative: a MISS never fails the script; only build or run errors do.
+# --llamacpp DIR: a llama.cpp CPU build (DIR/bin/llama-bench, DIR/bin/llama-convert-llama2c-to-ggml;
+# see the README's Performance section) measured side by side on the same 110M checkpoint, which
+# its converter turns into a float32 GGUF once (vocabulary: --vocab, default
+# ../shared/models/tokenizer.bin, Llama 2's 32000 pieces in llama2.c format): --rounds (default 5)
+# alternating rounds of KV Studio then llama.cpp, 2 threads each, medians.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -18,12 +24,18 @@ reps=5
 decode_steps=128
 extra=()
 breakdown=0
+llamacpp=""
+vocab="$repo/../shared/models/tokenizer.bin"
+rounds=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) reps=2; decode_steps=32 ;;
     --threads|--blas-threads) extra+=("$1" "$2"); shift ;;
     --breakdown) breakdown=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --llamacpp) llamacpp="$2"; shift ;;
+    --vocab) vocab="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run_benchmarks.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -87,6 +99,12 @@ echo
 echo "Targets (informative):"
 echo
 printf '%s' "$targets"
+
+if [ -n "$llamacpp" ]; then
+  # shellcheck source=tests/bench/llamacpp_side_by_side.sh
+  . "$repo/tests/bench/llamacpp_side_by_side.sh"
+  side_by_side "$llamacpp" "$vocab" "$rounds" "$bin" "$bandwidth"
+fi
 
 if [ "$breakdown" -eq 1 ]; then
   echo
