@@ -38,8 +38,8 @@ void MainWindow::arrangeDocks() {
   setCorner(Qt::TopRightCorner, Qt::RightDockWidgetArea);
   setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
   const Docks& d = docks_;
-  QDockWidget* const all[] = {d.prompt,      d.parameters, d.output, d.compare,
-                              d.layerRatios, d.overview,   d.memory, d.tokens};
+  QDockWidget* const all[] = {d.prompt,   d.parameters, d.output, d.compare,    d.layerRatios,
+                              d.evaluation, d.overview, d.memory, d.tokens};
   for (QDockWidget* dock : all) {
     dock->setFloating(false);
     removeDockWidget(dock);  // no-op for one not placed yet
@@ -49,6 +49,7 @@ void MainWindow::arrangeDocks() {
   addDockWidget(Qt::BottomDockWidgetArea, d.output);
   tabifyDockWidget(d.output, d.compare);
   tabifyDockWidget(d.compare, d.layerRatios);
+  tabifyDockWidget(d.layerRatios, d.evaluation);
   addDockWidget(Qt::RightDockWidgetArea, d.overview);
   splitDockWidget(d.overview, d.memory, Qt::Vertical);
   tabifyDockWidget(d.memory, d.tokens);

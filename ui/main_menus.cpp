@@ -1,6 +1,7 @@
 // MainWindow's menus: File (models, recordings, exports) and View, and the recent files list.
 
 #include <QAction>
+#include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
@@ -8,6 +9,7 @@
 #include <QSettings>
 #include <QStatusBar>
 
+#include "eval_panel.h"
 #include "export_menu.h"
 #include "export_sidecar.h"
 #include "heatmap_panel.h"
@@ -56,6 +58,12 @@ void MainWindow::createMenus() {
   });
   open->setShortcut(QKeySequence::Open);
   file->addAction(recording_->openAction());
+  QAction* openEval = file->addAction(tr("Open e&valuation results..."), this, [this] {
+    docks_.evaluation->show();  // the results appear in its tab, brought to the front
+    docks_.evaluation->raise();
+    evaluation_->chooseResults();
+  });
+  openEval->setObjectName("openEvalResults");
   recentMenu_ = file->addMenu(tr("&Recent files"));
   recentMenu_->setObjectName("recentModels");
   fillRecentMenu();

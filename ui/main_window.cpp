@@ -11,6 +11,7 @@
 
 #include "compare_panel.h"
 #include "empty_state.h"
+#include "eval_panel.h"
 #include "export_menu.h"
 #include "heatmap_panel.h"
 #include "layer_ratio_panel.h"
@@ -45,6 +46,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   overview_ = new OverviewPanel(this);
   compare_ = new ComparePanel(this);
   auto* ratios = new LayerRatioPanel(this);
+  evaluation_ = new EvalPanel(this);  // before the menus: File opens its results
   tokens_ = new TokenTableModel(this);
   auto* tokenView = new QTableView(this);
   tokenView->setObjectName("tokenTable");
@@ -74,6 +76,8 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   }
   compare_->wire(controller_, exportMenu_, parameters_);
   ratios->wire(controller_, exportMenu_, parameters_);  // the paper's second observation
+  evaluation_->wire(controller_, exportMenu_, parameters_);  // issue 13's evaluations
+  connect(runControl_, &RunControl::opened, evaluation_, &EvalPanel::setModelPath);
   outputPanel_->wire(controller_, heatmap_, tokens_);
 
   setCentralWidget(heatmap_);
@@ -82,6 +86,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   docks_.output = addDock(outputPanel_, tr("Output"), "outputDock");
   docks_.compare = addDock(compare_, tr("Compare"), "compareDock");
   docks_.layerRatios = addDock(ratios, tr("Layer ratios"), "layerRatioDock");
+  docks_.evaluation = addDock(evaluation_, tr("Evaluation"), "evaluationDock");
   docks_.overview = addDock(overview_, tr("Overview"), "overviewDock");
   docks_.memory = addDock(memory_, tr("Memory"), "memoryDock");
   docks_.tokens = addDock(tokenView, tr("Tokens"), "tokensDock");

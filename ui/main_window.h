@@ -19,6 +19,7 @@ class QSettings;
 namespace kvs::ui {
 
 class ComparePanel;
+class EvalPanel;
 class ExportMenu;
 class HeatmapPanel;
 class MemoryPanel;
@@ -55,6 +56,7 @@ class MainWindow : public QMainWindow {
   OutputPanel* output() const { return outputPanel_; }
   OverviewPanel* overview() const { return overview_; }
   ComparePanel* compare() const { return compare_; }
+  EvalPanel* evaluation() const { return evaluation_; }
   TokenTableModel* tokenModel() const { return tokens_; }
   // Writes a registered figure ("heatmap", "layer-ratio", ...) with its CSV and JSON sidecar, as
   // its File menu entry does without the dialog; returns an empty string or the error.
@@ -74,6 +76,7 @@ class MainWindow : public QMainWindow {
   // The dock widgets, by their place in the default arrangement.
   struct Docks {
     QDockWidget *prompt, *parameters, *output, *compare, *layerRatios, *overview, *memory, *tokens;
+    QDockWidget* evaluation;  // a tab beside Layer ratios
   };
   void createMenus();  // main_menus.cpp
   // File > Recent models: the last models loaded, newest first (kept in QSettings).
@@ -102,6 +105,7 @@ class MainWindow : public QMainWindow {
   TokenTableModel* tokens_;
   OverviewPanel* overview_;
   ComparePanel* compare_;
+  EvalPanel* evaluation_ = nullptr;
   RunControl* runControl_;
   RecordingControls* recording_;
   ExportMenu* exportMenu_ = nullptr;

@@ -16,6 +16,8 @@ SessionController::SessionController(QObject* parent)
       worker_(new SessionWorker),  // no parent: it moves to thread_ and is deleted there
       tickets_(worker_),
       recording_(new RecordingState(this)) {
+  qRegisterMetaType<EvalRunRequest>();
+  qRegisterMetaType<EvalRunStatus>();
   worker_->moveToThread(&thread_);
   thread_.setObjectName("session");
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
@@ -69,6 +71,9 @@ SessionController::SessionController(QObject* parent)
   connect(worker_, &SessionWorker::layerRatiosReady, this, [this](const LayerRatioResult& r) {
     const Request kind = r.batch ? Request::kLayerBatch : Request::kLayerRatios;
     if (tickets_.isCurrent(kind, r.ticket)) Q_EMIT layerRatiosReady(r);
+  });
+  connect(worker_, &SessionWorker::evaluationProgress, this, [this](const EvalRunStatus& s) {
+    if (s.ticket == evalTicket_) Q_EMIT evaluationProgress(s);
   });
   connect(worker_, &SessionWorker::compareReady, this, [this](const CompareResult& r) {
     if (isCurrentWork(r.ticket)) Q_EMIT compareReady(r);
@@ -237,6 +242,20 @@ void SessionController::requestLayerRatios(LayerRatioRequest request) {
 
 void SessionController::stopLayerRatios() {
   tickets_.cancel(Request::kLayerBatch);
+}
+
+void SessionController::requestEvaluation(EvalRunRequest request) {
+  // New work, as a batch is: a Stop pressed earlier must not end it; the running one is cancelled.
+  if (evalCancel_) evalCancel_->store(true);
+  evalCancel_ = std::make_shared<std::atomic<bool>>(false);
+  request.ticket = ++evalTicket_;
+  request.cancel = evalCancel_;
+  worker_->clearStop();
+  post([request](SessionWorker* w) { w->runEvaluation(request); });
+}
+
+void SessionController::stopEvaluation() {
+  if (evalCancel_) evalCancel_->store(true);
 }
 
 }  // namespace kvs::ui

@@ -9,6 +9,7 @@
 #include <QThread>
 #include <QTimer>
 
+#include "eval_types.h"
 #include "generation_job.h"
 #include "generation_stats.h"
 #include "layer_ratio_types.h"
@@ -60,6 +61,11 @@ class SessionController : public QObject {
   void requestLayerRatios(kvs::ui::LayerRatioRequest request);
   // Ends the running batch only (Stop ends it too, with everything else).
   void stopLayerRatios();
+  // An evaluation run on the worker (a new one cancels the running one); it shares the worker
+  // with runs, so a Run waits for it. Stop ends it too, keeping the records written.
+  void requestEvaluation(kvs::ui::EvalRunRequest request);
+  // Ends the running evaluation only, after the record being written.
+  void stopEvaluation();
 
  Q_SIGNALS:
   void busyChanged(bool busy);
@@ -80,6 +86,7 @@ class SessionController : public QObject {
   void recordingDone(const kvs::ui::RecordingReport& report);
   void recordingOpened(const kvs::ui::RecordingReport& report);
   void layerRatiosReady(const kvs::ui::LayerRatioResult& result);
+  void evaluationProgress(const kvs::ui::EvalRunStatus& status);
 
  private:
   void regenerate();
@@ -109,6 +116,10 @@ class SessionController : public QObject {
   LayoutResult layout_;
   VariantSummary variant_, reference_;
   kvs::CompressionParams params_;
+  // The evaluation lane: its newest ticket (older statuses are dropped) and the running run's
+  // cancel flag, replaced by each new run.
+  quint64 evalTicket_ = 0;
+  std::shared_ptr<std::atomic<bool>> evalCancel_;
 };
 
 }  // namespace kvs::ui

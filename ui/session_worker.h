@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "eval_types.h"
 #include "generation_job.h"
 #include "generation_stats.h"
 #include "io/recording_options.h"
@@ -142,6 +143,15 @@ class SessionWorker : public QObject {
   void computeLayerRatios(const kvs::ui::LayerRatioRequest& request);
  Q_SIGNALS:
   void layerRatiosReady(const kvs::ui::LayerRatioResult& result);
+
+  // --- Evaluation runs (defined in session_worker_eval.cpp) ---
+ public Q_SLOTS:
+  // A needle grid or LongBench tasks on the loaded model, each record appended to
+  // request.outPath as it finishes (a file of the same model resumes); reported as it goes and
+  // at the end; ends on request.cancel or Stop after the record being written.
+  void runEvaluation(const kvs::ui::EvalRunRequest& request);
+ Q_SIGNALS:
+  void evaluationProgress(const kvs::ui::EvalRunStatus& status);
 };
 
 }  // namespace kvs::ui
