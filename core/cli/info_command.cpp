@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "kvs/version.h"
+#include "tokenizer/tokenizer_locator.h"
 #include "util/blas_info.h"
 #include "util/runtime.h"
 
@@ -31,10 +32,12 @@ int runInfo(const InfoOptions& o) {
   const int64_t weightBytes = c.parameterCount() * static_cast<int64_t>(c10::elementSize(dtype));
   const int64_t kvPerToken = c.kvBytesPerToken(static_cast<int>(c10::elementSize(kvDtype)));
   const BlasInfo blas = detectBlas();
+  const std::string tokenizer = describeTokenizerIn(o.model.model, c.vocabSize);
   nlohmann::ordered_json out;
   out["app_version"] = kVersion;
   out["model"] = model.path;
   out["format"] = model.formatName;
+  out["tokenizer"] = tokenizer;
   out["stored_dtype"] = dtypeName(model.storedDtype);
   out["stored_bytes"] = model.weightBytes;
   out["config"] = toJson(c);
@@ -55,6 +58,7 @@ int runInfo(const InfoOptions& o) {
   }
   std::cout << "model:            " << model.path << " (" << model.formatName << ", "
             << dtypeName(model.storedDtype) << ", " << model.weightBytes << " bytes)\n"
+            << "tokenizer:        " << tokenizer << "\n"
             << "config:           dim " << c.dim << ", hidden " << c.hiddenDim << ", layers "
             << c.nLayers << ", heads " << c.nHeads << " (kv " << c.nKvHeads << ", head dim "
             << c.headDim() << "), vocab " << c.vocabSize << ", context " << c.seqLen << "\n"

@@ -23,7 +23,12 @@ std::vector<int> promptIdsOf(const Tokenizer& tokenizer, const PromptSpec& spec)
             "the chat format needs a user message; " + spec.promptFix);
     return encodeLlama2Chat(tokenizer, spec.system, {{spec.text, ""}});
   }
-  if (spec.bosOnly) return {tokenizer.bosId()};
+  if (spec.bosOnly) {
+    // Qwen's tokenizers have no BOS: there is nothing to generate from without a prompt.
+    require(tokenizer.bosId() >= 0, "the tokenizer " + tokenizer.path() +
+                                        " has no BOS token to generate from; " + spec.promptFix);
+    return {tokenizer.bosId()};
+  }
   require(!blank(spec.text),
           spec.name + " is empty; " + spec.promptFix + " with some text, or " + spec.bosOnlyFix);
   return tokenizer.encode(spec.text, /*addBos=*/true);

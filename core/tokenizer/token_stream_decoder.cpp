@@ -3,43 +3,12 @@
 #include <cstdlib>
 
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/utf8_check.h"
 
 namespace kvs {
 namespace {
 
 const std::string kSpaceSymbol = "\xE2\x96\x81";  // U+2581, SentencePiece's space
-const std::string kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-enum class Utf8 { kValid, kInvalid, kIncomplete };
-
-// Like SentencePiece's string_util::DecodeUTF8: a well-formed, shortest-form scalar value.
-Utf8 checkUtf8(const std::string& s, size_t* length) {
-  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char lead = b(0);
-  size_t need;
-  uint32_t cp, min;
-  if (lead < 0x80) {
-    *length = 1;
-    return Utf8::kValid;
-  } else if ((lead & 0xE0) == 0xC0) {
-    need = 2, cp = lead & 0x1F, min = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    need = 3, cp = lead & 0x0F, min = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    need = 4, cp = lead & 0x07, min = 0x10000;
-  } else {
-    return Utf8::kInvalid;
-  }
-  for (size_t i = 1; i < need; ++i) {
-    if (i >= s.size()) return Utf8::kIncomplete;
-    if ((b(i) & 0xC0) != 0x80) return Utf8::kInvalid;
-    cp = (cp << 6) | (b(i) & 0x3F);
-  }
-  const bool scalar = cp < 0xD800 || (cp >= 0xE000 && cp <= 0x10FFFF);
-  if (cp < min || !scalar) return Utf8::kInvalid;
-  *length = need;
-  return Utf8::kValid;
-}
 
 }  // namespace
 
@@ -47,23 +16,20 @@ TokenStreamDecoder::TokenStreamDecoder(const Tokenizer& tokenizer, bool atTextSt
     : tokenizer_(tokenizer), atStart_(atTextStart) {}
 
 std::string TokenStreamDecoder::drainBytes(bool final) {
-  std::string out;
-  while (!pendingBytes_.empty()) {
-    size_t length = 1;
-    const Utf8 state = checkUtf8(pendingBytes_, &length);
-    if (state == Utf8::kIncomplete && !final) break;
-    if (state == Utf8::kValid) {
-      out += pendingBytes_.substr(0, length);
-    } else {
-      out += kReplacement;
-      length = 1;
-    }
-    pendingBytes_.erase(0, length);
-  }
-  return out;
+  return takeUtf8(&pendingBytes_, final,
+                  tokenizer_.kind() == TokenizerKind::kByteLevelBpe
+                      ? Utf8Replacement::kPerMaximalSubpart
+                      : Utf8Replacement::kPerByte);
 }
 
 std::string TokenStreamDecoder::push(int id) {
+  if (tokenizer_.kind() == TokenizerKind::kByteLevelBpe) {
+    // Hugging Face drops special tokens before it joins the bytes, so bytes pending before one
+    // may still be completed by the bytes after it.
+    if (tokenizer_.isControl(id)) return "";
+    pendingBytes_ += tokenizer_.tokenBytes(id);
+    return drainBytes(false);
+  }
   if (tokenizer_.isByte(id)) {
     // Byte pieces are "<0xNN>".
     pendingBytes_ += static_cast<char>(std::strtol(tokenizer_.piece(id).c_str() + 3, nullptr, 16));

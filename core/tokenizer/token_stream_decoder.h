@@ -1,8 +1,10 @@
 #pragma once
-// Turns a stream of token ids into text as they are generated, giving exactly the text
-// SentencePiece's Decode gives for the whole sequence: byte-fallback pieces are held back until
-// they complete a UTF-8 character (invalid bytes become U+FFFD, as SentencePiece does), and the
-// leading space of the first piece is dropped only at the start of a text.
+// Turns a stream of token ids into text as they are generated, giving exactly the text the
+// tokenizer's decode gives for the whole sequence. SentencePiece: byte-fallback pieces are held
+// back until they complete a UTF-8 character (invalid bytes become U+FFFD, one per byte, as
+// SentencePiece does), and the leading space of the first piece is dropped only at the start of a
+// text. Byte-level BPE: every token is bytes, held back likewise (an ill-formed run becomes one
+// U+FFFD per maximal subpart, as Hugging Face's decode does); special tokens are invisible.
 
 #include <string>
 #include <vector>

@@ -1,75 +1,31 @@
 #include "tokenizer/tokenizer.h"
 
-#include <sentencepiece_processor.h>
-
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
 
-#include "io/output_path.h"
-#include "tokenizer/sentencepiece_model_check.h"
+#include "tokenizer/bpe_backend.h"
+#include "tokenizer/sentencepiece_backend.h"
 #include "util/error.h"
 
 namespace kvs {
 
-namespace {
-
-// SentencePiece models are kilobytes to a few megabytes; a file this large is something else (a
-// checkpoint named by mistake) and is refused before it is read into memory.
-constexpr std::uintmax_t kMaxModelBytes = std::uintmax_t{256} << 20;
-
-std::string readModelFile(const std::string& path) {
-  std::error_code ec;
-  require(!path.empty(),
-          "the tokenizer path is empty; name the SentencePiece .model file the model was trained "
-          "with");
-  require(!std::filesystem::is_directory(path, ec),
-          "tokenizer path is a folder: " + path + "; give the SentencePiece .model file in it");
-  require(std::filesystem::exists(path, ec),
-          "tokenizer file not found: " + path +
-              "; give the SentencePiece .model file the model was trained with");
-  requireRegularFile(path, "tokenizer file");  // a FIFO or a device would block or never end
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  require(!ec, "cannot read tokenizer file " + path + ": " + ec.message());
-  require(size <= kMaxModelBytes,
-          "the tokenizer file " + path + " is " + std::to_string(size) +
-              " bytes, far more than a SentencePiece model; pass the tokenizer's .model file, "
-              "not the model checkpoint");
-  std::ifstream in(path, std::ios::binary);
-  require(in.good(), "cannot read tokenizer file " + path + ": " + std::strerror(errno));
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  require(in.gcount() == static_cast<std::streamsize>(bytes.size()),
-          "cannot read tokenizer file " + path + ": it ended early (changed while being read?)");
-  return bytes;
-}
-
-}  // namespace
-
 Tokenizer Tokenizer::load(const std::string& path) {
-  const std::string bytes = readModelFile(path);
-  // SentencePiece trusts parts of the model it loads and crashes on them; check those first.
-  checkSentencePieceModel(bytes, path);
   Tokenizer t;
   t.path_ = path;
-  t.sp_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  sentencepiece::util::Status status;
-  try {
-    status = t.sp_->LoadFromSerializedProto(bytes);
-  } catch (const std::exception& e) {  // darts-clone throws on keys it cannot build a trie of
-    status = sentencepiece::util::Status(sentencepiece::util::StatusCode::kInternal, e.what());
+  // A Hugging Face tokenizer.json is JSON, named so; anything else is read as SentencePiece,
+  // which refuses what it is not.
+  if (std::filesystem::path(path).extension() == ".json") {
+    t.backend_ = loadBpeBackend(path);
+  } else {
+    t.backend_ = loadSentencePieceBackend(path);
+    for (int id = 0; id < t.backend_->vocabSize(); ++id) {
+      if (t.backend_->isUnknown(id)) {
+        t.unknownSurface_ = t.backend_->decode({id});
+        break;
+      }
+    }
   }
-  require(status.ok(), "not a SentencePiece tokenizer model: " + path + " (" +
-                           shownOnOneLine(status.ToString(), 200) +
-                           "); pass the .model file the model was trained with, not llama2.c's "
-                           "tokenizer .bin");
-  // The checks above make these hold; every prompt begins with BOS, so make sure.
-  require(t.sp_->bos_id() >= 0 && t.sp_->unk_id() >= 0,
-          "damaged SentencePiece tokenizer model " + path +
-              ": SentencePiece finds no BOS or unk piece in it; use an intact copy of the "
-              "tokenizer the model was trained with");
-  t.unknownSurface_ = t.decode({t.sp_->unk_id()});
+  t.paddedVocabSize_ = t.backend_->vocabSize();
   return t;
 }
 
@@ -77,47 +33,73 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
+TokenizerKind Tokenizer::kind() const {
+  return backend_->kind();
+}
+
+std::string Tokenizer::kindName() const {
+  return kind() == TokenizerKind::kSentencePiece ? "SentencePiece"
+                                                 : "byte-level BPE";
+}
+
 std::vector<int> Tokenizer::encode(const std::string& text, bool addBos) const {
-  std::vector<int> ids;
-  const auto status = sp_->Encode(text, &ids);
-  require(status.ok(), "cannot tokenize the text: " + status.ToString());
-  if (addBos) ids.insert(ids.begin(), bosId());
+  std::vector<int> ids = backend_->encode(text);
+  if (addBos && bosId() >= 0) ids.insert(ids.begin(), bosId());
   return ids;
 }
 
 std::string Tokenizer::decode(const std::vector<int>& ids) const {
-  std::string text;
-  const auto status = sp_->Decode(ids, &text);
-  require(status.ok(), "cannot decode token ids: " + status.ToString());
-  return text;
+  std::vector<int> known;
+  known.reserve(ids.size());
+  for (int id : ids) {
+    require(validId(id), "cannot decode token id " + std::to_string(id) + ": the tokenizer has " +
+                             std::to_string(vocabSize()) + " ids (" + path_ + ")");
+    if (!paddingId(id)) known.push_back(id);
+  }
+  return backend_->decode(known);
 }
 
 int Tokenizer::vocabSize() const {
-  return sp_->GetPieceSize();
+  return paddedVocabSize_;
 }
 int Tokenizer::bosId() const {
-  return sp_->bos_id();
+  return backend_->bosId();
 }
 int Tokenizer::eosId() const {
-  return sp_->eos_id();
+  return backend_->eosId();
 }
-// SentencePiece indexes its pieces with an id it does not check; these do.
+// The backends index their pieces with ids they do not check; these do.
 bool Tokenizer::validId(int id) const {
   return id >= 0 && id < vocabSize();
+}
+bool Tokenizer::paddingId(int id) const {
+  return id >= backend_->vocabSize();
 }
 std::string Tokenizer::piece(int id) const {
   require(validId(id), "token id " + std::to_string(id) + " is not in the tokenizer's " +
                            std::to_string(vocabSize()) + " pieces (" + path_ + ")");
-  return sp_->IdToPiece(id);
+  return paddingId(id) ? "<unused " + std::to_string(id) + ">" : backend_->piece(id);
+}
+int Tokenizer::pieceId(const std::string& piece) const {
+  return backend_->pieceId(piece);
+}
+std::string Tokenizer::tokenBytes(int id) const {
+  require(validId(id), "token id " + std::to_string(id) + " is not in the tokenizer's " +
+                           std::to_string(vocabSize()) + " pieces (" + path_ + ")");
+  return paddingId(id) ? std::string() : backend_->tokenBytes(id);
 }
 bool Tokenizer::isByte(int id) const {
-  return validId(id) && sp_->IsByte(id);
+  return validId(id) && !paddingId(id) && backend_->isByte(id);
 }
 bool Tokenizer::isControl(int id) const {
-  return validId(id) && sp_->IsControl(id);
+  return validId(id) && (paddingId(id) || backend_->isControl(id));
 }
 bool Tokenizer::isUnknown(int id) const {
-  return validId(id) && sp_->IsUnknown(id);
+  return validId(id) && !paddingId(id) && backend_->isUnknown(id);
+}
+
+void Tokenizer::coverModelVocab(int modelVocabSize) {
+  paddedVocabSize_ = std::max(paddedVocabSize_, modelVocabSize);
 }
 
 }  // namespace kvs

@@ -1,7 +1,8 @@
 #pragma once
-// Finds the tokenizer for a model when the user names none: a SentencePiece .model file next to
-// the checkpoint (or inside a Hugging Face folder, tokenizer.model first) whose vocabulary size
-// matches the model's.
+// Finds the tokenizer for a model when the user names none: a SentencePiece .model file or a
+// tokenizer.json next to the checkpoint (or inside a Hugging Face folder, tokenizer.model first,
+// then other .model files, then tokenizer.json) whose vocabulary size matches the model's (a
+// tokenizer.json's may be smaller: Qwen pads its embedding).
 
 #include <string>
 
@@ -13,5 +14,9 @@ namespace kvs {
 // tried, and when the tokenizer's vocabulary differs from the model's.
 Tokenizer locateTokenizer(const std::string& modelPath, const std::string& explicitPath,
                           int modelVocabSize);
+
+// The tokenizer locateTokenizer finds for the model, for `info`: e.g. "byte-level BPE,
+// tokenizer.json", "SentencePiece, tok512.model", or "none found next to the model".
+std::string describeTokenizerIn(const std::string& modelPath, int modelVocabSize);
 
 }  // namespace kvs
