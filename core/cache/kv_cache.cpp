@@ -17,6 +17,7 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       headDim_(config.headDim()),
       maxLength_(config.seqLen),
       ropeTheta_(config.ropeTheta),
+      ropeScaling_(config.ropeScaling),
       ropeStyle_(config.ropeStyle),
       options_(options),
       keys_(config.nLayers),
@@ -201,7 +202,8 @@ void KvCache::rotateKeys(int layer, int head, int first, int n, int delta) {
           "KvCache::rotateKeys: slots out of range");
   at::Tensor rows = keys_[layer][head].narrow(0, first, n);  // [n, D]
   const at::Tensor rotated =
-      rotateByDelta(rows.to(at::kFloat).unsqueeze(1), delta, ropeTheta_, ropeStyle_);  // [n,1,D]
+      rotateByDelta(rows.to(at::kFloat).unsqueeze(1), delta, ropeTheta_, ropeStyle_,
+                    ropeScaling_);  // [n, 1, D]
   rows.copy_(rotated.squeeze(1));
 }
 

@@ -149,6 +149,7 @@ class KvCache {
 
   int nLayers_, nKvHeads_, headDim_, maxLength_;
   float ropeTheta_;
+  RopeScaling ropeScaling_;
   RopeStyle ropeStyle_;
   int ropeShift_ = 0;
   at::TensorOptions options_;

@@ -37,6 +37,7 @@ int runInfo(const InfoOptions& o) {
   out["app_version"] = kVersion;
   out["model"] = model.path;
   out["format"] = model.formatName;
+  out["family"] = describeFamily(c);
   out["tokenizer"] = tokenizer;
   out["stored_dtype"] = dtypeName(model.storedDtype);
   out["stored_bytes"] = model.weightBytes;
@@ -58,6 +59,7 @@ int runInfo(const InfoOptions& o) {
   }
   std::cout << "model:            " << model.path << " (" << model.formatName << ", "
             << dtypeName(model.storedDtype) << ", " << model.weightBytes << " bytes)\n"
+            << "family:           " << describeFamily(c) << "\n"
             << "tokenizer:        " << tokenizer << "\n"
             << "config:           dim " << c.dim << ", hidden " << c.hiddenDim << ", layers "
             << c.nLayers << ", heads " << c.nHeads << " (kv " << c.nKvHeads << ", head dim "

@@ -140,8 +140,8 @@ HfCheckpoint HfCheckpoint::open(const std::string& folder) {
     // A tied checkpoint may still carry lm_head (a copy of the embedding); it is not used.
     const bool tiedHead = name == "lm_head.weight" && ck.config_.sharedClassifier;
     require(expected.count(name) || ignorable(name) || tiedHead,
-            "unexpected tensor '" + name + "' in " + ck.files_[i].path() +
-                ": not part of a LlamaForCausalLM with this config.json");
+            "unexpected tensor '" + name + "' in " + ck.files_[i].path() + ": not part of a " +
+                std::string(architectureName(ck.config_.family)) + " with this config.json");
   }
   // Only now the byte layout of each shard: a missing tensor leaves a gap, and its name is the
   // better message; with every tensor present, a gap or overlap means shifted offsets.
@@ -157,9 +157,9 @@ int64_t HfCheckpoint::loadBytes(at::ScalarType dtype, bool includeViews) const {
   int64_t total = 0;
   for (const HfTensorSpec& spec : hfTensorSpecs(config_)) {
     const SafetensorsEntry& e = files_[fileOf_.at(spec.name)].entry(spec.name);
-    // As toLlamaWeights does: q/k/v and gate/up are concatenated, other tensors are copied only
-    // when converted.
-    const bool fused = spec.name.find("_proj.weight") != std::string::npos &&
+    // As toLlamaWeights does: q/k/v (weights and biases) and gate/up are concatenated, other
+    // tensors are copied only when converted.
+    const bool fused = spec.name.find("_proj.") != std::string::npos &&
                        spec.name.find("o_proj") == std::string::npos &&
                        spec.name.find("down_proj") == std::string::npos;
     int64_t elements = 1;
@@ -213,6 +213,14 @@ LlamaWeights HfCheckpoint::toLlamaWeights(at::ScalarType dtype,
     layer.ffnNorm = take(p + "post_attention_layernorm.weight");
     layer.w13 = fuse({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"});
     layer.w2 = take(p + "mlp.down_proj.weight");
+    if (config_.qkvBias) {
+      layer.bqkv = fuse(
+          {p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias", p + "self_attn.v_proj.bias"});
+    }
+    if (config_.qkNorm) {
+      layer.qNorm = take(p + "self_attn.q_norm.weight");
+      layer.kNorm = take(p + "self_attn.k_norm.weight");
+    }
     w.layers.push_back(std::move(layer));
     reportLayer(progress, l + 1, config_.nLayers);
   }

@@ -1,9 +1,9 @@
 #pragma once
-// A Hugging Face Llama folder: config.json plus model.safetensors, or shards listed in
-// model.safetensors.index.json. Opening maps every shard and checks that the tensors are exactly
-// those of a LlamaForCausalLM of that config (KvsError naming a missing, extra or misshapen one).
-// Every file is refused unless it is a regular file (a FIFO would block), and each shard is
-// checked on its own (see SafetensorsFile::open).
+// A Hugging Face folder of a Llama-like family (hf_config.h): config.json plus model.safetensors,
+// or shards listed in model.safetensors.index.json. Opening maps every shard and checks that the
+// tensors are exactly those of the declared architecture with that config (KvsError naming a
+// missing, extra or misshapen one). Every file is refused unless it is a regular file (a FIFO would
+// block), and each shard is checked on its own (see SafetensorsFile::open).
 
 #include <ATen/core/Tensor.h>
 

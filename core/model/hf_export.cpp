@@ -150,6 +150,15 @@ void writeHfCheckpoint(const std::string& folder, const ModelConfig& config,
     if (rest == "mlp.gate_proj.weight") return w.w1[l];
     if (rest == "mlp.up_proj.weight") return w.w3[l];
     if (rest == "mlp.down_proj.weight") return w.w2[l];
+    // Biases and q/k norms follow their rows' RoPE layout too: one row each, or one head of D.
+    auto permuted = [&](const at::Tensor& t, int heads) {
+      return permute ? permuteForHalfSplit(t.unsqueeze(1), heads).squeeze(1) : t;
+    };
+    if (rest == "self_attn.q_proj.bias") return permuted(w.bq[l], config.nHeads);
+    if (rest == "self_attn.k_proj.bias") return permuted(w.bk[l], config.nKvHeads);
+    if (rest == "self_attn.v_proj.bias") return w.bv[l];
+    if (rest == "self_attn.q_norm.weight") return permuted(w.qNorm[l], 1);
+    if (rest == "self_attn.k_norm.weight") return permuted(w.kNorm[l], 1);
     throw KvsError("export: no weights for tensor '" + name + "'");
   };
   ModelConfig hf = config;

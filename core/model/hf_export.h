@@ -1,7 +1,8 @@
 #pragma once
-// Writes a Hugging Face Llama folder (config.json, model.safetensors or shards with
-// model.safetensors.index.json, optionally tokenizer.model) that transformers and this app load.
-// The folder appears complete or not at all: it is written under a temporary name and renamed.
+// Writes a Hugging Face folder of any supported family (config.json from ModelConfig::family,
+// model.safetensors or shards with model.safetensors.index.json, optionally tokenizer.model) that
+// transformers and this app load. The folder appears complete or not at all: it is written under a
+// temporary name and renamed.
 
 #include <ATen/core/Tensor.h>
 

@@ -7,6 +7,7 @@
 
 #include "cache/kv_cache.h"
 #include "model/layer_observer.h"
+#include "model/sliding_window.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -58,7 +59,8 @@ LlamaModel::LlamaModel(ModelConfig config, LlamaWeights weights, at::Device devi
       weightDtype_(weights_.embedding.scalar_type()),
       computeDtype_(weightDtype_ == at::kHalf && device.is_cpu() ? at::kFloat : weightDtype_),
       kvDtype_(kvDtype.value_or(weightDtype_)),
-      rope_(config_.headDim(), config_.seqLen, config_.ropeTheta, config_.ropeStyle, device) {
+      rope_(config_.headDim(), config_.seqLen, config_.ropeTheta, config_.ropeStyle, device,
+            config_.ropeScaling) {
   for (at::ScalarType t : {weightDtype_, kvDtype_}) {
     require(t == at::kFloat || t == at::kBFloat16 || t == at::kHalf,
             std::string("unsupported model dtype ") + c10::toString(t) +
@@ -67,6 +69,12 @@ LlamaModel::LlamaModel(ModelConfig config, LlamaWeights weights, at::Device devi
   require(static_cast<int>(weights_.layers.size()) == config_.nLayers,
           "model weights have " + std::to_string(weights_.layers.size()) + " layers, config says " +
               std::to_string(config_.nLayers));
+  for (const LayerWeights& l : weights_.layers) {
+    require(l.bqkv.defined() == config_.qkvBias && l.qNorm.defined() == config_.qkNorm &&
+                l.kNorm.defined() == config_.qkNorm,
+            std::string("model weights do not match the config's q/k/v biases or q/k norms (") +
+                toString(config_.family) + ")");
+  }
 }
 
 KvCache LlamaModel::makeCache() const {
@@ -80,12 +88,15 @@ int64_t LlamaModel::weightBytes() const {
   for (const auto& l : w.layers) {
     total += l.attnNorm.nbytes() + l.wqkv.nbytes() + l.wo.nbytes() + l.ffnNorm.nbytes() +
              l.w13.nbytes() + l.w2.nbytes();
+    for (const at::Tensor* t : {&l.bqkv, &l.qNorm, &l.kNorm})
+      total += t->defined() ? t->nbytes() : 0;
   }
   return total;
 }
 
 at::Tensor LlamaModel::rmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
-  // x: [n, C] -> [n, C];  x / sqrt(mean(x^2) + eps) * weight, normalised in float32
+  // x: [n, C] -> [n, C], or a head's q/k [n, H, D] -> [n, H, D] (weight [D]);
+  // x / sqrt(mean(x^2) + eps) * weight over the last axis, normalised in float32
   const at::Tensor xf = x.to(at::kFloat);
   const at::Tensor normed =
       (xf * at::rsqrt(xf.square().mean(-1, /*keepdim=*/true).add_(config_.normEps)))
@@ -99,10 +110,15 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   const int64_t n = x.size(0), Hq = config_.nHeads, Hkv = config_.nKvHeads;
   const int64_t D = config_.headDim(), G = config_.groupSize();
 
-  const at::Tensor qkv = project(rmsNorm(x, w.attnNorm), w.wqkv);  // [n, (Hq+2Hkv)*D]
-  const at::Tensor qRaw = qkv.narrow(1, 0, Hq * D).view({n, Hq, D});
-  const at::Tensor kRaw = qkv.narrow(1, Hq * D, Hkv * D).view({n, Hkv, D});
+  at::Tensor qkv = project(rmsNorm(x, w.attnNorm), w.wqkv);        // [n, (Hq+2Hkv)*D]
+  if (w.bqkv.defined()) qkv = qkv + w.bqkv.to(qkv.scalar_type());  // Qwen2's q, k, v biases
+  at::Tensor qRaw = qkv.narrow(1, 0, Hq * D).view({n, Hq, D});
+  at::Tensor kRaw = qkv.narrow(1, Hq * D, Hkv * D).view({n, Hkv, D});
   const at::Tensor v = qkv.narrow(1, (Hq + Hkv) * D, Hkv * D).view({n, Hkv, D});
+  if (config_.qkNorm) {  // Qwen3: each head's q and k normalised over D before RoPE
+    qRaw = rmsNorm(qRaw, w.qNorm);
+    kRaw = rmsNorm(kRaw, w.kNorm);
+  }
   // RoPE in float32 (its table is complex64).
   const at::Tensor q = rope_.apply(qRaw.to(at::kFloat), ropePos).to(computeDtype_);  // [n, Hq, D]
   const at::Tensor k = rope_.apply(kRaw.to(at::kFloat), ropePos).to(computeDtype_);  // [n, Hkv, D]
@@ -132,6 +148,9 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   // added inside the matmul (baddbmm: mask + scale * q k^T), one pass over the scores.
   at::Tensor mask = cache.attentionMask(layer, static_cast<int>(G));
   if (mask.defined()) mask = mask.to(computeDtype_);
+  const at::Tensor window =
+      slidingWindowMask(cache, layer, config_.slidingWindow, static_cast<int>(G), computeDtype_);
+  if (window.defined()) mask = mask.defined() ? mask + window : window;
   at::Tensor scores;  // [Hkv, G*n, Tk]
   if (perHeadGemv) {
     scores = perHeadProduct(qg, keys, false).mul_(scale);

@@ -1,5 +1,7 @@
 #pragma once
-// A Llama-2-architecture decoder in LibTorch (glossary of dimensions in model_config.h).
+// A Llama-2-architecture decoder in LibTorch (glossary of dimensions in model_config.h), with the
+// variations of the Llama-like families its config spells out: GQA, llama3 RoPE scaling,
+// Mistral's sliding window, Qwen2's q/k/v biases, Qwen3's q/k norms and separate head dim.
 // One forward() serves both phases: prefill passes the whole prompt in one batched causal pass,
 // decode passes one token; both append to the KvCache and attend over everything cached.
 

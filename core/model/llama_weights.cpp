@@ -38,6 +38,16 @@ LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s,
   checkShape(s.w3, {L, F, C}, "w3");
   checkShape(s.finalNorm, {C}, "final_norm");
   if (!c.sharedClassifier) checkShape(s.classifier, {V, C}, "classifier");
+  const int64_t D = c.headDim();
+  if (c.qkvBias) {
+    checkShape(s.bq, {L, q}, "bq");
+    checkShape(s.bk, {L, kv}, "bk");
+    checkShape(s.bv, {L, kv}, "bv");
+  }
+  if (c.qkNorm) {
+    checkShape(s.qNorm, {L, D}, "q_norm");
+    checkShape(s.kNorm, {L, D}, "k_norm");
+  }
 
   // Every tensor is copied (converted on the way when dtype differs), one layer at a time, so
   // the stacked tensors may be views of a mapped file that is unmapped after the load, and a
@@ -63,6 +73,11 @@ LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s,
     layer.ffnNorm = copy(s.ffnNorm[l]);
     layer.w13 = fuse({s.w1[l], s.w3[l]});
     layer.w2 = copy(s.w2[l]);
+    if (c.qkvBias) layer.bqkv = fuse({s.bq[l], s.bk[l], s.bv[l]});
+    if (c.qkNorm) {
+      layer.qNorm = copy(s.qNorm[l]);
+      layer.kNorm = copy(s.kNorm[l]);
+    }
     w.layers.push_back(std::move(layer));
     reportLayer(progress, static_cast<int>(l) + 1, static_cast<int>(L));
   }
@@ -81,7 +96,10 @@ LlamaWeights mapWeights(LlamaWeights w, const std::function<at::Tensor(const at:
   w.finalNorm = f(w.finalNorm);
   w.classifier = shared ? w.embedding : f(w.classifier);
   for (auto& l : w.layers) {
-    for (at::Tensor* t : {&l.attnNorm, &l.wqkv, &l.wo, &l.ffnNorm, &l.w13, &l.w2}) *t = f(*t);
+    for (at::Tensor* t :
+         {&l.attnNorm, &l.wqkv, &l.wo, &l.ffnNorm, &l.w13, &l.w2, &l.bqkv, &l.qNorm, &l.kNorm}) {
+      if (t->defined()) *t = f(*t);  // a family's optional tensors stay undefined
+    }
   }
   return w;
 }
@@ -110,6 +128,19 @@ StackedWeights randomWeights(const ModelConfig& c, uint64_t seed) {
   s.w3 = normal({L, F, C});
   s.finalNorm = at::ones({C});
   if (!c.sharedClassifier) s.classifier = normal({V, C});
+  const int64_t D = c.headDim();
+  auto scaled = [&](std::vector<int64_t> shape, double offset) {
+    return at::normal(0.0, 0.1, shape, gen, at::TensorOptions().dtype(at::kFloat)).add_(offset);
+  };
+  if (c.qkvBias) {
+    s.bq = scaled({L, q}, 0);
+    s.bk = scaled({L, kv}, 0);
+    s.bv = scaled({L, kv}, 0);
+  }
+  if (c.qkNorm) {
+    s.qNorm = scaled({L, D}, 1);
+    s.kNorm = scaled({L, D}, 1);
+  }
   return s;
 }
 

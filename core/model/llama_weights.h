@@ -28,6 +28,12 @@ struct StackedWeights {
   at::Tensor w3;          // [L, F, C]  up
   at::Tensor finalNorm;   // [C]
   at::Tensor classifier;  // [V, C], undefined when shared with the embedding
+  // Only in the families that have them (ModelConfig::qkvBias, qkNorm), else undefined:
+  at::Tensor bq;     // [L, Hq*D]
+  at::Tensor bk;     // [L, Hkv*D]
+  at::Tensor bv;     // [L, Hkv*D]
+  at::Tensor qNorm;  // [L, D]
+  at::Tensor kNorm;  // [L, D]
 };
 
 struct LayerWeights {
@@ -37,6 +43,9 @@ struct LayerWeights {
   at::Tensor ffnNorm;   // [C]
   at::Tensor w13;       // [2F, C]  rows: gate (w1), then up (w3)
   at::Tensor w2;        // [C, F]
+  at::Tensor bqkv;      // [(Hq + 2*Hkv)*D] like wqkv's rows, or undefined (no biases)
+  at::Tensor qNorm;     // [D] RMSNorm weight of each query head, or undefined
+  at::Tensor kNorm;     // [D] the same for keys
 };
 
 struct LlamaWeights {
@@ -66,7 +75,10 @@ LlamaWeights mapWeights(LlamaWeights weights,
 // are kept as they are.
 LlamaWeights convertWeights(LlamaWeights weights, at::ScalarType dtype);
 
-// Random weights with the scale of a trained model (normal, std 0.02; norms 1), seeded.
+// Random weights with the scale of a trained model (normal, std 0.02; norms 1), seeded. The
+// tensors only some families have are drawn after all others (so a Llama's weights do not
+// depend on them): biases normal with std 0.1, q/k norms 1 + normal with std 0.1 (not all ones,
+// so that a norm whose weight is ignored shows).
 StackedWeights randomWeights(const ModelConfig& config, uint64_t seed);
 
 }  // namespace kvs

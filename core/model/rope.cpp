@@ -26,16 +26,40 @@ at::Tensor rotateBy(const at::Tensor& x, const at::Tensor& angles, RopeStyle sty
 
 }  // namespace
 
+std::vector<float> ropeInverseFrequencies(int headDim, float theta, const RopeScaling& scaling) {
+  const int half = headDim / 2;
+  std::vector<float> freqs(half);
+  for (int i = 0; i < half; ++i) {
+    freqs[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / headDim);
+  }
+  if (!scaling.enabled()) return freqs;
+  const float original = static_cast<float>(scaling.originalMaxPositions);
+  const float low = scaling.lowFreqFactor, high = scaling.highFreqFactor;
+  const float longest = original / low;    // wavelengths above: divided by factor
+  const float shortest = original / high;  // wavelengths below: kept
+  constexpr float kTwoPi = static_cast<float>(2.0 * M_PI);
+  for (float& f : freqs) {
+    const float wavelength = kTwoPi / f;
+    if (wavelength > longest) {
+      f /= scaling.factor;
+    } else if (!(wavelength < shortest)) {
+      const float s = (original / wavelength - low) / (high - low);
+      f = (1 - s) * f / scaling.factor + s * f;
+    }
+  }
+  return freqs;
+}
+
 RotaryEmbedding::RotaryEmbedding(int headDim, int maxPositions, float theta, RopeStyle style,
-                                 at::Device device)
+                                 at::Device device, const RopeScaling& scaling)
     : style_(style), headDim_(headDim), maxPositions_(maxPositions) {
   require(headDim % 2 == 0 && headDim > 0, "RoPE needs an even head dim");
   const int half = headDim / 2;
+  const std::vector<float> freqs = ropeInverseFrequencies(headDim, theta, scaling);
   std::vector<float> cosSin(static_cast<size_t>(maxPositions) * half * 2);
   for (int pos = 0; pos < maxPositions; ++pos) {
     for (int i = 0; i < half; ++i) {
-      const float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / headDim);
-      const float angle = static_cast<float>(pos) * freq;
+      const float angle = static_cast<float>(pos) * freqs[i];
       cosSin[(static_cast<size_t>(pos) * half + i) * 2] = std::cos(angle);
       cosSin[(static_cast<size_t>(pos) * half + i) * 2 + 1] = std::sin(angle);
     }
@@ -59,13 +83,15 @@ at::Tensor RotaryEmbedding::rotate(const at::Tensor& x, int64_t delta) const {
   return rotateBy(x, delta < 0 ? angle.conj().resolve_conj() : angle, style_);
 }
 
-at::Tensor rotateByDelta(const at::Tensor& x, int64_t delta, float theta, RopeStyle style) {
+at::Tensor rotateByDelta(const at::Tensor& x, int64_t delta, float theta, RopeStyle style,
+                         const RopeScaling& scaling) {
   TORCH_CHECK(x.dim() == 3 && x.size(2) % 2 == 0, "RoPE input must be [T, H, D], D even");
   const int64_t D = x.size(2), half = D / 2;
-  // The same float32 arithmetic as the table: angle = float(pos) * theta^(-2i/D).
+  // The same float32 arithmetic as the table: angle = float(pos) * f_i.
+  const std::vector<float> freqs = ropeInverseFrequencies(static_cast<int>(D), theta, scaling);
   std::vector<float> cosSin(half * 2);
   for (int64_t i = 0; i < half; ++i) {
-    const float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / D);
+    const float freq = freqs[i];
     const float angle = static_cast<float>(std::abs(delta)) * freq * (delta < 0 ? -1.0f : 1.0f);
     cosSin[2 * i] = std::cos(angle);
     cosSin[2 * i + 1] = std::sin(angle);

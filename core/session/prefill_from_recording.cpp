@@ -22,6 +22,7 @@ ModelConfig recordedConfig(const RecordingInfo& info) {
     c.seqLen = j.at("seq_len").get<int>();
     c.ropeTheta = j.value("rope_theta", c.ropeTheta);
     c.normEps = j.value("norm_eps", c.normEps);
+    readRecordedExtras(j, c);  // Qwen3's head_dim, Llama 3's rope_scaling: the cache turns keys
     // The cache turns keys with the model's RoPE pairing (positions inside the cache).
     const std::string style = j.value("rope_style", std::string(toString(c.ropeStyle)));
     require(

@@ -4,11 +4,14 @@
 // resident memory after loading and at the end (VmRSS, VmHWM from /proc/self/status), prefill time
 // and decode tokens/s, and prints a Markdown table.
 //
-//   kvs_bench_hf_load --shape 1b|7b [--dir DIR] [--dtype bf16|fp16|fp32] [--prompt-tokens 32]
+//   kvs_bench_hf_load --shape 1b|7b|llama3-8b|qwen2.5-7b [--dir DIR] [--dtype bf16|fp16|fp32]
+//   [--prompt-tokens 32]
 //                     [--decode-steps 16] [--threads N] [--keep]
 //
 // 1b: TinyLlama-1.1B's shape (Llama 2 architecture with GQA), 2.2 GB in bf16, one file.
 // 7b: Llama-2-7B's shape, 13.5 GB in bf16, shards of at most 4 GB. Not run by ctest.
+// llama3-8b: Llama-3.1-8B's (GQA 32/8, vocabulary 128256, llama3 RoPE scaling), 16 GB in bf16;
+// qwen2.5-7b: Qwen2.5-7B's (GQA 28/4, q/k/v biases, vocabulary 152064), 15.2 GB; both sharded.
 // The folder is deleted afterwards unless --keep. Loading reads a just-written folder, so the
 // files are usually in the page cache: the load time is that of a warm cache.
 
@@ -62,11 +65,17 @@ kvs::ModelConfig shapeConfig(const std::string& shape) {
   } else if (shape == "7b") {  // Llama-2-7B
     c.dim = 4096, c.hiddenDim = 11008, c.nLayers = 32, c.nHeads = 32, c.nKvHeads = 32;
     c.seqLen = 4096;
+  } else if (shape == "llama3-8b") {  // Llama-3.1-8B
+    c.dim = 4096, c.hiddenDim = 14336, c.nLayers = 32, c.nHeads = 32, c.nKvHeads = 8;
+    c.seqLen = 131072, c.ropeTheta = 500000.0f, c.ropeScaling = {8.0f, 1.0f, 4.0f, 8192};
+  } else if (shape == "qwen2.5-7b") {  // Qwen2.5-7B
+    c.dim = 3584, c.hiddenDim = 18944, c.nLayers = 28, c.nHeads = 28, c.nKvHeads = 4;
+    c.seqLen = 32768, c.ropeTheta = 1e6f, c.family = kvs::ModelFamily::kQwen2, c.qkvBias = true;
   } else {
-    throw std::runtime_error("--shape must be 1b or 7b");
+    throw std::runtime_error("--shape must be 1b, 7b, llama3-8b or qwen2.5-7b");
   }
-  c.vocabSize = 32000;
-  c.normEps = 1e-5f;
+  c.vocabSize = shape == "llama3-8b" ? 128256 : shape == "qwen2.5-7b" ? 152064 : 32000;
+  c.normEps = c.family == kvs::ModelFamily::kQwen2 ? 1e-6f : 1e-5f;
   c.sharedClassifier = false;
   return c;
 }
@@ -121,10 +130,10 @@ int run(const Options& o, const char* self) {
     std::cerr << "writing " << folder << " ...\n";
     kvs::HfExportOptions options;
     options.dtype = kvs::parseDtype(o.dtype, "--dtype").value();
-    options.maxShardBytes = o.shape == "7b" ? int64_t{4} << 30 : 0;
+    options.maxShardBytes = o.shape != "1b" ? int64_t{4} << 30 : 0;
     int index = 0;
     auto source = [&](const std::string&, const std::vector<int64_t>& shape) {
-      if (shape.size() == 1) return at::ones(shape);  // norms
+      if (shape.size() == 1) return at::ones(shape);  // norms (and Qwen2's biases)
       auto gen = at::make_generator<at::CPUGeneratorImpl>(1000 + index++);
       return at::normal(0.0, 0.02, shape, gen, at::TensorOptions().dtype(at::kFloat));
     };

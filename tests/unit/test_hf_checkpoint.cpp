@@ -266,10 +266,10 @@ TEST(HfCheckpoint, ConfigErrorsAreNamed) {
     test::writeFile(folder + "/config.json", j.dump());
     return openError(folder);
   };
-  nlohmann::json mistral = cfg;
-  mistral["architectures"] = {"MistralForCausalLM"};
-  EXPECT_NE(withConfig(mistral).find(
-                "architecture \"MistralForCausalLM\" is not supported; only LlamaForCausalLM"),
+  nlohmann::json mixtral = cfg;
+  mixtral["architectures"] = {"MixtralForCausalLM"};
+  EXPECT_NE(withConfig(mixtral).find(
+                "architecture \"MixtralForCausalLM\" is not supported; only LlamaForCausalLM"),
             std::string::npos);
   nlohmann::json noHidden = cfg;
   noHidden.erase("hidden_size");

@@ -293,7 +293,8 @@ TEST(HostileCheckpoints, ConfigFieldsOfTheWrongTypeOrRangeAreNamed) {
       {"max_position_embeddings", 1e9, "\"max_position_embeddings\" must be a whole number"},
       {"max_position_embeddings", uint64_t{1} << 63,
        "\"max_position_embeddings\" must be a whole number in 1..1048576"},
-      {"head_dim", "4", "head_dim \"4\" differs from hidden_size / num_attention_heads = 4"},
+      {"head_dim", "4", "\"head_dim\" must be a whole number in 1..4096, got \"4\""},
+      {"head_dim", 5, "\"head_dim\" 5 must be even for RoPE"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.field) + " = " + c.value.dump());
