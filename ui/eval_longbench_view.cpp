@@ -170,8 +170,13 @@ void EvalLongBenchView::drawBars() {
       settingNames.push_back(t.setting);
     }
   }
+  // Bars and gaps in plot coordinates, so a task's group spans 0.8 of its slot however many
+  // settings there are (pixel gaps pushed the last bars past the axis).
   auto* group = new QCPBarsGroup(bars_);
-  const double width = 0.8 / std::max<size_t>(1, settings.size());
+  const double slot = 0.8 / std::max<size_t>(1, settings.size());
+  const double width = slot * 0.85;
+  group->setSpacingType(QCPBarsGroup::stPlotCoords);
+  group->setSpacing(slot - width);
   for (size_t s = 0; s < settings.size(); ++s) {
     auto* b = new QCPBars(bars_->xAxis, bars_->yAxis);
     b->setName(QString::fromStdString(settingNames[s]));

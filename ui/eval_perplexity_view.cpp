@@ -15,6 +15,16 @@ EvalPerplexityView::EvalPerplexityView(QWidget* parent) : QWidget(parent) {
   plot_->yAxis->setLabel(tr("NLL (nats)"));
   plot_->legend->setVisible(true);
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  // The legend right of the curves, at the top (inside it hid them): a spacer under it takes the
+  // rest of the column.
+  auto* side = new QCPLayoutGrid;
+  plot_->plotLayout()->addElement(0, 1, side);
+  plot_->plotLayout()->setColumnStretchFactor(1, 0.01);
+  plot_->axisRect()->insetLayout()->take(plot_->legend);
+  side->addElement(0, 0, plot_->legend);
+  side->addElement(1, 0, new QCPLayoutElement(plot_));
+  side->setRowStretchFactor(0, 0.001);
+  plot_->legend->setMargins(QMargins(4, 2, 4, 2));
   title_ = new QCPTextElement(plot_, QString());
   title_->setObjectName("perplexityTitle");
   plot_->plotLayout()->insertRow(0);
