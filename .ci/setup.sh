@@ -28,6 +28,7 @@ packages=(
   sentencepiece
   xvfb xauth
   ghostscript
+  slurm-wlm munge
 )
 
 # ---------------------------------------------------------------------------- packages

@@ -15,6 +15,8 @@
 #include "util/runtime.h"
 
 namespace kvs::cli {
+Action addSweepCommand(CLI::App& app);  // sweep_command.cpp
+
 namespace {
 
 std::string firstLine(const std::string& text) {
@@ -56,6 +58,10 @@ int runCli(int argc, char** argv) {
   CLI::App* evaluate =
       app.add_subcommand("eval", "Long-context evaluation: run LongBench tasks, score predictions")
           ->fallthrough();
+  CLI::App* sweep =
+      app.add_subcommand("sweep", "Sweeps of models x tasks x settings: run, submit to Slurm, "
+                                  "status, merge")
+          ->fallthrough();
   const std::vector<std::pair<CLI::App*, Action>> actions = {
       {generate, addGenerateCommand(*generate)},
       {tokenize, addTokenizeCommand(*tokenize)},
@@ -63,7 +69,8 @@ int runCli(int argc, char** argv) {
       {compare, addCompareCommand(*compare)},
       {analyze, addAnalyzeCommand(*analyze)},
       {methods, addMethodsCommand(*methods)},
-      {evaluate, addEvalCommand(*evaluate)}};
+      {evaluate, addEvalCommand(*evaluate)},
+      {sweep, addSweepCommand(*sweep)}};
   const auto isCommand = [&](const std::string& name) {
     for (const auto& entry : actions) {
       if (entry.first->get_name() == name) return true;

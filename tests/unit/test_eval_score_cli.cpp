@@ -100,7 +100,7 @@ TEST_F(EvalScoreCli, EvalIsAParentCommand) {
   const CliRun missing = runCliCommand("eval score --task qasper");
   EXPECT_NE(missing.exitCode, 0);
   EXPECT_TRUE(has(missing.err, "--predictions")) << missing.err;
-  EXPECT_TRUE(has(runCliCommand("nosuch").err, "methods and eval"));
+  EXPECT_TRUE(has(runCliCommand("nosuch").err, "methods, eval and sweep"));
 }
 
 }  // namespace
