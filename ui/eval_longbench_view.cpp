@@ -74,11 +74,11 @@ EvalLongBenchView::EvalLongBenchView(QWidget* parent) : QWidget(parent) {
   details_->setReadOnly(true);
   details_->setMinimumSize(80, 40);
   details_->setPlaceholderText(tr("Click a sample to see its prediction and answers."));
-  loadSetting_ = new QPushButton(tr("Load this setting into Parameters"), this);
+  loadSetting_ = new QPushButton(tr("Show on the heatmap"), this);
   loadSetting_->setObjectName("loadSetting");
   loadSetting_->setToolTip(
-      tr("The sample's setting in the Parameters panel: its merging sets on "
-         "the heatmap, for the current prompt"));
+      tr("The sample's prompt (as the model read it) in the Prompt panel and its setting in "
+         "Parameters, then Run: the heatmap shows this setting's merging sets on this sample"));
   loadSetting_->setEnabled(false);
 
   auto* top = new QSplitter(Qt::Horizontal, this);
@@ -121,7 +121,9 @@ EvalLongBenchView::EvalLongBenchView(QWidget* parent) : QWidget(parent) {
   connect(samples_, &QTableWidget::currentCellChanged, this, [this](int row) { showSample(row); });
   connect(loadSetting_, &QPushButton::clicked, this, [this] {
     try {
-      Q_EMIT settingChosen(paramsFromJson(chosenParams_));
+      const CompressionParams params = paramsFromJson(chosenParams_);
+      if (!chosenPrompt_.isEmpty()) Q_EMIT sampleChosen(chosenPrompt_);
+      Q_EMIT settingChosen(params);
     } catch (const KvsError& e) {
       details_->appendPlainText(tr("\nThis setting cannot be loaded: %1").arg(e.what()));
     }
@@ -254,6 +256,18 @@ void EvalLongBenchView::showSample(int row) {
            .arg(r.value("kv_bytes_full", int64_t{0}));
   t += tr("prediction:\n  %1\n").arg(text(r.value("pred", nlohmann::json(""))));
   t += tr("answers:\n%1").arg(answersOf(r));
+  // The prompt is kept once per sample, on the full cache's record (older files have none).
+  chosenPrompt_.clear();
+  for (const nlohmann::json& other : data_.records) {
+    if (other.value("task", "") == r.value("task", "") &&
+        other.value("id", nlohmann::json()) == r.value("id", nlohmann::json()) &&
+        other.contains("prompt")) {
+      chosenPrompt_ = text(other.at("prompt"));
+      break;
+    }
+  }
+  t += chosenPrompt_.isEmpty() ? tr("\nprompt: not in this file (written before records kept it)")
+                               : tr("\nprompt, as the model read it:\n%1").arg(chosenPrompt_);
   details_->setPlainText(t);
   loadSetting_->setEnabled(true);
 }

@@ -36,7 +36,8 @@ class EvalLongBenchView : public QWidget {
   void selectTableRow(int row);
 
  Q_SIGNALS:
-  // "Load this setting into Parameters".
+  // "Show on the heatmap": the sample's prompt text (when the file keeps it), then its setting.
+  void sampleChosen(const QString& prompt);
   void settingChosen(const kvs::CompressionParams& params);
 
  private:
@@ -55,6 +56,7 @@ class EvalLongBenchView : public QWidget {
   EvalData data_;
   std::vector<const nlohmann::json*> shownSamples_;  // into data_.records
   nlohmann::json chosenParams_;
+  QString chosenPrompt_;  // the shown sample's prompt text; empty: not in the file
 };
 
 }  // namespace kvs::ui

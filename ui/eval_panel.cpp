@@ -96,6 +96,7 @@ EvalPanel::EvalPanel(QWidget* parent) : QWidget(parent) {
   connect(form_, &EvalRunForm::startRequested, this, &EvalPanel::startRun);
   connect(form_, &EvalRunForm::stopRequested, this, &EvalPanel::stopRun);
   connect(longBench_, &EvalLongBenchView::settingChosen, this, &EvalPanel::settingChosen);
+  connect(longBench_, &EvalLongBenchView::sampleChosen, this, &EvalPanel::sampleChosen);
 }
 
 EvalPanel::~EvalPanel() {

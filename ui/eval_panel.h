@@ -69,6 +69,9 @@ class EvalPanel : public QWidget, public ExportableView {
   void runRequested(const kvs::ui::EvalRunRequest& request);
   void stopRequested();
   void settingChosen(const kvs::CompressionParams& params);
+  // "Show on the heatmap" of a LongBench sample: its prompt for the Prompt panel, before its
+  // setting (settingChosen); the window runs it.
+  void sampleChosen(const QString& prompt);
   void exportRequested(const QString& figure);
   void opened(const QString& path);  // a results file was read and is shown
   void openFailed(const QString& message);

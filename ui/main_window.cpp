@@ -8,6 +8,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QTableView>
+#include <QTimer>
 
 #include "compare_panel.h"
 #include "empty_state.h"
@@ -78,6 +79,15 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   ratios->wire(controller_, exportMenu_, parameters_);  // the paper's second observation
   evaluation_->wire(controller_, exportMenu_, parameters_);  // issue 13's evaluations
   connect(runControl_, &RunControl::opened, evaluation_, &EvalPanel::setModelPath);
+  // "Show on the heatmap" of a LongBench sample: its prompt here, its setting in Parameters
+  // (emitted right after), then a Run once both are in place.
+  connect(evaluation_, &EvalPanel::sampleChosen, this, [this](const QString& prompt) {
+    GenerationJob job = promptPanel_->job();
+    job.prompt = prompt;
+    job.chat = false;  // the text already holds LongBench's [INST] wrapping where it has one
+    promptPanel_->setJob(job);
+    QTimer::singleShot(0, runControl_, &RunControl::run);
+  });
   outputPanel_->wire(controller_, heatmap_, tokens_);
 
   setCentralWidget(heatmap_);

@@ -121,7 +121,11 @@ std::vector<TaskSettingScore> runLongBench(const LlamaModel& model, const Tokeni
       const std::string prediction = tokenizer.decode(r.generatedIds);
       const double score = sampleScore(s.task->metric, s.task->firstLineOnly, prediction,
                                        s.data.answers, s.data.allClasses);
-      records.append(recordOf(s, prompt, *p, r, prediction, score, run.model));
+      nlohmann::json record = recordOf(s, prompt, *p, r, prediction, score, run.model);
+      // The prompt as the model read it (cut, wrapped), once per sample: on the first setting's
+      // record (the full cache's), so the app can show it and run it without the data folder.
+      if (p == &run.settings.front()) record["prompt"] = tokenizer.decode(prompt.ids);
+      records.append(record);
       if (progress && !progress(++done, total)) throw KvsError("cancelled");
     }
   }

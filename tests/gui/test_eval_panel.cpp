@@ -152,9 +152,11 @@ void TestEvalPanel::longBenchTableAndBars() {
 
 void TestEvalPanel::sampleDetailsAndSetting() {
   std::string text;
-  for (const auto& r : {longBenchRecord("trec", "a", "full", fullParams(), 1.0),
-                        longBenchRecord("trec", "a", "kvmerger_0.50", kvmergerParams(), 0.0),
-                        longBenchRecord("trec", "bb", "kvmerger_0.50", kvmergerParams(), 0.5)}) {
+  nlohmann::json withPrompt = longBenchRecord("trec", "a", "full", fullParams(), 1.0);
+  withPrompt["prompt"] = "[INST]Classify the question of a[/INST]";  // on the full cache's only
+  for (const auto& r :
+       {withPrompt, longBenchRecord("trec", "a", "kvmerger_0.50", kvmergerParams(), 0.0),
+        longBenchRecord("trec", "bb", "kvmerger_0.50", kvmergerParams(), 0.5)}) {
     text += r.dump() + "\n";
   }
   EvalPanel panel;
@@ -181,6 +183,19 @@ void TestEvalPanel::sampleDetailsAndSetting() {
   const auto params = chosen.at(0).at(0).value<kvs::CompressionParams>();
   QCOMPARE(QString::fromStdString(params.method), QStringLiteral("kvmerger"));
   QCOMPARE(params.budget, 0.5);
+  QVERIFY2(details.contains(QLatin1String("prompt: not in this file")), qPrintable(details));
+
+  // Sample a under kvmerger: its prompt comes from the full cache's record of a.
+  QSignalSpy prompts(&panel, &EvalPanel::sampleChosen);
+  view->samples()->setCurrentCell(0, 0);
+  QVERIFY2(view->details()->toPlainText().contains(
+               QLatin1String("prompt, as the model read it:\n[INST]Classify the question of a")),
+           qPrintable(view->details()->toPlainText()));
+  load->click();
+  QCOMPARE(prompts.count(), 1);
+  QCOMPARE(prompts.at(0).at(0).toString(),
+           QStringLiteral("[INST]Classify the question of a[/INST]"));
+  QCOMPARE(chosen.count(), 2);
 }
 
 // A running evaluation's statuses replace the records the samples table points into: a sample

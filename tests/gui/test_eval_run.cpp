@@ -11,6 +11,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -21,11 +22,15 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "eval_longbench_view.h"
 #include "eval_needle_view.h"
 #include "eval_panel.h"
 #include "eval_run_form.h"
 #include "gui_test_util.h"
+#include "heatmap_panel.h"
 #include "main_window.h"
+#include "parameters_panel.h"
+#include "session_controller.h"
 
 using namespace kvs::ui;
 using namespace kvs::ui::test;
@@ -258,6 +263,20 @@ void TestEvalRun::longBenchRuns() {
   QCOMPARE(p->data().table.size(), size_t(2));
   QCOMPARE(QString::fromStdString(p->data().table[0].task), QStringLiteral("passage_count"));
   QCOMPARE(p->data().table[0].samples, 2);
+
+  // "Show on the heatmap" of a kvmerger sample: its prompt (the full cache's record keeps it) in
+  // the Prompt panel, kvmerger in Parameters, and a run of that prompt on the heatmap.
+  p->longBenchView()->table()->setCurrentCell(1, 0);  // passage_count / kvmerger_0.50
+  p->longBenchView()->samples()->setCurrentCell(0, 0);
+  QSignalSpy finished(w.controller(), &SessionController::finished);
+  child<QPushButton>(*p, "loadSetting")->click();
+  QVERIFY(finished.wait(kTimeoutMs));
+  const QString prompt = child<QPlainTextEdit>(w, "prompt")->toPlainText();
+  QVERIFY2(prompt.startsWith("[INST]There are some paragraphs below"), qPrintable(prompt));
+  QCOMPARE(QString::fromStdString(w.parameters()->params().method), QStringLiteral("kvmerger"));
+  QTRY_COMPARE_WITH_TIMEOUT(w.heatmap()->tokens(),
+                            static_cast<int>(w.controller()->prompt().ids.size()), kTimeoutMs);
+  QVERIFY(w.heatmap()->tokens() > 100);  // the sample's prompt, not the window's earlier one
   const QString shots = qEnvironmentVariable("KVS_EVAL_SCREENSHOT_DIR");
   if (!shots.isEmpty()) {
     w.resize(1366, 768);

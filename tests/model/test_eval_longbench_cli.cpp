@@ -53,6 +53,19 @@ TEST_F(EvalLongBenchCli, PrintsTheTableAndWritesARecordPerSampleAndSetting) {
     EXPECT_LE(row["score"].get<double>(), 100.0);
   }
   EXPECT_EQ(keys().size(), 2u * 2 * 3);
+  // The full cache's record of each sample keeps the prompt as the model read it (its passages,
+  // BOS hidden); the other settings' records do not repeat it.
+  std::istringstream lines(readFile(dir_.file("out.jsonl")));
+  int prompts = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json r = nlohmann::json::parse(line);
+    EXPECT_EQ(r.contains("prompt"), r["setting"] == "full") << line.substr(0, 200);
+    if (!r.contains("prompt")) continue;
+    ++prompts;
+    EXPECT_NE(r["prompt"].get<std::string>().find("\n\nParagraph 1: "),
+              std::string::npos);
+  }
+  EXPECT_EQ(prompts, 2 * 2);
   // Again: everything is there, nothing is redone.
   const std::string before = readFile(dir_.file("out.jsonl"));
   const CliRun again = runCliCommand(args(2));
