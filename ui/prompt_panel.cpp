@@ -46,10 +46,11 @@ PromptPanel::PromptPanel(QWidget* parent) : QWidget(parent) {
       tr("Tokens of the prompt as the model reads it (BOS and the chat format included) and the "
          "model's context"));
 
-  chat_ = new QCheckBox(tr("Llama-2-chat format"), this);
+  chat_ = new QCheckBox(tr("Chat format"), this);
   chat_->setObjectName("chat");
   chat_->setToolTip(
-      tr("Wrap the prompt as one user turn: [INST] ... [/INST] (as the CLI's --chat)"));
+      tr("Wrap the prompt as one user turn in the model's chat format (Llama 2's [INST] ... "
+         "[/INST], Llama 3's headers or ChatML, from its tokenizer), as the CLI's --chat"));
   system_ = new QLineEdit(this);
   system_->setObjectName("system");
   system_->setPlaceholderText(tr("System prompt (optional)"));

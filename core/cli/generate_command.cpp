@@ -208,10 +208,12 @@ Action addGenerateCommand(CLI::App& app) {
   auto* prompt = app.add_option("--prompt", o->prompt, "Prompt text (BOS is added)");
   app.add_flag("--bos-only", o->bosOnly, "Generate from BOS alone, without a prompt");
   app.add_flag("--chat", o->chat,
-               "Wrap --prompt in the Llama-2-chat format ([INST] ... [/INST]) and print only the "
-               "answer; generation stops at EOS");
-  auto* system =
-      app.add_option("--system", o->system, "System prompt for --chat (<<SYS>> ... <</SYS>>)");
+               "Wrap --prompt in the model's chat format (from its tokenizer: Llama 2's [INST] ... "
+               "[/INST], Llama 3's headers or ChatML) and print only the answer; generation "
+               "stops at the end of the turn");
+  auto* system = app.add_option("--system", o->system,
+                                "System prompt for --chat (Llama 2's <<SYS>> block, or the "
+                                "format's system turn)");
   app.add_option("--steps", o->steps,
                  "Positions to run, the prompt's included, as llama2.c's -n (default 256, "
                  "capped at the model's context); the app's New tokens counts only the tokens "

@@ -21,7 +21,7 @@ std::vector<int> promptIdsOf(const Tokenizer& tokenizer, const PromptSpec& spec)
   if (spec.chat) {
     require(!spec.bosOnly && !blank(spec.text),
             "the chat format needs a user message; " + spec.promptFix);
-    return encodeLlama2Chat(tokenizer, spec.system, {{spec.text, ""}});
+    return encodeChat(tokenizer, spec.system, {{spec.text, ""}});
   }
   if (spec.bosOnly) {
     // Qwen's tokenizers have no BOS: there is nothing to generate from without a prompt.
@@ -115,6 +115,14 @@ GenerationRequest makeRequest(const LlamaModel& model, const Tokenizer& tokenize
   if (spec.stopAtBosEos) {
     for (int id : {tokenizer.bosId(), tokenizer.eosId()}) {
       if (id >= 0) request.stopIds.push_back(id);
+    }
+    // A chat answer ends at its turn's end: Llama 3's <|eot_id|> (<|eom_id|> after a tool call),
+    // ChatML's <|im_end|>; their config's EOS may be the end of a whole text instead.
+    if (spec.chat) {
+      for (const char* end : {"<|eot_id|>", "<|eom_id|>", "<|im_end|>"}) {
+        const int id = tokenizer.pieceId(end);
+        if (id >= 0) request.stopIds.push_back(id);
+      }
     }
   }
   validateRequest(model, request, spec.stepsName);

@@ -51,8 +51,9 @@ QString promptText(int words) {
   return all.mid(0, words).join(' ');
 }
 
-// Loads the model (once) and runs the prompt; returns its token count, 0 when it does not fit.
-int prepare(SessionController& c, const QString& prompt, int steps) {
+// Loads the model (once) and runs the prompt to the end of the context (New tokens is capped
+// there); returns its token count, 0 when it does not fit.
+int prepare(SessionController& c, const QString& prompt) {
   if (c.worker()->thread() && !c.property("loaded").toBool()) {
     QSignalSpy loaded(&c, &SessionController::modelLoaded);
     c.loadModel(QStringLiteral(KVS_MODELS_DIR "/stories260K.bin"));
@@ -63,7 +64,7 @@ int prepare(SessionController& c, const QString& prompt, int steps) {
   QSignalSpy failed(&c, &SessionController::failed);
   GenerationJob job;
   job.prompt = prompt;
-  job.steps = steps;
+  job.newTokens = 512;  // stories260K's context: every position after the prompt
   job.temperature = 0;
   c.run(job, kvs::CompressionParams{});
   while (done.isEmpty() && failed.isEmpty()) {
@@ -91,12 +92,12 @@ void benchBoundaries(int reps) {
                    &SessionController::requestSimilarity);
   heatmap.resize(1000, 800);
   heatmap.show();
-  // The longest prompt the context allows: steps = T generates one token.
+  // The longest prompt the context allows (T = 512 generates one token).
   QString text = promptText(600);
   int T = 0;
   for (int words = 500; words > 0; words -= 5) {
     text = promptText(words);
-    T = prepare(c, text, 512);
+    T = prepare(c, text);
     if (T > 0) break;
   }
   heatmap.select(2, 1);  // one head: its sets are drawn
@@ -126,7 +127,7 @@ void benchBoundaries(int reps) {
 
 void benchRegeneration(int reps) {
   SessionController c;
-  const int T = prepare(c, promptText(120), 512);
+  const int T = prepare(c, promptText(120));
   std::printf("\nPrompt T = %d tokens, %d new tokens (stories260K, greedy)\n\n", T, 512 - T + 1);
   std::printf("| measure | median ms | p90 ms | max ms | target |\n|---|---:|---:|---:|---|\n");
   for (int debounce : {80, 0}) {
