@@ -44,16 +44,20 @@ void MainWindow::arrangeDocks() {
     dock->setFloating(false);
     removeDockWidget(dock);  // no-op for one not placed yet
   }
+  d.sweep->setFloating(false);
+  removeDockWidget(d.sweep);
   addDockWidget(Qt::LeftDockWidgetArea, d.prompt);
   splitDockWidget(d.prompt, d.parameters, Qt::Vertical);
   addDockWidget(Qt::BottomDockWidgetArea, d.output);
   tabifyDockWidget(d.output, d.compare);
+  tabifyDockWidget(d.compare, d.sweep);  // beside Compare
   tabifyDockWidget(d.compare, d.layerRatios);
   tabifyDockWidget(d.layerRatios, d.evaluation);
   addDockWidget(Qt::RightDockWidgetArea, d.overview);
   splitDockWidget(d.overview, d.memory, Qt::Vertical);
   tabifyDockWidget(d.memory, d.tokens);
   for (QDockWidget* dock : all) dock->show();
+  d.sweep->show();
   // The first tab of each group in front (tabifying leaves the last one added there).
   d.output->raise();
   d.memory->raise();

@@ -26,6 +26,7 @@
 #include "recording_state.h"
 #include "run_control.h"
 #include "session_controller.h"
+#include "sweep_panel.h"
 #include "token_table_model.h"
 #include "util/blas_info.h"
 
@@ -48,6 +49,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   compare_ = new ComparePanel(this);
   auto* ratios = new LayerRatioPanel(this);
   evaluation_ = new EvalPanel(this);  // before the menus: File opens its results
+  sweep_ = new SweepPanel(this);
   tokens_ = new TokenTableModel(this);
   auto* tokenView = new QTableView(this);
   tokenView->setObjectName("tokenTable");
@@ -77,6 +79,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   }
   compare_->wire(controller_, exportMenu_, parameters_);
   ratios->wire(controller_, exportMenu_, parameters_);  // the paper's second observation
+  sweep_->wire(controller_, exportMenu_, parameters_);   // quality against a parameter (issue 20)
   evaluation_->wire(controller_, exportMenu_, parameters_);  // issue 13's evaluations
   connect(runControl_, &RunControl::opened, evaluation_, &EvalPanel::setModelPath);
   // "Show on the heatmap" of a LongBench sample: its prompt here, its setting in Parameters
@@ -95,6 +98,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent) : QMainWindow(
   docks_.parameters = addDock(parameters_, tr("Parameters"), "parametersDock");
   docks_.output = addDock(outputPanel_, tr("Output"), "outputDock");
   docks_.compare = addDock(compare_, tr("Compare"), "compareDock");
+  docks_.sweep = addDock(sweep_, tr("Sweep"), "sweepDock");
   docks_.layerRatios = addDock(ratios, tr("Layer ratios"), "layerRatioDock");
   docks_.evaluation = addDock(evaluation_, tr("Evaluation"), "evaluationDock");
   docks_.overview = addDock(overview_, tr("Overview"), "overviewDock");

@@ -32,6 +32,7 @@ class RecordingControls;
 class RunControl;
 class SessionController;
 class SessionWorker;
+class SweepPanel;
 class TokenTableModel;
 
 // path made absolute against the current folder (empty stays empty): the settings keep model and
@@ -57,6 +58,7 @@ class MainWindow : public QMainWindow {
   OverviewPanel* overview() const { return overview_; }
   ComparePanel* compare() const { return compare_; }
   EvalPanel* evaluation() const { return evaluation_; }
+  SweepPanel* sweep() const { return sweep_; }
   TokenTableModel* tokenModel() const { return tokens_; }
   // Writes a registered figure ("heatmap", "layer-ratio", ...) with its CSV and JSON sidecar, as
   // its File menu entry does without the dialog; returns an empty string or the error.
@@ -77,6 +79,7 @@ class MainWindow : public QMainWindow {
   struct Docks {
     QDockWidget *prompt, *parameters, *output, *compare, *layerRatios, *overview, *memory, *tokens;
     QDockWidget* evaluation;  // a tab beside Layer ratios
+    QDockWidget* sweep;       // a tab beside Compare
   };
   void createMenus();  // main_menus.cpp
   // File > Recent models: the last models loaded, newest first (kept in QSettings).
@@ -106,6 +109,7 @@ class MainWindow : public QMainWindow {
   OverviewPanel* overview_;
   ComparePanel* compare_;
   EvalPanel* evaluation_ = nullptr;
+  SweepPanel* sweep_ = nullptr;
   RunControl* runControl_;
   RecordingControls* recording_;
   ExportMenu* exportMenu_ = nullptr;

@@ -18,6 +18,8 @@ SessionController::SessionController(QObject* parent)
       recording_(new RecordingState(this)) {
   qRegisterMetaType<EvalRunRequest>();
   qRegisterMetaType<EvalRunStatus>();
+  qRegisterMetaType<SweepRequest>();
+  qRegisterMetaType<SweepStatus>();
   worker_->moveToThread(&thread_);
   thread_.setObjectName("session");
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
@@ -74,6 +76,9 @@ SessionController::SessionController(QObject* parent)
   });
   connect(worker_, &SessionWorker::evaluationProgress, this, [this](const EvalRunStatus& s) {
     if (s.ticket == evalTicket_) Q_EMIT evaluationProgress(s);
+  });
+  connect(worker_, &SessionWorker::sweepProgress, this, [this](const SweepStatus& s) {
+    if (s.ticket == sweepTicket_) Q_EMIT sweepProgress(s);
   });
   connect(worker_, &SessionWorker::compareReady, this, [this](const CompareResult& r) {
     if (isCurrentWork(r.ticket)) Q_EMIT compareReady(r);
@@ -256,6 +261,20 @@ void SessionController::requestEvaluation(EvalRunRequest request) {
 
 void SessionController::stopEvaluation() {
   if (evalCancel_) evalCancel_->store(true);
+}
+
+void SessionController::requestSweep(SweepRequest request) {
+  // New work, as an evaluation is: a Stop pressed earlier must not end it.
+  if (sweepCancel_) sweepCancel_->store(true);
+  sweepCancel_ = std::make_shared<std::atomic<bool>>(false);
+  request.ticket = ++sweepTicket_;
+  request.cancel = sweepCancel_;
+  worker_->clearStop();
+  post([request](SessionWorker* w) { w->runSweep(request); });
+}
+
+void SessionController::stopSweep() {
+  if (sweepCancel_) sweepCancel_->store(true);
 }
 
 }  // namespace kvs::ui

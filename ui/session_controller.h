@@ -15,6 +15,7 @@
 #include "layer_ratio_types.h"
 #include "request_tickets.h"
 #include "session_types.h"
+#include "sweep_types.h"
 
 namespace kvs::ui {
 
@@ -66,6 +67,11 @@ class SessionController : public QObject {
   void requestEvaluation(kvs::ui::EvalRunRequest request);
   // Ends the running evaluation only, after the record being written.
   void stopEvaluation();
+  // A sweep from the kept prefill on the worker (a new one cancels the running one); it shares the
+  // worker with runs. Stop ends it too.
+  void requestSweep(kvs::ui::SweepRequest request);
+  // Ends the running sweep only, after the variant being decoded.
+  void stopSweep();
 
  Q_SIGNALS:
   void busyChanged(bool busy);
@@ -87,6 +93,7 @@ class SessionController : public QObject {
   void recordingOpened(const kvs::ui::RecordingReport& report);
   void layerRatiosReady(const kvs::ui::LayerRatioResult& result);
   void evaluationProgress(const kvs::ui::EvalRunStatus& status);
+  void sweepProgress(const kvs::ui::SweepStatus& status);
 
  private:
   void regenerate();
@@ -120,6 +127,9 @@ class SessionController : public QObject {
   // cancel flag, replaced by each new run.
   quint64 evalTicket_ = 0;
   std::shared_ptr<std::atomic<bool>> evalCancel_;
+  // The sweep lane, as the evaluation's.
+  quint64 sweepTicket_ = 0;
+  std::shared_ptr<std::atomic<bool>> sweepCancel_;
 };
 
 }  // namespace kvs::ui

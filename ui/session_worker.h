@@ -24,6 +24,7 @@
 #include "io/recording_options.h"
 #include "layer_ratio_types.h"
 #include "session_types.h"
+#include "sweep_types.h"
 
 namespace kvs {
 class Session;
@@ -152,6 +153,15 @@ class SessionWorker : public QObject {
   void runEvaluation(const kvs::ui::EvalRunRequest& request);
  Q_SIGNALS:
   void evaluationProgress(const kvs::ui::EvalRunStatus& status);
+
+  // --- Quality against a swept parameter (defined in session_worker_sweep.cpp) ---
+ public Q_SLOTS:
+  // Every method of request at every value of its sweep, from the kept prefill, measured as
+  // compare measures; reported as it goes (at most every 100 ms) and at the end; ends on
+  // request.cancel or Stop after the variant being decoded.
+  void runSweep(const kvs::ui::SweepRequest& request);
+ Q_SIGNALS:
+  void sweepProgress(const kvs::ui::SweepStatus& status);
 };
 
 }  // namespace kvs::ui

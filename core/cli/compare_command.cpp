@@ -1,4 +1,5 @@
-// kvstudio-cli compare: every (method, budget) variant of each prompt against the full cache.
+// kvstudio-cli compare: every (method, budget) variant of each prompt against the full cache, or
+// with --sweep every method at each value of one parameter (compare_sweep.h).
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/compare_sweep.h"
 #include "cli/compression_options.h"
 #include "cli/model_options.h"
 #include "cli/progress_line.h"
@@ -37,6 +39,7 @@ struct CompareOptions {
   bool json = false, csv = false;
   CompressionOptions compression;  // the other parameters, shared by all variants
   RecordCliOptions record;
+  SweepCliOptions sweep;
 };
 
 // One recording per prompt: FILE itself for one prompt, FILE_p001.h5, FILE_p002.h5, ... for more.
@@ -89,6 +92,7 @@ struct Row {
   double budget;
   VariantOutcome outcome;
   std::string text;
+  nlohmann::json sweepValue;  // the swept parameter's value; null for the full cache or no sweep
 };
 
 int runCompare(const CompareOptions& o) {
@@ -98,8 +102,9 @@ int runCompare(const CompareOptions& o) {
   const Tokenizer& tokenizer = session->tokenizer();
   const CompressionParams shared = o.compression.resolve();  // what recordings and JSON report
   // The full cache is always measured as the reference; the variants are the grid.
+  const std::optional<SweepPlan> plan = sweepPlanOf(o.sweep, o.compression, o.methods, *model);
   const std::vector<CompressionParams> variants =
-      settingsGrid(o.compression, o.methods, o.budgets, *model, "compare");
+      plan ? plan->variants : settingsGrid(o.compression, o.methods, o.budgets, *model, "compare");
   std::vector<std::pair<std::string, double>> labels;
   for (const CompressionParams& p : variants) labels.push_back({p.method, p.budget});
   const auto prompts = readPrompts(o);
@@ -109,6 +114,7 @@ int runCompare(const CompareOptions& o) {
   if (!o.promptsFile.empty()) recordInputs.push_back(o.promptsFile);
   const RecordingOptions recording =
       o.record.resolve(recordInputs, model->config(), prompts.size() == 1);
+  checkPlotOutput(o.sweep, o.record.recording.overwrite, recordInputs);
   if (o.record.enabled() && prompts.size() > 1) {
     for (size_t i = 0; i < prompts.size(); ++i) {
       RecordCliOptions each = o.record;
@@ -118,6 +124,7 @@ int runCompare(const CompareOptions& o) {
   }
   bool recordedAll = true;
   std::vector<Row> rows;
+  std::vector<std::vector<VariantOutcome>> sweepOutcomes;  // [prompt][variant], for the summary
   for (size_t i = 0; i < prompts.size(); ++i) {
     PromptSpec spec;
     spec.text = prompts[i];
@@ -172,11 +179,18 @@ int runCompare(const CompareOptions& o) {
     }
     for (size_t v = 0; v < outcomes.size(); ++v) {
       const auto& label = v == 0 ? std::make_pair(std::string("full"), 1.0) : labels[v - 1];
+      const nlohmann::json value =
+          plan && v > 0 ? plan->sweep.values[(v - 1) % plan->points()] : nlohmann::json();
       rows.push_back({static_cast<int>(i), label.first, label.second, outcomes[v],
-                      decodeStream(tokenizer, outcomes[v].generatedIds, P <= 1)});
+                      decodeStream(tokenizer, outcomes[v].generatedIds, P <= 1), value});
     }
+    if (plan) sweepOutcomes.push_back(outcomes);
   }
-  if (o.json) {
+  std::optional<SweepCurves> curves;
+  if (plan) curves = summarizeSweep(*plan, sweepOutcomes);
+  // A budget sweep's value is the budget column; another parameter gets a column of its own.
+  const bool valueColumn = plan && plan->sweep.key != "budget";
+  if (o.json || !o.sweep.plot.empty()) {
     nlohmann::ordered_json out;
     out["app_version"] = kVersion;
     out["model"] = o.model.model;
@@ -202,19 +216,30 @@ int runCompare(const CompareOptions& o) {
                                  {"eps_used", epsUsed(r.outcome.decisions)},
                                  {"protected_released", protectedReleased(r.outcome.decisions)},
                                  {"seconds", r.outcome.seconds}});
+      if (valueColumn) out["variants"].back()[plan->sweep.key] = r.sweepValue;
     }
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return recordedAll ? 0 : 1;
+    if (curves) out["sweep"] = sweepJson(*curves);
+    writeSweepPlot(o.sweep, out);
+    if (o.json) {
+      std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      return recordedAll ? 0 : 1;
+    }
   }
   if (o.csv) {
-    std::cout << "prompt,method,budget,mean_kl,max_kl,top1_agreement,nll,kv_bytes,kv_bytes_full,"
+    std::cout << "prompt,method,budget," << (valueColumn ? plan->sweep.key + "," : "")
+              << "mean_kl,max_kl,top1_agreement,nll,kv_bytes,kv_bytes_full,"
                  "achieved_ratio,seconds\n";
     for (const Row& r : rows) {
-      std::cout << r.prompt << ',' << r.method << ',' << r.budget << ',' << r.outcome.meanKl << ','
-                << r.outcome.maxKl << ',' << r.outcome.top1Agreement << ',' << r.outcome.nll << ','
-                << r.outcome.kvBytes << ',' << r.outcome.kvBytesFull << ','
-                << r.outcome.achievedRatio << ',' << r.outcome.seconds << '\n';
+      std::cout << r.prompt << ',' << r.method << ',' << r.budget << ',';
+      if (valueColumn) std::cout << (r.sweepValue.is_null() ? "" : r.sweepValue.dump()) << ',';
+      std::cout << r.outcome.meanKl << ',' << r.outcome.maxKl << ',' << r.outcome.top1Agreement
+                << ',' << r.outcome.nll << ',' << r.outcome.kvBytes << ',' << r.outcome.kvBytesFull
+                << ',' << r.outcome.achievedRatio << ',' << r.outcome.seconds << '\n';
     }
+    return recordedAll ? 0 : 1;
+  }
+  if (curves) {
+    printSweepTable(*curves);
     return recordedAll ? 0 : 1;
   }
   // A table of means over the prompts.
@@ -258,7 +283,9 @@ Action addCompareCommand(CLI::App& app) {
   app.add_option("--prompts-file", o->promptsFile, "A file with one prompt per line");
   app.add_option("--methods", o->methods, "Comma-separated methods (default: all registered)")
       ->delimiter(',');
-  app.add_option("--budgets", o->budgets, "Comma-separated budgets (fractions)")->delimiter(',');
+  o->sweep.budgetsOption =
+      app.add_option("--budgets", o->budgets, "Comma-separated budgets (fractions)")
+          ->delimiter(',');
   CLI::Option* steps = app.add_option("--steps", o->steps,
                                       "Positions per prompt, the prompt's included, as llama2.c's "
                                       "-n (default: what --new-tokens needs)")
@@ -271,6 +298,7 @@ Action addCompareCommand(CLI::App& app) {
   app.add_flag("--csv", o->csv, "One CSV row per (prompt, variant)");
   addCompressionOptions(app, o->compression);
   addRecordOptions(app, o->record);
+  addSweepOptions(app, o->sweep);
   return [o] { return runCompare(*o); };
 }
 
