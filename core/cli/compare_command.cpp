@@ -52,19 +52,6 @@ std::string recordingPath(const std::string& path, size_t prompt, size_t prompts
   return ext ? path.substr(0, dot) + suffix + path.substr(dot) : path + suffix;
 }
 
-nlohmann::json figuresOf(const VariantOutcome& v) {
-  return {{"mean_kl", v.meanKl},
-          {"max_kl", v.maxKl},
-          {"top1_agreement", v.top1Agreement},
-          {"nll", v.nll},
-          {"kv_bytes", v.kvBytes},
-          {"kv_bytes_full", v.kvBytesFull},
-          {"achieved_ratio", v.achievedRatio},
-          {"eps_used", epsUsed(v.decisions)},
-          {"protected_released", protectedReleased(v.decisions)},
-          {"seconds", v.seconds}};
-}
-
 std::vector<std::string> readPrompts(const CompareOptions& o) {
   if (!o.prompt.empty()) return {o.prompt};
   std::ifstream in(o.promptsFile);
@@ -171,8 +158,8 @@ int runCompare(const CompareOptions& o) {
     if (o.record.enabled()) {
       for (const VariantOutcome& v : outcomes) {
         if (recorder) {
-          recorder->addVariant(
-              {variantName(v.params), v.params, v.generatedIds, &v.cells, figuresOf(v).dump()});
+          recorder->addVariant({variantName(v.params), v.params, v.generatedIds, &v.cells,
+                                variantFiguresJson(v).dump()});
         }
       }
       recordedAll = finishRecording(recorder.get(), recordError) && recordedAll;

@@ -40,18 +40,7 @@ nlohmann::ordered_json toJson(const std::vector<eval::PerplexityCurve>& curves, 
                               const std::string& model) {
   nlohmann::ordered_json out = {
       {"model", model}, {"tokens", tokens}, {"curves", nlohmann::ordered_json::array()}};
-  for (const auto& c : curves) {
-    out["curves"].push_back({{"setting", c.setting},
-                             {"params", c.params},
-                             {"cache_size", c.budget},
-                             {"first_position", c.firstPosition},
-                             {"mean_nll", c.meanNll},
-                             {"mean_nll_common", c.meanNllCommon},
-                             {"kv_bytes_end", c.kvBytesEnd},
-                             {"kv_bytes_full_end", c.kvBytesFullEnd},
-                             {"seconds", c.seconds},
-                             {"nll", c.nll}});
-  }
+  for (const auto& c : curves) out["curves"].push_back(eval::curveJson(c));
   return out;
 }
 

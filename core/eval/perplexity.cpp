@@ -99,4 +99,12 @@ std::vector<PerplexityCurve> perplexityUnderBudget(
   return curves;
 }
 
+nlohmann::ordered_json curveJson(const PerplexityCurve& c) {
+  return {{"setting", c.setting},         {"params", c.params},
+          {"cache_size", c.budget},       {"first_position", c.firstPosition},
+          {"mean_nll", c.meanNll},        {"mean_nll_common", c.meanNllCommon},
+          {"kv_bytes_end", c.kvBytesEnd}, {"kv_bytes_full_end", c.kvBytesFullEnd},
+          {"seconds", c.seconds},         {"nll", c.nll}};
+}
+
 }  // namespace kvs::eval

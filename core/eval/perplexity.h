@@ -46,4 +46,9 @@ std::vector<PerplexityCurve> perplexityUnderBudget(
     const std::vector<CompressionParams>& settings,
     const std::function<bool(int done, int total)>& progress = {});
 
+// A curve as `eval perplexity --out` writes it (and a sweep's perplexity cells): setting, params,
+// cache_size, first_position, mean_nll, mean_nll_common, kv_bytes_end, kv_bytes_full_end,
+// seconds, nll.
+nlohmann::ordered_json curveJson(const PerplexityCurve& c);
+
 }  // namespace kvs::eval

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "model/llama_model.h"
+#include "session/compression_report.h"
 #include "session/decode.h"
 #include "session/prefill_state.h"
 #include "util/error.h"
@@ -125,6 +126,19 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model, const Prefi
   const GenerationRequest request = comparisonRequest(model, state.promptIds, steps, variants);
   const StartSource start = [&](GqaReduction reduction) { return startFrom(state, reduction); };
   return compareFrom(model, request, variants, progress, hooks, start);
+}
+
+nlohmann::json variantFiguresJson(const VariantOutcome& v) {
+  return {{"mean_kl", v.meanKl},
+          {"max_kl", v.maxKl},
+          {"top1_agreement", v.top1Agreement},
+          {"nll", v.nll},
+          {"kv_bytes", v.kvBytes},
+          {"kv_bytes_full", v.kvBytesFull},
+          {"achieved_ratio", v.achievedRatio},
+          {"eps_used", epsUsed(v.decisions)},
+          {"protected_released", protectedReleased(v.decisions)},
+          {"seconds", v.seconds}};
 }
 
 }  // namespace kvs

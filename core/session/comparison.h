@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cache/slot_map.h"
 #include "compress/compression_params.h"
 
@@ -60,5 +62,10 @@ std::vector<VariantOutcome> compareVariants(const LlamaModel& model, const Prefi
                                             const std::vector<CompressionParams>& variants,
                                             const Progress& progress = {},
                                             const ComparisonHooks& hooks = {});
+
+// The measures every output writes of a variant (compare's rows, a sweep's cells): mean_kl,
+// max_kl, top1_agreement, nll, kv_bytes, kv_bytes_full, achieved_ratio, eps_used,
+// protected_released, seconds.
+nlohmann::json variantFiguresJson(const VariantOutcome& v);
 
 }  // namespace kvs

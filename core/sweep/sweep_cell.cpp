@@ -40,21 +40,13 @@ json runCompare(const Session& session, const SweepCell& cell) {
       compareVariants(session.model(), request.promptIds, request.steps, variants);
   const VariantOutcome& v = outcomes.back();  // the setting's (the full cache's for "full")
   const int P = static_cast<int>(request.promptIds.size());
-  return {{"prompt_index", cell.task.at("prompt_index")},
-          {"prompt_tokens", P},
-          {"steps", request.steps},
-          {"generated_token_ids", v.generatedIds},
-          {"text", decodeStream(session.tokenizer(), v.generatedIds, P <= 1)},
-          {"mean_kl", v.meanKl},
-          {"max_kl", v.maxKl},
-          {"top1_agreement", v.top1Agreement},
-          {"nll", v.nll},
-          {"kv_bytes", v.kvBytes},
-          {"kv_bytes_full", v.kvBytesFull},
-          {"achieved_ratio", v.achievedRatio},
-          {"eps_used", epsUsed(v.decisions)},
-          {"protected_released", protectedReleased(v.decisions)},
-          {"seconds", v.seconds}};
+  json out = {{"prompt_index", cell.task.at("prompt_index")},
+              {"prompt_tokens", P},
+              {"steps", request.steps},
+              {"generated_token_ids", v.generatedIds},
+              {"text", decodeStream(session.tokenizer(), v.generatedIds, P <= 1)}};
+  out.update(variantFiguresJson(v));  // the measures compare writes
+  return out;
 }
 
 eval::EvalRecords openRecords(const std::string& path, const std::string& model) {
@@ -131,18 +123,7 @@ json runPerplexityCell(const Session& session, const SweepCell& cell) {
   }
   const auto curves = eval::perplexityUnderBudget(session.model(), ids, settings);
   json out = {{"tokens", ids.size()}, {"curves", json::array()}};
-  for (const auto& c : curves) {  // as eval perplexity --out writes them
-    out["curves"].push_back({{"setting", c.setting},
-                             {"params", c.params},
-                             {"cache_size", c.budget},
-                             {"first_position", c.firstPosition},
-                             {"mean_nll", c.meanNll},
-                             {"mean_nll_common", c.meanNllCommon},
-                             {"kv_bytes_end", c.kvBytesEnd},
-                             {"kv_bytes_full_end", c.kvBytesFullEnd},
-                             {"seconds", c.seconds},
-                             {"nll", c.nll}});
-  }
+  for (const auto& c : curves) out["curves"].push_back(json(eval::curveJson(c)));
   return out;
 }
 
