@@ -120,8 +120,16 @@ void writeHfCheckpoint(const std::string& folder, const ModelConfig& config,
   }
   writeText(tmp / "config.json", hfConfigJson(config, options.dtype).dump(2) + "\n");
   if (!options.tokenizerPath.empty()) {
-    fs::copy_file(options.tokenizerPath, tmp / "tokenizer.model", ec);
+    const fs::path from(options.tokenizerPath);
+    const bool bpe = from.extension() == ".json";
+    fs::copy_file(from, tmp / (bpe ? "tokenizer.json" : "tokenizer.model"), ec);
     require(!ec, "cannot copy tokenizer " + options.tokenizerPath + ": " + ec.message());
+    // A byte-level BPE's BOS, EOS and special tokens are in its tokenizer_config.json.
+    const fs::path config = from.parent_path() / "tokenizer_config.json";
+    if (bpe && fs::exists(config)) {
+      fs::copy_file(config, tmp / "tokenizer_config.json", ec);
+      require(!ec, "cannot copy " + config.string() + ": " + ec.message());
+    }
   }
   fs::rename(tmp, target, ec);
   require(!ec, "cannot move the finished folder to " + folder + ": " + ec.message());

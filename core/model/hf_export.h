@@ -19,7 +19,9 @@ struct HfExportOptions {
   at::ScalarType dtype = at::kFloat;  // F32, F16 or BF16 in the files
   int64_t maxShardBytes = 0;          // 0: one model.safetensors; else shards of at most this
                                       // (a tensor larger than it gets a shard of its own)
-  std::string tokenizerPath;          // copied as tokenizer.model when not empty
+  // Copied into the folder when not empty: a SentencePiece file as tokenizer.model; a
+  // tokenizer.json as itself, with the tokenizer_config.json beside it when there is one.
+  std::string tokenizerPath;
 };
 
 // Returns the tensor with a Hugging Face name and shape (see hfTensorSpecs), already in the

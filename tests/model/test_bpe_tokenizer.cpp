@@ -7,6 +7,9 @@
 #include <iostream>
 
 #include "bpe_test_support.h"
+#include "model/hf_export.h"
+#include "model/llama_weights.h"
+#include "model/model_config.h"
 #include "tokenizer/token_stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_locator.h"
@@ -79,12 +82,38 @@ TEST(BpeTokenizer, StreamingHoldsBackAnIncompleteCharacter) {
   EXPECT_EQ(t.decode(cut), "\xEF\xBF\xBD");
 }
 
+// The exporter's folder of a BPE family carries tokenizer.json and its tokenizer_config.json
+// (BOS and EOS live there), so the folder loads with its tokenizer as a downloaded one does.
+TEST(BpeTokenizer, TheExporterCopiesTokenizerJsonAndItsConfig) {
+  KVS_REQUIRE_BPE_PACKAGE("llama3");
+  ModelConfig c;
+  c.dim = 8;
+  c.hiddenDim = 16;
+  c.nLayers = 1;
+  c.nHeads = 2;
+  c.nKvHeads = 2;
+  c.vocabSize = 128256;
+  c.seqLen = 16;
+  c.ropeStyle = RopeStyle::kHalfSplit;
+  c.family = ModelFamily::kLlama;
+  HfExportOptions options;
+  options.tokenizerPath = bpeJsonPath("llama3");
+  TempDir dir;
+  const std::string folder = dir.file("tiny-llama3");
+  writeHfCheckpoint(folder, c, randomWeights(c, 1), options);
+  EXPECT_TRUE(fs::exists(folder + "/tokenizer.json"));
+  EXPECT_TRUE(fs::exists(folder + "/tokenizer_config.json"));
+  EXPECT_FALSE(fs::exists(folder + "/tokenizer.model"));
+  const Tokenizer t = locateTokenizer(folder, "", c.vocabSize);
+  EXPECT_EQ(t.kind(), TokenizerKind::kByteLevelBpe);
+  EXPECT_EQ(t.bosId(), 128000);  // <|begin_of_text|>, from the copied config
+}
+
 TEST(BpeTokenizer, TheModelFolderDecidesTheKind) {
   KVS_REQUIRE_BPE_PACKAGE("llama3");
   TempDir dir;
   copyTokenizerFiles("llama3", dir.path());
-  EXPECT_EQ(describeTokenizerIn(dir.path(), 128256),
-            "byte-level BPE, tokenizer.json");
+  EXPECT_EQ(describeTokenizerIn(dir.path(), 128256), "byte-level BPE, tokenizer.json");
   EXPECT_EQ(locateTokenizer(dir.path(), "", 128256).kind(), TokenizerKind::kByteLevelBpe);
   // Mistral's folders hold both: SentencePiece's own model is taken when its size fits...
   fs::copy_file(modelPath("tok512.model"), dir.file("tokenizer.model"));
