@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cache/kv_cache.h"
+#include "kernels/gemv.h"
 #include "model/layer_observer.h"
 #include "model/sliding_window.h"
 #include "util/error.h"
@@ -18,16 +19,17 @@ LlamaWeights toDevice(LlamaWeights w, at::Device device) {
   return mapWeights(std::move(w), [device](const at::Tensor& t) { return t.to(device); });
 }
 
-// x [n, C] times w^T, w [out, C]. One token goes through gemv: OpenBLAS's sgemm with m = 1 repacks
-// the whole weight matrix on every call (measured 6-16 GB/s against 17-48 GB/s for gemv).
+// x [n, C] times w^T, w [out, C]. One token on the CPU goes through kernels/gemv.h, which reads
+// each weight in its own dtype (float16 included) at close to the memory's bandwidth. Several
+// tokens go through linear (OpenBLAS's sgemm for float32, oneDNN for bfloat16).
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
+  if (x.size(0) == 1 && kernels::matvecHandles(weight, x[0])) {
+    return kernels::matvec(weight, x[0]).unsqueeze(0);  // [1, out]
+  }
   // fp16 weights under float32 compute (CPU): widen this matrix only, for this call.
   const at::Tensor w =
       weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
-  // bf16 gemv is the other way round: linear (oneDNN) took 6 ms where mv took 26 ms (11008 x 4096).
-  return x.size(0) == 1 && x.scalar_type() == at::kFloat
-             ? at::mv(w, x.view({x.size(1)})).unsqueeze(0)
-             : at::linear(x, w);
+  return at::linear(x, w);
 }
 
 // Per KV-head cache size (tokens x head dim) from which decode attention uses per-head gemv.

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "kernels/worker_pool.h"
+
 namespace kvs {
 namespace {
 
@@ -37,6 +39,7 @@ ThreadSettings setComputeThreads(int threads) {
   const std::string threading = openblasThreading();
   at::set_num_threads(threading == "pthreads" ? 1 : n);
   if (const auto set = openblasFunction<void (*)(int)>("openblas_set_num_threads")) set(n);
+  kernels::setPoolThreads(n);
   return currentThreads();
 }
 

@@ -1,0 +1,171 @@
+#include "kernels/gemv.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "kernels/gemv_rows.h"
+#include "kernels/worker_pool.h"
+#include "util/error.h"
+
+namespace kvs::kernels {
+namespace {
+
+// Below this many weights a matrix is done on the calling thread: waking a worker costs more
+// than the work (stories260K's largest matrix has 32,768).
+constexpr int64_t kThreadedMinElements = int64_t{1} << 16;
+// Rows per task are a multiple of this (the loops take four rows at a time).
+constexpr int64_t kRowAlign = 16;
+
+bool cpuHas(Isa isa) {
+  __builtin_cpu_init();
+  switch (isa) {
+    case Isa::kPlain:
+      return true;
+    case Isa::kAvx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::kAvx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && cpuHas(Isa::kAvx2);
+  }
+  return false;
+}
+
+std::string kernelsVariable() {
+  const char* env = std::getenv("KVS_KERNELS");
+  return env ? env : "";
+}
+
+// KVS_KERNELS=plain|avx2 caps the loops below what the CPU has, and KVS_KERNELS=libtorch leaves
+// one-token projections to LibTorch as before these loops (to compare them, or to rule them out
+// when something looks wrong); an unknown name or a set the CPU lacks is an error.
+Isa initialIsa() {
+  const Isa best = bestIsa();
+  const std::string name = kernelsVariable();
+  if (name.empty() || name == "libtorch") return best;
+  const Isa asked = name == "plain"  ? Isa::kPlain
+                    : name == "avx2" ? Isa::kAvx2
+                    : name == "avx512"
+                        ? Isa::kAvx512
+                        : throw KvsError("KVS_KERNELS=" + name + " is not plain, avx2 or avx512");
+  require(cpuHas(asked), "KVS_KERNELS=" + name + ": this CPU lacks " + isaName(asked) +
+                             " (it has " + isaName(best) + ")");
+  return asked;
+}
+
+std::atomic<Isa>& active() {
+  static std::atomic<Isa> isa{initialIsa()};
+  return isa;
+}
+
+void rowsOn(Isa isa, const MatvecJob& job, int64_t begin, int64_t end) {
+  switch (isa) {
+    case Isa::kAvx512:
+      return matvecRowsAvx512(job, begin, end);
+    case Isa::kAvx2:
+      return matvecRowsAvx2(job, begin, end);
+    case Isa::kPlain:
+      return matvecRowsPlain(job, begin, end);
+  }
+}
+
+struct Split {
+  const MatvecJob* job;
+  Isa isa;
+  int64_t out, rowsPerTask;
+};
+
+void runTask(int index, void* context) {
+  const Split& s = *static_cast<const Split*>(context);
+  const int64_t begin = index * s.rowsPerTask;
+  rowsOn(s.isa, *s.job, begin, std::min(s.out, begin + s.rowsPerTask));
+}
+
+WeightType weightTypeOf(at::ScalarType t) {
+  return t == at::kBFloat16 ? WeightType::kBFloat16
+         : t == at::kHalf   ? WeightType::kFloat16
+                            : WeightType::kFloat32;
+}
+
+}  // namespace
+
+Isa bestIsa() {
+  static const Isa best = cpuHas(Isa::kAvx512) ? Isa::kAvx512
+                          : cpuHas(Isa::kAvx2) ? Isa::kAvx2
+                                               : Isa::kPlain;
+  return best;
+}
+
+Isa activeIsa() {
+  return active().load(std::memory_order_relaxed);
+}
+
+void useIsa(Isa isa) {
+  require(cpuHas(isa), "this CPU lacks " + isaName(isa) + " (it has " + isaName(bestIsa()) + ")");
+  active().store(isa, std::memory_order_relaxed);
+}
+
+std::string isaName(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512:
+      return "AVX-512";
+    case Isa::kAvx2:
+      return "AVX2";
+    case Isa::kPlain:
+      return "plain C++";
+  }
+  return "?";
+}
+
+void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld, const float* x,
+               float* y) {
+  const MatvecJob job{w, type, in, ld, x, y};
+  const Isa isa = activeIsa();
+  const int threads = poolThreads();
+  if (threads == 1 || out * in < kThreadedMinElements || out < 2 * kRowAlign) {
+    rowsOn(isa, job, 0, out);
+    return;
+  }
+  // Contiguous blocks, one per thread: each streams its own part of the matrix.
+  int64_t rowsPerTask = (out + threads - 1) / threads;
+  rowsPerTask = (rowsPerTask + kRowAlign - 1) / kRowAlign * kRowAlign;
+  Split split{&job, isa, out, rowsPerTask};
+  runOnPool(static_cast<int>((out + rowsPerTask - 1) / rowsPerTask), runTask, &split);
+}
+
+bool matvecEnabled() {
+  static const bool enabled = kernelsVariable() != "libtorch";
+  return enabled;
+}
+
+bool matvecHandles(const at::Tensor& w, const at::Tensor& x) {
+  if (!matvecEnabled()) return false;
+  const at::ScalarType wt = w.scalar_type(), xt = x.scalar_type();
+  return w.device().is_cpu() && x.device().is_cpu() && w.dim() == 2 && x.dim() == 1 &&
+         x.size(0) == w.size(1) && w.stride(1) == 1 &&
+         (wt == at::kFloat || wt == at::kBFloat16 || wt == at::kHalf) &&
+         (xt == at::kFloat || xt == at::kBFloat16);
+}
+
+at::Tensor matvec(const at::Tensor& w, const at::Tensor& x) {
+  require(matvecHandles(w, x),
+          "matvec: unsupported weight or input (a CPU [out, in] float "
+          "matrix with unit column stride and an [in] vector)");
+  const at::Tensor xf = x.to(at::kFloat).contiguous();  // [in]
+  at::Tensor y = at::empty({w.size(0)}, xf.options());  // [out]
+  matvecRaw(w.data_ptr(), weightTypeOf(w.scalar_type()), w.size(0), w.size(1), w.stride(0),
+            xf.data_ptr<float>(), y.data_ptr<float>());
+  return x.scalar_type() == at::kFloat ? y : y.to(x.scalar_type());
+}
+
+std::string describeMatvec() {
+  if (!matvecEnabled()) return "LibTorch for one-token projections (KVS_KERNELS=libtorch)";
+  const int threads = poolThreads();
+  return isaName(activeIsa()) + " matvec on " + std::to_string(threads) +
+         (threads == 1 ? " thread" : " threads") + " (float32, bfloat16, float16 weights)";
+}
+
+}  // namespace kvs::kernels

@@ -1,0 +1,41 @@
+#pragma once
+// One-token projections (decode): y = W x for a weight matrix in float32, bfloat16 or float16.
+// Decode reads every weight once per token, so its speed is the bandwidth these loops reach.
+// Measured on the 110M model's matrices (2 threads), against what LibTorch 1.13 calls: OpenBLAS's
+// sgemv streams about 16 GB/s, LibTorch's bfloat16 linear (oneDNN on one OpenMP thread) 7-15,
+// and float16 weights were widened to float32 matrix by matrix on every call. These rows are
+// split over kernels/worker_pool.h and read each weight as stored, widened in registers.
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+
+namespace kvs::kernels {
+
+// The instruction sets the loops are written for, chosen at run time from what the CPU has.
+enum class Isa { kPlain, kAvx2, kAvx512 };
+Isa bestIsa();                 // the widest this CPU runs
+Isa activeIsa();               // the one matvec uses: bestIsa(), unless capped below
+void useIsa(Isa isa);          // caps it (tests, benchmarks); KvsError if the CPU lacks it
+std::string isaName(Isa isa);  // "AVX-512", "AVX2", "plain C++"
+
+enum class WeightType { kFloat32, kBFloat16, kFloat16 };
+
+// The raw loop: y[out] = sum_k W[r, k] * x[k] for rows [0, out) of a row-major W (row stride
+// ld elements), x and y float32, accumulated in float32. Large matrices are split over the pool.
+void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld, const float* x,
+               float* y);
+
+// False under KVS_KERNELS=libtorch (one-token projections left to LibTorch, for comparison).
+bool matvecEnabled();
+// True when matvec takes this pair (and matvecEnabled()): a CPU weight [out, in] in float32,
+// bfloat16 or float16 with unit column stride, and x [in] on the CPU in float32 or bfloat16.
+bool matvecHandles(const at::Tensor& w, const at::Tensor& x);
+// w [out, in], x [in] -> [out] in x's dtype (float32 accumulation, rounded once at the end).
+at::Tensor matvec(const at::Tensor& w, const at::Tensor& x);
+
+// For `info` and the benchmarks: "AVX-512 matvec on 2 threads (float32, bfloat16, float16)".
+std::string describeMatvec();
+
+}  // namespace kvs::kernels

@@ -1,0 +1,188 @@
+// kernels/gemv.h and kernels/worker_pool.h against a plain double-precision loop written here,
+// for every instruction set this CPU runs, every weight dtype and row lengths around the vector
+// widths (the masked and scalar tails), on one thread and split over several.
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/gemv.h"
+#include "kernels/worker_pool.h"
+
+namespace {
+
+using kvs::kernels::Isa;
+using kvs::kernels::WeightType;
+
+// IEEE half to double, decoded from its fields (independent of c10::Half and F16C).
+double halfToDouble(uint16_t h) {
+  const int sign = h >> 15, exponent = (h >> 10) & 31, mantissa = h & 1023;
+  const double magnitude =
+      exponent == 0 ? std::ldexp(mantissa, -24) : std::ldexp(1024 + mantissa, exponent - 25);
+  return sign ? -magnitude : magnitude;
+}
+double bf16ToDouble(uint16_t b) {
+  const uint32_t bits = uint32_t{b} << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+struct Matrix {
+  WeightType type;
+  int64_t out, in, ld;
+  std::vector<float> f32;
+  std::vector<uint16_t> u16;
+  const void* data() const {
+    return type == WeightType::kFloat32 ? static_cast<const void*>(f32.data()) : u16.data();
+  }
+  double at(int64_t r, int64_t k) const {
+    const int64_t i = r * ld + k;
+    return type == WeightType::kFloat32    ? f32[i]
+           : type == WeightType::kBFloat16 ? bf16ToDouble(u16[i])
+                                           : halfToDouble(u16[i]);
+  }
+};
+
+Matrix randomMatrix(WeightType type, int64_t out, int64_t in, int64_t ld, std::mt19937& gen) {
+  Matrix m{type, out, in, ld, {}, {}};
+  std::normal_distribution<float> normal(0.f, 1.f);
+  if (type == WeightType::kFloat32) {
+    m.f32.resize(out * ld);
+    for (float& v : m.f32) v = normal(gen);
+  } else {
+    // Random bit patterns of finite values of magnitude below about 2^4: exponent field kept low.
+    m.u16.resize(out * ld);
+    std::uniform_int_distribution<int> bits(0, 0xffff);
+    for (uint16_t& v : m.u16) {
+      v = static_cast<uint16_t>(bits(gen));
+      v = type == WeightType::kBFloat16
+              ? static_cast<uint16_t>((v & 0x807f) | 0x3c00 | (v & 0x0380))
+              : static_cast<uint16_t>((v & 0x83ff) | 0x3000 | (v & 0x0c00));
+    }
+  }
+  return m;
+}
+
+// y_r = sum_k W[r,k] x_k in double; bound: float32 accumulation error of the row's |terms|.
+void expectMatches(const Matrix& m, const std::vector<float>& x, const std::vector<float>& y,
+                   const std::string& what) {
+  for (int64_t r = 0; r < m.out; ++r) {
+    double exact = 0, magnitude = 0;
+    for (int64_t k = 0; k < m.in; ++k) {
+      exact += m.at(r, k) * x[k];
+      magnitude += std::abs(m.at(r, k) * x[k]);
+    }
+    ASSERT_NEAR(y[r], exact, 2e-6 * magnitude + 1e-30) << what << " row " << r;
+  }
+}
+
+std::vector<Isa> isasOfThisCpu() {
+  std::vector<Isa> isas{Isa::kPlain};
+  if (kvs::kernels::bestIsa() != Isa::kPlain) isas.push_back(Isa::kAvx2);
+  if (kvs::kernels::bestIsa() == Isa::kAvx512) isas.push_back(Isa::kAvx512);
+  return isas;
+}
+
+struct IsaGuard {  // restores the instruction set and the pool size a test changed
+  Isa isa = kvs::kernels::activeIsa();
+  int threads = kvs::kernels::poolThreads();
+  ~IsaGuard() {
+    kvs::kernels::useIsa(isa);
+    kvs::kernels::setPoolThreads(threads);
+  }
+};
+
+TEST(Kernels, MatvecEqualsAPlainLoopForEveryIsaDtypeAndTail) {
+  IsaGuard guard;
+  kvs::kernels::setPoolThreads(1);
+  std::mt19937 gen(7);
+  const std::vector<std::array<int64_t, 3>> shapes = {
+      {1, 1, 1},   {3, 7, 7},   {5, 8, 8},    {6, 15, 15},    {7, 16, 16},
+      {9, 17, 17}, {4, 31, 40}, {13, 33, 33}, {37, 100, 100}, {21, 773, 800}};
+  for (Isa isa : isasOfThisCpu()) {
+    kvs::kernels::useIsa(isa);
+    for (WeightType type : {WeightType::kFloat32, WeightType::kBFloat16, WeightType::kFloat16}) {
+      for (const auto& [out, in, ld] : shapes) {
+        const Matrix m = randomMatrix(type, out, in, ld, gen);
+        std::vector<float> x(in), y(out, std::nanf(""));
+        std::normal_distribution<float> normal(0.f, 1.f);
+        for (float& v : x) v = normal(gen);
+        kvs::kernels::matvecRaw(m.data(), type, out, in, ld, x.data(), y.data());
+        expectMatches(m, x, y,
+                      kvs::kernels::isaName(isa) + " type " + std::to_string(int(type)) + " " +
+                          std::to_string(out) + "x" + std::to_string(in));
+      }
+    }
+  }
+}
+
+TEST(Kernels, SplittingRowsOverThreadsChangesNoBit) {
+  IsaGuard guard;
+  std::mt19937 gen(11);
+  for (Isa isa : isasOfThisCpu()) {
+    kvs::kernels::useIsa(isa);
+    for (WeightType type : {WeightType::kFloat32, WeightType::kBFloat16, WeightType::kFloat16}) {
+      const Matrix m = randomMatrix(type, 1001, 301, 301, gen);  // above the threading threshold
+      std::vector<float> x(301);
+      std::normal_distribution<float> normal(0.f, 1.f);
+      for (float& v : x) v = normal(gen);
+      std::vector<float> one(1001), many(1001);
+      kvs::kernels::setPoolThreads(1);
+      kvs::kernels::matvecRaw(m.data(), type, 1001, 301, 301, x.data(), one.data());
+      expectMatches(m, x, one, "one thread");
+      for (int threads : {2, 3, 5}) {
+        kvs::kernels::setPoolThreads(threads);
+        std::fill(many.begin(), many.end(), std::nanf(""));
+        kvs::kernels::matvecRaw(m.data(), type, 1001, 301, 301, x.data(), many.data());
+        ASSERT_EQ(0, std::memcmp(one.data(), many.data(), one.size() * sizeof(float)))
+            << kvs::kernels::isaName(isa) << " on " << threads << " threads";
+      }
+    }
+  }
+}
+
+TEST(Kernels, PoolRunsEveryTaskExactlyOnce) {
+  IsaGuard guard;
+  for (int threads : {1, 2, 4}) {
+    kvs::kernels::setPoolThreads(threads);
+    ASSERT_EQ(threads, kvs::kernels::poolThreads());
+    for (int round = 0; round < 300; ++round) {
+      const int tasks = 1 + round % 9;
+      std::vector<std::atomic<int>> runs(tasks);
+      kvs::kernels::runOnPool(
+          tasks, [](int i, void* c) { (*static_cast<std::vector<std::atomic<int>>*>(c))[i]++; },
+          &runs);
+      for (int i = 0; i < tasks; ++i) ASSERT_EQ(1, runs[i].load()) << threads << " " << tasks;
+    }
+  }
+}
+
+TEST(Kernels, MatvecOnTensorsKeepsTheInputDtype) {
+  at::manual_seed(3);
+  const at::Tensor w = at::randn({70, 50});
+  const at::Tensor x = at::randn({50});
+  const at::Tensor expected = at::mv(w.to(at::kDouble), x.to(at::kDouble));
+  EXPECT_TRUE(at::allclose(kvs::kernels::matvec(w, x).to(at::kDouble), expected, 1e-5, 1e-5));
+  // float16 weights are read as stored: no float32 copy of the matrix is made.
+  const at::Tensor wHalf = w.to(at::kHalf);
+  const at::Tensor halfExpected = at::mv(wHalf.to(at::kDouble), x.to(at::kDouble));
+  EXPECT_TRUE(
+      at::allclose(kvs::kernels::matvec(wHalf, x).to(at::kDouble), halfExpected, 1e-5, 1e-5));
+  const at::Tensor yb = kvs::kernels::matvec(w.to(at::kBFloat16), x.to(at::kBFloat16));
+  EXPECT_EQ(at::kBFloat16, yb.scalar_type());
+  const at::Tensor bExpected =
+      at::mv(w.to(at::kBFloat16).to(at::kDouble), x.to(at::kBFloat16).to(at::kDouble));
+  EXPECT_TRUE(at::allclose(yb.to(at::kDouble), bExpected, 1e-2, 1e-2));  // one bf16 rounding
+  EXPECT_FALSE(kvs::kernels::matvecHandles(w.t(), x));                   // column stride 70
+  EXPECT_FALSE(kvs::kernels::matvecHandles(w.to(at::kInt), x));
+  EXPECT_FALSE(kvs::kernels::matvecHandles(w, at::randn({49})));
+  EXPECT_THROW(kvs::kernels::matvec(w, at::randn({49})), std::exception);
+}
+
+}  // namespace
