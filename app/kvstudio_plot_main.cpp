@@ -1,10 +1,12 @@
-// kvstudio-plot: draws a sweep (the JSON of `kvstudio-cli compare --sweep ... --json`) as the
-// app's Sweep view draws it and writes it as the app exports a figure: PNG, PDF or SVG by the
-// output's suffix, in the paper style, with the CSV of every point and the JSON sidecar beside
-// it. `compare --plot` runs it (core has no Qt); it needs no display (offscreen platform).
+// kvstudio-plot: draws a sweep (the JSON of `kvstudio-cli compare --sweep ... --json`, or a
+// merged Slurm sweep's DIR/merged/results.json) as the app's Sweep view draws it and writes it as
+// the app exports a figure: PNG, PDF or SVG by the output's suffix, in the paper style, with the
+// CSV of every point and the JSON sidecar beside it. `compare --plot` runs it (core has no Qt); it
+// needs no display (offscreen platform).
 //
 // Usage: kvstudio-plot --input sweep.json --output figure.pdf [--measure mean_kl]
-//        [--width 3.5 --height 2.6 (inches)] [--dpi 300]
+//        [--width 3.5 --height 2.6 (inches)] [--dpi 300] [--band] [--log-y]
+//        [--parameter sigma --model PATH (a merged sweep's curves; default its first)]
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -18,6 +20,7 @@
 #include "kvs/version.h"
 #include "plot_exporter.h"
 #include "session/sweep_curves.h"
+#include "sweep/merged_curves.h"
 #include "sweep_plot.h"
 #include "util/error.h"
 
@@ -35,7 +38,7 @@ QJsonObject runOf(const nlohmann::json& compare) {
     if (compare.contains(key) && compare[key].is_string())
       run[key] = QString::fromStdString(compare[key].get<std::string>());
   }
-  for (const char* key : {"parameters", "prompts"}) {
+  for (const char* key : {"parameters", "prompts", "name", "plan"}) {  // name, plan: merged
     if (compare.contains(key))
       run[key] = QJsonDocument::fromJson(
                      QByteArray::fromStdString(nlohmann::json{{"v", compare[key]}}.dump()))
@@ -89,7 +92,20 @@ int main(int argc, char** argv) {
   const QCommandLineOption logY(QStringLiteral("log-y"),
                                 QStringLiteral("A logarithmic y axis (points at or below 0 left "
                                                "out)"));
-  parser.addOptions({input, output, measure, width, height, dpi, source, logY});
+  const QCommandLineOption band(QStringLiteral("band"),
+                                QStringLiteral("A shaded min-max band over the prompts instead "
+                                               "of +-std error bars"));
+  const QCommandLineOption parameter(
+      QStringLiteral("parameter"),
+      QStringLiteral("A merged sweep's curves of this swept parameter (default: its first)"),
+      QStringLiteral("key"));
+  const QCommandLineOption model(
+      QStringLiteral("model"),
+      QStringLiteral("A merged sweep's curves of this model, as the plan names it (default: its "
+                     "first)"),
+      QStringLiteral("path"));
+  parser.addOptions(
+      {input, output, measure, width, height, dpi, source, logY, band, parameter, model});
   parser.process(app);
   try {
     kvs::require(parser.isSet(input) && parser.isSet(output),
@@ -103,12 +119,15 @@ int main(int argc, char** argv) {
     } catch (const nlohmann::json::exception& e) {
       throw kvs::KvsError(inputPath + " is not JSON: " + e.what());
     }
-    const kvs::SweepCurves curves = kvs::sweepCurvesFromJson(json);
+    const kvs::SweepCurves curves = kvs::sweep::sweepCurvesFromAnyJson(
+        json, parser.value(parameter).toStdString(), parser.value(model).toStdString());
+    const kvs::ui::SweepSpread spread =
+        parser.isSet(band) ? kvs::ui::SweepSpread::kMinMaxBand : kvs::ui::SweepSpread::kStdBars;
     const kvs::SweepMeasure shown = kvs::measureNamed(parser.value(measure).toStdString());
 
     QCustomPlot plot;
     plot.resize(800, 600);
-    kvs::ui::drawSweep(&plot, curves, shown, parser.isSet(logY));
+    kvs::ui::drawSweep(&plot, curves, shown, parser.isSet(logY), spread);
     kvs::ui::ExportRequest request;
     request.path = parser.value(output);
     request.format = kvs::ui::formatForPath(request.path);
@@ -124,7 +143,7 @@ int main(int argc, char** argv) {
     sidecar["input"] = parser.isSet(source) ? parser.value(source)
                                             : QFileInfo(parser.value(input)).absoluteFilePath();
     sidecar["panel"] = QStringLiteral("sweep");
-    sidecar["view"] = kvs::ui::sweepViewJson(curves, shown, parser.isSet(logY));
+    sidecar["view"] = kvs::ui::sweepViewJson(curves, shown, parser.isSet(logY), spread);
     const QString error = kvs::ui::exportPlot(&plot, request, kvs::ui::sweepCsv(curves), sidecar);
     if (!error.isEmpty()) return fail(error.toStdString());
     std::fprintf(stderr, "kvstudio-plot: wrote %s (with its .csv and .json)\n",

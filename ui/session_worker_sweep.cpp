@@ -1,9 +1,12 @@
 // SessionWorker's sweep slot (session_worker.h): every method at every value of one parameter,
-// from the kept prompt's prefill (the prompt is not run again), measured against the full cache
-// as compare measures it and summarised by the core's summarizeSweep, as `compare --sweep` does.
+// measured against the full cache as compare measures it and summarised by the core's
+// summarizeSweep, as `compare --sweep` does: from the kept prompt's prefill (the prompt is not
+// run again), or over a prompts file, each prompt prefilled once as compare does.
 //
 // Core headers first: some have members named `slots`, a Qt macro.
+#include "analysis/layer_ratios.h"
 #include "compress/param_sweep.h"
+#include "session/comparison.h"
 #include "session/session.h"
 #include "session/sweep_curves.h"
 #include "tokenizer/token_stream_decoder.h"
@@ -13,6 +16,8 @@
 #include "session_worker.h"
 
 #include <QElapsedTimer>
+#include <QFile>
+#include <algorithm>
 
 namespace kvs::ui {
 namespace {
@@ -33,6 +38,24 @@ QString textOf(const Tokenizer& tokenizer, const std::vector<int>& ids, bool atT
   return text + QString::fromStdString(decoder.finish());
 }
 
+// What a click shows of an outcome; its cells are summarised here and not sent on (a large
+// model's slots, times every variant and prompt, would be far more than the GUI needs).
+SweepVariantDetail detailOf(const Tokenizer& tokenizer, const VariantOutcome& o, bool atStart) {
+  SweepVariantDetail d{o.params, textOf(tokenizer, o.generatedIds, atStart), o.kvBytes,
+                       o.kvBytesFull, o.achievedRatio};
+  for (const auto& layer : o.cells.slots) {
+    for (const auto& head : layer) {
+      for (const Slot& s : head) {
+        if (s.count <= 1) continue;
+        ++d.mergedSets;
+        d.mergedTokens += s.count;
+        d.largestSet = std::max(d.largestSet, s.count);
+      }
+    }
+  }
+  return d;
+}
+
 }  // namespace
 
 void SessionWorker::runSweep(const SweepRequest& request) {
@@ -42,35 +65,76 @@ void SessionWorker::runSweep(const SweepRequest& request) {
   QElapsedTimer timer;
   timer.start();
   try {
-    require(kept() != nullptr, "Run the prompt first: a sweep starts from its kept prefill");
-    require(hasModel(), "a recording is open, without its model; load a model to sweep");
+    const bool file = !request.promptsFile.isEmpty();
+    require(hasModel(), file ? "no model is loaded; choose a model file first"
+                             : "a recording is open, without its model; load a model to sweep");
+    require(file || kept() != nullptr,
+            "Run the prompt first: a sweep starts from its kept prefill (or choose a prompts "
+            "file)");
     const SweepPlan plan =
         makeSweepPlan(request.base, request.methods, parseParamSweep(request.sweep));
-    status.total = static_cast<int>(plan.variants.size());
+    const std::vector<std::string> prompts =
+        file ? readPromptsFile(QFile::encodeName(request.promptsFile).toStdString())
+             : std::vector<std::string>{};
+    const int variants = static_cast<int>(plan.variants.size());
+    status.promptCount = file ? static_cast<int>(prompts.size()) : 1;
+    status.total = variants * status.promptCount;
     Q_EMIT sweepProgress(status);
     qint64 shownAt = 0;
-    const std::vector<VariantOutcome> outcomes =
-        session_->compare(plan.variants, [&](int done, int) {
-          status.done = done;
-          status.seconds = timer.nsecsElapsed() / 1e9;
-          // At most every 100 ms, so a fast model does not flood the GUI thread.
-          if (timer.elapsed() - shownAt >= 100) {
-            shownAt = timer.elapsed();
-            Q_EMIT sweepProgress(status);
-          }
-          return !stopped();
-        });
-    status.curves = summarizeSweep(plan, {outcomes});
-    const bool atTextStart = kept()->tokens() <= 1;
-    for (const VariantOutcome& o : outcomes) {
-      status.details.push_back({o.params,
-                                textOf(session_->tokenizer(), o.generatedIds, atTextStart),
-                                o.kvBytes, o.kvBytesFull, o.achievedRatio});
+    const auto progress = [&](int done, int) {
+      status.done = status.prompt * variants + done;
+      status.seconds = timer.nsecsElapsed() / 1e9;
+      // At most every 100 ms, so a fast model does not flood the GUI thread.
+      if (timer.elapsed() - shownAt >= 100) {
+        shownAt = timer.elapsed();
+        Q_EMIT sweepProgress(status);
+      }
+      return !stopped();
+    };
+    ComparisonHooks hooks;
+    hooks.keepCells = true;  // the merging sets a click shows
+    std::vector<std::vector<VariantOutcome>> outcomes;
+    const Tokenizer& tokenizer = session_->tokenizer();
+    const auto keep = [&](std::vector<VariantOutcome> prompt, bool atStart) {
+      status.details.emplace_back();
+      for (VariantOutcome& o : prompt) {
+        status.details.back().push_back(detailOf(tokenizer, o, atStart));
+        o.cells = {};
+        o.decisions.clear();
+      }
+      outcomes.push_back(std::move(prompt));
+    };
+    if (!file) {
+      // Session::compare's call, with the cells kept.
+      keep(compareVariants(session_->model(), *kept(), session_->keptRequest().steps, plan.variants,
+                           progress, hooks),
+           kept()->tokens() <= 1);
     }
+    for (; file && status.prompt < status.promptCount; ++status.prompt) {
+      if (stopped()) throw KvsError("cancelled");
+      // As compare builds each prompt's request: greedy, every step decoded.
+      PromptSpec spec;
+      spec.text = prompts[status.prompt];
+      spec.newTokens = request.newTokens;
+      spec.sampling.temperature = 0.0f;
+      spec.stopAtBosEos = false;
+      spec.newTokensName = "new tokens";
+      spec.name = "prompt " + std::to_string(status.prompt + 1) + " of " +
+                  request.promptsFile.toStdString();
+      spec.promptFix = "edit the prompts file";
+      const GenerationRequest r = session_->request(spec);
+      keep(compareVariants(session_->model(), r.promptIds, r.steps, plan.variants, progress, hooks),
+           r.promptIds.size() <= 1);
+      status.prompts << QString::fromStdString(spec.text);
+    }
+    status.curves = summarizeSweep(plan, outcomes);
+    status.done = status.total;
     status.state = SweepStatus::State::kDone;
   } catch (const std::exception& e) {
     status.state = isCancelled(e) ? SweepStatus::State::kStopped : SweepStatus::State::kFailed;
     if (!isCancelled(e)) status.error = messageOf(e);
+    status.details.clear();  // nothing half-measured is sent
+    status.prompts.clear();
   }
   status.seconds = timer.nsecsElapsed() / 1e9;
   Q_EMIT sweepProgress(status);

@@ -16,6 +16,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QTextEdit>
 #include <QVBoxLayout>
@@ -52,10 +53,6 @@ bool reads(const CompressionMethod& m, const std::string& key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
-QString bytesText(qint64 bytes) {
-  return QLocale::c().toString(bytes);
-}
-
 }  // namespace
 
 SweepPanel::SweepPanel(QWidget* parent) : QWidget(parent) {
@@ -78,6 +75,33 @@ SweepPanel::SweepPanel(QWidget* parent) : QWidget(parent) {
     measure_->addItem(QString::fromStdString(measureLabel(m)),
                       QString::fromStdString(measureKey(m)));
   }
+  spread_ = new QComboBox(this);
+  spread_->setObjectName("sweepSpread");
+  spread_->addItem(tr("\u00b1 std error bars"), sweepSpreadKey(SweepSpread::kStdBars));
+  spread_->addItem(tr("min\u2013max band"), sweepSpreadKey(SweepSpread::kMinMaxBand));
+  spread_->setToolTip(tr("How the spread over a prompts file's prompts is drawn"));
+  promptsFile_ = new QLineEdit(this);
+  promptsFile_->setObjectName("sweepPromptsFile");
+  promptsFile_->setPlaceholderText(tr("the kept prompt"));
+  promptsFile_->setClearButtonEnabled(true);
+  promptsFile_->setToolTip(
+      tr("Empty: the kept prompt, from its prefill. A prompts file (one "
+         "prompt per line, # comments): each point is the mean over its "
+         "prompts, each prefilled once, as compare --prompts-file"));
+  auto* browse = new QPushButton(tr("Prompts..."), this);
+  browse->setObjectName("sweepBrowsePrompts");
+  newTokens_ = new QSpinBox(this);
+  newTokens_->setObjectName("sweepNewTokens");
+  newTokens_->setRange(1, 100000);
+  newTokens_->setValue(64);  // compare's --new-tokens default
+  newTokens_->setPrefix(tr("new tokens "));
+  newTokens_->setToolTip(tr("Greedy tokens decoded after each prompt of the file"));
+  detailPrompt_ = new QSpinBox(this);
+  detailPrompt_->setObjectName("sweepDetailPrompt");
+  detailPrompt_->setRange(1, 1);
+  detailPrompt_->setPrefix(tr("prompt "));
+  detailPrompt_->setToolTip(tr("Whose text, memory and merging sets the clicked point shows"));
+  detailPrompt_->setEnabled(false);
   logY_ = new QCheckBox(tr("log y"), this);
   logY_->setObjectName("sweepLogY");
   logY_->setToolTip(tr("A logarithmic y axis: KL spans decades between budgets"));
@@ -112,7 +136,7 @@ SweepPanel::SweepPanel(QWidget* parent) : QWidget(parent) {
   progress_->setObjectName("sweepProgress");
   progress_->setRange(0, 1);
   progress_->setValue(0);
-  status_ = new QLabel(tr("Run a prompt, then sweep a parameter"), this);
+  status_ = new QLabel(tr("Run a prompt (or choose a prompts file), then sweep a parameter"), this);
   status_->setObjectName("sweepStatus");
   status_->setWordWrap(true);
   plot_ = new QCustomPlot(this);
@@ -137,6 +161,12 @@ SweepPanel::SweepPanel(QWidget* parent) : QWidget(parent) {
   measureRow->addWidget(measure_, 1);
   measureRow->addWidget(logY_);
   column->addLayout(measureRow);
+  column->addWidget(spread_);
+  auto* promptsRow = new QHBoxLayout;
+  promptsRow->addWidget(promptsFile_, 1);
+  promptsRow->addWidget(browse);
+  column->addLayout(promptsRow);
+  column->addWidget(newTokens_);
   column->addLayout(methodGrid);
   auto* runRow = new QHBoxLayout;
   runRow->addWidget(run_);
@@ -158,6 +188,7 @@ SweepPanel::SweepPanel(QWidget* parent) : QWidget(parent) {
   auto* side = new QWidget(this);
   auto* sideLayout = new QVBoxLayout(side);
   sideLayout->setContentsMargins(0, 0, 0, 0);
+  sideLayout->addWidget(detailPrompt_);
   sideLayout->addWidget(detail_, 1);
   sideLayout->addWidget(use_);
   auto* split = new QSplitter(Qt::Horizontal, this);
@@ -177,13 +208,17 @@ SweepPanel::SweepPanel(QWidget* parent) : QWidget(parent) {
   connect(parameter_, &QComboBox::currentIndexChanged, this, &SweepPanel::parameterChanged);
   connect(measure_, &QComboBox::currentIndexChanged, this, &SweepPanel::redraw);
   connect(logY_, &QCheckBox::toggled, this, &SweepPanel::redraw);
+  connect(spread_, &QComboBox::currentIndexChanged, this, &SweepPanel::redraw);
+  connect(browse, &QPushButton::clicked, this, &SweepPanel::choosePromptsFile);
+  connect(detailPrompt_, &QSpinBox::valueChanged, this, &SweepPanel::showDetail);
   connect(run_, &QPushButton::clicked, this, &SweepPanel::start);
   connect(stop_, &QPushButton::clicked, this, &SweepPanel::stop);
   connect(open, &QPushButton::clicked, this, &SweepPanel::chooseFile);
   connect(exportButton, &QPushButton::clicked, this, &SweepPanel::exportRequested);
   connect(use_, &QPushButton::clicked, this, [this] {
-    const int i = selected_ + 1;  // details_: the full cache first
-    if (i >= 0 && i < static_cast<int>(details_.size())) Q_EMIT paramsChosen(details_[i].params);
+    const int i = selected_ + 1;  // a prompt's details: the full cache first
+    if (i >= 0 && !details_.empty() && i < static_cast<int>(details_[0].size()))
+      Q_EMIT paramsChosen(details_[0][i].params);
   });
   connect(plot_, &QCustomPlot::plottableClick, this,
           [this](QCPAbstractPlottable* plottable, int dataIndex, QMouseEvent*) {
@@ -207,6 +242,7 @@ void SweepPanel::wire(SessionController* c, ExportMenu* exportMenu, ParametersPa
   connect(this, &SweepPanel::stopRequested, c, &SessionController::stopSweep);
   connect(c, &SessionController::sweepProgress, this, &SweepPanel::setStatus);
   connect(this, &SweepPanel::paramsChosen, parameters, &ParametersPanel::setParams);
+  connect(this, &SweepPanel::layoutRequested, c, &SessionController::previewLayout);
   if (!exportMenu) return;
   exportMenu->addView(this);
   connect(this, &SweepPanel::exportRequested, exportMenu,
@@ -232,6 +268,8 @@ SweepRequest SweepPanel::request() const {
   }
   r.methods = ordered;
   r.base = base_ ? base_() : CompressionParams{};
+  r.promptsFile = promptsFile_->text().trimmed();
+  r.newTokens = newTokens_->value();
   return r;
 }
 
@@ -252,11 +290,14 @@ void SweepPanel::parameterChanged() {
 
 void SweepPanel::start() {
   const SweepRequest r = request();
+  ran_ = r;
   running_ = true;
   run_->setEnabled(false);
   stop_->setEnabled(true);
   progress_->setRange(0, 0);  // busy until the worker says how many variants
-  status_->setText(tr("starting the sweep..."));
+  status_->setText(r.promptsFile.isEmpty()
+                       ? tr("starting the sweep...")
+                       : tr("reading %1...").arg(QFileInfo(r.promptsFile).fileName()));
   Q_EMIT sweepRequested(r);
 }
 
@@ -264,118 +305,19 @@ void SweepPanel::stop() {
   Q_EMIT stopRequested();
 }
 
-void SweepPanel::setStatus(const SweepStatus& s) {
-  if (s.state == SweepStatus::State::kRunning) {
-    running_ = true;
-    progress_->setRange(0, std::max(1, s.total));
-    progress_->setValue(s.done);
-    status_->setText(
-        tr("%1 of %2 variants, %3 s").arg(s.done).arg(s.total).arg(s.seconds, 0, 'f', 1));
-    return;
-  }
-  running_ = false;
-  run_->setEnabled(true);
-  stop_->setEnabled(false);
-  progress_->setRange(0, std::max(1, s.total));
-  progress_->setValue(s.state == SweepStatus::State::kDone ? s.total : s.done);
-  if (s.state == SweepStatus::State::kFailed) {
-    status_->setText(tr("failed: %1").arg(s.error));
-    return;
-  }
-  if (s.state == SweepStatus::State::kStopped) {
-    status_->setText(tr("stopped after %1 of %2 variants").arg(s.done).arg(s.total));
-    return;
-  }
-  curves_ = s.curves;
-  details_ = s.details;
-  source_ = tr("this prompt");
-  selected_ = -2;
-  use_->setEnabled(false);
-  detail_->clear();
-  status_->setText(tr("%1 variants in %2 s").arg(s.total).arg(s.seconds, 0, 'f', 1));
-  redraw();
+void SweepPanel::setPromptsFile(const QString& path) {
+  promptsFile_->setText(path);
 }
 
-void SweepPanel::redraw() {
-  if (curves_.points.empty()) return;
-  drawSweep(plot_, curves_, measure(), logY_->isChecked());
+SweepSpread SweepPanel::spread() const {
+  return sweepSpreadNamed(spread_->currentData().toString());
 }
 
-void SweepPanel::selectPoint(int index) {
-  if (index < -1 || index >= static_cast<int>(curves_.points.size())) return;
-  selected_ = index;
-  const SweepPoint& p = index < 0 ? curves_.reference : curves_.points[index];
-  QString html = QStringLiteral("<b>%1</b>").arg(QString::fromStdString(p.method));
-  if (!p.value.is_null()) {
-    html += QStringLiteral(" at %1 = %2")
-                .arg(QString::fromStdString(curves_.key), QString::fromStdString(p.value.dump()));
-  }
-  html += QStringLiteral("<br>mean KL %1, top-1 %2, NLL %3")
-              .arg(p.of(SweepMeasure::kMeanKl).mean, 0, 'g', 4)
-              .arg(p.of(SweepMeasure::kTop1).mean, 0, 'f', 3)
-              .arg(p.of(SweepMeasure::kNll).mean, 0, 'f', 4);
-  const int i = index + 1;  // details_ start with the full cache
-  if (i < static_cast<int>(details_.size())) {
-    const SweepVariantDetail& d = details_[i];
-    html += QStringLiteral("<br>KV bytes %1 of %2 (%3% of the slots kept)")
-                .arg(bytesText(d.kvBytes), bytesText(d.kvBytesFull))
-                .arg(100 * d.achievedRatio, 0, 'f', 1);
-    html += QStringLiteral("<hr>") + d.text.toHtmlEscaped();
-  } else {
-    html += QStringLiteral("<br>KV bytes %1 (mean over %2 prompts; texts are in the JSON)")
-                .arg(p.of(SweepMeasure::kKvBytes).mean, 0, 'f', 0)
-                .arg(curves_.prompts);
-  }
-  detail_->setHtml(html);
-  use_->setEnabled(index >= 0 && i < static_cast<int>(details_.size()));
-}
-
-QString SweepPanel::openJson(const QString& path) {
-  try {
-    std::ifstream in(QFile::encodeName(path).toStdString());
-    require(in.good(), "cannot read " + path.toStdString());
-    nlohmann::json json;
-    try {
-      json = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw KvsError(path.toStdString() + " is not JSON: " + e.what());
-    }
-    curves_ = sweepCurvesFromJson(json);
-  } catch (const std::exception& e) {
-    status_->setText(QString::fromStdString(e.what()));
-    return QString::fromStdString(e.what());
-  }
-  details_.clear();
-  source_ = QFileInfo(path).fileName();
-  selected_ = -2;
-  use_->setEnabled(false);
-  detail_->clear();
-  status_->setText(tr("%1: %2 points over %3 prompts")
-                       .arg(source_)
-                       .arg(curves_.points.size())
-                       .arg(curves_.prompts));
-  redraw();
-  return {};
-}
-
-void SweepPanel::chooseFile() {
-  const QString path = QFileDialog::getOpenFileName(this, tr("Open a sweep"), {},
-                                                    tr("Sweep JSON (*.json);;All files (*)"));
-  if (!path.isEmpty()) openJson(path);
-}
-
-QVector<ExportFigure> SweepPanel::exportFigures() const {
-  return {{QStringLiteral("sweep"), tr("Export &sweep..."), plot_, QStringLiteral("exportSweep")}};
-}
-
-QString SweepPanel::csv() const {
-  return sweepCsv(curves_);
-}
-
-QJsonObject SweepPanel::viewJson() const {
-  QJsonObject view = sweepViewJson(curves_, measure(), logY_->isChecked());
-  view["source"] = source_;
-  return view;
+void SweepPanel::choosePromptsFile() {
+  const QString path =
+      QFileDialog::getOpenFileName(this, tr("Prompts file (one prompt per line)"),
+                                   promptsFile_->text(), tr("Text (*.txt);;All files (*)"));
+  if (!path.isEmpty()) setPromptsFile(path);
 }
 
 }  // namespace kvs::ui

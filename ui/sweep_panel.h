@@ -4,8 +4,11 @@
 // measure; the worker runs every variant from the kept prefill with progress and Stop, and the
 // plot draws one line per method with the full cache as the reference line (sweep_plot.h, the
 // code kvstudio-plot draws the CLI's figures with). A click on a point shows that variant's text
-// and memory, and "Use" sends its setting to the Parameters panel. Open... reads a
-// `compare --sweep --json` file (several prompts: +-std error bars). Exports as every figure.
+// memory and merging sets, and "Use" sends its setting to the Parameters panel. Over a prompts
+// file each point is the mean over the prompts, with +-std error bars or a min-max band. Open...
+// reads a `compare --sweep --json` file or a merged Slurm sweep's results.json. Exports as every
+// figure (the CSV holds every point and every prompt's value). The panel's code is in two files:
+// sweep_panel.cpp (controls and runs) and sweep_panel_results.cpp (what a finished sweep shows).
 
 #include "session/sweep_curves.h"
 
@@ -15,6 +18,7 @@
 #include <functional>
 
 #include "exportable_view.h"
+#include "sweep_plot.h"
 #include "sweep_types.h"
 
 class QCheckBox;
@@ -24,6 +28,7 @@ class QLabel;
 class QLineEdit;
 class QProgressBar;
 class QPushButton;
+class QSpinBox;
 class QTextEdit;
 
 namespace kvs::ui {
@@ -50,8 +55,13 @@ class SweepPanel : public QWidget, public ExportableView {
   // Shows point `index` of curves().points (-1: the full cache) as a click on it does.
   void selectPoint(int index);
   int selectedPoint() const { return selected_; }
-  // Reads a `compare --sweep --json` file; an empty string or the error.
+  // Reads a `compare --sweep --json` file or a merged sweep's results.json (its curves of the
+  // parameter chosen in the panel when it holds them, else its first); an empty string or the
+  // error.
   QString openJson(const QString& path);
+  // The prompts file the Sweep button measures (empty: the kept prompt).
+  void setPromptsFile(const QString& path);
+  SweepSpread spread() const;
 
   QVector<ExportFigure> exportFigures() const override;
   QString csv() const override;
@@ -68,16 +78,24 @@ class SweepPanel : public QWidget, public ExportableView {
   void exportRequested();
   // "Use": the clicked variant's setting.
   void paramsChosen(const kvs::CompressionParams& params);
+  // A point of the kept prompt's sweep was clicked: its merging sets on the views.
+  void layoutRequested(const kvs::CompressionParams& params);
 
  private:
   void parameterChanged();
   void redraw();
   void chooseFile();
+  void choosePromptsFile();
+  void showDetail();  // the selected point, of the prompt chosen in detailPrompt_
 
   QComboBox* parameter_;
   QLineEdit* values_;
   QComboBox* measure_;
   QCheckBox* logY_;
+  QComboBox* spread_;
+  QLineEdit* promptsFile_;
+  QSpinBox* newTokens_;
+  QSpinBox* detailPrompt_;
   QMap<QString, QCheckBox*> methods_;
   QPushButton* run_;
   QPushButton* stop_;
@@ -89,8 +107,10 @@ class SweepPanel : public QWidget, public ExportableView {
 
   std::function<kvs::CompressionParams()> base_;
   kvs::SweepCurves curves_;
-  std::vector<SweepVariantDetail> details_;  // empty for a sweep opened from a file
-  QString source_;                           // "this prompt" or the file opened
+  std::vector<SweepPromptDetails> details_;  // [prompt]; empty for a sweep opened from a file
+  QStringList prompts_;                      // a prompts file's, for the detail's heading
+  QString source_;                           // "this prompt", the prompts file or the file opened
+  SweepRequest ran_;                         // the last one started, for the sidecar
   int selected_ = -2;                        // -2: none
   bool running_ = false;
 };

@@ -37,10 +37,20 @@ QString number(double v) {
 
 }  // namespace
 
-void drawSweep(QCustomPlot* plot, const SweepCurves& curves, SweepMeasure measure, bool logY) {
+SweepSpread sweepSpreadNamed(const QString& key) {
+  return key == QStringLiteral("band") ? SweepSpread::kMinMaxBand : SweepSpread::kStdBars;
+}
+
+QString sweepSpreadKey(SweepSpread spread) {
+  return spread == SweepSpread::kMinMaxBand ? QStringLiteral("band") : QStringLiteral("std");
+}
+
+void drawSweep(QCustomPlot* plot, const SweepCurves& curves, SweepMeasure measure, bool logY,
+               SweepSpread spreadAs) {
   plot->clearPlottables();
   plot->clearItems();
   const bool spread = curves.prompts > 1;
+  const bool band = spread && spreadAs == SweepSpread::kMinMaxBand;
   double lo = 0, hi = 1;
   bool any = false;
   const auto extend = [&](double y) {
@@ -65,18 +75,25 @@ void drawSweep(QCustomPlot* plot, const SweepCurves& curves, SweepMeasure measur
     }
     std::sort(points.begin(), points.end(),
               [](const SweepPoint* a, const SweepPoint* b) { return a->x < b->x; });
-    // Bars: +-std; on a log axis min-max, since mean - std is often below zero there.
-    QVector<double> x, y, below, above;
+    // Bars: +-std; on a log axis min-max, since mean - std is often below zero there. A band
+    // spans min-max.
+    const bool minMax = logY || band;
+    QVector<double> x, y, below, above, lows, highs;
     for (const SweepPoint* p : points) {
       const SweepStats& s = p->of(measure);
       if (logY && s.mean <= 0) continue;
       x.push_back(p->x);
       y.push_back(s.mean);
-      below.push_back(logY ? s.mean - s.min : s.std);
-      above.push_back(logY ? s.max - s.mean : s.std);
+      below.push_back(minMax ? s.mean - s.min : s.std);
+      above.push_back(minMax ? s.max - s.mean : s.std);
+      lows.push_back(s.min);
+      highs.push_back(s.max);
       extend(s.mean - (spread ? below.back() : 0));
       extend(s.mean + (spread ? above.back() : 0));
     }
+    // The band's edges first, so the line and its points lie on top (and take the clicks).
+    QCPGraph* low = band ? plot->addGraph() : nullptr;
+    QCPGraph* high = band ? plot->addGraph() : nullptr;
     QCPGraph* g = plot->addGraph();
     g->setName(QString::fromStdString(methods[m]));
     // By the method's place in the registry, so it keeps its colour whichever are drawn.
@@ -89,7 +106,20 @@ void drawSweep(QCustomPlot* plot, const SweepCurves& curves, SweepMeasure measur
     g->setPen(QPen(colour, 2));
     g->setScatterStyle(QCPScatterStyle(kShapes[place % 8], colour, 7));
     g->setData(x, y, /*alreadySorted=*/true);
-    if (spread) {
+    if (band) {
+      QColor fill = colour;
+      fill.setAlpha(50);
+      for (QCPGraph* edge : {low, high}) {
+        edge->setName(g->name() + (edge == low ? QStringLiteral(" min") : QStringLiteral(" max")));
+        edge->setPen(Qt::NoPen);
+        edge->setSelectable(QCP::stNone);
+        edge->removeFromLegend();
+      }
+      low->setData(x, lows, /*alreadySorted=*/true);
+      high->setData(x, highs, /*alreadySorted=*/true);
+      high->setBrush(fill);
+      high->setChannelFillGraph(low);
+    } else if (spread) {
       auto* bars = new QCPErrorBars(plot->xAxis, plot->yAxis);
       bars->setName(g->name() + QStringLiteral(" \u00b1 std"));
       bars->setDataPlottable(g);
@@ -152,28 +182,45 @@ int sweepPointAt(const SweepCurves& curves, const QString& method, double x) {
 }
 
 QString sweepCsv(const SweepCurves& curves) {
-  QString csv =
-      QStringLiteral("method,") + QString::fromStdString(curves.key) + QStringLiteral(",x,prompts");
+  QString csv = QStringLiteral("method,") + QString::fromStdString(curves.key) +
+                QStringLiteral(",x,prompts,prompt");
   for (SweepMeasure m : sweepMeasures()) {
     const QString key = QString::fromStdString(measureKey(m));
     for (const char* s : {"mean", "std", "min", "max"}) csv += ',' + key + '_' + s;
   }
   csv += '\n';
-  const auto row = [&](const SweepPoint& p) {
+  const auto start = [&](const SweepPoint& p, const QString& prompt) {
     csv += QString::fromStdString(p.method) + ',' + valueText(p.value) + ',' +
-           (p.value.is_null() ? QString() : number(p.x)) + ',' + QString::number(curves.prompts);
+           (p.value.is_null() ? QString() : number(p.x)) + ',' + QString::number(curves.prompts) +
+           ',' + prompt;
+  };
+  const auto row = [&](const SweepPoint& p) {
+    start(p, QStringLiteral("all"));
     for (SweepMeasure m : sweepMeasures()) {
       const SweepStats& s = p.of(m);
       csv += ',' + number(s.mean) + ',' + number(s.std) + ',' + number(s.min) + ',' + number(s.max);
     }
     csv += '\n';
   };
+  // One prompt's values: the summary rows already are them.
+  const auto promptRows = [&](const SweepPoint& p) {
+    if (p.perPrompt.size() < 2) return;
+    for (size_t i = 0; i < p.perPrompt.size(); ++i) {
+      start(p, QString::number(i + 1));
+      for (SweepMeasure m : sweepMeasures())
+        csv += ',' + number(p.perPrompt[i][static_cast<size_t>(m)]) + QStringLiteral(",,,");
+      csv += '\n';
+    }
+  };
   row(curves.reference);
   for (const SweepPoint& p : curves.points) row(p);
+  promptRows(curves.reference);
+  for (const SweepPoint& p : curves.points) promptRows(p);
   return csv;
 }
 
-QJsonObject sweepViewJson(const SweepCurves& curves, SweepMeasure measure, bool logY) {
+QJsonObject sweepViewJson(const SweepCurves& curves, SweepMeasure measure, bool logY,
+                          SweepSpread spread) {
   QJsonArray values;
   for (const nlohmann::json& v : curves.values) {
     values.append(
@@ -189,7 +236,9 @@ QJsonObject sweepViewJson(const SweepCurves& curves, SweepMeasure measure, bool 
           {"prompts", curves.prompts},
           {"y_scale", logY ? QStringLiteral("log") : QStringLiteral("linear")},
           {"error_bars", curves.prompts <= 1 ? QStringLiteral("none (one prompt)")
-                         : logY              ? QStringLiteral("min-max over prompts")
+                         : spread == SweepSpread::kMinMaxBand
+                             ? QStringLiteral("min-max band over prompts")
+                         : logY ? QStringLiteral("min-max over prompts")
                                 : QStringLiteral("mean +- population std over prompts")}};
 }
 

@@ -50,6 +50,8 @@ void addSweepOptions(CLI::App& app, SweepCliOptions& o) {
                  "What --plot draws: mean_kl (default), max_kl, top1_agreement, nll, kv_bytes");
   app.add_flag("--plot-log", o.plotLog,
                "A logarithmic y axis for --plot (KL spans decades; points at 0 are left out)");
+  app.add_flag("--plot-band", o.plotBand,
+               "A shaded min-max band over the prompts for --plot, instead of +-std error bars");
   app.add_option("--plot-size", o.plotSize,
                  "The --plot figure's size in inches, WxH (default 3.5x2.6; PNG at 300 DPI)");
 }
@@ -163,6 +165,7 @@ void writeSweepPlot(const SweepCliOptions& o, const nlohmann::ordered_json& comp
       o.plotMeasure, "--source", "kvstudio-cli compare --sweep " + o.sweep};
   const auto x = o.plotSize.find('x');
   if (o.plotLog) args.push_back("--log-y");
+  if (o.plotBand) args.push_back("--band");
   args.insert(args.end(),
               {"--width", o.plotSize.substr(0, x), "--height", o.plotSize.substr(x + 1)});
   std::vector<char*> argv;

@@ -32,6 +32,7 @@ struct SweepCliOptions {
   std::string plotMeasure = "mean_kl";
   std::string plotSize = "3.5x2.6";            // inches, WxH: a one-column figure
   bool plotLog = false;                        // a logarithmic y axis
+  bool plotBand = false;                       // a min-max band instead of +-std error bars
   const CLI::Option* budgetsOption = nullptr;  // --budgets, refused beside --sweep
 
   bool enabled() const { return !sweep.empty(); }

@@ -42,12 +42,31 @@ SweepPoint pointFrom(const nlohmann::json& j) {
     p.stats[static_cast<size_t>(m)] = {s.at("mean").get<double>(), s.at("std").get<double>(),
                                        s.at("min").get<double>(), s.at("max").get<double>()};
   }
+  // Older files (before per-prompt values were written) have the summary only.
+  if (j.contains("per_prompt")) {
+    const nlohmann::json& per = j.at("per_prompt");
+    const size_t prompts = per.at(measureKey(SweepMeasure::kMeanKl)).size();
+    p.perPrompt.resize(prompts);
+    for (SweepMeasure m : sweepMeasures()) {
+      const nlohmann::json& values = per.at(measureKey(m));
+      require(values.size() == prompts, "a sweep point's per_prompt lists differ in length");
+      for (size_t i = 0; i < prompts; ++i)
+        p.perPrompt[i][static_cast<size_t>(m)] = values[i].get<double>();
+    }
+  }
   return p;
 }
 
 nlohmann::ordered_json pointJson(const SweepPoint& p) {
   nlohmann::ordered_json j = {{"method", p.method}, {"value", p.value}, {"x", p.x}};
   for (SweepMeasure m : sweepMeasures()) j[measureKey(m)] = statsJson(p.of(m));
+  nlohmann::ordered_json per;
+  for (SweepMeasure m : sweepMeasures()) {
+    nlohmann::ordered_json values = nlohmann::ordered_json::array();
+    for (const auto& prompt : p.perPrompt) values.push_back(prompt[static_cast<size_t>(m)]);
+    per[measureKey(m)] = values;
+  }
+  j["per_prompt"] = per;
   return j;
 }
 
@@ -149,9 +168,12 @@ SweepCurves summarizeSweep(const SweepPlan& plan,
   }
   // Outcome 0 is the full cache; outcome v + 1 is plan.variants[v].
   const auto summarise = [&](size_t outcome, SweepPoint& point) {
+    point.perPrompt.assign(outcomes.size(), {});
     for (SweepMeasure m : sweepMeasures()) {
       std::vector<double> values;
       for (const auto& prompt : outcomes) values.push_back(measureOf(prompt[outcome], m));
+      for (size_t i = 0; i < values.size(); ++i)
+        point.perPrompt[i][static_cast<size_t>(m)] = values[i];
       point.stats[static_cast<size_t>(m)] = statsOf(values);
     }
   };

@@ -51,6 +51,9 @@ struct SweepPoint {
   nlohmann::json value;                          // the swept value (null for the reference)
   double x = 0;                                  // sweepAxisValue of it
   std::array<SweepStats, kSweepMeasures> stats;  // by SweepMeasure, over prompts
+  // Each prompt's value of each measure, [prompt][SweepMeasure]: what the statistics summarise,
+  // kept so an export holds every prompt's value and not only the summary.
+  std::vector<std::array<double, kSweepMeasures>> perPrompt;
   const SweepStats& of(SweepMeasure m) const { return stats[static_cast<size_t>(m)]; }
 };
 
@@ -69,7 +72,8 @@ SweepCurves summarizeSweep(const SweepPlan& plan,
                            const std::vector<std::vector<VariantOutcome>>& outcomes);
 
 // The "sweep" object of `compare --json` and what kvstudio-plot and the app read back: the
-// parameter, its values, the prompts and every point's mean / std / min / max of each measure.
+// parameter, its values, the prompts and every point's mean / std / min / max of each measure,
+// and its "per_prompt" values of each measure.
 nlohmann::ordered_json sweepJson(const SweepCurves& curves);
 // Reads sweepJson's object, or a whole `compare --sweep --json` output holding it; KvsError
 // naming what is missing.

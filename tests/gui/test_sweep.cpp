@@ -1,6 +1,8 @@
 // The Sweep view (issue 20): a sweep run from the kept prefill draws, number for number, the
 // curves `kvstudio-cli compare --sweep` writes for the same prompt; a click on a point shows its
-// text and memory and sends its setting to Parameters; the figure exports with its CSV.
+// text and memory and sends its setting to Parameters; the figure exports with its CSV. Over a
+// prompts file the app's curves are the same numbers as compare's and as a merged sweep's of the
+// same plan (test_sweep_prompts.cpp).
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -14,6 +16,7 @@
 #include "gui_test_util.h"
 #include "model/cli_runner.h"
 #include "qcustomplot_include.h"
+#include "session_controller.h"
 #include "sweep_panel.h"
 #include "sweep_plot.h"
 
@@ -141,6 +144,10 @@ class TestSweep : public QObject {
                                  .arg(QString::fromStdString(target.value.dump()));
     QVERIFY2(detail.contains(expected), qPrintable(detail));
     QVERIFY2(detail.contains("KV bytes"), qPrintable(detail));
+    QVERIFY2(detail.contains("merging sets"), qPrintable(detail));
+    // Its merging sets on the views: the kept prompt's layout under the clicked setting.
+    QTRY_VERIFY(w.controller()->layout().params.method == target.method &&
+                w.controller()->layout().params.budget == target.value.get<double>());
     QTest::mouseClick(child<QPushButton>(*panel, "sweepUseParams"), Qt::LeftButton);
     QCOMPARE(w.parameters()->params().method, target.method);
     QCOMPARE(w.parameters()->params().budget, target.value.get<double>());

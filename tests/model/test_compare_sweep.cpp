@@ -151,8 +151,9 @@ TEST(CompareSweep, PlotWritesAFigureOfEachFormatWithItsCsvAndSidecar) {
     if (format == "pdf") EXPECT_NE(bytes.find("%%EOF"), std::string::npos);
     const std::string base = figure.substr(0, figure.size() - format.size() - 1);
     const std::string csv = readFile(base + ".csv");
-    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 1 + 6) << csv;  // header, full, 6
-    EXPECT_EQ(csv.rfind("method,budget,x,prompts,mean_kl_mean,mean_kl_std,", 0), 0u) << csv;
+    // header, full, 6 points, then each of those 7 for each of the 2 prompts
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 1 + 6 + 7 * 2) << csv;
+    EXPECT_EQ(csv.rfind("method,budget,x,prompts,prompt,mean_kl_mean,mean_kl_std,", 0), 0u) << csv;
     const auto sidecar = nlohmann::json::parse(readFile(base + ".json"));
     EXPECT_EQ(sidecar.at("view").at("parameter"), "budget");
     EXPECT_EQ(sidecar.at("view").at("prompts"), 2);
