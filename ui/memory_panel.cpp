@@ -60,11 +60,35 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
   process_ = new QLabel(this);
   process_->setObjectName("processMemory");
   process_->setWordWrap(true);  // a long line would widen the dock's column
+  window_ = new QLabel(this);
+  window_->setObjectName("windowMemory");
+  window_->setWordWrap(true);
+  window_->setVisible(false);
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(layers_, 1);
   layout->addWidget(steps_, 1);
   layout->addWidget(process_);
+  layout->addWidget(window_);
+}
+
+QString MemoryPanel::windowText() const {
+  const WindowFigures& w = shown_.window;
+  if (w.window <= 0) return {};
+  const QLocale locale;
+  if (!w.trimmed) {
+    return tr("Sliding window %1: every slot kept behind the mask (window cache: keep), at most "
+              "%2 slots per head now.")
+        .arg(locale.toString(w.window))
+        .arg(locale.toString(w.maxHeadSlots));
+  }
+  return tr("Sliding window %1: %2 slots dropped, %3 saved; the cache holds \u2264 %4 slots per "
+            "head (at most %5 now).")
+      .arg(locale.toString(w.window))
+      .arg(locale.toString(qlonglong(w.droppedSlots)))
+      .arg(locale.formattedDataSize(w.droppedBytes))
+      .arg(locale.toString(w.boundHeadSlots))
+      .arg(locale.toString(w.maxHeadSlots));
 }
 
 void MemoryPanel::setVariant(const VariantSummary& s) {
@@ -105,6 +129,8 @@ void MemoryPanel::setVariant(const VariantSummary& s) {
                         .arg(locale.toString(s.fullBytesPerStep.value(0)))
                         .arg(s.achievedRatio * 100, 0, 'f', 1)
                         .arg(locale.formattedDataSize(s.processBytes)));
+  window_->setText(windowText());
+  window_->setVisible(s.window.window > 0);
 }
 
 void MemoryPanel::wire(SessionController* controller, ExportMenu* exportMenu) {
@@ -153,6 +179,12 @@ QJsonObject MemoryPanel::viewJson() const {
           .object();
   o["achieved_ratio"] = shown_.achievedRatio;
   o["process_resident_bytes"] = double(shown_.processBytes);
+  if (shown_.window.window > 0) {  // Mistral's sliding window and what it dropped
+    o["sliding_window"] = shown_.window.window;
+    o["window_cache"] = shown_.window.trimmed ? "trim" : "keep";
+    o["window_dropped_slots"] = double(shown_.window.droppedSlots);
+    o["window_dropped_bytes"] = double(shown_.window.droppedBytes);
+  }
   return o;
 }
 

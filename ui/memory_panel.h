@@ -1,7 +1,8 @@
 #pragma once
 // MemoryPanel: the bytes the cache tensors really hold. Bars per layer of the full cache against
 // the compressed one right after compression; the total over the generation steps (compressed
-// and full); and the process's resident memory.
+// and full); the process's resident memory; and, for a model with a sliding window, the slots
+// the window dropped and the bytes that saved.
 
 #include "session_types.h"
 
@@ -33,6 +34,8 @@ class MemoryPanel : public QWidget, public ExportableView {
   QCustomPlot* stepsPlot() const { return steps_; }
   QCPBars* compressedBars() const { return compressed_; }
   QCPGraph* compressedSteps() const { return stepsCompressed_; }
+  // The sliding window's line (empty and hidden without a window).
+  QString windowText() const;
   // Both plots' data: one row per layer, then one per step.
   QString csv() const override;
   QJsonObject viewJson() const override;
@@ -52,6 +55,7 @@ class MemoryPanel : public QWidget, public ExportableView {
   QCPGraph* stepsFull_;
   QCPGraph* stepsCompressed_;
   QLabel* process_;
+  QLabel* window_;  // Mistral's sliding window: what it dropped (hidden for other models)
   // Over each plot while it has nothing to show (before a Run; a recording has no per-layer bytes).
   EmptyState* layersEmpty_;
   EmptyState* stepsEmpty_;

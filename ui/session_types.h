@@ -4,6 +4,7 @@
 
 #include "analysis/merging_layout.h"
 #include "analysis/similarity_view.h"
+#include "cache/window_figures.h"
 #include "compress/compression_params.h"
 
 #include <QMetaType>
@@ -60,8 +61,9 @@ struct VariantSummary {
   QVector<qint64> fullBytesPerStep;
   double achievedRatio = 1;
   double compressMs = 0, decodeMs = 0;
-  qint64 processBytes = 0;  // resident set size of the process at the end
-  bool reference = false;   // the full cache's continuation, kept for comparison
+  qint64 processBytes = 0;    // resident set size of the process at the end
+  kvs::WindowFigures window;  // what Mistral's sliding window dropped by the end (window 0: none)
+  bool reference = false;     // the full cache's continuation, kept for comparison
   quint64 ticket = 0;
 };
 

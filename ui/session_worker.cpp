@@ -267,6 +267,7 @@ bool SessionWorker::decodeVariant(const CompressionParams& params, quint64 ticke
   s.compressMs = r.compression.compressSeconds * 1000.0;
   s.decodeMs = r.decodeSeconds * 1000.0;
   s.processBytes = residentBytes();
+  s.window = r.memory.window;
   s.reference = reference;
   s.ticket = ticket;
   Q_EMIT variantReady(s);

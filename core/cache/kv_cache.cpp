@@ -24,7 +24,8 @@ KvCache::KvCache(const ModelConfig& config, at::TensorOptions options)
       values_(config.nLayers),
       slotBias_(config.nLayers),
       queries_(config.nLayers),
-      pendingQueries_(config.nLayers) {
+      pendingQueries_(config.nLayers),
+      window_(config.slidingWindow) {
   cells_.reset(nLayers_, nKvHeads_);
 }
 
@@ -215,6 +216,7 @@ void KvCache::clear() {
   pending_ = 0;
   cells_.reset(nLayers_, nKvHeads_);
   peakBytes_ = allocatedBytes();
+  windowDropped_ = 0;
 }
 
 at::Tensor KvCache::keys(int layer) const {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cache/slot_map.h"
+#include "cache/window_figures.h"
 #include "model/model_config.h"
 
 namespace kvs {
@@ -30,6 +31,7 @@ struct CacheMemory {
                               // appends, headroom included: the fair comparison for `allocated`
   std::vector<int64_t> layerAllocated;  // [L] of `allocated`
   int64_t fullPerLayer = 0;             // a full layer of every token seen
+  WindowFigures window;                 // what Mistral's sliding window dropped (window 0: none)
 };
 
 class KvCache {
@@ -137,6 +139,16 @@ class KvCache {
 
   CacheMemory memory() const;
 
+  // Mistral's sliding window (ModelConfig::slidingWindow; 0: none) and what the cache does with
+  // the slots outside it: kTrim (the default) lets compress/window_trim.h drop them, kKeep keeps
+  // them behind the mask. The cache only records; it never drops a slot by itself.
+  int window() const { return window_; }
+  WindowCache windowCache() const { return windowCache_; }
+  void setWindowCache(WindowCache mode) { windowCache_ = mode; }
+  bool trimsWindow() const { return window_ > 0 && windowCache_ == WindowCache::kTrim; }
+  // Counts slots the window trim dropped, for memory().window.
+  void countWindowDropped(int64_t slots) { windowDropped_ += slots; }
+
  private:
   bool uniform(int layer) const;
   int maxSlots(int layer) const;
@@ -164,6 +176,9 @@ class KvCache {
   std::vector<at::Tensor> pendingQueries_;  // per layer [Hq, n, D] of the append in progress
   int queriesEnd_ = -1;                     // length() when queries_ was last completed
   int64_t peakBytes_ = 0;
+  int window_ = 0;
+  WindowCache windowCache_ = WindowCache::kTrim;
+  int64_t windowDropped_ = 0;  // slots, over every (layer, KV head), since construction or clear()
 };
 
 }  // namespace kvs

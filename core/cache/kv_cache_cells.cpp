@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cache/kv_cache.h"
+#include "model/sliding_window.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -127,6 +128,18 @@ CacheMemory KvCache::memory() const {
   m.fullPerLayer = perSlot * nKvHeads_ * length_;
   m.full = m.fullPerLayer * nLayers_;
   m.fullAllocated = perSlot * nLayers_ * nKvHeads_ * fullCapacity_;
+  if (window_ > 0) {
+    m.window.window = window_;
+    m.window.trimmed = trimsWindow();
+    m.window.droppedSlots = windowDropped_;
+    m.window.droppedBytes = perSlot * windowDropped_;
+    for (int l = 0; l < nLayers_; ++l) {
+      for (int h = 0; h < nKvHeads_; ++h) {
+        m.window.maxHeadSlots = std::max(m.window.maxHeadSlots, slotCount(l, h));
+      }
+    }
+    m.window.boundHeadSlots = trimsWindow() ? windowSlotBound(window_) : 0;
+  }
   return m;
 }
 

@@ -83,7 +83,8 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   const PromptSpec spec = specOf(o, promptGiven);
   std::vector<std::string> stepNotes;
   // Every check of the prompt, steps and sampling, before anything is printed.
-  const GenerationRequest request = session.request(spec, &stepNotes);
+  GenerationRequest request = session.request(spec, &stepNotes);
+  request.windowCache = o.model.resolveWindowCache(model.config());
   for (const std::string& note : stepNotes) std::cerr << "note: " << note << "\n";
   const CompressionParams params = o.compression.resolve();
   params.validateForModel(model.config().nLayers, model.kvDtype() == at::kFloat);
@@ -141,6 +142,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
     std::cerr << "prefill: " << request.promptIds.size() << " tokens in "
               << result.prefillSeconds * 1000 << " ms; decode: " << result.decodeTokensPerSecond()
               << " tokens/s\n";
+    if (report.window.window > 0) std::cerr << describeWindow(result.memory.window) << "\n";
     return status;
   }
   nlohmann::ordered_json out;
@@ -185,6 +187,8 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
   out["kv_bytes_final_used"] = result.memory.used;
   out["kv_bytes_final_full"] = result.memory.full;
   out["kv_bytes_peak"] = result.memory.peak;
+  // null without a sliding window; else what the window dropped by the end (windowJson).
+  out["window_cache"] = windowJson(result.memory.window);
   if (o.record.enabled()) {
     out["recording"] = {{"path", recording.path},
                         {"complete", recorded},
@@ -201,6 +205,7 @@ int runGenerate(const GenerateOptions& o, bool promptGiven) {
 Action addGenerateCommand(CLI::App& app) {
   auto o = std::make_shared<GenerateOptions>();
   addModelOptions(app, o->model);
+  addWindowCacheOption(app, o->model);
   app.add_option("--tokenizer", o->tokenizer,
                  "SentencePiece .model file (default: the one next to the model whose "
                  "vocabulary matches)")

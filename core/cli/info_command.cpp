@@ -3,12 +3,14 @@
 #include <ATen/Context.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "kvs/version.h"
+#include "model/sliding_window.h"
 #include "tokenizer/tokenizer_locator.h"
 #include "util/blas_info.h"
 #include "util/runtime.h"
@@ -33,6 +35,9 @@ int runInfo(const InfoOptions& o) {
   const int64_t kvPerToken = c.kvBytesPerToken(static_cast<int>(c10::elementSize(kvDtype)));
   const BlasInfo blas = detectBlas();
   const std::string tokenizer = describeTokenizerIn(o.model.model, c.vocabSize);
+  const WindowCache windowCache = o.model.resolveWindowCache(c);
+  // A trimmed window holds at most windowSlotBound slots per head, whatever the context.
+  const int windowSlots = windowCache == WindowCache::kTrim ? windowSlotBound(c.slidingWindow) : 0;
   nlohmann::ordered_json out;
   out["app_version"] = kVersion;
   out["model"] = model.path;
@@ -49,6 +54,15 @@ int runInfo(const InfoOptions& o) {
   out["kv_dtype"] = dtypeName(kvDtype);
   out["kv_cache_bytes_per_token"] = kvPerToken;
   out["kv_cache_bytes_full_context"] = kvPerToken * c.seqLen;
+  out["window_cache"] = nullptr;  // no sliding window
+  if (c.slidingWindow > 0) {
+    out["window_cache"] = {
+        {"window", c.slidingWindow},
+        {"mode", toString(windowCache)},
+        {"bound_head_slots", windowSlots > 0 ? nlohmann::json(windowSlots) : nullptr},
+        {"kv_cache_bytes_at_most",
+         kvPerToken * (windowSlots > 0 ? std::min(windowSlots, c.seqLen) : c.seqLen)}};
+  }
   out["device"] = load.device.str();
   out["cuda_available"] = at::hasCUDA();
   out["threads"] = describe(currentThreads());
@@ -71,8 +85,17 @@ int runInfo(const InfoOptions& o) {
             << "dtype:            " << dtypeName(dtype) << " (compute " << dtypeName(compute)
             << "), weights " << weightBytes << " bytes\n"
             << "KV cache:         " << dtypeName(kvDtype) << ", " << kvPerToken
-            << " bytes per token, " << kvPerToken * c.seqLen << " bytes for the full context\n"
-            << "device:           " << load.device.str()
+            << " bytes per token, " << kvPerToken * c.seqLen << " bytes for the full context\n";
+  if (c.slidingWindow > 0 && windowSlots > 0) {
+    std::cout << "sliding window:   " << c.slidingWindow
+              << " positions; the cache keeps only the window (--window-cache trim): at most "
+              << windowSlots << " slots per head, " << kvPerToken * std::min(windowSlots, c.seqLen)
+              << " bytes at any length\n";
+  } else if (c.slidingWindow > 0) {
+    std::cout << "sliding window:   " << c.slidingWindow
+              << " positions; the cache keeps every slot behind the mask (--window-cache keep)\n";
+  }
+  std::cout << "device:           " << load.device.str()
             << (at::hasCUDA() ? " (CUDA available)" : "") << "\n"
             << "threads:          " << describe(currentThreads()) << "\n"
             << "BLAS:             " << describeBlas(blas) << "\n";
@@ -84,6 +107,7 @@ int runInfo(const InfoOptions& o) {
 Action addInfoCommand(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
   addModelOptions(app, o->model);
+  addWindowCacheOption(app, o->model);
   app.add_flag("--json", o->json, "Print one JSON object");
   return [o] { return runInfo(*o); };
 }

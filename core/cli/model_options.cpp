@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/validators.h"
+#include "util/error.h"
 
 namespace kvs::cli {
 
@@ -20,6 +21,23 @@ void addModelOptions(CLI::App& app, ModelOptions& o) {
   app.add_option("--kv-dtype", o.kvDtype, "KV cache: fp32, bf16, fp16 or auto (as --dtype)")
       ->group(group);
   app.add_option("--device", o.device, "cpu or cuda")->group(group);
+}
+
+void addWindowCacheOption(CLI::App& app, ModelOptions& o) {
+  app.add_option("--window-cache", o.windowCache,
+                 "A model with a sliding window (Mistral): trim (default) drops the cache's slots "
+                 "no later query can see, so it holds about the window; keep holds every slot "
+                 "behind the mask (the same logits, more memory). An error for other models")
+      ->check(CLI::IsMember({"trim", "keep"}))
+      ->group("Model");
+}
+
+WindowCache ModelOptions::resolveWindowCache(const ModelConfig& config) const {
+  require(windowCache.empty() || config.slidingWindow > 0,
+          "--window-cache " + windowCache + " has no effect: " + model +
+              " has no sliding window (only a Mistral config.json with a sliding_window has "
+              "one); drop --window-cache");
+  return windowCache == "keep" ? WindowCache::kKeep : WindowCache::kTrim;
 }
 
 LoadOptions ModelOptions::resolve() const {

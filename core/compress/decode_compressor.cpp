@@ -18,7 +18,11 @@ void DecodeCompressor::start(const KvCache& cache) {
   // head of the compressed layers. Re-compression always fits that size exactly: where the
   // protected tokens and the runs between them need more slots, KVMerger releases protection
   // (decideMergingSets).
-  const int T = cache.length();
+  // With the window trimmed, the prompt's tokens a query can still see (the W - 1 before the
+  // next position): the recent and protected counts are shares of what is left, as the method's
+  // re-compression works on what the window leaves.
+  const int T = cache.trimsWindow() ? std::min(cache.length(), std::max(1, cache.window() - 1))
+                                    : cache.length();
   params_.fixedRecent = params_.recentCount(T);
   params_.fixedProtected = params_.protectedCount(T);
   params_.exactBudget = true;

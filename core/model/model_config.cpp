@@ -144,9 +144,7 @@ std::string describeFamily(const ModelConfig& c) {
                      std::to_string(c.ropeScaling.originalMaxPositions) + " positions");
   }
   if (c.slidingWindow > 0) {
-    traits.push_back("sliding window " + std::to_string(c.slidingWindow) +
-                     " (masked; the cache "
-                     "keeps every position)");
+    traits.push_back("sliding window " + std::to_string(c.slidingWindow));
   } else if (c.family == ModelFamily::kMistral) {
     traits.push_back("no sliding window");
   }

@@ -23,7 +23,7 @@ at::Tensor slidingWindowMask(const KvCache& cache, int layer, int window, int gr
   }();
   const int firstQuery = cache.length();  // position of the first pending token
   // Query i (position firstQuery + i) hides slots whose newest position <= firstQuery + i - W.
-  const int lastQueryLimit = firstQuery + n - 1 - window;
+  const int lastQueryLimit = lastHiddenPosition(firstQuery + n - 1, window);
   if (lastQueryLimit < 0) return {};  // no position is old enough to leave any window yet
 
   // The newest position of each slot, per head; heads with identical cells share one row.

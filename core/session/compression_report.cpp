@@ -1,5 +1,7 @@
 #include "session/compression_report.h"
 
+#include <nlohmann/json.hpp>
+
 #include "cache/kv_cache.h"
 
 namespace kvs {
@@ -13,6 +15,7 @@ CompressionReport describeCompressedCache(const KvCache& cache, double compressS
   report.fullBytes = memory.full;
   report.bytes = memory.allocated;
   report.layerBytes = memory.layerAllocated;
+  report.window = memory.window;
   for (int l = 0; l < cache.nLayers(); ++l) report.slots.push_back(cache.slotCounts(l));
   report.achievedRatio =
       double(cache.totalSlots()) / (double(cache.nLayers()) * cache.nKvHeads() * cache.length());
@@ -36,6 +39,28 @@ std::vector<std::vector<int>> protectedReleased(
     for (const HeadDecision& d : layer) table.back().push_back(d.releasedProtected);
   }
   return table;
+}
+
+std::string describeWindow(const WindowFigures& w) {
+  if (w.window <= 0) return "";
+  const std::string head = "sliding window " + std::to_string(w.window);
+  if (!w.trimmed) {
+    return head + " (keep): every slot is kept, the window only masks; at most " +
+           std::to_string(w.maxHeadSlots) + " slots per head now";
+  }
+  return head + " (trim): " + std::to_string(w.droppedSlots) + " slots dropped (" +
+         std::to_string(w.droppedBytes) + " bytes); at most " + std::to_string(w.maxHeadSlots) +
+         " slots per head now, never more than " + std::to_string(w.boundHeadSlots);
+}
+
+nlohmann::json windowJson(const WindowFigures& w) {
+  if (w.window <= 0) return nullptr;
+  return {{"window", w.window},
+          {"mode", toString(w.trimmed ? WindowCache::kTrim : WindowCache::kKeep)},
+          {"dropped_slots", w.droppedSlots},
+          {"dropped_bytes", w.droppedBytes},
+          {"max_head_slots", w.maxHeadSlots},
+          {"bound_head_slots", w.trimmed ? nlohmann::json(w.boundHeadSlots) : nullptr}};
 }
 
 }  // namespace kvs

@@ -3,9 +3,12 @@
 // per-head decisions as tables for JSON and recordings.
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
 #include <vector>
 
 #include "cache/slot_map.h"
+#include "cache/window_figures.h"
 
 namespace kvs {
 
@@ -20,6 +23,7 @@ struct CompressionReport {
   int64_t fullBytes = 0;                             // a full cache of the prompt
   double achievedRatio = 1;                          // slots held / (L * Hkv * prompt tokens)
   std::vector<std::vector<HeadDecision>> decisions;  // [L][Hkv]: eps used, protection released
+  WindowFigures window;  // what the sliding window dropped from the prompt (window 0: none)
 };
 
 // The report of a cache right after compression (slots, bytes, achieved ratio, decisions).
@@ -31,5 +35,13 @@ CompressionReport describeCompressedCache(const KvCache& cache, double compressS
 std::vector<std::vector<double>> epsUsed(const std::vector<std::vector<HeadDecision>>& decisions);
 std::vector<std::vector<int>> protectedReleased(
     const std::vector<std::vector<HeadDecision>>& decisions);
+
+// One line on the window for summaries, e.g. "sliding window 4096 (trim): 1234 slots dropped
+// (5054464 bytes); at most 4095 slots per head now, never more than 4159"; empty without a
+// window.
+std::string describeWindow(const WindowFigures& w);
+// The same as JSON: null without a window, else window, mode, dropped_slots, dropped_bytes,
+// max_head_slots and bound_head_slots (null when kept).
+nlohmann::json windowJson(const WindowFigures& w);
 
 }  // namespace kvs

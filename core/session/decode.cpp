@@ -9,8 +9,10 @@
 #include "cache/attention_tracker.h"
 #include "compress/compression_policy.h"
 #include "compress/decode_compressor.h"
+#include "compress/window_trim.h"
 #include "model/llama_model.h"
 #include "model/observer_list.h"
+#include "model/sliding_window.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -18,6 +20,18 @@ namespace {
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The window trim as the variant needs it: headroom for the next chunk of tokens, the variant's
+// slot bias kept, keys at their slots' positions turned back with them.
+WindowTrimOptions trimOptions(const KvCache& cache, const CompressionParams& params,
+                              int minDropped) {
+  WindowTrimOptions o;
+  o.minDropped = minDropped;
+  o.headroom = windowTrimChunk(cache.window());
+  o.logBias = params.logBias;
+  o.cachePositions = usesCachePositions(params);
+  return o;
 }
 
 }  // namespace
@@ -68,6 +82,10 @@ const CompressionReport& compressPrompt(DecodeStart& start, const CompressionPar
       policy->compressLayer(start.cache, l);
     }
   }
+  // The method first, on the whole prompt as on any model (its budget a share of the prompt's
+  // tokens, SnapKV's window queries over all of them), then the window drops what no later
+  // query can see: the visible slots are exactly those a kept window would show.
+  trimToWindow(start.cache, trimOptions(start.cache, params, 1));
   start.compressed = describeCompressedCache(start.cache, secondsSince(begin));
   return *start.compressed;
 }
@@ -78,8 +96,17 @@ DecodeResult decode(const LlamaModel& model, DecodeStart start, const Generation
   TORCH_CHECK(start.cache.length() == P, "decode: the start holds ", start.cache.length(),
               " positions but the request's prompt ", P);
   TORCH_CHECK(!hooks.forced || !hooks.forced->empty(), "decode: no forced tokens");
-  if (!start.compressed) compressPrompt(start, params, hooks.keepGoing);
+  if (!start.compressed) {
+    start.cache.setWindowCache(request.windowCache);
+    compressPrompt(start, params, hooks.keepGoing);
+  }
+  require(start.cache.window() == 0 || start.cache.windowCache() == request.windowCache,
+          std::string("decode: the start was compressed with window cache ") +
+              toString(start.cache.windowCache()) + " but the request asks " +
+              toString(request.windowCache));
   KvCache& cache = start.cache;
+  // After each step, once a chunk of slots has left the window (windowSlotBound).
+  const WindowTrimOptions stepTrim = trimOptions(cache, params, windowTrimChunk(cache.window()));
   DecodeResult result;
   result.prefillSeconds = start.prefillSeconds;
   result.compression = std::move(*start.compressed);
@@ -129,6 +156,8 @@ DecodeResult decode(const LlamaModel& model, DecodeStart start, const Generation
     if (pos >= request.steps || (hooks.forced && t + 1 >= hooks.forced->size())) break;
     logits = model.forward({token}, cache, LogitsMode::kLast, observer);
     ++result.decodeForwardPasses;
+    // The window first (exact), then the method on what is left.
+    trimToWindow(cache, stepTrim);
     compressor.afterStep(cache);
     recordBytes();
   }

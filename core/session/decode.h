@@ -4,9 +4,12 @@
 // prompt's cache and call decode() with hooks, rather than writing their own loop.
 //
 //   DecodeStart (cache with its cells + last logits of a prompt of P tokens)
-//     -> compressPrompt (the compression step, once)          -> CompressionReport
+//     -> compressPrompt (the compression step, once, then the window trim) -> CompressionReport
 //     -> token 0 from the prompt's logits, then one forward pass per position P .. steps-1,
-//        each followed by decode-time compression (DecodeCompressor) -> DecodeResult
+//        each followed by the window trim and decode-time compression (DecodeCompressor)
+//                                                                    -> DecodeResult
+// The window trim (compress/window_trim.h, models with a sliding window unless the request
+// keeps it) drops the slots no later query can see, so it changes no logit.
 //
 // Shapes: L layers, Hkv KV heads, P prompt tokens, D head dim, V vocabulary.
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/window_figures.h"
 #include "model/sampler.h"
 
 namespace kvs {
@@ -23,6 +24,9 @@ struct GenerationRequest {
   int steps = 256;
   SamplerParams sampling;
   std::vector<int> stopIds;  // generation ends after choosing one of these (e.g. BOS, EOS)
+  // A model with a sliding window: drop the slots outside it (default) or keep them behind the
+  // mask (for checking that the trim changes nothing); no effect on other models.
+  WindowCache windowCache = WindowCache::kTrim;
 };
 
 enum class StopReason { kSteps, kStopToken, kCancelled };

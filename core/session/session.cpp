@@ -100,14 +100,17 @@ RecordingMeta Session::describeRun(const std::string& prompt, const GenerationRe
 
 nlohmann::json Session::generateSettings(const GenerationRequest& request, const PromptSpec& spec,
                                          const CompressionParams& params) const {
-  return {{"steps", request.steps},
-          {"temperature", request.sampling.temperature},
-          {"top_p", request.sampling.topP},
-          {"dtype", dtypeName(model().weightDtype())},
-          {"kv_dtype", dtypeName(model().kvDtype())},
-          {"chat", spec.chat},
-          {"system", spec.system},
-          {"compression", toJson(params)}};
+  nlohmann::json settings = {{"steps", request.steps},
+                             {"temperature", request.sampling.temperature},
+                             {"top_p", request.sampling.topP},
+                             {"dtype", dtypeName(model().weightDtype())},
+                             {"kv_dtype", dtypeName(model().kvDtype())},
+                             {"chat", spec.chat},
+                             {"system", spec.system},
+                             {"compression", toJson(params)}};
+  // Only where it applies, so that other models' recordings say what they always did.
+  if (model().config().slidingWindow > 0) settings["window_cache"] = toString(request.windowCache);
+  return settings;
 }
 
 std::string variantFigures(const DecodeResult& r) {
