@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "kernels/gemv.h"
 #include "kvs/version.h"
 #include "model/sliding_window.h"
 #include "tokenizer/tokenizer_locator.h"
@@ -67,6 +68,17 @@ int runInfo(const InfoOptions& o) {
   out["cuda_available"] = at::hasCUDA();
   out["threads"] = describe(currentThreads());
   out["blas"] = describeBlas(blas);
+  // The code this model's projections run on (kernels/gemv.h), and every dtype's for reference.
+  const std::vector<std::string> paths = kernels::describeMatmulPaths();
+  const std::string prefix = dtype == at::kBFloat16 ? "bfloat16"
+                             : dtype == at::kHalf   ? "float16"
+                                                    : "float32";
+  std::string matmuls = load.device.is_cpu() ? "" : "LibTorch on " + load.device.str();
+  for (const std::string& p : paths) {
+    if (matmuls.empty() && p.rfind(prefix, 0) == 0) matmuls = p;
+  }
+  out["matmuls"] = matmuls;
+  out["matmul_paths"] = paths;
   if (o.json) {
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -98,7 +110,8 @@ int runInfo(const InfoOptions& o) {
   std::cout << "device:           " << load.device.str()
             << (at::hasCUDA() ? " (CUDA available)" : "") << "\n"
             << "threads:          " << describe(currentThreads()) << "\n"
-            << "BLAS:             " << describeBlas(blas) << "\n";
+            << "BLAS:             " << describeBlas(blas) << "\n"
+            << "matmuls:          " << matmuls << "\n";
   return 0;
 }
 

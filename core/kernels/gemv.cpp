@@ -9,6 +9,7 @@
 
 #include "kernels/gemv_rows.h"
 #include "kernels/worker_pool.h"
+#include "util/blas_info.h"
 #include "util/error.h"
 
 namespace kvs::kernels {
@@ -72,16 +73,23 @@ void rowsOn(Isa isa, const MatvecJob& job, int64_t begin, int64_t end) {
   }
 }
 
+// Rows are dealt in chunks from a shared counter rather than in one block per thread: on these
+// shared VMs a thread is often descheduled for part of a matvec, and with fixed halves the other
+// waited for it (13% of a 110M decode step was spent spinning in the pool).
 struct Split {
   const MatvecJob* job;
   Isa isa;
-  int64_t out, rowsPerTask;
+  int64_t out, rowsPerChunk, chunks;
+  std::atomic<int64_t> next{0};
 };
 
-void runTask(int index, void* context) {
-  const Split& s = *static_cast<const Split*>(context);
-  const int64_t begin = index * s.rowsPerTask;
-  rowsOn(s.isa, *s.job, begin, std::min(s.out, begin + s.rowsPerTask));
+void runTask(int, void* context) {
+  Split& s = *static_cast<Split*>(context);
+  for (int64_t c = s.next.fetch_add(1, std::memory_order_relaxed); c < s.chunks;
+       c = s.next.fetch_add(1, std::memory_order_relaxed)) {
+    const int64_t begin = c * s.rowsPerChunk;
+    rowsOn(s.isa, *s.job, begin, std::min(s.out, begin + s.rowsPerChunk));
+  }
 }
 
 WeightType weightTypeOf(at::ScalarType t) {
@@ -129,11 +137,13 @@ void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t 
     rowsOn(isa, job, 0, out);
     return;
   }
-  // Contiguous blocks, one per thread: each streams its own part of the matrix.
-  int64_t rowsPerTask = (out + threads - 1) / threads;
-  rowsPerTask = (rowsPerTask + kRowAlign - 1) / kRowAlign * kRowAlign;
-  Split split{&job, isa, out, rowsPerTask};
-  runOnPool(static_cast<int>((out + rowsPerTask - 1) / rowsPerTask), runTask, &split);
+  // About eight chunks per thread, each a multiple of kRowAlign rows (and at least 64 KB).
+  const int64_t rowBytes = std::max<int64_t>(1, in * (type == WeightType::kFloat32 ? 4 : 2));
+  int64_t rowsPerChunk =
+      std::max<int64_t>((out + 8 * threads - 1) / (8 * threads), (int64_t{64} << 10) / rowBytes);
+  rowsPerChunk = (rowsPerChunk + kRowAlign - 1) / kRowAlign * kRowAlign;
+  Split split{&job, isa, out, rowsPerChunk, (out + rowsPerChunk - 1) / rowsPerChunk};
+  runOnPool(static_cast<int>(std::min<int64_t>(threads, split.chunks)), runTask, &split);
 }
 
 bool matvecEnabled() {
@@ -166,6 +176,20 @@ std::string describeMatvec() {
   const int threads = poolThreads();
   return isaName(activeIsa()) + " matvec on " + std::to_string(threads) +
          (threads == 1 ? " thread" : " threads") + " (float32, bfloat16, float16 weights)";
+}
+
+std::vector<std::string> describeMatmulPaths() {
+  const std::string one = matvecEnabled() ? isaName(activeIsa()) + " matvec" : "LibTorch";
+  const std::string threads = " (" + std::to_string(poolThreads()) + " threads)";
+  const std::string blas = describeBlas(detectBlas());
+  return {"float32: one token " + (matvecEnabled() ? one + threads : "at::mv, " + blas) +
+              "; several tokens at::linear, " + blas,
+          "bfloat16: one token " + (matvecEnabled() ? one + threads : "at::linear (oneDNN)") +
+              "; several tokens at::linear, oneDNN on LibTorch's OpenMP pool" + threads,
+          "float16 (float32 compute on the CPU): one token " +
+              (matvecEnabled() ? one + " reading float16" + threads
+                               : "a float32 copy of the matrix, then at::mv") +
+              "; several tokens a float32 copy of the matrix per call, then at::linear"};
 }
 
 }  // namespace kvs::kernels

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kvs::kernels {
 
@@ -37,5 +38,9 @@ at::Tensor matvec(const at::Tensor& w, const at::Tensor& x);
 
 // For `info` and the benchmarks: "AVX-512 matvec on 2 threads (float32, bfloat16, float16)".
 std::string describeMatvec();
+
+// Which code each weight dtype's projections run on, one line per dtype, for `info` and the
+// benchmarks: "bfloat16: one token AVX-512 matvec (2 threads); several oneDNN (LibTorch, ...)".
+std::vector<std::string> describeMatmulPaths();
 
 }  // namespace kvs::kernels

@@ -61,6 +61,23 @@ std::string describe(const ThreadSettings& s) {
   return text;
 }
 
+BlasOnCallerThread::BlasOnCallerThread(bool wanted) {
+  if (!wanted) return;
+  static const auto get = openblasFunction<int (*)()>("openblas_get_num_threads");
+  static const auto set = openblasFunction<void (*)(int)>("openblas_set_num_threads");
+  if (!get || !set) return;
+  const int threads = get();
+  if (threads <= 1) return;
+  set(1);
+  previous_ = threads;
+}
+
+BlasOnCallerThread::~BlasOnCallerThread() {
+  if (previous_ == 0) return;
+  static const auto set = openblasFunction<void (*)(int)>("openblas_set_num_threads");
+  set(previous_);
+}
+
 void tuneAllocator() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);

@@ -20,6 +20,22 @@ ThreadSettings setComputeThreads(int threads);
 ThreadSettings currentThreads();
 std::string describe(const ThreadSettings& settings);
 
+// While one of these lives (wanted = true), OpenBLAS runs on the calling thread only: a one-token
+// forward, whose matvecs and attention spread over kernels/worker_pool.h instead. OpenBLAS's pool
+// woken by the attention's small gemvs spun beside the kernels' pool on the same two cores (the
+// 110M model decoded at 26 tokens/s instead of 39). Process-wide: two forwards at once on two
+// threads may leave OpenBLAS on one thread until the next batched pass, a speed matter only.
+class BlasOnCallerThread {
+ public:
+  explicit BlasOnCallerThread(bool wanted);
+  ~BlasOnCallerThread();
+  BlasOnCallerThread(const BlasOnCallerThread&) = delete;
+  BlasOnCallerThread& operator=(const BlasOnCallerThread&) = delete;
+
+ private:
+  int previous_ = 0;  // OpenBLAS's threads before, 0 when unchanged
+};
+
 // glibc hands large freed blocks straight back to the OS, so every layer's attention buffers are
 // page-faulted in anew (measured: about a third of prefill time on these VMs, 10x slower prefill
 // of stories260K). Keep blocks below 32 MiB in the heap and trim it only past 512 MiB.

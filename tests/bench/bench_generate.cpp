@@ -41,6 +41,7 @@
 
 #include "cache/kv_cache.h"
 #include "compress/compression_method.h"
+#include "kernels/gemv.h"
 #include "model/llama2c_checkpoint.h"
 #include "model/llama_model.h"
 #include "model/llama_weights.h"
@@ -633,6 +634,9 @@ int runMachine(const Options& o) {
   std::cout << "info Threads: " << threadsText() << "\n";
   std::cout << "info BLAS: " << kvs::describeBlas(kvs::detectBlas()) << "\n";
   std::cout << "info CPU: " << cpuModel() << "\n";
+  for (const std::string& path : kvs::kernels::describeMatmulPaths()) {
+    std::cout << "info Matmuls, " << path << "\n";
+  }
   return 0;
 }
 

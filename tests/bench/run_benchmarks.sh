@@ -47,7 +47,7 @@ done
   exit 1
 }
 echo "building kvs_bench_generate in $build ..." >&2
-cmake --build "$build" --target kvs_bench_generate -j "$(nproc)" >&2
+cmake --build "$build" --target kvs_bench_generate kvs_bench_kernels -j "$(nproc)" >&2
 built="$build/tests/bench/kvs_bench_generate"
 [ -x "$built" ] || built="$(find "$build" -type f -name kvs_bench_generate -perm -u+x | head -n 1)"
 [ -n "$built" ] && [ -x "$built" ] || {
@@ -99,6 +99,16 @@ echo
 echo "Targets (informative):"
 echo
 printf '%s' "$targets"
+
+echo
+echo "## One-token projections and batched matmuls (kvs_bench_kernels)"
+echo
+kernel_args=()
+for ((i = 0; i < ${#extra[@]}; i += 2)); do
+  [ "${extra[i]}" = "--threads" ] && kernel_args+=(--threads "${extra[i + 1]}")
+done
+"$build/tests/bench/kvs_bench_kernels" --reps "$reps" --bandwidth-gbs "$bandwidth" "${kernel_args[@]}" |
+  grep -v '^one-token'
 
 if [ -n "$llamacpp" ]; then
   # shellcheck source=tests/bench/llamacpp_side_by_side.sh

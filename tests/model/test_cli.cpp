@@ -92,6 +92,15 @@ TEST(Cli, InfoDescribesModelAndRuntime) {
   const CliRun text = runCli("info " + kModel);
   EXPECT_NE(text.out.find("BLAS:"), std::string::npos);
   EXPECT_NE(text.out.find("threads:"), std::string::npos);
+  // Which code the projections take: this float32 model's line, and every dtype's.
+  EXPECT_EQ(j.at("matmuls").get<std::string>().rfind("float32: one token ", 0), 0u) << r.out;
+  ASSERT_EQ(j.at("matmul_paths").size(), 3u);
+  EXPECT_EQ(j.at("matmul_paths").at(1).get<std::string>().rfind("bfloat16: ", 0), 0u);
+  EXPECT_NE(text.out.find("matmuls:          float32: one token "), std::string::npos);
+  const CliRun bf16 = runCli("info " + kModel + " --dtype bf16 --json");
+  ASSERT_EQ(bf16.exitCode, 0) << bf16.err;
+  EXPECT_EQ(nlohmann::json::parse(bf16.out).at("matmuls").get<std::string>().rfind("bfloat16", 0),
+            0u);
 }
 
 TEST(Cli, HelpOnEveryCommand) {

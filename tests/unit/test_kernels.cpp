@@ -5,13 +5,17 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <c10/core/InferenceMode.h>
 #include <atomic>
+
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
 #include "kernels/gemv.h"
+#include "kernels/softmax_rows.h"
 #include "kernels/worker_pool.h"
 
 namespace {
@@ -183,6 +187,39 @@ TEST(Kernels, MatvecOnTensorsKeepsTheInputDtype) {
   EXPECT_FALSE(kvs::kernels::matvecHandles(w.to(at::kInt), x));
   EXPECT_FALSE(kvs::kernels::matvecHandles(w, at::randn({49})));
   EXPECT_THROW(kvs::kernels::matvec(w, at::randn({49})), std::exception);
+}
+
+// Each row's softmax is computed by a plain loop here (max, exp, sum in double) and compared with
+// the split rows; the split must also equal LibTorch's own softmax bit for bit (the same per-row
+// code runs, only on another thread).
+TEST(Kernels, SoftmaxRowsSplitOverThreadsIsTheSoftmaxOfEachRow) {
+  IsaGuard guard;
+  at::manual_seed(5);
+  for (int threads : {1, 2, 3}) {
+    kvs::kernels::setPoolThreads(threads);
+    for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+      at::Tensor scores = (at::randn({3, 301, 257}) * 4).to(dtype);        // above the threshold
+      scores.select(2, 7).fill_(-std::numeric_limits<float>::infinity());  // masked keys
+      const at::Tensor probs = [&] {
+        c10::InferenceMode inference;
+        return kvs::kernels::softmaxRows(scores);
+      }();
+      ASSERT_EQ(at::kFloat, probs.scalar_type());
+      ASSERT_EQ(scores.sizes(), probs.sizes());
+      EXPECT_TRUE(at::equal(probs, at::softmax(scores, -1, at::kFloat))) << threads;
+      const at::Tensor s = scores.to(at::kDouble).view({-1, 257}), p = probs.view({-1, 257});
+      for (int64_t r = 0; r < s.size(0); r += 37) {
+        const at::Tensor rowTensor = s[r];
+        const auto row = rowTensor.accessor<double, 1>();
+        double top = -INFINITY, sum = 0;
+        for (int64_t k = 0; k < 257; ++k) top = std::max(top, row[k]);
+        for (int64_t k = 0; k < 257; ++k) sum += std::exp(row[k] - top);
+        for (int64_t k = 0; k < 257; ++k) {
+          ASSERT_NEAR(std::exp(row[k] - top) / sum, p[r][k].item<float>(), 1e-6) << r << " " << k;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "model/llama_model.h"
 #include "naive_llama.h"
 #include "util/error.h"
+#include "util/runtime.h"
 
 namespace kvs {
 namespace {
@@ -182,6 +183,29 @@ TEST(LlamaModel, RefusesPositionsBeyondTheContext) {
   KvCache cache = model.makeCache();
   model.forward({1, 2, 3, 4, 5, 6, 7, 8}, cache);
   EXPECT_THROW(model.forward({1}, cache), KvsError);
+}
+
+// A one-token forward runs OpenBLAS on the calling thread (its pool would spin beside the
+// kernels' pool on the same cores) and gives it back its threads afterwards; a batched forward
+// leaves OpenBLAS's threads alone.
+TEST(LlamaModel, OneTokenForwardTakesOpenBlasOffItsPool) {
+  const ThreadSettings settings = setComputeThreads(2);
+  if (settings.blasThreading != "pthreads" || settings.blasThreads != 2) {
+    GTEST_SKIP() << "needs the pthreads OpenBLAS (have: " << describe(settings) << ")";
+  }
+  struct SeesBlasThreads : LayerObserver {
+    void beginForward(int, int n) override { seen.push_back({n, currentThreads().blasThreads}); }
+    void onTensor(int, const std::string&, const at::Tensor&) override {}
+    std::vector<std::pair<int, int>> seen;  // (tokens, OpenBLAS threads) per forward
+  } observer;
+  const ModelConfig c = gqaConfig();
+  const LlamaModel model(c, fuseWeights(c, livelyWeights(c, 11)));
+  KvCache cache = model.makeCache();
+  model.forward({1, 2, 3}, cache, LogitsMode::kLast, &observer);
+  model.forward({4}, cache, LogitsMode::kLast, &observer);
+  const std::vector<std::pair<int, int>> expected = {{3, 2}, {1, 1}};
+  EXPECT_EQ(expected, observer.seen);
+  EXPECT_EQ(2, currentThreads().blasThreads);
 }
 
 }  // namespace
