@@ -189,7 +189,8 @@ std::vector<std::string> describeMatmulPaths() {
           "float16 (float32 compute on the CPU): one token " +
               (matvecEnabled() ? one + " reading float16" + threads
                                : "a float32 copy of the matrix, then at::mv") +
-              "; several tokens a float32 copy of the matrix per call, then at::linear"};
+              "; several tokens a float32 copy of the matrix per call (F16C over the pool), then "
+              "at::linear"};
 }
 
 }  // namespace kvs::kernels

@@ -10,6 +10,7 @@
 #include "kernels/gemv.h"
 #include "kernels/head_products.h"
 #include "kernels/softmax_rows.h"
+#include "kernels/widen.h"
 #include "kernels/worker_pool.h"
 #include "model/layer_observer.h"
 #include "model/sliding_window.h"
@@ -32,8 +33,9 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
     return kernels::matvec(weight, x[0]).unsqueeze(0);  // [1, out]
   }
   // fp16 weights under float32 compute (CPU): widen this matrix only, for this call.
-  const at::Tensor w =
-      weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
+  const at::Tensor w = weight.scalar_type() == x.scalar_type() ? weight
+                       : x.scalar_type() == at::kFloat         ? kernels::widenToFloat(weight)
+                                                               : weight.to(x.scalar_type());
   // Without the kernels (other devices, KVS_KERNELS=libtorch): one float32 token through gemv,
   // since OpenBLAS's sgemm with m = 1 repacks the whole matrix on every call; bfloat16 through
   // linear (oneDNN), which was 4x quicker than mv on an 11008 x 4096 matrix.

@@ -16,6 +16,7 @@
 
 #include "kernels/gemv.h"
 #include "kernels/softmax_rows.h"
+#include "kernels/widen.h"
 #include "kernels/worker_pool.h"
 
 namespace {
@@ -220,6 +221,37 @@ TEST(Kernels, SoftmaxRowsSplitOverThreadsIsTheSoftmaxOfEachRow) {
       }
     }
   }
+}
+
+// Every float16 bit pattern (NaNs and infinities included) widened as the IEEE field decoding
+// above gives it, on one thread and split, and a tensor above a task's size split over tasks.
+TEST(Kernels, WidenedFloat16IsExactForEveryBitPattern) {
+  IsaGuard guard;
+  std::vector<uint16_t> all(65536);
+  for (int i = 0; i < 65536; ++i) all[i] = static_cast<uint16_t>(i);
+  const at::Tensor half =
+      at::from_blob(all.data(), {256, 256}, at::TensorOptions().dtype(at::kHalf)).clone();
+  for (Isa isa : isasOfThisCpu()) {
+    kvs::kernels::useIsa(isa);
+    const at::Tensor odd = at::randn({5, 13}).to(at::kHalf);  // 65: a scalar tail after 8 x 8
+    EXPECT_TRUE(at::equal(kvs::kernels::widenToFloat(odd), odd.to(at::kFloat)));
+    const at::Tensor wide = kvs::kernels::widenToFloat(half);
+    ASSERT_EQ(at::kFloat, wide.scalar_type());
+    const float* w = wide.data_ptr<float>();
+    for (int i = 0; i < 65536; ++i) {
+      const int exponent = (i >> 10) & 31;
+      if (exponent == 31 && (i & 1023)) {
+        ASSERT_TRUE(std::isnan(w[i])) << i;
+      } else if (exponent == 31) {
+        ASSERT_EQ(w[i], (i >> 15) ? -INFINITY : INFINITY) << i;
+      } else {
+        ASSERT_EQ(static_cast<double>(w[i]), halfToDouble(static_cast<uint16_t>(i))) << i;
+      }
+    }
+  }
+  kvs::kernels::setPoolThreads(2);
+  const at::Tensor big = at::randn({(3 << 21) + 5}).to(at::kHalf);  // three tasks and 5 more
+  EXPECT_TRUE(at::equal(kvs::kernels::widenToFloat(big), big.to(at::kFloat)));
 }
 
 }  // namespace
