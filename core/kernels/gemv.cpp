@@ -92,12 +92,6 @@ void runTask(int, void* context) {
   }
 }
 
-WeightType weightTypeOf(at::ScalarType t) {
-  return t == at::kBFloat16 ? WeightType::kBFloat16
-         : t == at::kHalf   ? WeightType::kFloat16
-                            : WeightType::kFloat32;
-}
-
 }  // namespace
 
 Isa bestIsa() {
@@ -144,6 +138,24 @@ void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t 
   rowsPerChunk = (rowsPerChunk + kRowAlign - 1) / kRowAlign * kRowAlign;
   Split split{&job, isa, out, rowsPerChunk, (out + rowsPerChunk - 1) / rowsPerChunk};
   runOnPool(static_cast<int>(std::min<int64_t>(threads, split.chunks)), runTask, &split);
+}
+
+WeightType weightTypeOf(at::ScalarType t) {
+  return t == at::kBFloat16 ? WeightType::kBFloat16
+         : t == at::kHalf   ? WeightType::kFloat16
+                            : WeightType::kFloat32;
+}
+
+void matvecSerial(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld,
+                  const float* x, float* y) {
+  rowsOn(activeIsa(), MatvecJob{w, type, in, ld, x, y}, 0, out);
+}
+
+void weightedRowsSerial(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
+                        const float* p, float* y) {
+  // Columns stay in registers across all rows: AVX-512 only; AVX2 CPUs take the plain loop.
+  if (activeIsa() == Isa::kAvx512) return weightedRowsAvx512(w, type, rows, cols, ld, p, y);
+  weightedRowsPlain(w, type, rows, cols, ld, p, y);
 }
 
 bool matvecEnabled() {

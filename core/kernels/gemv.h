@@ -28,6 +28,15 @@ enum class WeightType { kFloat32, kBFloat16, kFloat16 };
 void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld, const float* x,
                float* y);
 
+// matvecRaw on the calling thread only (for callers already running on the pool).
+void matvecSerial(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld,
+                  const float* x, float* y);
+// y[cols] = sum_r p[r] * W[r, 0:cols] (W^T p) for rows [0, rows) of a row-major W, on the calling
+// thread: decode attention's weighted values, one head at a time.
+void weightedRowsSerial(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
+                        const float* p, float* y);
+WeightType weightTypeOf(at::ScalarType type);  // float32 for anything but bfloat16 and float16
+
 // False under KVS_KERNELS=libtorch (one-token projections left to LibTorch, for comparison).
 bool matvecEnabled();
 // True when matvec takes this pair (and matvecEnabled()): a CPU weight [out, in] in float32,

@@ -14,6 +14,7 @@
 // the intrinsics headers as maybe-uninitialized; the warning is about the header, not this code.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")
 
 namespace kvs::kernels {
@@ -93,6 +94,37 @@ void matvecRowsAvx512(const MatvecJob& job, int64_t begin, int64_t end) {
       return rows<BF16>(job, begin, end);
     case WeightType::kFloat16:
       return rows<F16>(job, begin, end);
+  }
+}
+
+namespace {
+
+// y[0, cols) += p * row[0, cols), sixteen columns at a time, the last ones masked.
+template <typename L>
+void weightedRows(const void* w, int64_t rows, int64_t cols, int64_t ld, const float* p, float* y) {
+  const auto* base = static_cast<const typename L::T*>(w);
+  for (int64_t c = 0; c < cols; c += 16) {
+    const __mmask16 m =
+        cols - c >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << (cols - c)) - 1);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t r = 0; r < rows; ++r) {
+      acc = _mm512_fmadd_ps(L::loadTail(base + r * ld + c, m), _mm512_set1_ps(p[r]), acc);
+    }
+    _mm512_mask_storeu_ps(y + c, m, acc);
+  }
+}
+
+}  // namespace
+
+void weightedRowsAvx512(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
+                        const float* p, float* y) {
+  switch (type) {
+    case WeightType::kFloat32:
+      return weightedRows<F32>(w, rows, cols, ld, p, y);
+    case WeightType::kBFloat16:
+      return weightedRows<BF16>(w, rows, cols, ld, p, y);
+    case WeightType::kFloat16:
+      return weightedRows<F16>(w, rows, cols, ld, p, y);
   }
 }
 

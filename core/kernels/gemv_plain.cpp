@@ -39,4 +39,19 @@ void matvecRowsPlain(const MatvecJob& job, int64_t begin, int64_t end) {
   }
 }
 
+void weightedRowsPlain(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
+                       const float* p, float* y) {
+  for (int64_t c = 0; c < cols; ++c) y[c] = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (type == WeightType::kFloat32) {
+      const float* row = static_cast<const float*>(w) + r * ld;
+      for (int64_t c = 0; c < cols; ++c) y[c] += p[r] * row[c];
+    } else {
+      const uint16_t* row = static_cast<const uint16_t*>(w) + r * ld;
+      const bool bf16 = type == WeightType::kBFloat16;
+      for (int64_t c = 0; c < cols; ++c) y[c] += p[r] * widen(row, c, bf16);
+    }
+  }
+}
+
 }  // namespace kvs::kernels

@@ -19,4 +19,10 @@ void matvecRowsPlain(const MatvecJob& job, int64_t begin, int64_t end);
 void matvecRowsAvx2(const MatvecJob& job, int64_t begin, int64_t end);    // AVX2, FMA, F16C
 void matvecRowsAvx512(const MatvecJob& job, int64_t begin, int64_t end);  // AVX-512 F, BW, VL
 
+// y[0, cols) = sum over rows r of p[r] * W[r, 0:cols); W of type with row stride ld.
+void weightedRowsPlain(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
+                       const float* p, float* y);
+void weightedRowsAvx512(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
+                        const float* p, float* y);
+
 }  // namespace kvs::kernels

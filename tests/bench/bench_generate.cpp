@@ -73,12 +73,14 @@ struct Options {
   int blasThreads = 0;  // 0 = leave OpenBLAS as it is
   int bandwidthMiB = 1024;
   std::string session;  // --session METHOD: time the session's decode path instead
+  std::string dtype;    // --dtype: load the weights in this dtype (default: as stored)
 };
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "error: " << error << "\n"
             << "usage: kvs_bench_generate (--machine | --header | --breakdown |\n"
-            << "                           --model stories260K|random110m|FILE --bandwidth-gbs X)\n"
+            << "                           --model stories260K|random110m|random350m|FILE\n"
+            << "                           --bandwidth-gbs X) [--dtype fp32|bf16|fp16]\n"
             << "       [--reps N] [--prompt-tokens N] [--decode-steps N] [--threads N]\n"
             << "       [--blas-threads N] [--cache-dir DIR] [--bandwidth-mib N]\n";
   std::exit(2);
@@ -131,6 +133,8 @@ Options parseOptions(int argc, char** argv) {
       o.bandwidthMiB = intValue();
     } else if (a == "--session") {
       o.session = value();
+    } else if (a == "--dtype") {
+      o.dtype = value();
     } else if (a == "-h" || a == "--help") {
       usage("help requested");
     } else {
@@ -364,6 +368,19 @@ struct ModelSpec {
   std::string path;
 };
 
+// ~300M parameters with GQA (16 query heads over 4 KV heads): dim 1024, hidden 2816, 24 layers,
+// vocab 32000, context 1024. The bfloat16 side by side with llama.cpp runs on it (its llama2.c
+// converter takes GQA; llama-quantize makes the BF16 GGUF).
+ModelConfig random350mConfig() {
+  ModelConfig c = random110mConfig();
+  c.dim = 1024;
+  c.hiddenDim = 2816;
+  c.nLayers = 24;
+  c.nHeads = 16;
+  c.nKvHeads = 4;
+  return c;
+}
+
 ModelSpec resolveModel(const Options& o) {
   if (o.model == "stories260K")
     return {"stories260K", std::string(KVS_MODELS_DIR) + "/stories260K.bin"};
@@ -371,6 +388,11 @@ ModelSpec resolveModel(const Options& o) {
     const std::string path = o.cacheDir + "/random110m-legacy.bin";
     ensureRandomCheckpoint(path, random110mConfig());
     return {"random 110M", path};
+  }
+  if (o.model == "random350m") {
+    const std::string path = o.cacheDir + "/random350m-legacy.bin";
+    ensureRandomCheckpoint(path, random350mConfig());
+    return {"random 350M (GQA)", path};
   }
   return {std::filesystem::path(o.model).stem().string(), o.model};
 }
@@ -405,7 +427,9 @@ int runModel(const Options& o) {
   configureThreads(o);
 
   const auto t0 = Clock::now();
-  const std::unique_ptr<LlamaModel> model = kvs::loadModel(spec.path);
+  kvs::LoadOptions load;
+  load.dtype = kvs::parseDtype(o.dtype, "--dtype");
+  const std::unique_ptr<LlamaModel> model = kvs::loadModel(spec.path, load);
   const double loadSeconds = seconds(t0, Clock::now());
   const int64_t rssAfterLoadKb = procStatusKb("VmRSS");
   const ModelConfig& c = model->config();
@@ -459,7 +483,7 @@ int runModel(const Options& o) {
 
   const double prefillTps = median(prefillRate), decodeTps = median(decodeRate);
   const int64_t params = c.parameterCount();
-  const double weightBytes = 4.0 * params;
+  const double weightBytes = static_cast<double>(model->weightBytes());
   const double boundTps = o.bandwidthGBs * 1e9 / weightBytes;
   const double fraction = decodeTps / boundTps;
   const double speedup = prefillTps / decodeTps;

@@ -1,30 +1,44 @@
-# Sourced by run_benchmarks.sh --llamacpp DIR: KV Studio and llama.cpp on the same random 110M
-# float32 checkpoint, in alternating rounds (a busy machine slows both alike), 2 threads each,
-# prefill of 512 tokens and 128 decode steps, medians. Prints a Markdown table.
+# Sourced by run_benchmarks.sh --llamacpp DIR: KV Studio and llama.cpp on the same random
+# checkpoint, in alternating rounds (a busy machine slows both alike), 2 threads each, prefill of
+# 512 tokens and 128 decode steps, medians. Prints a Markdown table.
 #
-#   side_by_side LLAMACPP_BUILD VOCAB ROUNDS KVS_BENCH_BINARY BANDWIDTH_GBS
+#   side_by_side LLAMACPP_BUILD VOCAB ROUNDS KVS_BENCH_BINARY BANDWIDTH_GBS MODEL DTYPE
+#
+# MODEL: random110m (float32, MHA) or random350m (GQA); DTYPE: f32, or bf16 (llama-quantize turns
+# the converted GGUF into BF16; KV Studio loads the same llama2.c file with --dtype bf16).
 
 median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 side_by_side() {
-  local dir="$1" vocab="$2" rounds="$3" kvs="$4" bandwidth="$5"
+  local dir="$1" vocab="$2" rounds="$3" kvs="$4" bandwidth="$5" model="${6:-random110m}" dtype="${7:-f32}"
   local bench="$dir/bin/llama-bench" convert="$dir/bin/llama-convert-llama2c-to-ggml"
-  for tool in "$bench" "$convert"; do
+  local quantize="$dir/bin/llama-quantize"
+  for tool in "$bench" "$convert" $([ "$dtype" = f32 ] || echo "$quantize"); do
     [ -x "$tool" ] || { echo "run_benchmarks.sh: $tool not found; build llama.cpp's llama-bench and llama-convert-llama2c-to-ggml in $dir (README, Performance)" >&2; exit 1; }
   done
   [ -f "$vocab" ] || { echo "run_benchmarks.sh: no vocabulary $vocab; give --vocab FILE (llama2.c tokenizer.bin of 32000 pieces)" >&2; exit 1; }
-  local checkpoint="$KVS_BENCH_CACHE/random110m-legacy.bin" gguf="$KVS_BENCH_CACHE/random110m-f32.gguf"
-  [ -f "$checkpoint" ] || "$kvs" --model random110m --bandwidth-gbs "$bandwidth" --reps 1 --decode-steps 1 >/dev/null
+  local checkpoint="$KVS_BENCH_CACHE/$model-legacy.bin" gguf="$KVS_BENCH_CACHE/$model-f32.gguf"
+  local kvs_dtype=() label="float32"
+  [ -f "$checkpoint" ] || "$kvs" --model "$model" --bandwidth-gbs "$bandwidth" --reps 1 --decode-steps 1 >/dev/null
   if [ ! -f "$gguf" ] || [ "$gguf" -ot "$checkpoint" ]; then
     echo "converting $checkpoint to $gguf ..." >&2
     "$convert" --copy-vocab-from-model "$vocab" --llama2c-model "$checkpoint" \
       --llama2c-output-model "$gguf.part" >/dev/null 2>&1
     mv "$gguf.part" "$gguf"
   fi
+  if [ "$dtype" = bf16 ]; then
+    local bf16="$KVS_BENCH_CACHE/$model-bf16.gguf"
+    if [ ! -f "$bf16" ] || [ "$bf16" -ot "$gguf" ]; then
+      echo "quantizing $gguf to $bf16 ..." >&2
+      "$quantize" "$gguf" "$bf16.part" BF16 >/dev/null 2>&1
+      mv "$bf16.part" "$bf16"
+    fi
+    gguf="$bf16" kvs_dtype=(--dtype bf16) label="bfloat16"
+  fi
   local kp=() kd=() lp=() ld=() row out
   for r in $(seq 1 "$rounds"); do
     echo "side by side: round $r/$rounds ..." >&2
-    row="$("$kvs" --model random110m --bandwidth-gbs "$bandwidth" --reps 1 --decode-steps 128 --threads 2 | sed -n 's/^row //p')"
+    row="$("$kvs" --model "$model" "${kvs_dtype[@]}" --bandwidth-gbs "$bandwidth" --reps 1 --decode-steps 128 --threads 2 | sed -n 's/^row //p')"
     kp+=("$(awk -F'|' '{gsub(/ /, "", $4); print $4}' <<<"$row")")
     kd+=("$(awk -F'|' '{gsub(/ /, "", $5); print $5}' <<<"$row")")
     out="$("$bench" -m "$gguf" -p 512 -n 128 -t 2 -r 1 -o csv 2>/dev/null)"
@@ -37,7 +51,7 @@ side_by_side() {
   mkp="$(printf '%s\n' "${kp[@]}" | median)"; mkd="$(printf '%s\n' "${kd[@]}" | median)"
   mlp="$(printf '%s\n' "${lp[@]}" | median)"; mld="$(printf '%s\n' "${ld[@]}" | median)"
   echo
-  echo "## Side by side with llama.cpp (random 110M, float32, 2 threads, $rounds alternating rounds)"
+  echo "## Side by side with llama.cpp ($model, $label, 2 threads, $rounds alternating rounds)"
   echo
   echo "| | prefill tok/s (512) | decode tok/s (128) |"
   echo "|---|---:|---:|"

@@ -13,7 +13,8 @@
 # see the README's Performance section) measured side by side on the same 110M checkpoint, which
 # its converter turns into a float32 GGUF once (vocabulary: --vocab, default
 # ../shared/models/tokenizer.bin, Llama 2's 32000 pieces in llama2.c format): --rounds (default 5)
-# alternating rounds of KV Studio then llama.cpp, 2 threads each, medians.
+# alternating rounds of KV Studio then llama.cpp, 2 threads each, medians; then the same with a
+# random ~300M GQA checkpoint in bfloat16 (llama-quantize makes its BF16 GGUF).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -90,7 +91,7 @@ echo
 "$bin" --header | sed -n 's/^row //p'
 printf '%s' "$rows"
 echo
-echo "Weights bytes/token = ModelConfig::parameterCount() x 4 (float32; the shared embedding/classifier"
+echo "Weights bytes/token = LlamaModel::weightBytes() (in the dtype loaded; the shared embedding/classifier"
 echo "counted once). Bandwidth-bound tok/s = bandwidth / weights bytes per token. Prefill/decode"
 echo "speed-up = prefill tok/s / decode tok/s."
 echo
@@ -113,7 +114,8 @@ done
 if [ -n "$llamacpp" ]; then
   # shellcheck source=tests/bench/llamacpp_side_by_side.sh
   . "$repo/tests/bench/llamacpp_side_by_side.sh"
-  side_by_side "$llamacpp" "$vocab" "$rounds" "$bin" "$bandwidth"
+  side_by_side "$llamacpp" "$vocab" "$rounds" "$bin" "$bandwidth" random110m f32
+  side_by_side "$llamacpp" "$vocab" "$rounds" "$bin" "$bandwidth" random350m bf16
 fi
 
 if [ "$breakdown" -eq 1 ]; then

@@ -223,6 +223,35 @@ TEST(Kernels, SoftmaxRowsSplitOverThreadsIsTheSoftmaxOfEachRow) {
   }
 }
 
+// Decode attention's weighted values, y = W^T p, against a double loop: every dtype, column counts
+// around the vector width, rows with a stride past the columns (a cache's head has ld >= D).
+TEST(Kernels, WeightedRowsEqualAPlainLoop) {
+  IsaGuard guard;
+  std::mt19937 gen(13);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (Isa isa : isasOfThisCpu()) {
+    kvs::kernels::useIsa(isa);
+    for (WeightType type : {WeightType::kFloat32, WeightType::kBFloat16, WeightType::kFloat16}) {
+      for (const auto& [rows, cols, ld] : std::vector<std::array<int64_t, 3>>{
+               {1, 1, 1}, {5, 8, 8}, {7, 16, 20}, {300, 17, 17}, {33, 64, 64}, {9, 100, 130}}) {
+        const Matrix m = randomMatrix(type, rows, cols, ld, gen);
+        std::vector<float> p(rows), y(cols, std::nanf(""));
+        for (float& v : p) v = normal(gen);
+        kvs::kernels::weightedRowsSerial(m.data(), type, rows, cols, ld, p.data(), y.data());
+        for (int64_t c = 0; c < cols; ++c) {
+          double exact = 0, magnitude = 0;
+          for (int64_t r = 0; r < rows; ++r) {
+            exact += p[r] * m.at(r, c);
+            magnitude += std::abs(p[r] * m.at(r, c));
+          }
+          ASSERT_NEAR(y[c], exact, 2e-6 * magnitude + 1e-30)
+              << kvs::kernels::isaName(isa) << " " << rows << "x" << cols << " column " << c;
+        }
+      }
+    }
+  }
+}
+
 // Every float16 bit pattern (NaNs and infinities included) widened as the IEEE field decoding
 // above gives it, on one thread and split, and a tensor above a task's size split over tasks.
 TEST(Kernels, WidenedFloat16IsExactForEveryBitPattern) {

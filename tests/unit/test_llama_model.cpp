@@ -185,6 +185,29 @@ TEST(LlamaModel, RefusesPositionsBeyondTheContext) {
   EXPECT_THROW(model.forward({1}, cache), KvsError);
 }
 
+// The same long context with bfloat16 weights and cache: decode reads the bfloat16 cache through
+// the matvec loops (per-head products), the batched pass through bmm; they agree within
+// bfloat16's rounding.
+TEST(LlamaModel, LongContextDecodeInBfloat16MatchesItsBatchedPass) {
+  ModelConfig c;
+  c.dim = 256, c.hiddenDim = 96, c.nLayers = 2, c.nHeads = 4, c.nKvHeads = 2;
+  c.vocabSize = 40, c.seqLen = 320;
+  const LlamaModel model(c, mapWeights(fuseWeights(c, livelyWeights(c, 10)),
+                                       [](const at::Tensor& t) { return t.to(at::kBFloat16); }));
+  std::vector<int> tokens;
+  for (int i = 0; i < 304; ++i) tokens.push_back((i * 7 + i / 5) % c.vocabSize);
+  const std::vector<int> prompt(tokens.begin(), tokens.end() - 4);
+  KvCache batched = model.makeCache(), stepped = model.makeCache();
+  const at::Tensor all = model.forward(tokens, batched, LogitsMode::kAll);  // [304, V]
+  model.forward(prompt, stepped);
+  for (size_t t = prompt.size(); t < tokens.size(); ++t) {
+    const at::Tensor logits = model.forward({tokens[t]}, stepped);
+    EXPECT_LE((logits - all[t]).abs().max().item<double>(),
+              0.02 * all[t].abs().max().item<double>())
+        << "position " << t;
+  }
+}
+
 // A one-token forward runs OpenBLAS on the calling thread (its pool would spin beside the
 // kernels' pool on the same cores) and gives it back its threads afterwards; a batched forward
 // leaves OpenBLAS's threads alone.
