@@ -153,9 +153,14 @@ void matvecSerial(const void* w, WeightType type, int64_t out, int64_t in, int64
 
 void weightedRowsSerial(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
                         const float* p, float* y) {
-  // Columns stay in registers across all rows: AVX-512 only; AVX2 CPUs take the plain loop.
-  if (activeIsa() == Isa::kAvx512) return weightedRowsAvx512(w, type, rows, cols, ld, p, y);
-  weightedRowsPlain(w, type, rows, cols, ld, p, y);
+  switch (activeIsa()) {
+    case Isa::kAvx512:
+      return weightedRowsAvx512(w, type, rows, cols, ld, p, y);
+    case Isa::kAvx2:
+      return weightedRowsAvx2(w, type, rows, cols, ld, p, y);
+    case Isa::kPlain:
+      return weightedRowsPlain(w, type, rows, cols, ld, p, y);
+  }
 }
 
 bool matvecEnabled() {

@@ -83,6 +83,42 @@ void matvecRowsAvx2(const MatvecJob& job, int64_t begin, int64_t end) {
   }
 }
 
+namespace {
+
+// y[0, cols) = sum_r p[r] * row_r[0, cols): eight columns at a time in a register across all
+// rows, the last columns (fewer than eight) in scalar code.
+template <typename L>
+void weightedRows(const void* w, int64_t rows, int64_t cols, int64_t ld, const float* p, float* y) {
+  const auto* base = static_cast<const typename L::T*>(w);
+  int64_t c = 0;
+  for (; c + 8 <= cols; c += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t r = 0; r < rows; ++r) {
+      acc = _mm256_fmadd_ps(L::load(base + r * ld + c), _mm256_set1_ps(p[r]), acc);
+    }
+    _mm256_storeu_ps(y + c, acc);
+  }
+  for (; c < cols; ++c) {
+    float sum = 0;
+    for (int64_t r = 0; r < rows; ++r) sum += p[r] * L::one(base + r * ld + c);
+    y[c] = sum;
+  }
+}
+
+}  // namespace
+
+void weightedRowsAvx2(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
+                      const float* p, float* y) {
+  switch (type) {
+    case WeightType::kFloat32:
+      return weightedRows<F32>(w, rows, cols, ld, p, y);
+    case WeightType::kBFloat16:
+      return weightedRows<BF16>(w, rows, cols, ld, p, y);
+    case WeightType::kFloat16:
+      return weightedRows<F16>(w, rows, cols, ld, p, y);
+  }
+}
+
 }  // namespace kvs::kernels
 
 #pragma GCC pop_options

@@ -22,6 +22,8 @@ void matvecRowsAvx512(const MatvecJob& job, int64_t begin, int64_t end);  // AVX
 // y[0, cols) = sum over rows r of p[r] * W[r, 0:cols); W of type with row stride ld.
 void weightedRowsPlain(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
                        const float* p, float* y);
+void weightedRowsAvx2(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
+                      const float* p, float* y);
 void weightedRowsAvx512(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
                         const float* p, float* y);
 
