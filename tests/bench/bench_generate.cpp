@@ -14,67 +14,38 @@
 //                                                line
 //
 // Output lines start with a tag (info, row, target, note); progress goes to stderr.
+//
+// The sources: this file (options, main, the table row and --session), bench_generate_machine.cpp
+// (threads, bandwidth, --machine, --breakdown), bench_generate_models.cpp (the checkpoints);
+// bench_generate_common.h declares what crosses them.
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-#include <c10/core/InferenceMode.h>
-#include <dlfcn.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "bench_generate_common.h"
 #include "cache/kv_cache.h"
 #include "compress/compression_method.h"
-#include "kernels/gemv.h"
-#include "model/llama2c_checkpoint.h"
 #include "model/llama_model.h"
-#include "model/llama_weights.h"
 #include "model/model_config.h"
 #include "model/model_loader.h"
 #include "session/variant.h"
-#include "util/blas_info.h"
 #include "util/error.h"
-#include "util/runtime.h"
 
+namespace bench_generate {
 namespace {
 
 using kvs::KvCache;
 using kvs::LlamaModel;
-using kvs::ModelConfig;
-using Clock = std::chrono::steady_clock;
 
 // ------------------------------------------------------------------------------------ options
-
-struct Options {
-  std::string mode;  // machine | header | model | breakdown
-  std::string model;
-  std::string cacheDir;
-  double bandwidthGBs = 0;
-  int reps = 5;
-  int promptTokens = 512;
-  int decodeSteps = 128;
-  int threads = 0;      // 0 = LibTorch default via setComputeThreads(0): one per core
-  int blasThreads = 0;  // 0 = leave OpenBLAS as it is
-  int bandwidthMiB = 1024;
-  std::string session;  // --session METHOD: time the session's decode path instead
-  std::string dtype;    // --dtype: load the weights in this dtype (default: as stored)
-};
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "error: " << error << "\n"
@@ -150,22 +121,6 @@ Options parseOptions(int argc, char** argv) {
 
 // ------------------------------------------------------------------------------------ helpers
 
-double seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::string fmt(double value, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-  return buf;
-}
-
 // A value in kB from /proc/self/status (VmHWM = peak RSS, VmRSS = current RSS); -1 if absent.
 int64_t procStatusKb(const std::string& key) {
   std::ifstream in("/proc/self/status");
@@ -179,224 +134,6 @@ double mib(int64_t kb) {
   return kb / 1024.0;
 }
 
-// OpenBLAS's own pool, for --blas-threads; reached through dlsym so any BLAS links.
-void setOpenblasThreads(int n) {
-  using Fn = void (*)(int);
-  auto fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (fn) {
-    fn(n);
-  } else {
-    std::cerr << "note: openblas_set_num_threads not found; --blas-threads ignored\n";
-  }
-}
-
-void configureThreads(const Options& o) {
-  kvs::tuneAllocator();
-  kvs::setComputeThreads(o.threads);
-  if (o.blasThreads > 0) setOpenblasThreads(o.blasThreads);
-}
-
-std::string threadsText() {
-  return kvs::describe(kvs::currentThreads()) + " (" +
-         std::to_string(std::max(1u, std::thread::hardware_concurrency())) + " cores)";
-}
-
-std::string cpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(colon + 2);
-    }
-  }
-  return "unknown";
-}
-
-// ------------------------------------------------------------------------------------ bandwidth
-
-// Runs body(begin, end) over [0, bytes) split into `threads` contiguous chunks.
-void parallelChunks(size_t bytes, int threads, const std::function<void(size_t, size_t)>& body) {
-  if (threads <= 1) {
-    body(0, bytes);
-    return;
-  }
-  std::vector<std::thread> pool;
-  const size_t chunk = (bytes / threads) & ~size_t{63};
-  for (int t = 0; t < threads; ++t) {
-    const size_t begin = t * chunk, end = t == threads - 1 ? bytes : begin + chunk;
-    pool.emplace_back(body, begin, end);
-  }
-  for (auto& th : pool) th.join();
-}
-
-struct Bandwidth {
-  double copy1 = 0;  // GB/s, memcpy on one thread, read + write bytes counted (STREAM style)
-  double copyN = 0;  // same with one thread per core
-  double read1 = 0;  // GB/s, read-only sum on one thread
-  double readN = 0;  // same with one thread per core
-  // The bound for decode, which streams weights it only reads: the best figure measured.
-  double best() const { return std::max({copy1, copyN, read1, readN}); }
-};
-
-Bandwidth measureBandwidth(int mibSize, int reps) {
-  const size_t bytes = size_t(mibSize) << 20;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto* src = static_cast<char*>(std::aligned_alloc(4096, bytes));
-  auto* dst = static_cast<char*>(std::aligned_alloc(4096, bytes));
-  kvs::require(src && dst, "could not allocate 2 x " + std::to_string(mibSize) + " MiB");
-  // Touch every page first so page faults stay out of the timings.
-  parallelChunks(bytes, cores, [&](size_t b, size_t e) {
-    std::memset(src + b, 1, e - b);
-    std::memset(dst + b, 0, e - b);
-  });
-
-  auto best = [&](const std::function<void()>& run) {
-    std::vector<double> times;
-    for (int r = 0; r < reps; ++r) {
-      const auto t0 = Clock::now();
-      run();
-      times.push_back(seconds(t0, Clock::now()));
-    }
-    return *std::min_element(times.begin(), times.end());
-  };
-  Bandwidth bw;
-  const double gb = bytes / 1e9;
-  bw.copy1 = 2 * gb / best([&] { std::memcpy(dst, src, bytes); });
-  bw.copyN = 2 * gb / best([&] {
-               parallelChunks(bytes, cores,
-                              [&](size_t b, size_t e) { std::memcpy(dst + b, src + b, e - b); });
-             });
-  std::vector<uint64_t> sums(cores);
-  auto readAll = [&](int threads) {
-    parallelChunks(bytes, threads, [&](size_t b, size_t e) {
-      const auto* p = reinterpret_cast<const uint64_t*>(src + b);
-      const size_t n = (e - b) / 8;
-      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (size_t i = 0; i + 4 <= n; i += 4) {
-        s0 += p[i];
-        s1 += p[i + 1];
-        s2 += p[i + 2];
-        s3 += p[i + 3];
-      }
-      sums[b * threads / bytes] = s0 + s1 + s2 + s3;
-    });
-  };
-  bw.read1 = gb / best([&] { readAll(1); });
-  bw.readN = gb / best([&] { readAll(cores); });
-  static volatile uint64_t sink = 0;  // keeps the sums, and so the reads, alive
-  for (uint64_t v : sums) sink = sink + v;
-  std::free(src);
-  std::free(dst);
-  return bw;
-}
-
-// ------------------------------------------------------------------------------------ models
-
-// ~110M parameters: dim 768, hidden 2048, 12 layers, 12 heads (MHA), vocab 32000, context 1024.
-ModelConfig random110mConfig() {
-  ModelConfig c;
-  c.dim = 768;
-  c.hiddenDim = 2048;
-  c.nLayers = 12;
-  c.nHeads = 12;
-  c.nKvHeads = 12;
-  c.vocabSize = 32000;
-  c.seqLen = 1024;
-  c.sharedClassifier = true;
-  return c;
-}
-
-bool sameShape(const ModelConfig& a, const ModelConfig& b) {
-  return a.dim == b.dim && a.hiddenDim == b.hiddenDim && a.nLayers == b.nLayers &&
-         a.nHeads == b.nHeads && a.nKvHeads == b.nKvHeads && a.vocabSize == b.vocabSize &&
-         a.seqLen == b.seqLen && a.sharedClassifier == b.sharedClassifier;
-}
-
-bool checkpointUsable(const std::string& path, const ModelConfig& config) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec ||
-      static_cast<int64_t>(size) != kvs::llama2cFileSize(config, kvs::Llama2cFormat::kLegacy)) {
-    return false;
-  }
-  try {
-    return sameShape(kvs::readLlama2cHeader(path).config, config);
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
-// Writes the random checkpoint in a child process, so that generating it (random weights, the
-// writer's buffers) stays out of this process's peak RSS. Call before any LibTorch work here:
-// the child must not inherit a running thread pool.
-void ensureRandomCheckpoint(const std::string& path, const ModelConfig& config) {
-  if (checkpointUsable(path, config)) {
-    std::cerr << "reusing " << path << "\n";
-    return;
-  }
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::cerr << "writing random-weight checkpoint " << path << " ("
-            << fmt(kvs::llama2cFileSize(config, kvs::Llama2cFormat::kLegacy) / 1e6, 0)
-            << " MB) ...\n";
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t pid = fork();
-  kvs::require(pid >= 0, std::string("fork failed: ") + std::strerror(errno));
-  if (pid == 0) {
-    int rc = 0;
-    try {
-      const auto t0 = Clock::now();
-      kvs::writeLlama2cCheckpoint(path, config, kvs::randomWeights(config, /*seed=*/110),
-                                  kvs::Llama2cFormat::kLegacy);
-      std::cerr << "  written in " << fmt(seconds(t0, Clock::now()), 1) << " s\n";
-    } catch (const std::exception& e) {
-      std::cerr << "error writing " << path << ": " << e.what() << "\n";
-      rc = 1;
-    }
-    std::cerr.flush();
-    _exit(rc);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  kvs::require(WIFEXITED(status) && WEXITSTATUS(status) == 0 && checkpointUsable(path, config),
-               "could not write the random checkpoint " + path);
-}
-
-struct ModelSpec {
-  std::string name;  // as shown in the table
-  std::string path;
-};
-
-// ~300M parameters with GQA (16 query heads over 4 KV heads): dim 1024, hidden 2816, 24 layers,
-// vocab 32000, context 1024. The bfloat16 side by side with llama.cpp runs on it (its llama2.c
-// converter takes GQA; llama-quantize makes the BF16 GGUF).
-ModelConfig random350mConfig() {
-  ModelConfig c = random110mConfig();
-  c.dim = 1024;
-  c.hiddenDim = 2816;
-  c.nLayers = 24;
-  c.nHeads = 16;
-  c.nKvHeads = 4;
-  return c;
-}
-
-ModelSpec resolveModel(const Options& o) {
-  if (o.model == "stories260K")
-    return {"stories260K", std::string(KVS_MODELS_DIR) + "/stories260K.bin"};
-  if (o.model == "random110m") {
-    const std::string path = o.cacheDir + "/random110m-legacy.bin";
-    ensureRandomCheckpoint(path, random110mConfig());
-    return {"random 110M", path};
-  }
-  if (o.model == "random350m") {
-    const std::string path = o.cacheDir + "/random350m-legacy.bin";
-    ensureRandomCheckpoint(path, random350mConfig());
-    return {"random 350M (GQA)", path};
-  }
-  return {std::filesystem::path(o.model).stem().string(), o.model};
-}
-
 std::string paramsText(int64_t n) {
   return n >= 1000000 ? fmt(n / 1e6, 1) + "M" : fmt(n / 1e3, 0) + "K";
 }
@@ -405,18 +142,6 @@ std::string bytesText(double bytes) {
   if (bytes >= 1e9) return fmt(bytes / 1e9, 2) + " GB";
   if (bytes >= 1e6) return fmt(bytes / 1e6, 1) + " MB";
   return fmt(bytes / 1e3, 0) + " kB";
-}
-
-std::vector<int> randomTokens(int n, int vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> dist(0, vocab - 1);
-  std::vector<int> ids(n);
-  for (int& id : ids) id = dist(rng);
-  return ids;
-}
-
-int greedyToken(const at::Tensor& logits) {
-  return static_cast<int>(logits.argmax().item<int64_t>());
 }
 
 // ------------------------------------------------------------------------------------ model run
@@ -555,115 +280,6 @@ int runSession(const Options& o) {
   return 0;
 }
 
-// ------------------------------------------------------------------------------------ breakdown
-
-// Times the decode-step matmuls of the 110M shape alone (weights of all layers, so nothing stays
-// in cache), through at::linear on a [1, C] input (the model's path: addmm -> sgemm) and through
-// at::mv (gemv), and the full decode step of the real model for comparison.
-int runBreakdown(const Options& o) {
-  const ModelConfig c = random110mConfig();
-  const std::string path = o.cacheDir + "/random110m-legacy.bin";
-  ensureRandomCheckpoint(path, c);
-  configureThreads(o);
-  std::cerr << "threads " << threadsText() << "\n";
-  c10::InferenceMode guard;
-  const int64_t C = c.dim, F = c.hiddenDim, L = c.nLayers, QKV = C + 2 * c.kvDim();
-  struct Kind {
-    std::string name;
-    int64_t rows, cols;
-    std::vector<at::Tensor> w;
-  };
-  std::vector<Kind> kinds = {
-      {"wqkv", QKV, C, {}}, {"wo", C, C, {}}, {"w13", 2 * F, C, {}}, {"w2", C, F, {}}};
-  for (auto& k : kinds) {
-    for (int64_t l = 0; l < L; ++l) k.w.push_back(at::randn({k.rows, k.cols}) * 0.02);
-  }
-  Kind cls{"classifier", c.vocabSize, C, {at::randn({c.vocabSize, C}) * 0.02}};
-  kinds.push_back(cls);
-
-  const int iters = std::max(10, o.decodeSteps / 4);
-  auto timePerToken = [&](const std::function<void()>& body) {
-    std::vector<double> t;
-    body();  // warm-up
-    for (int r = 0; r < o.reps; ++r) {
-      const auto a = Clock::now();
-      for (int i = 0; i < iters; ++i) body();
-      t.push_back(seconds(a, Clock::now()) / iters);
-    }
-    return median(t);
-  };
-
-  std::cout << "info decode matmuls of the 110M shape, per token (median of " << o.reps << " x "
-            << iters << "):\n";
-  std::cout << "| matrix | shape | x layers | MB read | linear [1,C] ms | GB/s | mv ms | GB/s |\n"
-            << "|---|---|---|---|---|---|---|---|\n";
-  double totalLinear = 0, totalMv = 0, totalBytes = 0;
-  for (const auto& k : kinds) {
-    const at::Tensor x2 = at::randn({1, k.cols});
-    const at::Tensor x1 = x2.view({k.cols});
-    const double tl = timePerToken([&] {
-      for (const auto& w : k.w) (void)at::linear(x2, w);
-    });
-    const double tm = timePerToken([&] {
-      for (const auto& w : k.w) (void)at::mv(w, x1);
-    });
-    const double bytes = 4.0 * k.rows * k.cols * k.w.size();
-    totalLinear += tl;
-    totalMv += tm;
-    totalBytes += bytes;
-    std::cout << "| " << k.name << " | " << k.rows << "x" << k.cols << " | " << k.w.size() << " | "
-              << fmt(bytes / 1e6, 1) << " | " << fmt(tl * 1e3, 2) << " | "
-              << fmt(bytes / tl / 1e9, 1) << " | " << fmt(tm * 1e3, 2) << " | "
-              << fmt(bytes / tm / 1e9, 1) << " |\n";
-  }
-  std::cout << "| all matmuls | | | " << fmt(totalBytes / 1e6, 1) << " | "
-            << fmt(totalLinear * 1e3, 2) << " | " << fmt(totalBytes / totalLinear / 1e9, 1) << " | "
-            << fmt(totalMv * 1e3, 2) << " | " << fmt(totalBytes / totalMv / 1e9, 1) << " |\n";
-  kinds.clear();
-
-  // The real model's decode step at the same context as the table's run.
-  const auto model = kvs::loadModel(path);
-  KvCache cache = model->makeCache();
-  const std::vector<int> prompt = randomTokens(o.promptTokens, c.vocabSize, 2024);
-  (void)model->forward(prompt, cache);
-  int token = 1;
-  const double step = timePerToken([&] {
-    if (cache.length() >= c.seqLen - 1) {
-      cache.clear();
-      (void)model->forward(prompt, cache);
-    }
-    token = greedyToken(model->forward({token}, cache));
-  });
-  std::cout << "info full decode step (model, context ~" << o.promptTokens
-            << "): " << fmt(step * 1e3, 2) << " ms; matmuls via linear "
-            << fmt(totalLinear * 1e3, 2) << " ms (" << fmt(100 * totalLinear / step, 0)
-            << "%), rest (attention, norms, "
-            << "RoPE, cache, dispatch) ~" << fmt((step - totalLinear) * 1e3, 2) << " ms\n";
-  return 0;
-}
-
-// ------------------------------------------------------------------------------------ machine
-
-int runMachine(const Options& o) {
-  // Bandwidth first, before LibTorch starts its thread pool on these cores.
-  const Bandwidth bw = measureBandwidth(o.bandwidthMiB, o.reps);
-  configureThreads(o);
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  std::cout << "info bandwidth_gbs " << fmt(bw.best(), 2) << "\n";
-  std::cout << "info Memory bandwidth: " << fmt(bw.best(), 1) << " GB/s, the best of: memcpy of "
-            << o.bandwidthMiB << " MiB (read + write bytes counted) on 1 thread "
-            << fmt(bw.copy1, 1) << ", on " << cores << " threads " << fmt(bw.copyN, 1)
-            << "; read-only sum on 1 thread " << fmt(bw.read1, 1) << ", on " << cores << " threads "
-            << fmt(bw.readN, 1) << " (each the best of " << o.reps << ")\n";
-  std::cout << "info Threads: " << threadsText() << "\n";
-  std::cout << "info BLAS: " << kvs::describeBlas(kvs::detectBlas()) << "\n";
-  std::cout << "info CPU: " << cpuModel() << "\n";
-  for (const std::string& path : kvs::kernels::describeMatmulPaths()) {
-    std::cout << "info Matmuls, " << path << "\n";
-  }
-  return 0;
-}
-
 int runHeader(const Options& o) {
   std::cout << "row | model | params | prefill tok/s (" << o.promptTokens
             << ") | decode tok/s | ms/token | "
@@ -674,8 +290,10 @@ int runHeader(const Options& o) {
 }
 
 }  // namespace
+}  // namespace bench_generate
 
 int main(int argc, char** argv) {
+  using namespace bench_generate;
   const Options o = parseOptions(argc, argv);
   try {
     if (o.mode == "machine") return runMachine(o);
