@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "kernels/gemv_rows.h"
 #include "kernels/worker_pool.h"
@@ -31,6 +33,8 @@ bool cpuHas(Isa isa) {
     case Isa::kAvx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && cpuHas(Isa::kAvx2);
+    case Isa::kAvx512Bf16:
+      return __builtin_cpu_supports("avx512bf16") && cpuHas(Isa::kAvx512);
   }
   return false;
 }
@@ -40,18 +44,20 @@ std::string kernelsVariable() {
   return env ? env : "";
 }
 
-// KVS_KERNELS=plain|avx2 caps the loops below what the CPU has, and KVS_KERNELS=libtorch leaves
-// one-token projections to LibTorch as before these loops (to compare them, or to rule them out
-// when something looks wrong); an unknown name or a set the CPU lacks is an error.
+// KVS_KERNELS=plain|avx2|avx512 caps the loops below what the CPU has, and KVS_KERNELS=libtorch
+// leaves one-token projections to LibTorch as before these loops (to compare them, or to rule them
+// out when something looks wrong); an unknown name or a set the CPU lacks is an error.
 Isa initialIsa() {
   const Isa best = bestIsa();
   const std::string name = kernelsVariable();
   if (name.empty() || name == "libtorch") return best;
-  const Isa asked = name == "plain"  ? Isa::kPlain
-                    : name == "avx2" ? Isa::kAvx2
-                    : name == "avx512"
-                        ? Isa::kAvx512
-                        : throw KvsError("KVS_KERNELS=" + name + " is not plain, avx2 or avx512");
+  const Isa asked = name == "plain"        ? Isa::kPlain
+                    : name == "avx2"       ? Isa::kAvx2
+                    : name == "avx512"     ? Isa::kAvx512
+                    : name == "avx512bf16" ? Isa::kAvx512Bf16
+                                           : throw KvsError("KVS_KERNELS=" + name +
+                                                            " is not plain, avx2, avx512, "
+                                                            "avx512bf16 or libtorch");
   require(cpuHas(asked), "KVS_KERNELS=" + name + ": this CPU lacks " + isaName(asked) +
                              " (it has " + isaName(best) + ")");
   return asked;
@@ -63,7 +69,13 @@ std::atomic<Isa>& active() {
 }
 
 void rowsOn(Isa isa, const MatvecJob& job, int64_t begin, int64_t end) {
+  // Rows shorter than a vector (attention's scores with head dim 8, stories260K's) in scalar
+  // code: each SIMD row ends in a horizontal sum that costs more than the row itself (the AVX
+  // loops made 23% of a stories260K decode step at 500 tokens, the plain loop 6%).
+  if (job.in < 16 && !job.xBf16) return matvecRowsPlain(job, begin, end);
   switch (isa) {
+    case Isa::kAvx512Bf16:
+      return job.xBf16 ? matvecRowsAvx512Bf16(job, begin, end) : matvecRowsAvx512(job, begin, end);
     case Isa::kAvx512:
       return matvecRowsAvx512(job, begin, end);
     case Isa::kAvx2:
@@ -95,9 +107,10 @@ void runTask(int, void* context) {
 }  // namespace
 
 Isa bestIsa() {
-  static const Isa best = cpuHas(Isa::kAvx512) ? Isa::kAvx512
-                          : cpuHas(Isa::kAvx2) ? Isa::kAvx2
-                                               : Isa::kPlain;
+  static const Isa best = cpuHas(Isa::kAvx512Bf16) ? Isa::kAvx512Bf16
+                          : cpuHas(Isa::kAvx512)   ? Isa::kAvx512
+                          : cpuHas(Isa::kAvx2)     ? Isa::kAvx2
+                                                   : Isa::kPlain;
   return best;
 }
 
@@ -112,6 +125,8 @@ void useIsa(Isa isa) {
 
 std::string isaName(Isa isa) {
   switch (isa) {
+    case Isa::kAvx512Bf16:
+      return "AVX-512 BF16";
     case Isa::kAvx512:
       return "AVX-512";
     case Isa::kAvx2:
@@ -122,11 +137,13 @@ std::string isaName(Isa isa) {
   return "?";
 }
 
-void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld, const float* x,
-               float* y) {
-  const MatvecJob job{w, type, in, ld, x, y};
+namespace {
+
+void runJob(const MatvecJob& job, int64_t out) {
   const Isa isa = activeIsa();
   const int threads = poolThreads();
+  const int64_t in = job.in;
+  const WeightType type = job.type;
   if (threads == 1 || out * in < kThreadedMinElements || out < 2 * kRowAlign) {
     rowsOn(isa, job, 0, out);
     return;
@@ -138,6 +155,28 @@ void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t 
   rowsPerChunk = (rowsPerChunk + kRowAlign - 1) / kRowAlign * kRowAlign;
   Split split{&job, isa, out, rowsPerChunk, (out + rowsPerChunk - 1) / rowsPerChunk};
   runOnPool(static_cast<int>(std::min<int64_t>(threads, split.chunks)), runTask, &split);
+}
+
+}  // namespace
+
+void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld, const float* x,
+               float* y) {
+  runJob(MatvecJob{w, type, in, ld, x, y}, out);
+}
+
+void matvecRawBf16(const uint16_t* w, int64_t out, int64_t in, int64_t ld, const uint16_t* x,
+                   float* y) {
+  if (activeIsa() == Isa::kAvx512Bf16) {
+    MatvecJob job{w, WeightType::kBFloat16, in, ld, nullptr, y};
+    job.xBf16 = x;
+    return runJob(job, out);
+  }
+  std::vector<float> xf(static_cast<size_t>(in));  // [in]: bfloat16 is float32's high half
+  for (int64_t k = 0; k < in; ++k) {
+    const uint32_t bits = uint32_t{x[k]} << 16;
+    std::memcpy(&xf[k], &bits, sizeof(float));
+  }
+  matvecRaw(w, WeightType::kBFloat16, out, in, ld, xf.data(), y);
 }
 
 WeightType weightTypeOf(at::ScalarType t) {
@@ -154,6 +193,7 @@ void matvecSerial(const void* w, WeightType type, int64_t out, int64_t in, int64
 void weightedRowsSerial(const void* w, WeightType type, int64_t rows, int64_t cols, int64_t ld,
                         const float* p, float* y) {
   switch (activeIsa()) {
+    case Isa::kAvx512Bf16:
     case Isa::kAvx512:
       return weightedRowsAvx512(w, type, rows, cols, ld, p, y);
     case Isa::kAvx2:
@@ -181,6 +221,13 @@ at::Tensor matvec(const at::Tensor& w, const at::Tensor& x) {
   require(matvecHandles(w, x),
           "matvec: unsupported weight or input (a CPU [out, in] float "
           "matrix with unit column stride and an [in] vector)");
+  if (w.scalar_type() == at::kBFloat16 && x.scalar_type() == at::kBFloat16) {
+    const at::Tensor xc = x.contiguous();                                  // [in]
+    at::Tensor y = at::empty({w.size(0)}, x.options().dtype(at::kFloat));  // [out]
+    matvecRawBf16(static_cast<const uint16_t*>(w.data_ptr()), w.size(0), w.size(1), w.stride(0),
+                  static_cast<const uint16_t*>(xc.data_ptr()), y.data_ptr<float>());
+    return y.to(at::kBFloat16);
+  }
   const at::Tensor xf = x.to(at::kFloat).contiguous();  // [in]
   at::Tensor y = at::empty({w.size(0)}, xf.options());  // [out]
   matvecRaw(w.data_ptr(), weightTypeOf(w.scalar_type()), w.size(0), w.size(1), w.stride(0),
@@ -188,20 +235,34 @@ at::Tensor matvec(const at::Tensor& w, const at::Tensor& x) {
   return x.scalar_type() == at::kFloat ? y : y.to(x.scalar_type());
 }
 
+namespace {
+
+// The loops one dtype's one-token projections run on: AVX-512 BF16 differs only for bfloat16.
+std::string loopsFor(WeightType type) {
+  const Isa isa = activeIsa();
+  return isaName(isa == Isa::kAvx512Bf16 && type != WeightType::kBFloat16 ? Isa::kAvx512 : isa);
+}
+
+}  // namespace
+
 std::string describeMatvec() {
   if (!matvecEnabled()) return "LibTorch for one-token projections (KVS_KERNELS=libtorch)";
   const int threads = poolThreads();
-  return isaName(activeIsa()) + " matvec on " + std::to_string(threads) +
-         (threads == 1 ? " thread" : " threads") + " (float32, bfloat16, float16 weights)";
+  const std::string bf16 = loopsFor(WeightType::kBFloat16), rest = loopsFor(WeightType::kFloat32);
+  return rest + " matvec on " + std::to_string(threads) + (threads == 1 ? " thread" : " threads") +
+         (bf16 == rest ? " (float32, bfloat16, float16 weights)"
+                       : " (float32, float16 weights; bfloat16 by " + bf16 + " dot products)");
 }
 
 std::vector<std::string> describeMatmulPaths() {
-  const std::string one = matvecEnabled() ? isaName(activeIsa()) + " matvec" : "LibTorch";
+  const std::string one = matvecEnabled() ? loopsFor(WeightType::kFloat32) + " matvec" : "LibTorch";
+  const std::string bf16 =
+      matvecEnabled() ? loopsFor(WeightType::kBFloat16) + " matvec" : "LibTorch";
   const std::string threads = " (" + std::to_string(poolThreads()) + " threads)";
   const std::string blas = describeBlas(detectBlas());
   return {"float32: one token " + (matvecEnabled() ? one + threads : "at::mv, " + blas) +
               "; several tokens at::linear, " + blas,
-          "bfloat16: one token " + (matvecEnabled() ? one + threads : "at::linear (oneDNN)") +
+          "bfloat16: one token " + (matvecEnabled() ? bf16 + threads : "at::linear (oneDNN)") +
               "; several tokens at::linear, oneDNN on LibTorch's OpenMP pool" + threads,
           "float16 (float32 compute on the CPU): one token " +
               (matvecEnabled() ? one + " reading float16" + threads

@@ -14,12 +14,14 @@
 
 namespace kvs::kernels {
 
-// The instruction sets the loops are written for, chosen at run time from what the CPU has.
-enum class Isa { kPlain, kAvx2, kAvx512 };
+// The instruction sets the loops are written for, chosen at run time from what the CPU has, in
+// increasing order. kAvx512Bf16 differs from kAvx512 only for a bfloat16 W times a bfloat16 x
+// (matvecRawBf16); everything else runs the AVX-512 loops under it.
+enum class Isa { kPlain, kAvx2, kAvx512, kAvx512Bf16 };
 Isa bestIsa();                 // the widest this CPU runs
 Isa activeIsa();               // the one matvec uses: bestIsa(), unless capped below
 void useIsa(Isa isa);          // caps it (tests, benchmarks); KvsError if the CPU lacks it
-std::string isaName(Isa isa);  // "AVX-512", "AVX2", "plain C++"
+std::string isaName(Isa isa);  // "AVX-512 BF16", "AVX-512", "AVX2", "plain C++"
 
 enum class WeightType { kFloat32, kBFloat16, kFloat16 };
 
@@ -27,6 +29,13 @@ enum class WeightType { kFloat32, kBFloat16, kFloat16 };
 // ld elements), x and y float32, accumulated in float32. Large matrices are split over the pool.
 void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld, const float* x,
                float* y);
+
+// matvecRaw for a bfloat16 W (as uint16_t bits) and an x whose values are bfloat16 (a bfloat16
+// model's activations): under kAvx512Bf16 each pair of products is one vdpbf16ps lane (exact
+// products, float32 sums in another order, subnormals flushed); under the others x is widened to
+// float32 and matvecRaw runs.
+void matvecRawBf16(const uint16_t* w, int64_t out, int64_t in, int64_t ld, const uint16_t* x,
+                   float* y);
 
 // matvecRaw on the calling thread only (for callers already running on the pool).
 void matvecSerial(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld,

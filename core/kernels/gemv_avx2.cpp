@@ -46,14 +46,20 @@ float sum(__m256 v) {
   return _mm_cvtss_f32(_mm_hadd_ps(s, s));
 }
 
-template <typename L, int R>
+// With Next, prefetches the same columns of the next R rows, a line per row every 64 bytes
+// (gemv_rows.h's prefetchNextRows).
+template <typename L, int R, bool Next>
 void rowsAt(const typename L::T* w, int64_t ld, const float* x, int64_t in, float* y) {
+  constexpr int64_t kLine = 64 / sizeof(typename L::T);
   __m256 acc[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + 8 <= in; k += 8) {
     const __m256 xv = _mm256_loadu_ps(x + k);
-    for (int i = 0; i < R; ++i) acc[i] = _mm256_fmadd_ps(L::load(w + i * ld + k), xv, acc[i]);
+    for (int i = 0; i < R; ++i) {
+      if (Next && k % kLine == 0) prefetchNextRows(w + (i + R) * ld + k);
+      acc[i] = _mm256_fmadd_ps(L::load(w + i * ld + k), xv, acc[i]);
+    }
   }
   for (int i = 0; i < R; ++i) {
     float s = sum(acc[i]);
@@ -66,8 +72,13 @@ template <typename L>
 void rows(const MatvecJob& job, int64_t begin, int64_t end) {
   const auto* w = static_cast<const typename L::T*>(job.w);
   int64_t r = begin;
-  for (; r + 4 <= end; r += 4) rowsAt<L, 4>(w + r * job.ld, job.ld, job.x, job.in, job.y + r);
-  for (; r < end; ++r) rowsAt<L, 1>(w + r * job.ld, job.ld, job.x, job.in, job.y + r);
+  for (; r + 8 <= end; r += 4) {
+    rowsAt<L, 4, true>(w + r * job.ld, job.ld, job.x, job.in, job.y + r);
+  }
+  for (; r + 4 <= end; r += 4) {
+    rowsAt<L, 4, false>(w + r * job.ld, job.ld, job.x, job.in, job.y + r);
+  }
+  for (; r < end; ++r) rowsAt<L, 1, false>(w + r * job.ld, job.ld, job.x, job.in, job.y + r);
 }
 
 }  // namespace

@@ -59,7 +59,8 @@ std::vector<Path> pathsFor(at::ScalarType dtype) {
   }
   std::vector<kk::Isa> isas{kk::Isa::kPlain};
   if (kk::bestIsa() != kk::Isa::kPlain) isas.push_back(kk::Isa::kAvx2);
-  if (kk::bestIsa() == kk::Isa::kAvx512) isas.push_back(kk::Isa::kAvx512);
+  if (kk::bestIsa() >= kk::Isa::kAvx512) isas.push_back(kk::Isa::kAvx512);
+  if (kk::bestIsa() >= kk::Isa::kAvx512Bf16) isas.push_back(kk::Isa::kAvx512Bf16);
   for (kk::Isa isa : isas) {
     paths.push_back({"matvec " + kk::isaName(isa), [isa](auto& w, auto& x) {
                        kk::useIsa(isa);

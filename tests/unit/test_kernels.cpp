@@ -90,7 +90,8 @@ void expectMatches(const Matrix& m, const std::vector<float>& x, const std::vect
 std::vector<Isa> isasOfThisCpu() {
   std::vector<Isa> isas{Isa::kPlain};
   if (kvs::kernels::bestIsa() != Isa::kPlain) isas.push_back(Isa::kAvx2);
-  if (kvs::kernels::bestIsa() == Isa::kAvx512) isas.push_back(Isa::kAvx512);
+  if (kvs::kernels::bestIsa() >= Isa::kAvx512) isas.push_back(Isa::kAvx512);
+  if (kvs::kernels::bestIsa() >= Isa::kAvx512Bf16) isas.push_back(Isa::kAvx512Bf16);
   return isas;
 }
 
@@ -148,6 +149,36 @@ TEST(Kernels, SplittingRowsOverThreadsChangesNoBit) {
         ASSERT_EQ(0, std::memcmp(one.data(), many.data(), one.size() * sizeof(float)))
             << kvs::kernels::isaName(isa) << " on " << threads << " threads";
       }
+    }
+  }
+}
+
+// A bfloat16 W times an x held in bfloat16 (a bfloat16 model's activations) for every instruction
+// set (AVX-512 BF16 multiplies pairs with vdpbf16ps, the others widen x), lengths around the 32-
+// and 64-weight steps and the 4- and 8-row blocks, on one thread and split over three (no bit
+// may change with the split).
+TEST(Kernels, Bfloat16TimesBfloat16EqualsAPlainLoop) {
+  IsaGuard guard;
+  std::mt19937 gen(17);
+  const std::vector<std::array<int64_t, 3>> shapes = {
+      {1, 1, 1},    {3, 2, 2},   {5, 31, 31},  {6, 32, 40},    {9, 33, 33},    {4, 63, 64},
+      {13, 64, 64}, {8, 65, 70}, {12, 97, 97}, {37, 100, 100}, {21, 773, 800}, {1001, 301, 301}};
+  for (Isa isa : isasOfThisCpu()) {
+    kvs::kernels::useIsa(isa);
+    for (const auto& [out, in, ld] : shapes) {
+      const Matrix m = randomMatrix(WeightType::kBFloat16, out, in, ld, gen);
+      const Matrix xBits = randomMatrix(WeightType::kBFloat16, 1, in, in, gen);
+      std::vector<float> x(in);  // the same values, for the double loop
+      for (int64_t k = 0; k < in; ++k) x[k] = static_cast<float>(xBits.at(0, k));
+      std::vector<float> one(out, std::nanf("")), many(out, std::nanf(""));
+      kvs::kernels::setPoolThreads(1);
+      kvs::kernels::matvecRawBf16(m.u16.data(), out, in, ld, xBits.u16.data(), one.data());
+      const std::string what =
+          kvs::kernels::isaName(isa) + " " + std::to_string(out) + "x" + std::to_string(in);
+      expectMatches(m, x, one, what);
+      kvs::kernels::setPoolThreads(3);
+      kvs::kernels::matvecRawBf16(m.u16.data(), out, in, ld, xBits.u16.data(), many.data());
+      ASSERT_EQ(0, std::memcmp(one.data(), many.data(), one.size() * sizeof(float))) << what;
     }
   }
 }
