@@ -54,6 +54,10 @@ KvCache KvCache::clone() const {
   return copy;
 }
 
+at::ScalarType KvCache::scalarType() const {
+  return c10::typeMetaToScalarType(options_.dtype());
+}
+
 bool KvCache::uniform(int layer) const {
   const auto& heads = cells_.slots[layer];
   for (const auto& h : heads) {
@@ -225,6 +229,14 @@ at::Tensor KvCache::keys(int layer) const {
 
 at::Tensor KvCache::values(int layer) const {
   return values_[layer].narrow(1, 0, maxSlots(layer) + pending_);
+}
+
+KvCache::RawLayer KvCache::rawLayer(int layer) {
+  TORCH_CHECK(keys_[layer].device().is_cpu() && keys_[layer].is_contiguous() &&
+                  values_[layer].is_contiguous(),
+              "KvCache::rawLayer needs a contiguous CPU cache");
+  return {keys_[layer].data_ptr(), values_[layer].data_ptr(), keys_[layer].stride(0),
+          maxSlots(layer) + pending_};
 }
 
 at::Tensor KvCache::attentionMask(int layer, int groupSize) const {

@@ -47,6 +47,7 @@ class KvCache {
   int nLayers() const { return nLayers_; }
   int nKvHeads() const { return nKvHeads_; }
   int headDim() const { return headDim_; }
+  at::ScalarType scalarType() const;  // of keys and values
   // Slots held by (layer, head); equals length() until the cache is compressed.
   int slotCount(int layer, int head) const;
   std::vector<int> slotCounts(int layer) const;  // [Hkv]
@@ -119,6 +120,18 @@ class KvCache {
   using LayerRewrite = std::function<void(const at::Tensor& keys, const at::Tensor& values)>;
   bool rewriteLayerInPlace(int layer, int capacity, const LayerCells& cells,
                            const LayerRewrite& rewrite);
+
+  // A layer's storage as raw memory, for model/cpu_decode_step.h, which attends without tensor
+  // ops: head h's slot s at element h * headStride + s * headDim() of keys (values alike), of
+  // scalarType(); slots = the longest head's slots plus the pending ones (keys(layer)'s Tk).
+  // A CPU cache only.
+  struct RawLayer {
+    void* keys;
+    void* values;
+    int64_t headStride;
+    int slots;
+  };
+  RawLayer rawLayer(int layer);
 
   // RoPE positions: the tokens of an append are rotated at positions length() - ropeShift() on.
   // 0 (every key at its token's own position) unless a policy re-assigns positions inside the

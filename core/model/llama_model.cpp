@@ -12,6 +12,7 @@
 #include "kernels/softmax_rows.h"
 #include "kernels/widen.h"
 #include "kernels/worker_pool.h"
+#include "model/cpu_decode_step.h"
 #include "model/layer_observer.h"
 #include "model/sliding_window.h"
 #include "util/error.h"
@@ -215,6 +216,13 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
     if (observer) observer->beginForward(firstPos, n);
     // RoPE at the cache's positions: the tokens' own unless a policy re-assigned them.
     const int ropePos = firstPos - cache.ropeShift();
+    if (n == 1 && cpuDecodeStepHandles(weights_, computeDtype_, cache, device_)) {
+      // One token in plain loops (model/cpu_decode_step.h): the same arithmetic as below.
+      at::Tensor logits =
+          cpuDecodeStep(config_, weights_, rope_, tokens[0], cache, ropePos, observer);
+      cache.commit();
+      return mode == LogitsMode::kLast ? logits : logits.view({1, config_.vocabSize});  // [V]
+    }
     std::vector<int64_t> ids(tokens.begin(), tokens.end());
     const at::Tensor idx = at::tensor(ids, at::kLong).to(device_);
     at::Tensor x = weights_.embedding.index_select(0, idx).to(computeDtype_);  // [n, C]

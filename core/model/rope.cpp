@@ -76,6 +76,13 @@ at::Tensor RotaryEmbedding::apply(const at::Tensor& x, int64_t start) const {
   return rotateBy(x, table_.narrow(0, start, T), style_);  // angles [T, 1, D/2]
 }
 
+const float* RotaryEmbedding::cosSinAt(int64_t pos) const {
+  TORCH_CHECK(table_.device().is_cpu() && pos >= 0 && pos < maxPositions_,
+              "RoPE table row out of range or not on the CPU");
+  return reinterpret_cast<const float*>(table_.data_ptr<c10::complex<float>>()) +
+         pos * headDim_;  // D/2 complex numbers per position
+}
+
 at::Tensor RotaryEmbedding::rotate(const at::Tensor& x, int64_t delta) const {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == headDim_, "RoPE input must be [T, H, D]");
   TORCH_CHECK(std::abs(delta) < maxPositions_, "RoPE rotation out of range");

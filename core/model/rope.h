@@ -32,6 +32,8 @@ class RotaryEmbedding {
   at::Tensor rotate(const at::Tensor& x, int64_t delta) const;
 
   RopeStyle style() const { return style_; }
+  // The table's row for one position on the CPU: D/2 pairs (cos, sin) of float32.
+  const float* cosSinAt(int64_t pos) const;
   int maxPositions() const { return maxPositions_; }
 
  private:

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/gemv.h"
+#include "kernels/softmax_row.h"
 #include "kernels/softmax_rows.h"
 #include "kernels/widen.h"
 #include "kernels/worker_pool.h"
@@ -277,6 +278,35 @@ TEST(Kernels, WeightedRowsEqualAPlainLoop) {
           }
           ASSERT_NEAR(y[c], exact, 2e-6 * magnitude + 1e-30)
               << kvs::kernels::isaName(isa) << " " << rows << "x" << cols << " column " << c;
+        }
+      }
+    }
+  }
+}
+
+// One row's softmax in place (the decode step's, with AVX-512 its own e^x) against a softmax in
+// double: rows of every length around the vector width, masked (-inf) entries, and spreads from
+// 0 down to -87 (e^x near float's smallest normal number). Bound: a few float32 roundings of each
+// probability.
+TEST(Kernels, SoftmaxOfOneRowEqualsASoftmaxInDouble) {
+  IsaGuard guard;
+  std::mt19937 gen(19);
+  for (Isa isa : isasOfThisCpu()) {
+    kvs::kernels::useIsa(isa);
+    for (int64_t n : {1, 2, 7, 15, 16, 17, 31, 33, 100, 517}) {
+      for (double spread : {1.0, 10.0, 87.0}) {
+        std::uniform_real_distribution<float> score(static_cast<float>(-spread), 0.f);
+        std::vector<float> s(n);
+        for (float& v : s) v = score(gen) + 3.f;  // the maximum is not 0: it is subtracted
+        if (n > 2) s[n / 2] = s[1] = -INFINITY;   // masked slots
+        std::vector<double> expected(n);
+        double top = -INFINITY, sum = 0;
+        for (float v : s) top = std::max<double>(top, v);
+        for (int64_t i = 0; i < n; ++i) sum += (expected[i] = std::exp(double(s[i]) - top));
+        kvs::kernels::softmaxRowInPlace(s.data(), n);
+        for (int64_t i = 0; i < n; ++i) {
+          ASSERT_NEAR(s[i], expected[i] / sum, 1e-6 * expected[i] / sum + 1e-37)
+              << kvs::kernels::isaName(isa) << " n " << n << " spread " << spread << " i " << i;
         }
       }
     }

@@ -16,6 +16,7 @@
 #include "compress/compression_params.h"
 #include "family_fixture.h"
 #include "model/cli_runner.h"
+#include "model/cpu_decode_step.h"
 #include "model/model_loader.h"
 #include "model/sliding_window.h"
 #include "naive_hf_reference.h"
@@ -71,9 +72,12 @@ Measured measure(const std::string& folder, const test::ReferenceDrops& drops) {
   KvCache stepwise = model->makeCache();
   const std::vector<int> head(ids.begin(), ids.begin() + 3);
   m.decode = maxDiff(model->forward(head, stepwise, LogitsMode::kAll), ref.logits);
+  // The one-token forwards run model/cpu_decode_step.h's loops, not the layer of tensor ops.
+  const int64_t stepsBefore = cpuDecodeStepCount();
   for (int i = 3; i < kTokens; ++i) {
     m.decode = std::max(m.decode, maxDiff(model->forward({ids[i]}, stepwise), ref.logits, i));
   }
+  EXPECT_EQ(cpuDecodeStepCount() - stepsBefore, kTokens - 3);
 
   // Keys as the cache holds them: [Hkv, T, D] against the reference's [T][Hkv * D].
   const ModelConfig& c = model->config();
