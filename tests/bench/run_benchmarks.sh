@@ -2,7 +2,7 @@
 # Prefill/decode benchmark of KV Studio's LlamaModel on this machine, as a Markdown table on stdout.
 #
 #   tests/bench/run_benchmarks.sh [--quick] [--threads N] [--blas-threads N] [--breakdown]
-#                                 [--llamacpp DIR [--vocab FILE] [--rounds N]]
+#                                 [--llamacpp DIR] [--llama2c DIR] [--vocab FILE] [--rounds N]
 #
 # Builds kvs_bench_generate in ${BUILD_DIR:-<repo>/build} (configure it first, after
 # `bash .ci/setup.sh`), measures the memory bandwidth, then runs the benchmark once per model in its
@@ -15,6 +15,10 @@
 # ../shared/models/tokenizer.bin, Llama 2's 32000 pieces in llama2.c format): --rounds (default 5)
 # alternating rounds of KV Studio then llama.cpp, 2 threads each, medians; then the same with a
 # random ~300M GQA checkpoint in bfloat16 (llama-quantize makes its BF16 GGUF).
+# --llama2c DIR: a llama2.c checkout with DIR/run (`make run`) and DIR/runomp (`gcc -Ofast
+# -fopenmp -march=native run.c -lm -o runomp`), decode side by side (tests/bench/
+# llama2c_side_by_side.sh), --rounds alternating rounds, medians: stories260K on one thread (run),
+# and the random 110M checkpoint on 2 threads (runomp, OMP_NUM_THREADS=2; vocabulary --vocab).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,6 +30,7 @@ decode_steps=128
 extra=()
 breakdown=0
 llamacpp=""
+llama2c=""
 vocab="$repo/../shared/models/tokenizer.bin"
 rounds=5
 while [ $# -gt 0 ]; do
@@ -34,13 +39,20 @@ while [ $# -gt 0 ]; do
     --threads|--blas-threads) extra+=("$1" "$2"); shift ;;
     --breakdown) breakdown=1 ;;
     --llamacpp) llamacpp="$2"; shift ;;
+    --llama2c) llama2c="$2"; shift ;;
     --vocab) vocab="$2"; shift ;;
     --rounds) rounds="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "run_benchmarks.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+
+if [ -n "$llama2c" ]; then
+  # shellcheck source=tests/bench/llama2c_side_by_side.sh
+  . "$repo/tests/bench/llama2c_side_by_side.sh"
+  llama2c_check "$llama2c"  # before the long benchmark, not after it
+fi
 
 [ -f "$build/CMakeCache.txt" ] || {
   echo "run_benchmarks.sh: $build is not a configured build dir; run" >&2
@@ -51,10 +63,10 @@ echo "building kvs_bench_generate in $build ..." >&2
 cmake --build "$build" --target kvs_bench_generate kvs_bench_kernels -j "$(nproc)" >&2
 built="$build/tests/bench/kvs_bench_generate"
 [ -x "$built" ] || built="$(find "$build" -type f -name kvs_bench_generate -perm -u+x | head -n 1)"
-[ -n "$built" ] && [ -x "$built" ] || {
+if [ -z "$built" ] || [ ! -x "$built" ]; then
   echo "run_benchmarks.sh: kvs_bench_generate not found in $build" >&2
   exit 1
-}
+fi
 # Run a private copy, so that a rebuild of the build dir during the run cannot swap it.
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/kvs-bench-XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
@@ -116,6 +128,10 @@ if [ -n "$llamacpp" ]; then
   . "$repo/tests/bench/llamacpp_side_by_side.sh"
   side_by_side "$llamacpp" "$vocab" "$rounds" "$bin" "$bandwidth" random110m f32
   side_by_side "$llamacpp" "$vocab" "$rounds" "$bin" "$bandwidth" random350m bf16
+fi
+
+if [ -n "$llama2c" ]; then
+  llama2c_side_by_side "$llama2c" "$rounds" "$bin" "$bandwidth" "$vocab"
 fi
 
 if [ "$breakdown" -eq 1 ]; then
