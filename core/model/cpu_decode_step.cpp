@@ -25,13 +25,14 @@ std::atomic<bool>& enabledFlag() {
 
 std::atomic<int64_t> stepsTaken{0};
 
-bool isFloatOrHalf(const at::Tensor& t) {
-  return t.scalar_type() == at::kFloat || t.scalar_type() == at::kHalf;
+bool isFloating(const at::Tensor& t) {
+  const at::ScalarType s = t.scalar_type();
+  return s == at::kFloat || s == at::kHalf || s == at::kBFloat16;
 }
 
 // A matrix matvec reads as stored: [out, in] on the CPU, unit column stride.
 bool rawMatrix(const at::Tensor& w) {
-  return w.defined() && w.device().is_cpu() && w.dim() == 2 && w.stride(1) == 1 && isFloatOrHalf(w);
+  return w.defined() && w.device().is_cpu() && w.dim() == 2 && w.stride(1) == 1 && isFloating(w);
 }
 
 // A small vector (a norm's weight, a bias) widened to float32 into out[0, n).
@@ -40,9 +41,12 @@ void widenVector(const at::Tensor& t, float* out) {
   const int64_t n = c.numel();
   if (c.scalar_type() == at::kFloat) {
     std::copy_n(c.data_ptr<float>(), n, out);
-  } else {
+  } else if (c.scalar_type() == at::kHalf) {
     const at::Half* h = c.data_ptr<at::Half>();
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(h[i]);
+  } else {
+    const at::BFloat16* b = c.data_ptr<at::BFloat16>();
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(b[i]);
   }
 }
 
@@ -60,8 +64,21 @@ void store(const float* x, int64_t n, at::ScalarType type, void* base, int64_t a
   }
 }
 
-// y[out] = W x through kernels/gemv.h (float32 or float16 W).
+void roundToBfloat16(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(at::BFloat16(x[i]));
+}
+
+// y[out] = W x through kernels/gemv.h. A bfloat16 W (bfloat16 compute) gets x rounded to
+// bfloat16, as LibTorch's layer holds its activations, so that the pairs go through vdpbf16ps.
 void project(const at::Tensor& w, const float* x, float* y) {
+  if (w.scalar_type() == at::kBFloat16) {
+    thread_local std::vector<at::BFloat16> rounded;  // [in]
+    rounded.resize(static_cast<size_t>(w.size(1)));
+    for (int64_t i = 0; i < w.size(1); ++i) rounded[i] = at::BFloat16(x[i]);
+    kernels::matvecRawBf16(static_cast<const uint16_t*>(w.data_ptr()), w.size(0), w.size(1),
+                           w.stride(0), reinterpret_cast<const uint16_t*>(rounded.data()), y);
+    return;
+  }
   kernels::matvecRaw(w.data_ptr(), kernels::weightTypeOf(w.scalar_type()), w.size(0), w.size(1),
                      w.stride(0), x, y);
 }
@@ -153,10 +170,10 @@ int64_t cpuDecodeStepCount() {
 bool cpuDecodeStepHandles(const LlamaWeights& weights, at::ScalarType computeDtype,
                           const KvCache& cache, at::Device device) {
   if (!cpuDecodeStepEnabled() || !kernels::matvecEnabled() || !device.is_cpu() ||
-      computeDtype != at::kFloat ||
+      (computeDtype != at::kFloat && computeDtype != at::kBFloat16) ||
       (cache.scalarType() != at::kFloat && cache.scalarType() != at::kHalf &&
        cache.scalarType() != at::kBFloat16) ||
-      !isFloatOrHalf(weights.embedding) || !rawMatrix(weights.classifier)) {
+      !isFloating(weights.embedding) || !rawMatrix(weights.classifier)) {
     return false;
   }
   for (const LayerWeights& l : weights.layers) {
@@ -192,6 +209,9 @@ at::Tensor cpuDecodeStep(const ModelConfig& config, const LlamaWeights& weights,
     return at::from_blob(data, {1, H, D}, asFloat).transpose(0, 1);
   };
 
+  // bfloat16 compute keeps the residual stream in float32 but rounds what LibTorch's layer would
+  // hold in bfloat16 where it is read again: q, k, v, the attention output, a projection's input.
+  const bool bf16Compute = weights.embedding.scalar_type() == at::kBFloat16;
   const at::ScalarType cacheType = cache.scalarType();
   const int64_t elementBytes = static_cast<int64_t>(c10::elementSize(cacheType));
   widenVector(weights.embedding[token], x);
@@ -219,6 +239,7 @@ at::Tensor cpuDecodeStep(const ModelConfig& config, const LlamaWeights& weights,
     if (observer) std::copy_n(k, Hkv * D, keyBeforeRope.data());
     kvs::rope(q, Hq, D, cosSin, config.ropeStyle);
     kvs::rope(k, Hkv, D, cosSin, config.ropeStyle);
+    if (bf16Compute) roundToBfloat16(qkv, qkvRows);  // q, k, v as LibTorch's layer holds them
     // The pending token's key and value after each head's own slots (as KvCache::write does).
     const KvCache::RawLayer stored = cache.rawLayer(layer);
     for (int64_t h = 0; h < Hkv; ++h) {
@@ -258,6 +279,7 @@ at::Tensor cpuDecodeStep(const ModelConfig& config, const LlamaWeights& weights,
     } else {
       attentionTask(0, &a);
     }
+    if (bf16Compute) roundToBfloat16(attended, Hq * D);
     if (observer && observer->wantsAttention()) {
       observer->onTensor(layer, "attn", at::from_blob(scores.data(), {Hq, 1, Tk}, asFloat));
     }

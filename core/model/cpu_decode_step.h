@@ -5,12 +5,13 @@
 // per layer at a microsecond or more each (allocation, dispatch, TensorIterator set-up), and that,
 // not arithmetic, set its speed: 0.54 ms per token, where llama2.c's run.c takes 0.2 ms.
 //
-// It covers float32 compute (float32 weights, or float16 weights read as stored) over a cache in
-// float32, float16 or bfloat16, with everything the families add (GQA, q/k/v biases, q/k norms,
-// both RoPE pairings and llama3 scaling, a compressed cache's mask and slot bias, Mistral's window)
-// and the observers (recording, the attention compressing methods accumulate), so that every method
-// and the full cache decode through the same arithmetic. Anything else (bfloat16 compute, other
-// devices, KVS_KERNELS=libtorch) takes LlamaModel's general path.
+// It covers float32 compute (float32 weights, or float16 weights read as stored) and bfloat16
+// compute (bfloat16 weights; the residual stream stays float32, what the layer of ops holds in
+// bfloat16 is rounded to it) over a cache in float32, float16 or bfloat16, with everything the
+// families add (GQA, q/k/v biases, q/k norms, both RoPE pairings and llama3 scaling, a compressed
+// cache's mask and slot bias, Mistral's window) and the observers (recording, the attention the
+// compressing methods accumulate), so that every method and the full cache decode through the
+// same arithmetic. Other devices and KVS_KERNELS=libtorch take LlamaModel's general path.
 
 #include <ATen/core/Tensor.h>
 
