@@ -185,26 +185,37 @@ TEST(LlamaModel, RefusesPositionsBeyondTheContext) {
   EXPECT_THROW(model.forward({1}, cache), KvsError);
 }
 
-// The same long context with bfloat16 weights and cache: decode reads the bfloat16 cache through
-// the matvec loops (per-head products), the batched pass through bmm; they agree within
-// bfloat16's rounding.
-TEST(LlamaModel, LongContextDecodeInBfloat16MatchesItsBatchedPass) {
+// The same long context with bfloat16 weights and cache: decode (model/cpu_decode_step.h) reads
+// the bfloat16 cache through the matvec loops, the batched pass through bmm; against the same
+// weights computed in float32, decode is no further off than the batched pass (up to 1.5x at a
+// position; measured 0.32-1.10 against 0.27-1.17 on logits up to 23, these weights being 8-20x
+// larger than a trained model's).
+TEST(LlamaModel, LongContextDecodeInBfloat16IsAsCloseToFloat32AsItsBatchedPass) {
   ModelConfig c;
   c.dim = 256, c.hiddenDim = 96, c.nLayers = 2, c.nHeads = 4, c.nKvHeads = 2;
   c.vocabSize = 40, c.seqLen = 320;
-  const LlamaModel model(c, mapWeights(fuseWeights(c, livelyWeights(c, 10)),
-                                       [](const at::Tensor& t) { return t.to(at::kBFloat16); }));
+  const LlamaWeights rounded = mapWeights(fuseWeights(c, livelyWeights(c, 10)),
+                                          [](const at::Tensor& t) { return t.to(at::kBFloat16); });
+  const LlamaModel model(c, rounded);
+  // The same bfloat16 weights computed in float32: what both bfloat16 paths approximate.
+  const LlamaModel exact(c,
+                         mapWeights(rounded, [](const at::Tensor& t) { return t.to(at::kFloat); }));
   std::vector<int> tokens;
   for (int i = 0; i < 304; ++i) tokens.push_back((i * 7 + i / 5) % c.vocabSize);
   const std::vector<int> prompt(tokens.begin(), tokens.end() - 4);
-  KvCache batched = model.makeCache(), stepped = model.makeCache();
-  const at::Tensor all = model.forward(tokens, batched, LogitsMode::kAll);  // [304, V]
+  KvCache batched = model.makeCache(), stepped = model.makeCache(), reference = exact.makeCache();
+  const at::Tensor all = model.forward(tokens, batched, LogitsMode::kAll);      // [304, V]
+  const at::Tensor truth = exact.forward(tokens, reference, LogitsMode::kAll);  // [304, V]
   model.forward(prompt, stepped);
   for (size_t t = prompt.size(); t < tokens.size(); ++t) {
     const at::Tensor logits = model.forward({tokens[t]}, stepped);
-    EXPECT_LE((logits - all[t]).abs().max().item<double>(),
-              0.02 * all[t].abs().max().item<double>())
-        << "position " << t;
+    const double stepError = (logits - truth[t]).abs().max().item<double>();
+    const double batchedError = (all[t] - truth[t]).abs().max().item<double>();
+    std::cout << "position " << t << ": max |logit error| decode " << stepError << ", batched "
+              << batchedError << " (of " << truth[t].abs().max().item<double>() << ")\n";
+    // Both round to bfloat16 at different places (the decode step keeps its residual stream in
+    // float32): neither is the other's reference, both are approximations of the same float32.
+    EXPECT_LE(stepError, 1.5 * batchedError) << "position " << t;
   }
 }
 
