@@ -58,6 +58,10 @@ at::ScalarType KvCache::scalarType() const {
   return c10::typeMetaToScalarType(options_.dtype());
 }
 
+at::Device KvCache::device() const {
+  return options_.device();
+}
+
 bool KvCache::uniform(int layer) const {
   const auto& heads = cells_.slots[layer];
   for (const auto& h : heads) {
@@ -232,9 +236,11 @@ at::Tensor KvCache::values(int layer) const {
 }
 
 KvCache::RawLayer KvCache::rawLayer(int layer) {
-  TORCH_CHECK(keys_[layer].device().is_cpu() && keys_[layer].is_contiguous() &&
-                  values_[layer].is_contiguous(),
-              "KvCache::rawLayer needs a contiguous CPU cache");
+  for (const at::Tensor* t : {&keys_[layer], &values_[layer]}) {
+    TORCH_CHECK(t->device().is_cpu() && t->is_contiguous() && t->scalar_type() == scalarType() &&
+                    t->sizes() == keys_[layer].sizes(),
+                "KvCache::rawLayer needs contiguous CPU storage of the cache's dtype");
+  }
   return {keys_[layer].data_ptr(), values_[layer].data_ptr(), keys_[layer].stride(0),
           maxSlots(layer) + pending_};
 }

@@ -48,6 +48,7 @@ class KvCache {
   int nKvHeads() const { return nKvHeads_; }
   int headDim() const { return headDim_; }
   at::ScalarType scalarType() const;  // of keys and values
+  at::Device device() const;          // where they are
   // Slots held by (layer, head); equals length() until the cache is compressed.
   int slotCount(int layer, int head) const;
   std::vector<int> slotCounts(int layer) const;  // [Hkv]

@@ -139,8 +139,8 @@ std::string isaName(Isa isa) {
 
 namespace {
 
-void runJob(const MatvecJob& job, int64_t out) {
-  const Isa isa = activeIsa();
+// isa read once by the caller: a job with xBf16 set must reach the loops it was made for.
+void runJob(const MatvecJob& job, int64_t out, Isa isa) {
   const int threads = poolThreads();
   const int64_t in = job.in;
   const WeightType type = job.type;
@@ -161,15 +161,16 @@ void runJob(const MatvecJob& job, int64_t out) {
 
 void matvecRaw(const void* w, WeightType type, int64_t out, int64_t in, int64_t ld, const float* x,
                float* y) {
-  runJob(MatvecJob{w, type, in, ld, x, y}, out);
+  runJob(MatvecJob{w, type, in, ld, x, y}, out, activeIsa());
 }
 
 void matvecRawBf16(const uint16_t* w, int64_t out, int64_t in, int64_t ld, const uint16_t* x,
                    float* y) {
-  if (activeIsa() == Isa::kAvx512Bf16) {
+  const Isa isa = activeIsa();
+  if (isa == Isa::kAvx512Bf16) {
     MatvecJob job{w, WeightType::kBFloat16, in, ld, nullptr, y};
     job.xBf16 = x;
-    return runJob(job, out);
+    return runJob(job, out, isa);
   }
   std::vector<float> xf(static_cast<size_t>(in));  // [in]: bfloat16 is float32's high half
   for (int64_t k = 0; k < in; ++k) {

@@ -14,7 +14,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma")
+#pragma GCC target("avx512f,avx512bw,avx512vl,fma")
 
 namespace kvs::kernels {
 namespace {
@@ -53,8 +53,15 @@ __mmask16 tailMask(int64_t left) {
 void softmaxRowAvx512(float* s, int64_t n) {
   const __m512 minusInf = _mm512_set1_ps(-__builtin_inff());
   __m512 top = minusInf;
+  __mmask16 nan = 0;  // vmaxps drops NaN lanes: a NaN score (a corrupt cache) is looked for apart
   for (int64_t t = 0; t < n; t += 16) {
-    top = _mm512_max_ps(top, _mm512_mask_loadu_ps(minusInf, tailMask(n - t), s + t));
+    const __m512 v = _mm512_mask_loadu_ps(minusInf, tailMask(n - t), s + t);
+    nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    top = _mm512_max_ps(top, v);
+  }
+  if (nan) {  // as the plain loop and LibTorch's softmax: the whole row NaN
+    for (int64_t t = 0; t < n; ++t) s[t] = __builtin_nanf("");
+    return;
   }
   const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(top));
   __m512 sum = _mm512_setzero_ps();

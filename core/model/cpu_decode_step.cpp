@@ -167,17 +167,32 @@ int64_t cpuDecodeStepCount() {
   return stepsTaken.load();
 }
 
-bool cpuDecodeStepHandles(const LlamaWeights& weights, at::ScalarType computeDtype,
-                          const KvCache& cache, at::Device device) {
+bool cpuDecodeStepHandles(const ModelConfig& config, const LlamaWeights& weights,
+                          at::ScalarType computeDtype, const KvCache& cache, at::Device device) {
+  const int64_t C = config.dim, F = config.hiddenDim, D = config.headDim();
+  const int64_t qkvRows = (config.nHeads + 2 * config.nKvHeads) * D;
+  // The loops index raw buffers by the config's sizes: a cache or weights of another shape (a
+  // cache made by another model, weights built by hand) go to the general path, whose tensor
+  // ops check shapes and throw, rather than being read past their ends.
   if (!cpuDecodeStepEnabled() || !kernels::matvecEnabled() || !device.is_cpu() ||
       (computeDtype != at::kFloat && computeDtype != at::kBFloat16) ||
       (cache.scalarType() != at::kFloat && cache.scalarType() != at::kHalf &&
        cache.scalarType() != at::kBFloat16) ||
-      !isFloating(weights.embedding) || !rawMatrix(weights.classifier)) {
+      !cache.device().is_cpu() || cache.nLayers() != config.nLayers ||
+      cache.nKvHeads() != config.nKvHeads || cache.headDim() != D ||
+      !isFloating(weights.embedding) || weights.embedding.size(1) != C ||
+      !rawMatrix(weights.classifier) || weights.classifier.size(1) != C ||
+      weights.finalNorm.numel() != C || static_cast<int>(weights.layers.size()) != config.nLayers) {
     return false;
   }
+  const auto shaped = [](const at::Tensor& w, int64_t out, int64_t in) {
+    return rawMatrix(w) && w.size(0) == out && w.size(1) == in;
+  };
   for (const LayerWeights& l : weights.layers) {
-    if (!rawMatrix(l.wqkv) || !rawMatrix(l.wo) || !rawMatrix(l.w13) || !rawMatrix(l.w2)) {
+    if (!shaped(l.wqkv, qkvRows, C) || !shaped(l.wo, C, config.nHeads * D) ||
+        !shaped(l.w13, 2 * F, C) || !shaped(l.w2, C, F) || l.attnNorm.numel() != C ||
+        l.ffnNorm.numel() != C || (l.bqkv.defined() && l.bqkv.numel() != qkvRows) ||
+        (config.qkNorm && (l.qNorm.numel() != D || l.kNorm.numel() != D))) {
       return false;
     }
   }

@@ -7,11 +7,13 @@
 //
 // It covers float32 compute (float32 weights, or float16 weights read as stored) and bfloat16
 // compute (bfloat16 weights; the residual stream stays float32, what the layer of ops holds in
-// bfloat16 is rounded to it) over a cache in float32, float16 or bfloat16, with everything the
-// families add (GQA, q/k/v biases, q/k norms, both RoPE pairings and llama3 scaling, a compressed
-// cache's mask and slot bias, Mistral's window) and the observers (recording, the attention the
-// compressing methods accumulate), so that every method and the full cache decode through the
-// same arithmetic. Other devices and KVS_KERNELS=libtorch take LlamaModel's general path.
+// bfloat16 is rounded to it, so a bfloat16 decode step is not bit-for-bit the batched bfloat16
+// pass of the same tokens: both approximate float32, the step a little closer) over a cache in
+// float32, float16 or bfloat16, with everything the families add (GQA, q/k/v biases, q/k norms,
+// both RoPE pairings and llama3 scaling, a compressed cache's mask and slot bias, Mistral's window)
+// and the observers (recording, the attention the compressing methods accumulate), so that every
+// method and the full cache decode through the same arithmetic. Other devices and
+// KVS_KERNELS=libtorch take LlamaModel's general path.
 
 #include <ATen/core/Tensor.h>
 
@@ -25,8 +27,8 @@ class KvCache;
 class LayerObserver;
 
 // Whether cpuDecodeStep takes a one-token forward of these weights with this cache.
-bool cpuDecodeStepHandles(const LlamaWeights& weights, at::ScalarType computeDtype,
-                          const KvCache& cache, at::Device device);
+bool cpuDecodeStepHandles(const ModelConfig& config, const LlamaWeights& weights,
+                          at::ScalarType computeDtype, const KvCache& cache, at::Device device);
 
 // The pending token (after cache.beginAppend(1)) at RoPE position ropePos: writes its key and
 // value into the cache, shows each layer's tensors to observer (if any; beginForward is the

@@ -205,7 +205,7 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
     if (observer) observer->beginForward(firstPos, n);
     // RoPE at the cache's positions: the tokens' own unless a policy re-assigned them.
     const int ropePos = firstPos - cache.ropeShift();
-    if (n == 1 && cpuDecodeStepHandles(weights_, computeDtype_, cache, device_)) {
+    if (n == 1 && cpuDecodeStepHandles(config_, weights_, computeDtype_, cache, device_)) {
       // One token in plain loops (model/cpu_decode_step.h): the same arithmetic as below.
       at::Tensor logits =
           cpuDecodeStep(config_, weights_, rope_, tokens[0], cache, ropePos, observer);

@@ -212,5 +212,17 @@ TEST_F(CpuDecodeStep, HeadsSplitOverThreadsChangeNoBit) {
   expectPathsAgree(model, prompt, true, 1e-5);
 }
 
+// A cache of another shape (made by another model) is not read past its ends by the raw loops:
+// the step declines it and the general path's shape checks refuse it.
+TEST_F(CpuDecodeStep, ACacheOfAnotherShapeIsRefusedNotOverrun) {
+  ModelConfig other = model().config();
+  other.nKvHeads = 2 * other.nKvHeads;  // 8 KV heads where stories260K has 4
+  KvCache foreign(other);
+  const int64_t before = cpuDecodeStepCount();
+  EXPECT_ANY_THROW(model().forward({1}, foreign));
+  EXPECT_EQ(before, cpuDecodeStepCount());
+  EXPECT_EQ(0, foreign.length());  // rolled back
+}
+
 }  // namespace
 }  // namespace kvs::test

@@ -308,6 +308,13 @@ TEST(Kernels, SoftmaxOfOneRowEqualsASoftmaxInDouble) {
           ASSERT_NEAR(s[i], expected[i] / sum, 1e-6 * expected[i] / sum + 1e-37)
               << kvs::kernels::isaName(isa) << " n " << n << " spread " << spread << " i " << i;
         }
+        // A NaN score (a corrupt cache) makes the whole row NaN, as LibTorch's softmax does.
+        std::fill(s.begin(), s.end(), 0.f);
+        s[n - 1] = std::nanf("");
+        kvs::kernels::softmaxRowInPlace(s.data(), n);
+        for (int64_t i = 0; i < n; ++i) {
+          ASSERT_TRUE(std::isnan(s[i])) << kvs::kernels::isaName(isa) << " n " << n << " i " << i;
+        }
       }
     }
   }

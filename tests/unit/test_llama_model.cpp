@@ -215,7 +215,8 @@ TEST(LlamaModel, LongContextDecodeInBfloat16IsAsCloseToFloat32AsItsBatchedPass) 
               << batchedError << " (of " << truth[t].abs().max().item<double>() << ")\n";
     // Both round to bfloat16 at different places (the decode step keeps its residual stream in
     // float32): neither is the other's reference, both are approximations of the same float32.
-    EXPECT_LE(stepError, 1.5 * batchedError) << "position " << t;
+    EXPECT_LE(stepError, 1.5 * batchedError + 1e-3 * truth[t].abs().max().item<double>())
+        << "position " << t;
   }
 }
 
