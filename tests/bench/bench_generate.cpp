@@ -52,6 +52,7 @@ using kvs::LlamaModel;
             << "usage: kvs_bench_generate (--machine | --header | --breakdown |\n"
             << "                           --model stories260K|random110m|random350m|FILE\n"
             << "                           --bandwidth-gbs X) [--dtype fp32|bf16|fp16]\n"
+            << "       [--kv-dtype fp32|bf16|fp16]\n"
             << "       [--reps N] [--prompt-tokens N] [--decode-steps N] [--threads N]\n"
             << "       [--blas-threads N] [--cache-dir DIR] [--bandwidth-mib N]\n";
   std::exit(2);
@@ -106,6 +107,8 @@ Options parseOptions(int argc, char** argv) {
       o.session = value();
     } else if (a == "--dtype") {
       o.dtype = value();
+    } else if (a == "--kv-dtype") {
+      o.kvDtype = value();
     } else if (a == "-h" || a == "--help") {
       usage("help requested");
     } else {
@@ -154,6 +157,7 @@ int runModel(const Options& o) {
   const auto t0 = Clock::now();
   kvs::LoadOptions load;
   load.dtype = kvs::parseDtype(o.dtype, "--dtype");
+  load.kvDtype = kvs::parseDtype(o.kvDtype, "--kv-dtype");
   const std::unique_ptr<LlamaModel> model = kvs::loadModel(spec.path, load);
   const double loadSeconds = seconds(t0, Clock::now());
   const int64_t rssAfterLoadKb = procStatusKb("VmRSS");
@@ -214,7 +218,9 @@ int runModel(const Options& o) {
   const double speedup = prefillTps / decodeTps;
   const int64_t peakKb = procStatusKb("VmHWM");
   // KV cache bytes one decode step reads, mid-way through the measured steps (not in the bound).
-  const double kvReadBytes = double(c.kvBytesPerToken()) * (decodePrompt + o.decodeSteps / 2);
+  const double kvReadBytes =
+      double(c.kvBytesPerToken(static_cast<int>(c10::elementSize(model->kvDtype())))) *
+      (decodePrompt + o.decodeSteps / 2);
 
   std::cout << "row | " << spec.name << " | " << paramsText(params) << " | " << fmt(prefillTps, 0)
             << " | " << fmt(decodeTps, 1) << " | " << fmt(1000.0 / decodeTps, 2) << " | "
@@ -225,9 +231,9 @@ int runModel(const Options& o) {
             << c.vocabSize << ", context " << c.seqLen << "; decode " << o.decodeSteps
             << " steps after a " << decodePrompt << "-token prefill; load " << fmt(loadSeconds, 2)
             << " s; RSS after load " << fmt(mib(rssAfterLoadKb), 0) << " MiB, peak "
-            << fmt(mib(peakKb), 0) << " MiB (load included); KV cache read per step ~"
-            << bytesText(kvReadBytes) << " (not in the bound)"
-            << (finite ? "" : "; WARNING: non-finite logits") << "\n";
+            << fmt(mib(peakKb), 0) << " MiB (load included); KV cache ("
+            << kvs::dtypeName(model->kvDtype()) << ") read per step ~" << bytesText(kvReadBytes)
+            << " (not in the bound)" << (finite ? "" : "; WARNING: non-finite logits") << "\n";
   auto target = [&](bool pass, const std::string& text) {
     std::cout << "target " << (pass ? "PASS" : "MISS") << " " << text << "\n";
   };

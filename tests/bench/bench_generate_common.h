@@ -36,6 +36,7 @@ struct Options {
   int bandwidthMiB = 1024;
   std::string session;  // --session METHOD: time the session's decode path instead
   std::string dtype;    // --dtype: load the weights in this dtype (default: as stored)
+  std::string kvDtype;  // --kv-dtype: the KV cache's dtype (default: the weights')
 };
 
 // Timing and number formatting that every mode uses.

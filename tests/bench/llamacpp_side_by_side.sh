@@ -35,12 +35,16 @@ side_by_side() {
     fi
     gguf="$bf16" kvs_dtype=(--dtype bf16) label="bfloat16"
   fi
-  local kp=() kd=() lp=() ld=() row out
+  local kp=() kd=() kd16=() lp=() ld=() row out
   for r in $(seq 1 "$rounds"); do
     echo "side by side: round $r/$rounds ..." >&2
     row="$("$kvs" --model "$model" "${kvs_dtype[@]}" --bandwidth-gbs "$bandwidth" --reps 1 --decode-steps 128 --threads 2 | sed -n 's/^row //p')"
     kp+=("$(awk -F'|' '{gsub(/ /, "", $4); print $4}' <<<"$row")")
     kd+=("$(awk -F'|' '{gsub(/ /, "", $5); print $5}' <<<"$row")")
+    if [ "$dtype" = f32 ]; then  # llama.cpp's default KV cache is float16: the same, for decode
+      row="$("$kvs" --model "$model" --kv-dtype fp16 --bandwidth-gbs "$bandwidth" --reps 1 --decode-steps 128 --threads 2 | sed -n 's/^row //p')"
+      kd16+=("$(awk -F'|' '{gsub(/ /, "", $5); print $5}' <<<"$row")")
+    fi
     out="$("$bench" -m "$gguf" -p 512 -n 128 -t 2 -r 1 -o csv 2>/dev/null)"
     # CSV columns ..., n_prompt, n_gen, test_time, avg_ns, stddev_ns, avg_ts, stddev_ts.
     lp+=("$(awk -F, 'NR > 1 && $0 ~ /"512","0"/ {gsub(/"/, "", $(NF - 1)); printf "%.1f\n", $(NF - 1)}' <<<"$out")")
@@ -58,6 +62,12 @@ side_by_side() {
   echo "| KV Studio | $mkp | $mkd |"
   echo "| llama.cpp $(git -C "$dir" describe --tags --always 2>/dev/null || echo '') | $mlp | $mld |"
   awk -v a="$mkp" -v b="$mlp" -v c="$mkd" -v d="$mld" 'BEGIN {printf "| KV Studio / llama.cpp | %.2fx | %.2fx |\n", a / b, c / d}'
+  if [ "${#kd16[@]}" -gt 0 ]; then
+    local mkd16
+    mkd16="$(printf '%s\n' "${kd16[@]}" | median)"
+    echo "| KV Studio with a float16 KV cache (\`--kv-dtype fp16\`, llama.cpp's default cache type) | | $mkd16 |"
+    awk -v c="$mkd16" -v d="$mld" 'BEGIN {printf "| the same / llama.cpp | | %.2fx |\n", c / d}'
+  fi
   echo
-  echo "Every round: KV Studio ${kp[*]} / ${kd[*]}; llama.cpp ${lp[*]} / ${ld[*]} (prefill / decode tok/s)."
+  echo "Every round: KV Studio ${kp[*]} / ${kd[*]}${kd16[*]:+ (float16 cache: ${kd16[*]})}; llama.cpp ${lp[*]} / ${ld[*]} (prefill / decode tok/s)."
 }
