@@ -245,6 +245,10 @@ KvCache::RawLayer KvCache::rawLayer(int layer) {
           maxSlots(layer) + pending_};
 }
 
+bool KvCache::masksOnlyCausally(int layer) const {
+  return uniform(layer) && !slotBias_[layer].defined();
+}
+
 at::Tensor KvCache::attentionMask(int layer, int groupSize) const {
   const int n = pending_;
   const bool biased = slotBias_[layer].defined();

@@ -99,6 +99,9 @@ class KvCache {
   // head's slots, and the pending slots up to its own), -inf elsewhere. Undefined when nothing
   // needs masking (one token, all heads of the layer equally long).
   at::Tensor attentionMask(int layer, int groupSize) const;
+  // True when attentionMask hides nothing but causality (all heads of the layer equally long, no
+  // slot bias): pending query i sees slots up to Smax + i, the same for every head.
+  bool masksOnlyCausally(int layer) const;
 
   // The new cells (slot_map.h) of a replaced layer are checked against the cache: KvsError
   // naming the broken rule (positions not seen, a pivot outside its slot, slots out of order).

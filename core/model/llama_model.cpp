@@ -9,6 +9,7 @@
 #include "cache/kv_cache.h"
 #include "kernels/gemv.h"
 #include "kernels/head_products.h"
+#include "kernels/row_split_linear.h"
 #include "kernels/softmax_rows.h"
 #include "kernels/widen.h"
 #include "kernels/worker_pool.h"
@@ -29,7 +30,8 @@ LlamaWeights toDevice(LlamaWeights w, at::Device device) {
 
 // x [n, C] times w^T, w [out, C]. One token on the CPU goes through kernels/gemv.h, which reads
 // each weight in its own dtype (float16 included) at close to the memory's bandwidth. Several
-// tokens go through linear (OpenBLAS's sgemm for float32, oneDNN for bfloat16).
+// float32 tokens on the CPU go through kernels/row_split_linear.h (single-threaded sgemms over the
+// kernels' pool); the rest through linear (oneDNN for bfloat16).
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
   if (x.size(0) == 1 && kernels::matvecHandles(weight, x[0])) {
     return kernels::matvec(weight, x[0]).unsqueeze(0);  // [1, out]
@@ -38,12 +40,14 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
   const at::Tensor w = weight.scalar_type() == x.scalar_type() ? weight
                        : x.scalar_type() == at::kFloat         ? kernels::widenToFloat(weight)
                                                                : weight.to(x.scalar_type());
+  const bool float32 = x.scalar_type() == at::kFloat;
+  if (float32 && x.device().is_cpu() && kernels::matvecEnabled()) {
+    return kernels::rowSplitLinear(x, w);
+  }
   // Without the kernels (other devices, KVS_KERNELS=libtorch): one float32 token through gemv,
   // since OpenBLAS's sgemm with m = 1 repacks the whole matrix on every call; bfloat16 through
   // linear (oneDNN), which was 4x quicker than mv on an 11008 x 4096 matrix.
-  return x.size(0) == 1 && x.scalar_type() == at::kFloat
-             ? at::mv(w, x.view({x.size(1)})).unsqueeze(0)
-             : at::linear(x, w);
+  return x.size(0) == 1 && float32 ? at::mv(w, x.view({x.size(1)})).unsqueeze(0) : at::linear(x, w);
 }
 
 // LibTorch's OpenMP pool runs on one thread beside OpenBLAS's (util/runtime.h). A batched
@@ -159,9 +163,11 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   // of a 110M model at 512 tokens).
   const bool perHeadGemv = n == 1 && Tk * D >= kGemvMinElements;
   const double scale = 1.0 / std::sqrt(double(D));
-  // Causal and padding mask of this layer (see KvCache::attentionMask); with several tokens it is
-  // added inside the matmul (baddbmm: mask + scale * q k^T), one pass over the scores.
-  at::Tensor mask = cache.attentionMask(layer, static_cast<int>(G));
+  // Padding and bias mask of this layer (see KvCache::attentionMask), added to the scores; none
+  // where it would only say what queryBlockAttention applies itself: causality.
+  at::Tensor mask = cache.masksOnlyCausally(layer)
+                        ? at::Tensor()
+                        : cache.attentionMask(layer, static_cast<int>(G));
   if (mask.defined()) mask = mask.to(computeDtype_);
   const at::Tensor window =
       slidingWindowMask(cache, layer, config_.slidingWindow, static_cast<int>(G), computeDtype_);
@@ -199,7 +205,10 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
                                                  std::to_string(config_.vocabSize) + ")");
   }
   const ComputeThreadsForBf16 threads(device_.is_cpu() && computeDtype_ == at::kBFloat16 && n > 1);
-  const BlasOnCallerThread blas(device_.is_cpu() && n == 1 && kernels::matvecEnabled());
+  // OpenBLAS on the caller alone while the kernels' pool does the work: a one-token pass, and
+  // a float32 one (its sgemms split over the pool: kernels/row_split_linear.h).
+  const BlasOnCallerThread blas(device_.is_cpu() && kernels::matvecEnabled() &&
+                                (n == 1 || computeDtype_ == at::kFloat));
   const int firstPos = cache.beginAppend(n);
   try {
     if (observer) observer->beginForward(firstPos, n);

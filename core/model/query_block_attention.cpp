@@ -3,12 +3,53 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
+#include "kernels/causal_attention.h"
 #include "kernels/softmax_rows.h"
 #include "model/layer_observer.h"
 
 namespace kvs {
+
+namespace {
+
+// keys or values [Hkv, Tk, D] -> [Hkv, D, ld] float32, ld = Tk rounded up to 16, zeros past Tk.
+at::Tensor transposedColumns(const at::Tensor& rows, int64_t ld) {
+  at::Tensor t = at::zeros({rows.size(0), rows.size(2), ld}, rows.options().dtype(at::kFloat));
+  t.narrow(2, 0, rows.size(1)).copy_(rows.transpose(1, 2));
+  return t;
+}
+
+// The same attention in kernels/causal_attention.h's fused rows (float32 on AVX-512).
+at::Tensor fusedRowAttention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
+                             const at::Tensor& mask, double scale, int layer,
+                             LayerObserver* observer) {
+  const int64_t n = q.size(0), Hq = q.size(1), D = q.size(2);
+  const int64_t Hkv = keys.size(0), Tk = keys.size(1), G = Hq / Hkv;
+  const int64_t ld = (Tk + 15) / 16 * 16;
+  const at::Tensor qc = q.contiguous(), kT = transposedColumns(keys, ld);
+  const at::Tensor vT = transposedColumns(values, ld);
+  const at::Tensor m = mask.defined() ? mask.contiguous() : mask;
+  TORCH_CHECK(!m.defined() || (m.dim() == 3 && m.size(1) == G * n && m.size(2) == Tk &&
+                               (m.size(0) == 1 || m.size(0) == Hkv)),
+              "queryBlockAttention: mask of another shape than [1 or Hkv, G*n, Tk]");
+  at::Tensor out = at::empty({n, Hq * D}, q.options());  // [n, Hq*D]
+  const bool wantsAttention = observer && observer->wantsAttention();
+  at::Tensor probs = wantsAttention ? at::empty({Hq, n, Tk}, q.options()) : at::Tensor();
+  kernels::CausalAttentionArgs a;
+  a.q = qc.data_ptr<float>(), a.keysT = kT.data_ptr<float>(), a.valuesT = vT.data_ptr<float>();
+  a.mask = m.defined() ? m.data_ptr<float>() : nullptr;
+  a.out = out.data_ptr<float>(), a.probs = wantsAttention ? probs.data_ptr<float>() : nullptr;
+  a.n = n, a.Hq = Hq, a.Hkv = Hkv, a.D = D, a.Tk = Tk, a.ld = ld;
+  a.maskHeads = m.defined() ? m.size(0) : 1, a.scale = static_cast<float>(scale);
+  kernels::causalAttention(a);
+  if (wantsAttention) observer->onTensor(layer, "attn", probs);
+  if (observer) observer->onTensor(layer, "attn_out", out.view({n, Hq, D}).transpose(0, 1));
+  return out;
+}
+
+}  // namespace
 
 int64_t queryBlockRows(int64_t Hq, int64_t Tk) {
   return std::max<int64_t>(1, kScoreBlockBytes / (Hq * std::max<int64_t>(Tk, 1) * 4));
@@ -17,6 +58,11 @@ int64_t queryBlockRows(int64_t Hq, int64_t Tk) {
 at::Tensor queryBlockAttention(const at::Tensor& q, const at::Tensor& keys,
                                const at::Tensor& values, const at::Tensor& mask, double scale,
                                int layer, LayerObserver* observer) {
+  if (q.device().is_cpu() && q.scalar_type() == at::kFloat && keys.scalar_type() == at::kFloat &&
+      values.scalar_type() == at::kFloat && (!mask.defined() || mask.scalar_type() == at::kFloat) &&
+      kernels::causalAttentionAvailable()) {
+    return fusedRowAttention(q, keys, values, mask, scale, layer, observer);
+  }
   const int64_t n = q.size(0), Hq = q.size(1), D = q.size(2);
   const int64_t Hkv = keys.size(0), Tk = keys.size(1), G = Hq / Hkv;
   const int64_t past = Tk - n;  // slots before the pending tokens' (the longest head's)
@@ -33,17 +79,22 @@ at::Tensor queryBlockAttention(const at::Tensor& q, const at::Tensor& keys,
                               .permute({1, 2, 0, 3})
                               .reshape({Hkv, G * b, D});  // rows g*b + i
     const at::Tensor k = keys.narrow(1, 0, visible), v = values.narrow(1, 0, visible);
-    at::Tensor scores;  // [Hkv, G*b, visible]
+    // Causality within the block: row i sees columns up to past + first + i.
+    const at::Tensor causal = at::full({b, visible}, -INFINITY, q.options())
+                                  .triu(past + first + 1)
+                                  .view({1, 1, b, visible})
+                                  .expand({1, G, b, visible})
+                                  .reshape({1, G * b, visible});
+    at::Tensor m = causal;  // [1 or Hkv, G*b, visible]
     if (mask.defined()) {
       // The block's rows of the mask, g*n + first + i -> g*b + i, and its visible columns.
-      const at::Tensor m = mask.view({mask.size(0), G, n, Tk})
-                               .narrow(2, first, b)
-                               .narrow(3, 0, visible)
-                               .reshape({mask.size(0), G * b, visible});
-      scores = at::baddbmm(m, qg, k.transpose(1, 2), 1.0, scale);
-    } else {
-      scores = at::bmm(qg, k.transpose(1, 2)).mul_(scale);
+      m = mask.view({mask.size(0), G, n, Tk})
+              .narrow(2, first, b)
+              .narrow(3, 0, visible)
+              .reshape({mask.size(0), G * b, visible}) +
+          causal;
     }
+    const at::Tensor scores = at::baddbmm(m, qg, k.transpose(1, 2), 1.0, scale);
     const at::Tensor probsF = kernels::softmaxRows(scores);  // float32
     if (wantsAttention) {  // columns past `visible` are hidden from the block: probability 0
       attention.push_back(at::constant_pad_nd(probsF, {0, Tk - visible}).view({Hkv, G, b, Tk}));

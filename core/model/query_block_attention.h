@@ -21,10 +21,12 @@ constexpr int64_t kScoreBlockBytes = int64_t{24} << 20;
 int64_t queryBlockRows(int64_t Hq, int64_t Tk);
 
 // q [n, Hq, D] (the pending tokens' queries after RoPE), keys and values [Hkv, Tk, D] (the
-// pending tokens last: query i sees columns up to Tk - n + i), mask [1 or Hkv, G*n, Tk] additive
-// (KvCache::attentionMask's layout, row g*n + i) or undefined: softmax(scale q k^T + mask) v,
-// returned as [n, Hq*D] in q's dtype. Shows "attn" [Hq, n, Tk] (when it wants attention) and
-// "attn_out" [Hq, n, D] of the layer to observer.
+// pending tokens last: query i sees columns up to Tk - n + i, whatever the mask), mask [1 or Hkv,
+// G*n, Tk] additive (KvCache::attentionMask's layout, row g*n + i) or undefined (causality
+// alone): softmax(scale q k^T + mask) v, returned as [n, Hq*D] in q's dtype. Shows "attn"
+// [Hq, n, Tk] (when it wants attention) and "attn_out" [Hq, n, D] of the layer to observer.
+// Float32 on an AVX-512 CPU takes kernels/causal_attention.h's fused rows; the rest LibTorch's
+// matmuls, block by block.
 at::Tensor queryBlockAttention(const at::Tensor& q, const at::Tensor& keys,
                                const at::Tensor& values, const at::Tensor& mask, double scale,
                                int layer, LayerObserver* observer);

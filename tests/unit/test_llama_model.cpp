@@ -223,7 +223,10 @@ TEST(LlamaModel, LongContextDecodeInBfloat16IsAsCloseToFloat32AsItsBatchedPass) 
 // A one-token forward runs OpenBLAS on the calling thread (its pool would spin beside the
 // kernels' pool on the same cores) and gives it back its threads afterwards; a batched forward
 // leaves OpenBLAS's threads alone.
-TEST(LlamaModel, OneTokenForwardTakesOpenBlasOffItsPool) {
+// A one-token pass and a float32 batched pass run on the kernels' pool (gemv, or sgemm parts:
+// kernels/row_split_linear.h), so OpenBLAS stays on the caller; a bfloat16 batched pass (oneDNN)
+// leaves it as it was; afterwards OpenBLAS has its threads back.
+TEST(LlamaModel, ForwardsOnTheKernelsPoolTakeOpenBlasOffItsPool) {
   const ThreadSettings settings = setComputeThreads(2);
   if (settings.blasThreading != "pthreads" || settings.blasThreads != 2) {
     GTEST_SKIP() << "needs the pthreads OpenBLAS (have: " << describe(settings) << ")";
@@ -232,15 +235,22 @@ TEST(LlamaModel, OneTokenForwardTakesOpenBlasOffItsPool) {
     void beginForward(int, int n) override { seen.push_back({n, currentThreads().blasThreads}); }
     void onTensor(int, const std::string&, const at::Tensor&) override {}
     std::vector<std::pair<int, int>> seen;  // (tokens, OpenBLAS threads) per forward
-  } observer;
+  };
   const ModelConfig c = gqaConfig();
-  const LlamaModel model(c, fuseWeights(c, livelyWeights(c, 11)));
-  KvCache cache = model.makeCache();
-  model.forward({1, 2, 3}, cache, LogitsMode::kLast, &observer);
-  model.forward({4}, cache, LogitsMode::kLast, &observer);
-  const std::vector<std::pair<int, int>> expected = {{3, 2}, {1, 1}};
-  EXPECT_EQ(expected, observer.seen);
-  EXPECT_EQ(2, currentThreads().blasThreads);
+  const LlamaWeights fp32 = fuseWeights(c, livelyWeights(c, 11));
+  const LlamaWeights bf16 =
+      mapWeights(fp32, [](const at::Tensor& t) { return t.to(at::kBFloat16); });
+  const std::vector<std::pair<int, int>> expected[] = {{{3, 1}, {1, 1}}, {{3, 2}, {1, 1}}};
+  int i = 0;
+  for (const LlamaWeights* weights : {&fp32, &bf16}) {
+    SeesBlasThreads observer;
+    const LlamaModel model(c, *weights);
+    KvCache cache = model.makeCache();
+    model.forward({1, 2, 3}, cache, LogitsMode::kLast, &observer);
+    model.forward({4}, cache, LogitsMode::kLast, &observer);
+    EXPECT_EQ(expected[i++], observer.seen);
+    EXPECT_EQ(2, currentThreads().blasThreads);
+  }
 }
 
 }  // namespace
