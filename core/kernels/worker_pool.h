@@ -3,8 +3,9 @@
 // OpenMP pool runs on one thread next to OpenBLAS's pthreads pool (util/runtime.h), so without
 // this a one-token matvec would run on one core. Workers spin briefly after a job, because a
 // decode step calls the kernels every few tens of microseconds and a futex wake-up on these VMs
-// costs about as much, then sleep: between steps and during prefill (when OpenBLAS's pool has the
-// cores) they hold no core.
+// costs about as much, then sleep: between steps and during a bfloat16 prefill (when oneDNN's
+// OpenMP pool has the cores) they hold no core. A float32 prefill runs on this pool too, its
+// projections included (kernels/row_split_linear.h), with OpenBLAS on the caller.
 
 #include <cstdint>
 
@@ -12,6 +13,7 @@ namespace kvs::kernels {
 
 // Runs task(i, context) for i in [0, tasks), task 0 on the calling thread and the others on the
 // pool's workers; returns when all are done. One caller at a time (the others wait their turn).
+// A task must not throw (catch inside it and hand the error back through the context).
 using PoolTask = void (*)(int index, void* context);
 void runOnPool(int tasks, PoolTask task, void* context);
 

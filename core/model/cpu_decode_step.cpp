@@ -12,6 +12,7 @@
 #include "kernels/gemv.h"
 #include "kernels/softmax_row.h"
 #include "kernels/worker_pool.h"
+#include "model/cpu_rows.h"
 #include "model/layer_observer.h"
 #include "model/sliding_window.h"
 
@@ -81,30 +82,6 @@ void project(const at::Tensor& w, const float* x, float* y) {
   }
   kernels::matvecRaw(w.data_ptr(), kernels::weightTypeOf(w.scalar_type()), w.size(0), w.size(1),
                      w.stride(0), x, y);
-}
-
-// out[n] = x / sqrt(mean(x^2) + eps) * weight, the sum of squares in double.
-void rmsNorm(const float* x, const float* weight, int64_t n, float eps, float* out) {
-  double squares = 0;
-  for (int64_t i = 0; i < n; ++i) squares += static_cast<double>(x[i]) * x[i];
-  const float scale = 1.0f / std::sqrt(static_cast<float>(squares / n) + eps);
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
-}
-
-// Rotates each of `heads` rows of D in x by the angles cosSin [D/2][cos, sin] of one position,
-// pairing (2i, 2i+1) or (i, i + D/2) as the style says.
-void rope(float* x, int64_t heads, int64_t D, const float* cosSin, RopeStyle style) {
-  const int64_t half = D / 2;
-  for (int64_t h = 0; h < heads; ++h) {
-    float* row = x + h * D;
-    for (int64_t i = 0; i < half; ++i) {
-      float& a = style == RopeStyle::kAdjacentPairs ? row[2 * i] : row[i];
-      float& b = style == RopeStyle::kAdjacentPairs ? row[2 * i + 1] : row[i + half];
-      const float c = cosSin[2 * i], s = cosSin[2 * i + 1], a0 = a, b0 = b;
-      a = a0 * c - b0 * s;
-      b = a0 * s + b0 * c;
-    }
-  }
 }
 
 // Attention of the Hq query heads over one layer's cache: for query head (kv head h, member g)
@@ -235,7 +212,7 @@ at::Tensor cpuDecodeStep(const ModelConfig& config, const LlamaWeights& weights,
   for (int layer = 0; layer < config.nLayers; ++layer) {
     const LayerWeights& w = weights.layers[layer];
     widenVector(w.attnNorm, normWeight);
-    rmsNorm(x, normWeight, C, config.normEps, normed);
+    rmsNormRow(x, normWeight, C, config.normEps, normed);
     project(w.wqkv, normed, qkv);  // [q Hq*D | k Hkv*D | v Hkv*D]
     if (w.bqkv.defined()) {
       widenVector(w.bqkv, bias);
@@ -245,15 +222,16 @@ at::Tensor cpuDecodeStep(const ModelConfig& config, const LlamaWeights& weights,
     float* k = qkv + Hq * D;
     if (config.qkNorm) {  // Qwen3: each head's q and k over D, before RoPE
       widenVector(w.qNorm, normWeight);
-      for (int64_t h = 0; h < Hq; ++h) rmsNorm(q + h * D, normWeight, D, config.normEps, q + h * D);
+      for (int64_t h = 0; h < Hq; ++h)
+        rmsNormRow(q + h * D, normWeight, D, config.normEps, q + h * D);
       widenVector(w.kNorm, normWeight);
       for (int64_t h = 0; h < Hkv; ++h) {
-        rmsNorm(k + h * D, normWeight, D, config.normEps, k + h * D);
+        rmsNormRow(k + h * D, normWeight, D, config.normEps, k + h * D);
       }
     }
     if (observer) std::copy_n(k, Hkv * D, keyBeforeRope.data());
-    kvs::rope(q, Hq, D, cosSin, config.ropeStyle);
-    kvs::rope(k, Hkv, D, cosSin, config.ropeStyle);
+    ropeRow(q, Hq, D, cosSin, config.ropeStyle);
+    ropeRow(k, Hkv, D, cosSin, config.ropeStyle);
     if (bf16Compute) roundToBfloat16(qkv, qkvRows);  // q, k, v as LibTorch's layer holds them
     // The pending token's key and value after each head's own slots (as KvCache::write does).
     const KvCache::RawLayer stored = cache.rawLayer(layer);
@@ -303,14 +281,14 @@ at::Tensor cpuDecodeStep(const ModelConfig& config, const LlamaWeights& weights,
     for (int64_t i = 0; i < C; ++i) x[i] += normed[i];
 
     widenVector(w.ffnNorm, normWeight);
-    rmsNorm(x, normWeight, C, config.normEps, normed);
+    rmsNormRow(x, normWeight, C, config.normEps, normed);
     project(w.w13, normed, ffn);  // [gate F | up F]
-    for (int64_t i = 0; i < F; ++i) ffn[i] = ffn[i] / (1.0f + std::exp(-ffn[i])) * ffn[F + i];
-    project(w.w2, ffn, normed);  // [C]
+    siluGateRow(ffn, F, ffn);     // [F]: silu(gate) * up, in place over the gate
+    project(w.w2, ffn, normed);   // [C]
     for (int64_t i = 0; i < C; ++i) x[i] += normed[i];
   }
   widenVector(weights.finalNorm, normWeight);
-  rmsNorm(x, normWeight, C, config.normEps, normed);
+  rmsNormRow(x, normWeight, C, config.normEps, normed);
   at::Tensor logits = at::empty({weights.classifier.size(0)}, at::kFloat);  // [V]
   project(weights.classifier, normed, logits.data_ptr<float>());
   return logits;

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "cache/kv_cache.h"
+#include "kernels/causal_attention.h"
 #include "kernels/gemv.h"
 #include "kernels/head_products.h"
 #include "kernels/row_split_linear.h"
@@ -14,6 +15,7 @@
 #include "kernels/widen.h"
 #include "kernels/worker_pool.h"
 #include "model/cpu_decode_step.h"
+#include "model/cpu_rows.h"
 #include "model/layer_observer.h"
 #include "model/query_block_attention.h"
 #include "model/sliding_window.h"
@@ -30,8 +32,9 @@ LlamaWeights toDevice(LlamaWeights w, at::Device device) {
 
 // x [n, C] times w^T, w [out, C]. One token on the CPU goes through kernels/gemv.h, which reads
 // each weight in its own dtype (float16 included) at close to the memory's bandwidth. Several
-// float32 tokens on the CPU go through kernels/row_split_linear.h (single-threaded sgemms over the
-// kernels' pool); the rest through linear (oneDNN for bfloat16).
+// float32 tokens on an AVX-512 CPU (where their attention runs on the kernels' pool too:
+// kernels/causal_attention.h) go through kernels/row_split_linear.h, single-threaded sgemms over
+// that pool; the rest through linear (OpenBLAS's threads, oneDNN for bfloat16).
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
   if (x.size(0) == 1 && kernels::matvecHandles(weight, x[0])) {
     return kernels::matvec(weight, x[0]).unsqueeze(0);  // [1, out]
@@ -41,7 +44,7 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
                        : x.scalar_type() == at::kFloat         ? kernels::widenToFloat(weight)
                                                                : weight.to(x.scalar_type());
   const bool float32 = x.scalar_type() == at::kFloat;
-  if (float32 && x.device().is_cpu() && kernels::matvecEnabled()) {
+  if (float32 && x.device().is_cpu() && kernels::causalAttentionAvailable()) {
     return kernels::rowSplitLinear(x, w);
   }
   // Without the kernels (other devices, KVS_KERNELS=libtorch): one float32 token through gemv,
@@ -120,6 +123,9 @@ int64_t LlamaModel::weightBytes() const {
 at::Tensor LlamaModel::rmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
   // x: [n, C] -> [n, C], or a head's q/k [n, H, D] -> [n, H, D] (weight [D]);
   // x / sqrt(mean(x^2) + eps) * weight over the last axis, normalised in float32
+  if (computeDtype_ == at::kFloat && cpuRowsHandle(x)) {
+    return rmsNormRows(x, weight, config_.normEps);  // model/cpu_rows.h: plain loops
+  }
   const at::Tensor xf = x.to(at::kFloat);
   const at::Tensor normed =
       (xf * at::rsqrt(xf.square().mean(-1, /*keepdim=*/true).add_(config_.normEps)))
@@ -142,9 +148,13 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
     qRaw = rmsNorm(qRaw, w.qNorm);
     kRaw = rmsNorm(kRaw, w.kNorm);
   }
-  // RoPE in float32 (its table is complex64).
-  const at::Tensor q = rope_.apply(qRaw.to(at::kFloat), ropePos).to(computeDtype_);  // [n, Hq, D]
-  const at::Tensor k = rope_.apply(kRaw.to(at::kFloat), ropePos).to(computeDtype_);  // [n, Hkv, D]
+  // RoPE in float32 (its table is complex64); on the CPU in plain loops (model/cpu_rows.h).
+  const auto rotated = [&](const at::Tensor& raw) {
+    if (computeDtype_ == at::kFloat && cpuRowsHandle(raw)) return ropeRows(raw, rope_, ropePos);
+    return rope_.apply(raw.to(at::kFloat), ropePos).to(computeDtype_);
+  };
+  const at::Tensor q = rotated(qRaw);  // [n, Hq, D]
+  const at::Tensor k = rotated(kRaw);  // [n, Hkv, D]
   cache.write(layer, k, v);
   cache.writeQueries(layer, q);
   if (observer) {
@@ -190,9 +200,11 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
 at::Tensor LlamaModel::feedForward(int layer, const at::Tensor& x) const {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t F = config_.hiddenDim;
-  const at::Tensor h = project(rmsNorm(x, w.ffnNorm), w.w13);                    // [n, 2F]
-  const at::Tensor gated = at::silu(h.narrow(1, 0, F)).mul_(h.narrow(1, F, F));  // [n, F]
-  return project(gated, w.w2);                                                   // [n, C]
+  const at::Tensor h = project(rmsNorm(x, w.ffnNorm), w.w13);  // [n, 2F]
+  const at::Tensor gated = cpuRowsHandle(h) && h.is_contiguous()
+                               ? siluGateRows(h)  // [n, F] (model/cpu_rows.h)
+                               : at::silu(h.narrow(1, 0, F)).mul_(h.narrow(1, F, F));
+  return project(gated, w.w2);  // [n, C]
 }
 
 at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, LogitsMode mode,
@@ -205,10 +217,11 @@ at::Tensor LlamaModel::forward(const std::vector<int>& tokens, KvCache& cache, L
                                                  std::to_string(config_.vocabSize) + ")");
   }
   const ComputeThreadsForBf16 threads(device_.is_cpu() && computeDtype_ == at::kBFloat16 && n > 1);
-  // OpenBLAS on the caller alone while the kernels' pool does the work: a one-token pass, and
-  // a float32 one (its sgemms split over the pool: kernels/row_split_linear.h).
-  const BlasOnCallerThread blas(device_.is_cpu() && kernels::matvecEnabled() &&
-                                (n == 1 || computeDtype_ == at::kFloat));
+  // OpenBLAS on the caller alone while the kernels' pool does the work: a one-token pass, and a
+  // float32 one on an AVX-512 CPU (fused attention, sgemms split by rows: project above).
+  const BlasOnCallerThread blas(
+      device_.is_cpu() && kernels::matvecEnabled() &&
+      (n == 1 || (computeDtype_ == at::kFloat && kernels::causalAttentionAvailable())));
   const int firstPos = cache.beginAppend(n);
   try {
     if (observer) observer->beginForward(firstPos, n);

@@ -25,15 +25,23 @@ at::Tensor transposedColumns(const at::Tensor& rows, int64_t ld) {
 at::Tensor fusedRowAttention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
                              const at::Tensor& mask, double scale, int layer,
                              LayerObserver* observer) {
+  // The loops index raw buffers by these sizes: shapes LibTorch's matmuls would refuse are
+  // refused here rather than read past.
+  TORCH_CHECK(q.dim() == 3 && keys.dim() == 3 && values.sizes() == keys.sizes() &&
+                  keys.size(2) == q.size(2) && keys.size(0) > 0 && q.size(1) % keys.size(0) == 0 &&
+                  keys.size(1) >= q.size(0),
+              "queryBlockAttention: q [n, Hq, D] over keys and values [Hkv, Tk >= n, D], Hq a "
+              "multiple of Hkv, expected; got q ",
+              q.sizes(), ", keys ", keys.sizes(), ", values ", values.sizes());
   const int64_t n = q.size(0), Hq = q.size(1), D = q.size(2);
   const int64_t Hkv = keys.size(0), Tk = keys.size(1), G = Hq / Hkv;
   const int64_t ld = (Tk + 15) / 16 * 16;
-  const at::Tensor qc = q.contiguous(), kT = transposedColumns(keys, ld);
-  const at::Tensor vT = transposedColumns(values, ld);
   const at::Tensor m = mask.defined() ? mask.contiguous() : mask;
   TORCH_CHECK(!m.defined() || (m.dim() == 3 && m.size(1) == G * n && m.size(2) == Tk &&
                                (m.size(0) == 1 || m.size(0) == Hkv)),
               "queryBlockAttention: mask of another shape than [1 or Hkv, G*n, Tk]");
+  const at::Tensor qc = q.contiguous(), kT = transposedColumns(keys, ld);
+  const at::Tensor vT = transposedColumns(values, ld);
   at::Tensor out = at::empty({n, Hq * D}, q.options());  // [n, Hq*D]
   const bool wantsAttention = observer && observer->wantsAttention();
   at::Tensor probs = wantsAttention ? at::empty({Hq, n, Tk}, q.options()) : at::Tensor();
@@ -45,7 +53,9 @@ at::Tensor fusedRowAttention(const at::Tensor& q, const at::Tensor& keys, const 
   a.maskHeads = m.defined() ? m.size(0) : 1, a.scale = static_cast<float>(scale);
   kernels::causalAttention(a);
   if (wantsAttention) observer->onTensor(layer, "attn", probs);
-  if (observer) observer->onTensor(layer, "attn_out", out.view({n, Hq, D}).transpose(0, 1));
+  if (observer) {  // contiguous, as the other path's
+    observer->onTensor(layer, "attn_out", out.view({n, Hq, D}).transpose(0, 1).contiguous());
+  }
   return out;
 }
 

@@ -21,10 +21,12 @@ ThreadSettings currentThreads();
 std::string describe(const ThreadSettings& settings);
 
 // While one of these lives (wanted = true), OpenBLAS runs on the calling thread only: a one-token
-// forward, whose matvecs and attention spread over kernels/worker_pool.h instead. OpenBLAS's pool
-// woken by the attention's small gemvs spun beside the kernels' pool on the same two cores (the
-// 110M model decoded at 26 tokens/s instead of 39). Process-wide: two forwards at once on two
-// threads may leave OpenBLAS on one thread until the next batched pass, a speed matter only.
+// forward, whose matvecs and attention spread over kernels/worker_pool.h instead, and a float32
+// prefill on an AVX-512 CPU, whose sgemms the pool splits by rows (kernels/row_split_linear.h).
+// OpenBLAS's pool woken by the attention's small gemvs spun beside the kernels' pool on the same
+// two cores (the 110M model decoded at 26 tokens/s instead of 39). Process-wide: two forwards at
+// once on two threads may leave OpenBLAS on one thread until the next batched pass, a speed
+// matter only.
 class BlasOnCallerThread {
  public:
   explicit BlasOnCallerThread(bool wanted);

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "cache/kv_cache.h"
+#include "kernels/causal_attention.h"
+#include "kernels/gemv.h"
 #include "model/layer_observer.h"
 #include "model/llama_model.h"
 #include "model/query_block_attention.h"
@@ -18,6 +20,30 @@
 
 namespace kvs {
 namespace {
+
+using kernels::Isa;
+
+// Each test runs on both of queryBlockAttention's paths: LibTorch's matmuls block by block (any
+// CPU; here under the plain instruction set) and the fused float32 rows (AVX-512 CPUs).
+class QueryBlockAttention : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (GetParam() > kernels::bestIsa())
+      GTEST_SKIP() << "this CPU lacks " << kernels::isaName(GetParam());
+    kernels::useIsa(GetParam());
+    ASSERT_EQ(GetParam() >= Isa::kAvx512, kernels::causalAttentionAvailable());
+  }
+  void TearDown() override { kernels::useIsa(before_); }
+
+ private:
+  Isa before_ = kernels::activeIsa();
+};
+
+INSTANTIATE_TEST_SUITE_P(Paths, QueryBlockAttention, ::testing::Values(Isa::kPlain, Isa::kAvx512),
+                         [](const ::testing::TestParamInfo<Isa>& info) {
+                           return info.param == Isa::kPlain ? std::string("LibTorch")
+                                                            : std::string("FusedRows");
+                         });
 
 constexpr int kPrompt = 1024;
 
@@ -41,7 +67,7 @@ std::vector<int> tokens(int n, int salt) {
   return ids;
 }
 
-TEST(QueryBlockAttention, APromptInBlocksMatchesTheNaiveReference) {
+TEST_P(QueryBlockAttention, APromptInBlocksMatchesTheNaiveReference) {
   const ModelConfig c = manyHeads();
   ASSERT_EQ(384, queryBlockRows(c.nHeads, kPrompt));  // three blocks: 384, 384, 256 rows
   const StackedWeights w = sharpWeights(c);
@@ -82,7 +108,7 @@ class PositionTaps : public LayerObserver {
   int first_ = 0, n_ = 0;
 };
 
-TEST(QueryBlockAttention, ObserversSeeEachRowAsATokenByTokenDecodeDoes) {
+TEST_P(QueryBlockAttention, ObserversSeeEachRowAsATokenByTokenDecodeDoes) {
   const ModelConfig c = manyHeads();
   const LlamaModel model(c, fuseWeights(c, sharpWeights(c)));
   const std::vector<int> ids = tokens(kPrompt, 0);
@@ -103,7 +129,7 @@ TEST(QueryBlockAttention, ObserversSeeEachRowAsATokenByTokenDecodeDoes) {
   }
 }
 
-TEST(QueryBlockAttention, AChunkOverACompressedCacheMatchesTokenByToken) {
+TEST_P(QueryBlockAttention, AChunkOverACompressedCacheMatchesTokenByToken) {
   const ModelConfig c = manyHeads();
   const LlamaModel model(c, fuseWeights(c, sharpWeights(c)));
   KvCache cache = model.makeCache();
@@ -135,6 +161,35 @@ TEST(QueryBlockAttention, AChunkOverACompressedCacheMatchesTokenByToken) {
         std::max(worst, (model.forward({chunk[t]}, stepwise) - all[t]).abs().max().item<double>());
   }
   EXPECT_LE(worst, 1e-5 * all.abs().max().item<double>());
+}
+
+// Heads of equal length with a slot bias (KVMerger's +log n for merged slots): the cache's mask
+// says more than causality here, so it must reach the chunk's attention.
+TEST_P(QueryBlockAttention, AChunkOverABiasedCacheMatchesTokenByToken) {
+  const ModelConfig c = manyHeads();
+  const LlamaModel model(c, fuseWeights(c, sharpWeights(c)));
+  KvCache cache = model.makeCache();
+  const int P = 300, n = 200;
+  model.forward(tokens(P, 3), cache);
+  at::manual_seed(5);
+  for (int l = 0; l < c.nLayers; ++l) {
+    cache.setSlotBias(l, at::rand({c.nKvHeads, P}).mul_(4.0));  // [Hkv, P] in [0, 4)
+  }
+  ASSERT_FALSE(cache.masksOnlyCausally(0));
+  KvCache stepwise = cache.clone();
+  const std::vector<int> chunk = tokens(n, 4);
+  const at::Tensor all = model.forward(chunk, cache, LogitsMode::kAll);  // [n, V]
+  KvCache unbiased = stepwise.clone();
+  for (int l = 0; l < c.nLayers; ++l) unbiased.setSlotBias(l, at::Tensor());
+  double worst = 0;
+  for (int t = 0; t < n; ++t) {
+    worst =
+        std::max(worst, (model.forward({chunk[t]}, stepwise) - all[t]).abs().max().item<double>());
+  }
+  EXPECT_LE(worst, 1e-5 * all.abs().max().item<double>());
+  // And the bias matters: without it the chunk's logits are far from these.
+  const at::Tensor plain = model.forward(chunk, unbiased, LogitsMode::kAll);
+  EXPECT_GT((plain - all).abs().max().item<double>(), 1e-2 * all.abs().max().item<double>());
 }
 
 }  // namespace
