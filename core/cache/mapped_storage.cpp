@@ -83,4 +83,43 @@ at::Tensor shrinkMapped(at::Tensor t, at::IntArrayRef sizes) {
   return tensorOver(storage, sizes, options);
 }
 
+namespace {
+
+constexpr int64_t kMappedWeightBytes = int64_t{2} << 20;
+
+at::Tensor weightTarget(at::IntArrayRef sizes, at::ScalarType dtype, at::Device device) {
+  const at::TensorOptions options = at::TensorOptions().dtype(dtype).device(device);
+  if (device.is_cpu() && bytesOf(sizes, options.dtype()) >= kMappedWeightBytes) {
+    return allocateMapped(sizes, options);
+  }
+  return at::empty(sizes, options);
+}
+
+}  // namespace
+
+at::Tensor copyForWeights(const at::Tensor& t, at::ScalarType dtype) {
+  at::Tensor out = weightTarget(t.sizes(), dtype, t.device());
+  out.copy_(t);
+  return out;
+}
+
+at::Tensor concatForWeights(at::TensorList parts, at::ScalarType dtype) {
+  TORCH_CHECK(!parts.empty(), "concatForWeights needs a part");
+  std::vector<int64_t> sizes = parts[0].sizes().vec();
+  sizes[0] = 0;
+  for (const at::Tensor& p : parts) {
+    TORCH_CHECK(p.dim() == parts[0].dim() && p.sizes().slice(1) == parts[0].sizes().slice(1),
+                "concatForWeights: parts differ past axis 0: ", parts[0].sizes(), " and ",
+                p.sizes());
+    sizes[0] += p.size(0);
+  }
+  at::Tensor out = weightTarget(sizes, dtype, parts[0].device());
+  int64_t row = 0;
+  for (const at::Tensor& p : parts) {
+    out.narrow(0, row, p.size(0)).copy_(p);
+    row += p.size(0);
+  }
+  return out;
+}
+
 }  // namespace kvs

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "cache/mapped_storage.h"
 #include "model/hf_config.h"
 #include "util/error.h"
 
@@ -189,7 +190,7 @@ LlamaWeights HfCheckpoint::toLlamaWeights(at::ScalarType dtype,
   auto take = [&](const std::string& name) {
     at::Tensor t = tensor(name);
     if (t.scalar_type() == dtype) return t;
-    at::Tensor copy = t.to(dtype);
+    at::Tensor copy = copyForWeights(t, dtype);  // huge pages when large
     release(name);
     return copy;
   };
@@ -197,7 +198,7 @@ LlamaWeights HfCheckpoint::toLlamaWeights(at::ScalarType dtype,
   auto fuse = [&](const std::vector<std::string>& names) {
     std::vector<at::Tensor> parts;
     for (const auto& n : names) parts.push_back(tensor(n));
-    at::Tensor fused = at::cat(parts, 0).to(dtype);
+    at::Tensor fused = concatForWeights(parts, dtype);  // huge pages when large
     for (const auto& n : names) release(n);
     return fused;
   };

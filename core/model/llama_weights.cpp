@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "cache/mapped_storage.h"
 #include "util/error.h"
 
 namespace kvs {
@@ -52,13 +53,12 @@ LlamaWeights fuseWeights(const ModelConfig& c, const StackedWeights& s,
   // Every tensor is copied (converted on the way when dtype differs), one layer at a time, so
   // the stacked tensors may be views of a mapped file that is unmapped after the load, and a
   // converting load never holds more than one layer of float32 copies besides its result.
+  // Large ones land in huge pages (cache/mapped_storage.h: copyForWeights).
   auto copy = [&](const at::Tensor& t) {
-    return t.to(dtype.value_or(t.scalar_type()), /*non_blocking=*/false, /*copy=*/true)
-        .contiguous();
+    return copyForWeights(t, dtype.value_or(t.scalar_type()));
   };
   auto fuse = [&](std::initializer_list<at::Tensor> parts) {
-    const at::Tensor joined = at::cat(parts, 0);  // a new tensor already
-    return dtype && joined.scalar_type() != *dtype ? joined.to(*dtype) : joined;
+    return concatForWeights(parts, dtype.value_or(parts.begin()->scalar_type()));
   };
   LlamaWeights w;
   w.embedding = copy(s.embedding);
