@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/causal_attention.h"
 #include "kernels/gemv_rows.h"
 #include "kernels/worker_pool.h"
 #include "util/blas_info.h"
@@ -261,15 +262,21 @@ std::vector<std::string> describeMatmulPaths() {
       matvecEnabled() ? loopsFor(WeightType::kBFloat16) + " matvec" : "LibTorch";
   const std::string threads = " (" + std::to_string(poolThreads()) + " threads)";
   const std::string blas = describeBlas(detectBlas());
+  // Several float32 tokens on an AVX-512 CPU: kernels/row_split_linear.h (and the fused attention
+  // rows of kernels/causal_attention.h, which also take a bfloat16 prompt's attention).
+  const bool split = causalAttentionAvailable();
+  const std::string several =
+      split ? "row parts over the pool" + threads + ", each one-thread sgemm of " + blas
+            : "at::linear, " + blas;
   return {"float32: one token " + (matvecEnabled() ? one + threads : "at::mv, " + blas) +
-              "; several tokens at::linear, " + blas,
+              "; several tokens " + several,
           "bfloat16: one token " + (matvecEnabled() ? bf16 + threads : "at::linear (oneDNN)") +
               "; several tokens at::linear, oneDNN on LibTorch's OpenMP pool" + threads,
           "float16 (float32 compute on the CPU): one token " +
               (matvecEnabled() ? one + " reading float16" + threads
                                : "a float32 copy of the matrix, then at::mv") +
-              "; several tokens a float32 copy of the matrix per call (F16C over the pool), then "
-              "at::linear"};
+              "; several tokens a float32 copy of the matrix per call (F16C over the pool), then " +
+              several};
 }
 
 }  // namespace kvs::kernels

@@ -68,10 +68,18 @@ int64_t queryBlockRows(int64_t Hq, int64_t Tk) {
 at::Tensor queryBlockAttention(const at::Tensor& q, const at::Tensor& keys,
                                const at::Tensor& values, const at::Tensor& mask, double scale,
                                int layer, LayerObserver* observer) {
-  if (q.device().is_cpu() && q.scalar_type() == at::kFloat && keys.scalar_type() == at::kFloat &&
-      values.scalar_type() == at::kFloat && (!mask.defined() || mask.scalar_type() == at::kFloat) &&
-      kernels::causalAttentionAvailable()) {
-    return fusedRowAttention(q, keys, values, mask, scale, layer, observer);
+  const auto floatOrBf16 = [](const at::Tensor& t) {
+    return t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16;
+  };
+  if (q.device().is_cpu() && floatOrBf16(q) && floatOrBf16(keys) && floatOrBf16(values) &&
+      (!mask.defined() || floatOrBf16(mask)) && kernels::causalAttentionAvailable()) {
+    // bfloat16 is widened to float32 (q, mask here, keys and values as they are transposed) and
+    // the result rounded once: the arithmetic of the decode step, which reads a bfloat16 cache
+    // in float32 too.
+    const at::Tensor out =
+        fusedRowAttention(q.to(at::kFloat), keys, values,
+                          mask.defined() ? mask.to(at::kFloat) : mask, scale, layer, observer);
+    return out.to(q.scalar_type());
   }
   const int64_t n = q.size(0), Hq = q.size(1), D = q.size(2);
   const int64_t Hkv = keys.size(0), Tk = keys.size(1), G = Hq / Hkv;

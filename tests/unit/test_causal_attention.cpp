@@ -153,6 +153,31 @@ TEST(CausalAttention, BothPathsEqualAPlainLoop) {
   }
 }
 
+// A bfloat16 prompt (a bfloat16 model's prefill) takes the fused rows too: widened, attended in
+// float32 and rounded once, so each output is its exact attention over the bfloat16 inputs to
+// within half a bfloat16 step (LibTorch's bfloat16 matmuls round the scores and probabilities
+// as well, and were most of a 1.1B model's prefill time outside the projections).
+TEST(CausalAttention, Bfloat16InputsAreAttendedInFloat32AndRoundedOnce) {
+  if (!kernels::causalAttentionAvailable()) GTEST_SKIP() << "the fused rows need AVX-512";
+  for (const Case& c : {Case{40, 9, 8, 4, 16, 4}, Case{64, 0, 4, 1, 64, 0}}) {
+    Inputs in = makeInputs(c, 21);
+    for (at::Tensor* t : {&in.q, &in.keys, &in.values}) *t = t->to(at::kBFloat16);
+    if (in.mask.defined()) in.mask = in.mask.to(at::kBFloat16);
+    Inputs wide = in;  // the same bfloat16 values, in float32, for the reference
+    for (at::Tensor* t : {&wide.q, &wide.keys, &wide.values, &wide.mask}) {
+      if (t->defined()) *t = t->to(at::kFloat);
+    }
+    const double scale = 1.0 / std::sqrt(double(c.D));
+    const at::Tensor expected = reference(wide, scale).first;  // [n, Hq*D] double
+    const at::Tensor got =
+        queryBlockAttention(in.q, in.keys, in.values, in.mask, scale, 0, nullptr);
+    ASSERT_EQ(got.scalar_type(), at::kBFloat16);
+    const at::Tensor error = (got.to(at::kDouble) - expected).abs();
+    EXPECT_TRUE((error <= expected.abs() * (1.0 / 256) + 1e-5).all().item<bool>())
+        << "worst " << error.max().item<double>() << " at head dim " << c.D;
+  }
+}
+
 TEST(CausalAttention, ARowSeeingANanKeyIsAllNan) {
   IsaGuard guard;
   for (Isa isa : pathsOfThisCpu()) {

