@@ -3,9 +3,10 @@
 // OpenMP pool runs on one thread next to OpenBLAS's pthreads pool (util/runtime.h), so without
 // this a one-token matvec would run on one core. Workers spin briefly after a job, because a
 // decode step calls the kernels every few tens of microseconds and a futex wake-up on these VMs
-// costs about as much, then sleep: between steps and during a bfloat16 prefill (when oneDNN's
-// OpenMP pool has the cores) they hold no core. A float32 prefill runs on this pool too, its
-// projections included (kernels/row_split_linear.h), with OpenBLAS on the caller.
+// costs about as much, then sleep: between steps and during a bfloat16 prefill's matmuls (when
+// oneDNN's OpenMP pool has the cores) they hold no core. A prompt's attention runs on this pool
+// (kernels/causal_attention.h), and a float32 prefill's projections too
+// (kernels/row_split_linear.h), with OpenBLAS on the caller.
 
 #include <cstdint>
 

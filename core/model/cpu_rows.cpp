@@ -99,6 +99,10 @@ at::Tensor ropeRows(const at::Tensor& x, const RotaryEmbedding& rope, int64_t st
               "ropeRows: x [T, H, D] float32 on the CPU with contiguous rows expected");
   const int64_t T = x.size(0), H = x.size(1), D = x.size(2);
   TORCH_CHECK(start >= 0 && start + T <= rope.maxPositions(), "RoPE position out of range");
+  TORCH_CHECK(D == rope.headDim(), "ropeRows: head dim ", D, " but the RoPE table's is ",
+              rope.headDim());
+  // Checked and read here: the pool's tasks must not throw (a table off the CPU would).
+  const float* table = rope.cosSinAt(start);  // [T][D/2][cos, sin]
   at::Tensor out = at::empty({T, H, D}, x.options());
   const float* in = x.data_ptr<float>();
   float* o = out.data_ptr<float>();
@@ -107,7 +111,7 @@ at::Tensor ropeRows(const at::Tensor& x, const RotaryEmbedding& rope, int64_t st
       for (int64_t h = 0; h < H; ++h) {
         std::copy_n(in + t * x.stride(0) + h * x.stride(1), D, o + (t * H + h) * D);
       }
-      ropeRow(o + t * H * D, H, D, rope.cosSinAt(start + t), rope.style());
+      ropeRow(o + t * H * D, H, D, table + t * D, rope.style());
     }
   });
   return out;

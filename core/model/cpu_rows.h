@@ -22,7 +22,8 @@ void rmsNormRow(const float* x, const float* weight, int64_t n, float eps, float
 // pairing (2i, 2i+1) or (i, i + D/2) as the style says.
 void ropeRow(float* x, int64_t heads, int64_t D, const float* cosSin, RopeStyle style);
 
-// out[i] = silu(gateUp[i]) * gateUp[F + i] for i < F.
+// out[i] = silu(gateUp[i]) * gateUp[F + i] for i < F. out may be gateUp (the gate half is
+// overwritten, the up half only read).
 void siluGateRow(const float* gateUp, int64_t F, float* out);
 
 // Whether the batched functions below take x: a float32 CPU tensor whose last axis is

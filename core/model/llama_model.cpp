@@ -53,6 +53,13 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight) {
   return x.size(0) == 1 && float32 ? at::mv(w, x.view({x.size(1)})).unsqueeze(0) : at::linear(x, w);
 }
 
+// A batched pass's norms, RoPE and gates go through model/cpu_rows.h where its attention and
+// projections run on the kernels' pool too (AVX-512: OpenBLAS is on the caller then); elsewhere
+// OpenBLAS keeps its threads, and waking the pool beside them would oversubscribe the cores.
+bool rowsOnPool(const at::Tensor& x) {
+  return cpuRowsHandle(x) && kernels::causalAttentionAvailable();
+}
+
 // LibTorch's OpenMP pool runs on one thread beside OpenBLAS's (util/runtime.h). A batched
 // bfloat16 pass never calls OpenBLAS (oneDNN does its matmuls, on that OpenMP pool), so for its
 // duration the OpenMP pool gets the compute threads: 512 tokens of a 1.1B model prefilled in
@@ -123,7 +130,7 @@ int64_t LlamaModel::weightBytes() const {
 at::Tensor LlamaModel::rmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
   // x: [n, C] -> [n, C], or a head's q/k [n, H, D] -> [n, H, D] (weight [D]);
   // x / sqrt(mean(x^2) + eps) * weight over the last axis, normalised in float32
-  if (computeDtype_ == at::kFloat && cpuRowsHandle(x)) {
+  if (computeDtype_ == at::kFloat && rowsOnPool(x)) {
     return rmsNormRows(x, weight, config_.normEps);  // model/cpu_rows.h: plain loops
   }
   const at::Tensor xf = x.to(at::kFloat);
@@ -150,7 +157,7 @@ at::Tensor LlamaModel::attention(int layer, const at::Tensor& x, KvCache& cache,
   }
   // RoPE in float32 (its table is complex64); on the CPU in plain loops (model/cpu_rows.h).
   const auto rotated = [&](const at::Tensor& raw) {
-    if (computeDtype_ == at::kFloat && cpuRowsHandle(raw)) return ropeRows(raw, rope_, ropePos);
+    if (computeDtype_ == at::kFloat && rowsOnPool(raw)) return ropeRows(raw, rope_, ropePos);
     return rope_.apply(raw.to(at::kFloat), ropePos).to(computeDtype_);
   };
   const at::Tensor q = rotated(qRaw);  // [n, Hq, D]
@@ -201,7 +208,7 @@ at::Tensor LlamaModel::feedForward(int layer, const at::Tensor& x) const {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t F = config_.hiddenDim;
   const at::Tensor h = project(rmsNorm(x, w.ffnNorm), w.w13);  // [n, 2F]
-  const at::Tensor gated = cpuRowsHandle(h) && h.is_contiguous()
+  const at::Tensor gated = rowsOnPool(h) && h.is_contiguous()
                                ? siluGateRows(h)  // [n, F] (model/cpu_rows.h)
                                : at::silu(h.narrow(1, 0, F)).mul_(h.narrow(1, F, F));
   return project(gated, w.w2);  // [n, C]

@@ -21,10 +21,12 @@ at::Tensor transposedColumns(const at::Tensor& rows, int64_t ld) {
   return t;
 }
 
-// The same attention in kernels/causal_attention.h's fused rows (float32 on AVX-512).
+// The same attention in kernels/causal_attention.h's fused rows (float32 arithmetic, AVX-512).
+// q, mask float32; keys, values float32 or bfloat16 (widened as they are transposed); the result
+// (and what the observer sees as "attn_out") in resultType.
 at::Tensor fusedRowAttention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
                              const at::Tensor& mask, double scale, int layer,
-                             LayerObserver* observer) {
+                             LayerObserver* observer, at::ScalarType resultType) {
   // The loops index raw buffers by these sizes: shapes LibTorch's matmuls would refuse are
   // refused here rather than read past.
   TORCH_CHECK(q.dim() == 3 && keys.dim() == 3 && values.sizes() == keys.sizes() &&
@@ -52,11 +54,12 @@ at::Tensor fusedRowAttention(const at::Tensor& q, const at::Tensor& keys, const 
   a.n = n, a.Hq = Hq, a.Hkv = Hkv, a.D = D, a.Tk = Tk, a.ld = ld;
   a.maskHeads = m.defined() ? m.size(0) : 1, a.scale = static_cast<float>(scale);
   kernels::causalAttention(a);
+  const at::Tensor result = out.to(resultType);  // [n, Hq*D], rounded once for bfloat16
   if (wantsAttention) observer->onTensor(layer, "attn", probs);
-  if (observer) {  // contiguous, as the other path's
-    observer->onTensor(layer, "attn_out", out.view({n, Hq, D}).transpose(0, 1).contiguous());
+  if (observer) {  // contiguous and in the result's dtype, as the other path's
+    observer->onTensor(layer, "attn_out", result.view({n, Hq, D}).transpose(0, 1).contiguous());
   }
-  return out;
+  return result;
 }
 
 }  // namespace
@@ -76,10 +79,9 @@ at::Tensor queryBlockAttention(const at::Tensor& q, const at::Tensor& keys,
     // bfloat16 is widened to float32 (q, mask here, keys and values as they are transposed) and
     // the result rounded once: the arithmetic of the decode step, which reads a bfloat16 cache
     // in float32 too.
-    const at::Tensor out =
-        fusedRowAttention(q.to(at::kFloat), keys, values,
-                          mask.defined() ? mask.to(at::kFloat) : mask, scale, layer, observer);
-    return out.to(q.scalar_type());
+    return fusedRowAttention(q.to(at::kFloat), keys, values,
+                             mask.defined() ? mask.to(at::kFloat) : mask, scale, layer, observer,
+                             q.scalar_type());
   }
   const int64_t n = q.size(0), Hq = q.size(1), D = q.size(2);
   const int64_t Hkv = keys.size(0), Tk = keys.size(1), G = Hq / Hkv;

@@ -25,8 +25,8 @@ int64_t queryBlockRows(int64_t Hq, int64_t Tk);
 // G*n, Tk] additive (KvCache::attentionMask's layout, row g*n + i) or undefined (causality
 // alone): softmax(scale q k^T + mask) v, returned as [n, Hq*D] in q's dtype. Shows "attn"
 // [Hq, n, Tk] (when it wants attention) and "attn_out" [Hq, n, D] of the layer to observer.
-// Float32 on an AVX-512 CPU takes kernels/causal_attention.h's fused rows; the rest LibTorch's
-// matmuls, block by block.
+// Float32 and bfloat16 on an AVX-512 CPU take kernels/causal_attention.h's fused rows (bfloat16
+// widened, attended in float32, rounded once); the rest LibTorch's matmuls, block by block.
 at::Tensor queryBlockAttention(const at::Tensor& q, const at::Tensor& keys,
                                const at::Tensor& values, const at::Tensor& mask, double scale,
                                int layer, LayerObserver* observer);

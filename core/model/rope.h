@@ -35,6 +35,7 @@ class RotaryEmbedding {
   // The table's row for one position on the CPU: D/2 pairs (cos, sin) of float32.
   const float* cosSinAt(int64_t pos) const;
   int maxPositions() const { return maxPositions_; }
+  int headDim() const { return headDim_; }
 
  private:
   RopeStyle style_;

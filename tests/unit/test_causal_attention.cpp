@@ -110,7 +110,10 @@ struct IsaGuard {  // restores the instruction set and the pool size a test chan
 
 std::vector<Isa> pathsOfThisCpu() {  // the fused rows where the CPU has AVX-512, LibTorch's
   std::vector<Isa> isas{Isa::kPlain};
-  if (kernels::bestIsa() >= Isa::kAvx512) isas.push_back(Isa::kAvx512);
+  // (KVS_KERNELS=libtorch leaves them out)
+  if (kernels::bestIsa() >= Isa::kAvx512 && kernels::matvecEnabled()) {
+    isas.push_back(Isa::kAvx512);
+  }
   return isas;
 }
 
@@ -169,9 +172,11 @@ TEST(CausalAttention, Bfloat16InputsAreAttendedInFloat32AndRoundedOnce) {
     }
     const double scale = 1.0 / std::sqrt(double(c.D));
     const at::Tensor expected = reference(wide, scale).first;  // [n, Hq*D] double
-    const at::Tensor got =
-        queryBlockAttention(in.q, in.keys, in.values, in.mask, scale, 0, nullptr);
+    KeepsAttention seen;
+    const at::Tensor got = queryBlockAttention(in.q, in.keys, in.values, in.mask, scale, 0, &seen);
     ASSERT_EQ(got.scalar_type(), at::kBFloat16);
+    // Observers see the output as the layer uses it: rounded, [Hq, n, D].
+    EXPECT_TRUE(at::equal(seen.attnOut, got.view({c.n, c.Hq, c.D}).transpose(0, 1)));
     const at::Tensor error = (got.to(at::kDouble) - expected).abs();
     EXPECT_TRUE((error <= expected.abs() * (1.0 / 256) + 1e-5).all().item<bool>())
         << "worst " << error.max().item<double>() << " at head dim " << c.D;

@@ -21,11 +21,17 @@ struct PoolGuard {  // restores the pool size a test changed
   ~PoolGuard() { kernels::setPoolThreads(threads); }
 };
 
+// KVS_KERNELS=libtorch turns the row loops off (LibTorch's ops run instead).
+bool rowLoopsOn() {
+  return cpuRowsHandle(at::zeros({1, 2}));
+}
+
 double worst(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
 TEST(CpuRows, RmsNormOfEveryRowEqualsTheFormulaInDouble) {
+  if (!rowLoopsOn()) GTEST_SKIP() << "KVS_KERNELS=libtorch: no row loops";
   PoolGuard guard;
   at::manual_seed(1);
   for (int threads : {1, 2}) {
@@ -42,7 +48,7 @@ TEST(CpuRows, RmsNormOfEveryRowEqualsTheFormulaInDouble) {
       EXPECT_TRUE(got.is_contiguous());
       EXPECT_LE(worst(got, expected), 2e-6 * expected.abs().max().item<double>())
           << n << " rows, " << threads << " threads";
-      const at::Tensor flat = at::randn({n, 40});  // and a plain [n, C] matrix
+      const at::Tensor flat = at::randn({n, 50}).narrow(1, 3, 40);  // [n, C], rows 50 apart
       const at::Tensor f = flat.to(at::kDouble);
       EXPECT_LE(worst(rmsNormRows(flat, weight, eps),
                       f / (f.square().mean(-1, true) + eps).sqrt() * weight.to(at::kDouble)),
@@ -52,13 +58,14 @@ TEST(CpuRows, RmsNormOfEveryRowEqualsTheFormulaInDouble) {
 }
 
 TEST(CpuRows, RopeEqualsRotaryEmbeddingApplyInBothPairings) {
+  if (!rowLoopsOn()) GTEST_SKIP() << "KVS_KERNELS=libtorch: no row loops";
   PoolGuard guard;
   at::manual_seed(2);
   for (RopeStyle style : {RopeStyle::kAdjacentPairs, RopeStyle::kHalfSplit}) {
-    const RotaryEmbedding rope(16, 1024, 10000.0f, style);
+    const RotaryEmbedding rope(16, 2048, 10000.0f, style);
     for (int threads : {1, 2}) {
       kernels::setPoolThreads(threads);
-      for (int64_t n : {1, 300}) {
+      for (int64_t n : {1, 700}) {  // 700 x 2 x 16 elements: split over the threads
         const at::Tensor qkv = at::randn({n, 7 * 16});
         const at::Tensor k = qkv.narrow(1, 4 * 16, 2 * 16).view({n, 2, 16});  // a narrow view
         const at::Tensor got = ropeRows(k, rope, 500);
@@ -66,11 +73,13 @@ TEST(CpuRows, RopeEqualsRotaryEmbeddingApplyInBothPairings) {
             << toString(style) << ", " << n << " rows, " << threads << " threads";
       }
     }
-    EXPECT_THROW(ropeRows(at::randn({30, 2, 16}), rope, 1000), c10::Error);  // past the table
+    EXPECT_THROW(ropeRows(at::randn({30, 2, 16}), rope, 2030), c10::Error);  // past the table
+    EXPECT_THROW(ropeRows(at::randn({3, 2, 8}), rope, 0), c10::Error);  // another head dim
   }
 }
 
 TEST(CpuRows, SiluGateEqualsSiluTimesUpInDouble) {
+  if (!rowLoopsOn()) GTEST_SKIP() << "KVS_KERNELS=libtorch: no row loops";
   PoolGuard guard;
   at::manual_seed(3);
   for (int threads : {1, 2}) {

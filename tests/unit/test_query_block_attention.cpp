@@ -30,6 +30,8 @@ class QueryBlockAttention : public ::testing::TestWithParam<Isa> {
   void SetUp() override {
     if (GetParam() > kernels::bestIsa())
       GTEST_SKIP() << "this CPU lacks " << kernels::isaName(GetParam());
+    if (GetParam() >= Isa::kAvx512 && !kernels::matvecEnabled())
+      GTEST_SKIP() << "KVS_KERNELS=libtorch leaves the fused rows out";
     kernels::useIsa(GetParam());
     ASSERT_EQ(GetParam() >= Isa::kAvx512, kernels::causalAttentionAvailable());
   }

@@ -9,9 +9,12 @@
 #include <gtest/gtest.h>
 
 #include "cache/mapped_storage.h"
+#include "model/hf_checkpoint.h"
+#include "model/hf_export.h"
 #include "model/llama_weights.h"
 #include "model/model_config.h"
 #include "naive_llama.h"
+#include "test_util.h"
 
 namespace kvs {
 namespace {
@@ -49,6 +52,23 @@ TEST(WeightStorage, ALoadedModelsLargeMatricesAreMapped) {
   EXPECT_TRUE(isMapped(w.layers[0].w13));  // [2048, 256] float32: 2 MiB
   EXPECT_TRUE(isMapped(w.embedding));      // [4096, 256]: 4 MiB
   EXPECT_FALSE(isMapped(w.layers[0].attnNorm));
+}
+
+// The Hugging Face loader: its fused q/k/v and gate/up copies, and a matrix converted on the
+// way (float32 file, bfloat16 load), come back mapped; a matrix already in the wanted dtype
+// stays a view of the file.
+TEST(WeightStorage, AHuggingFaceLoadsCopiesAreMapped) {
+  ModelConfig c;
+  c.dim = 256, c.hiddenDim = 1024, c.nLayers = 1, c.nHeads = 4, c.nKvHeads = 4;
+  c.vocabSize = 8192, c.seqLen = 64;
+  test::TempDir dir;
+  writeHfCheckpoint(dir.file("hf"), c, randomWeights(c, 2), {});
+  const HfCheckpoint ckpt = HfCheckpoint::open(dir.file("hf"));
+  const LlamaWeights w32 = ckpt.toLlamaWeights(at::kFloat, {});
+  EXPECT_TRUE(isMapped(w32.layers[0].w13));  // fused: [2048, 256] float32, 2 MiB
+  EXPECT_FALSE(isMapped(w32.layers[0].w2));  // a view of the file
+  const LlamaWeights w16 = HfCheckpoint::open(dir.file("hf")).toLlamaWeights(at::kBFloat16, {});
+  EXPECT_TRUE(isMapped(w16.embedding));  // converted: [8192, 256] bfloat16, 4 MiB
 }
 
 }  // namespace
